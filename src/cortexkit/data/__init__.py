@@ -1,0 +1,26 @@
+"""The data model (xarray + Zarr), validation and split/repeat helpers.
+
+>>> from cortexkit import data
+>>> ds = data.open("recording.zarr")            # doctest: +SKIP
+>>> train = data.select(ds, "train")            # doctest: +SKIP
+>>> mean = data.repeat_average(data.select(ds, "test"))   # doctest: +SKIP
+"""
+
+from cortexkit.data.model import MODALITIES, SPLITS, make_dataset, stimulus_kind, validate
+from cortexkit.data.selection import repeat_average, repeat_counts, repeats, select
+from cortexkit.data.store import load, open, save
+
+__all__ = [
+    "MODALITIES",
+    "SPLITS",
+    "make_dataset",
+    "validate",
+    "stimulus_kind",
+    "save",
+    "open",
+    "load",
+    "select",
+    "repeat_average",
+    "repeat_counts",
+    "repeats",
+]

@@ -1,0 +1,112 @@
+"""Zarr storage of datasets: :func:`save` (atomic) and :func:`open` (validated, lazy)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from cortexkit._atomic import atomic_path
+from cortexkit.data.model import validate
+from cortexkit.errors import DataError
+
+
+def _recast(ds: xr.Dataset, kinds: str, cast) -> xr.Dataset:
+    """Apply ``cast`` to the values of every variable whose dtype kind is in ``kinds``."""
+    fixes = {
+        name: (var.dims, cast(np.asarray(var.values)), var.attrs)
+        for name, var in ds.variables.items()
+        if var.dtype.kind in kinds
+    }
+    coords = {k: v for k, v in fixes.items() if k in ds.coords}
+    data = {k: v for k, v in fixes.items() if k not in ds.coords}
+    return ds.assign_coords(coords).assign(data) if fixes else ds
+
+
+# Zarr v3 specifies a variable-length string type but none for numpy's fixed-width unicode, so
+# text is written as Python objects and read back (as numpy StringDType) into plain unicode.
+def _strings_to_objects(ds: xr.Dataset) -> xr.Dataset:
+    return _recast(ds, "U", lambda a: a.astype(object))
+
+
+def _strings_to_unicode(ds: xr.Dataset) -> xr.Dataset:
+    return _recast(ds, "TO", lambda a: a.astype(object).astype(str))
+
+
+def save(ds: xr.Dataset, path: str | os.PathLike, *, validate_first: bool = True) -> Path:
+    """Write ``ds`` to a Zarr store at ``path``, atomically.
+
+    The store is written beside ``path`` and moved into place once complete, replacing any store
+    already there; an interrupted save leaves the previous store (or nothing) behind.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A dataset in the data model (checked with :func:`~cortexkit.data.validate` unless
+        ``validate_first`` is False).
+    path : path-like
+        Destination directory, conventionally ending in ``.zarr``.
+    """
+    path = Path(path)
+    if validate_first:
+        validate(ds, allow_nan_responses=True, source=str(path))
+    with atomic_path(path) as tmp:
+        _strings_to_objects(ds).to_zarr(tmp, mode="w", consolidated=False)
+    return path
+
+
+def open(  # noqa: A001 - mirrors xarray.open_zarr / builtins.open naming
+    path: str | os.PathLike,
+    *,
+    validate_store: bool = True,
+    allow_nan_responses: bool = True,
+    check_values: bool = False,
+) -> xr.Dataset:
+    """Open a cortexkit Zarr store lazily (arrays are Dask-backed until read).
+
+    Parameters
+    ----------
+    path : path-like
+        A store written by :func:`save` or ``cortexkit convert``.
+    validate_store : bool
+        Check the structure against the data model (dims, ids, splits); cheap.
+    allow_nan_responses : bool
+        Passed to :func:`~cortexkit.data.validate`.
+    check_values : bool
+        Also scan the values (NaN/inf, stimulus range): a full pass over the data.
+
+    Raises
+    ------
+    DataError
+        If the path is missing, is not a Zarr store, cannot be read, or breaks the data model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError("no such file or directory", source=str(path))
+    if not path.is_dir() or not any((path / m).exists() for m in ("zarr.json", ".zgroup")):
+        raise DataError("not a Zarr store (no zarr.json or .zgroup metadata)", source=str(path))
+    try:
+        ds = xr.open_zarr(path, consolidated=False)
+        ds = _strings_to_unicode(ds)
+    except Exception as exc:  # zarr/json/codec errors all mean the same thing to the user
+        raise DataError(f"cannot read the Zarr store ({type(exc).__name__}: {exc})", source=str(path)) from None
+    if validate_store:
+        try:
+            validate(ds, allow_nan_responses=allow_nan_responses, check_values=check_values, source=str(path))
+        except DataError:
+            raise
+        except Exception as exc:  # a chunk that is missing or corrupt surfaces on first read
+            raise DataError(f"cannot read the Zarr store ({type(exc).__name__}: {exc})", source=str(path)) from None
+    return ds
+
+
+def load(path: str | os.PathLike, **kwargs) -> xr.Dataset:
+    """:func:`open` a store and read it fully into memory."""
+    ds = open(path, **kwargs)
+    try:
+        return ds.load()
+    except Exception as exc:
+        raise DataError(f"cannot read the Zarr store ({type(exc).__name__}: {exc})", source=str(path)) from None
+

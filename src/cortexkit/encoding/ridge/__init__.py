@@ -1,0 +1,5 @@
+"""Cross-validated ridge regression: solvers over tensors and the ``RidgeCV`` estimator."""
+
+from cortexkit.encoding.ridge.estimator import DEFAULT_ALPHAS, RidgeCV
+
+__all__ = ["RidgeCV", "DEFAULT_ALPHAS"]

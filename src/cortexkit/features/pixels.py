@@ -1,0 +1,83 @@
+"""Pixel features: raw pixels, and their principal components."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+from cortexkit.features.base import FeatureExtractor
+from cortexkit.image import to_grayscale
+
+
+def _pixel_shape(input_shape: tuple[int, ...], grayscale: bool) -> tuple[int, ...]:
+    """Shape of one image as the extractor flattens it."""
+    return tuple(input_shape[:2]) if grayscale else tuple(input_shape)
+
+
+class Pixels(FeatureExtractor):
+    """Flattened pixel values (optionally luminance only).
+
+    The ridge weights of a pixel model are the unit's linear receptive field in image
+    coordinates, which is what :func:`cortexkit.report` draws against the true filters.
+
+    Parameters
+    ----------
+    grayscale : bool
+        Convert RGB stimuli to luminance first.
+    """
+
+    name = "pixels"
+
+    def __init__(self, grayscale: bool = False):
+        self.grayscale = grayscale
+
+    def _transform(self, stimuli):
+        x = to_grayscale(stimuli) if self.grayscale else stimuli
+        return x.reshape(len(x), -1)
+
+    def receptive_fields(self, coef):
+        coef = np.atleast_2d(coef)
+        return coef.reshape((len(coef),) + _pixel_shape(self.input_shape_, self.grayscale))
+
+
+class PixelPCA(FeatureExtractor):
+    """Projection of the pixels on their first principal components, fitted on training stimuli.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components kept (capped at the number of training stimuli and pixels).
+    grayscale : bool
+        Convert RGB stimuli to luminance first.
+    whiten : bool
+        Scale components to unit variance.
+    random_state : int
+        Seed of the randomised SVD.
+    """
+
+    name = "pixel_pca"
+
+    def __init__(self, n_components: int = 100, grayscale: bool = False, whiten: bool = False, random_state: int = 0):
+        self.n_components = n_components
+        self.grayscale = grayscale
+        self.whiten = whiten
+        self.random_state = random_state
+
+    def _flat(self, stimuli):
+        x = to_grayscale(stimuli) if self.grayscale else stimuli
+        return x.reshape(len(x), -1)
+
+    def _fit(self, stimuli):
+        flat = self._flat(stimuli)
+        k = int(min(self.n_components, flat.shape[0], flat.shape[1]))
+        self.pca_ = PCA(n_components=k, whiten=self.whiten, random_state=self.random_state).fit(flat)
+
+    def _transform(self, stimuli):
+        return self.pca_.transform(self._flat(stimuli)).astype(np.float32)
+
+    def receptive_fields(self, coef):
+        # Features are (x - mean) @ components.T (/ sqrt(var) when whitened): linear in x.
+        coef = np.atleast_2d(coef)
+        if self.whiten:
+            coef = coef / np.sqrt(self.pca_.explained_variance_)
+        return (coef @ self.pca_.components_).reshape((len(coef),) + _pixel_shape(self.input_shape_, self.grayscale))

@@ -1,0 +1,62 @@
+"""Gabor functions, shared by the simulated V1 units and the Gabor feature pyramid.
+
+Coordinates are pixels with x to the right and y downwards; the pixel grid has centres at
+0 .. size-1. Orientation ``theta`` is the direction in which the carrier varies (0 = vertical
+bars), measured from the x axis towards y.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def gabor(
+    shape: tuple[int, int],
+    x0: float,
+    y0: float,
+    theta: float,
+    wavelength: float,
+    sigma: float,
+    phase: float = 0.0,
+    aspect: float = 1.0,
+) -> np.ndarray:
+    r"""A zero-mean, unit-norm Gabor function sampled on a pixel grid.
+
+    .. math::
+
+        g(x, y) = \exp\left(-\frac{u^2 + \gamma^2 v^2}{2\sigma^2}\right)
+                  \cos\left(\frac{2\pi u}{\lambda} + \phi\right) - c\,\mathrm{env}(x, y)
+
+    with :math:`u = (x-x_0)\cos\theta + (y-y_0)\sin\theta`,
+    :math:`v = -(x-x_0)\sin\theta + (y-y_0)\cos\theta`, and :math:`c` chosen so that
+    :math:`\sum g = 0` (even Gabors have a DC component otherwise); then scaled to unit L2 norm.
+
+    Parameters
+    ----------
+    shape : (height, width)
+    x0, y0 : centre in pixels
+    theta : orientation in radians
+    wavelength : pixels per cycle of the carrier
+    sigma : standard deviation of the Gaussian envelope along the carrier, in pixels
+    phase : carrier phase in radians (0 = even/cosine, pi/2 = odd/sine)
+    aspect : envelope aspect ratio gamma (1 = circular)
+    """
+    yy, xx = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    dx, dy = xx - x0, yy - y0
+    u = dx * np.cos(theta) + dy * np.sin(theta)
+    v = -dx * np.sin(theta) + dy * np.cos(theta)
+    env = np.exp(-(u**2 + (aspect * v) ** 2) / (2.0 * sigma**2))
+    g = env * np.cos(2.0 * np.pi * u / wavelength + phase)
+    g = g - env * (g.sum() / env.sum())
+    norm = np.linalg.norm(g)
+    return (g / norm if norm > 0 else g).astype(np.float32)
+
+
+def gabor_pair(shape, x0, y0, theta, wavelength, sigma, phase=0.0, aspect=1.0):
+    """The Gabor at ``phase`` and its quadrature partner at ``phase + pi/2``; shape (2, h, w)."""
+    return np.stack(
+        [
+            gabor(shape, x0, y0, theta, wavelength, sigma, phase, aspect),
+            gabor(shape, x0, y0, theta, wavelength, sigma, phase + np.pi / 2, aspect),
+        ]
+    )

@@ -1,0 +1,24 @@
+"""Small image helpers shared by the simulator and the feature extractors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Rec. 709 luminance weights, as scikit-image's rgb2gray uses.
+LUMINANCE = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
+
+
+def to_grayscale(images: np.ndarray, gray_ndim: int = 3) -> np.ndarray:
+    """Luminance of a stimulus batch.
+
+    ``images`` has ``gray_ndim`` dims when already grayscale ((n, y, x) by default; 4 for
+    (n, frame, y, x) videos), or one more for a trailing channel axis of size 1 or 3.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == gray_ndim:
+        return images
+    if images.ndim == gray_ndim + 1 and images.shape[-1] == 3:
+        return images @ LUMINANCE
+    if images.ndim == gray_ndim + 1 and images.shape[-1] == 1:
+        return images[..., 0]
+    raise ValueError(f"expected {gray_ndim} dims, or {gray_ndim + 1} with 1 or 3 channels; got {images.shape}")

@@ -1,0 +1,28 @@
+"""Scores and noise ceilings (numpy only), each documented with the convention it follows."""
+
+from cortexkit.metrics.ceilings import ncsnr, ncsnr_ceiling, spearman_brown, split_half_reliability
+from cortexkit.metrics.encoding import (
+    ceiling_normalized,
+    correlation_to_average,
+    fev,
+    feve,
+    pearson,
+    pearson_squared,
+    r2,
+    single_trial_correlation,
+)
+
+__all__ = [
+    "pearson",
+    "r2",
+    "pearson_squared",
+    "fev",
+    "feve",
+    "correlation_to_average",
+    "single_trial_correlation",
+    "ceiling_normalized",
+    "spearman_brown",
+    "split_half_reliability",
+    "ncsnr",
+    "ncsnr_ceiling",
+]

@@ -1,0 +1,13 @@
+"""In-silico recordings with known ground truth, and the stimuli to drive them."""
+
+from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, gratings, natural_image_crops
+from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
+
+__all__ = [
+    "NATURAL_IMAGE_SOURCES",
+    "natural_image_crops",
+    "gratings",
+    "V1Population",
+    "V1SimulationConfig",
+    "simulate_v1",
+]
