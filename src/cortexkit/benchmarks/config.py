@@ -43,7 +43,7 @@ class EncodingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     features: list[FeatureSpec] = Field(
-        default_factory=lambda: [FeatureSpec(name="pixels"), FeatureSpec(name="gabor")]
+        default_factory=lambda: [FeatureSpec(name="pixels"), FeatureSpec(name="pixel_pca"), FeatureSpec(name="gabor")]
     )
     ridge: RidgeSpec = Field(default_factory=RidgeSpec)
     ceiling_splits: int = Field(50, ge=1, description="random split-halves for the noise ceiling")

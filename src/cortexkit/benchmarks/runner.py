@@ -19,6 +19,8 @@ Run directory::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -130,8 +132,9 @@ def fit_run(
 ) -> list[Path]:
     """Fit every feature space of ``config`` on the dataset at ``data_path``.
 
-    Writes ``RUN/config.yaml`` and one ``RUN/models/NAME.npz`` per feature space. Models already
-    on disk are kept (the run resumes) unless ``overwrite``.
+    Writes ``RUN/config.yaml`` and one ``RUN/models/NAME.npz`` per feature space. A model already
+    on disk that was fitted on the same data (content hash) with the same settings is kept, so an
+    interrupted run resumes; ``overwrite`` refits everything.
 
     Parameters
     ----------
@@ -146,20 +149,39 @@ def fit_run(
     record = {"data": str(Path(data_path).resolve()), "encoding": config.model_dump(), **(extra or {})}
     record["provenance"] = provenance(config.seed)
     dump_yaml(record, run_dir / CONFIG_FILE)
+    fingerprint = data_fingerprint(ds)
     paths = []
     for spec in config.features:
         path = run_dir / MODELS_DIR / f"{spec.model_name}.npz"
         paths.append(path)
+        # A model is reused only if it was fitted with the same data and settings.
+        settings = json.dumps(
+            {"data": fingerprint, "features": spec.model_dump(), "ridge": config.ridge.model_dump(), "seed": config.seed},
+            sort_keys=True,
+        )
         if path.exists() and not overwrite:
-            log(f"{spec.model_name}: already fitted, kept ({path})")
-            continue
+            if str(load_model(path).get("settings", "")) == settings:
+                log(f"{spec.model_name}: already fitted with these settings, kept ({path})")
+                continue
+            log(f"{spec.model_name}: data or settings changed since the last fit, refitting")
         arrays = fit_feature_space(ds, spec, config.ridge, config.seed)
+        arrays["settings"] = np.array(settings)
         save_model(arrays, path)
         log(
             f"{spec.model_name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
             f"{np.median(arrays['cv_score']):.3f}"
         )
     return paths
+
+
+def data_fingerprint(ds: xr.Dataset) -> str:
+    """A content hash of what a fit depends on: stimuli, responses, trial ids and splits."""
+    h = hashlib.sha1()
+    for name in ("stimuli", "responses", "stimulus_id", "split"):
+        values = np.ascontiguousarray(ds[name].values)
+        h.update(f"{name}{values.shape}{values.dtype}".encode())
+        h.update(values.tobytes() if values.dtype.kind != "U" else "\n".join(values.tolist()).encode())
+    return h.hexdigest()
 
 
 def _unit_table(ds: xr.Dataset) -> pd.DataFrame:

@@ -23,13 +23,17 @@ def _pair(y_true, y_pred, name_true="y_true", name_pred="y_pred"):
     return a, b
 
 
-def _repeats(repeats, name="repeats"):
+def _repeats(repeats, name="repeats", min_repeats=2):
     r = np.asarray(repeats, dtype=np.float64)
     if r.ndim < 3:
         raise DataError(f"expected (stimulus, repeat, unit, ...), got shape {r.shape}", variable=name)
     n_valid = np.isfinite(r).sum(axis=1)
-    if (n_valid < 2).any():
-        raise DataError("every stimulus needs at least 2 repeats for a noise estimate", variable=name)
+    if (n_valid < min_repeats).any():
+        raise DataError(
+            f"every stimulus needs at least {min_repeats} repeat(s)"
+            + (" for a noise estimate" if min_repeats > 1 else ""),
+            variable=name,
+        )
     return r
 
 
@@ -129,13 +133,13 @@ def feve(repeats, y_pred) -> np.ndarray:
 
 def correlation_to_average(repeats, y_pred) -> np.ndarray:
     """Pearson r between predictions and the repeat-averaged responses (Sensorium's name for it)."""
-    r = _repeats(repeats)
+    r = _repeats(repeats, min_repeats=1)
     return pearson(np.nanmean(r, axis=1), y_pred)
 
 
 def single_trial_correlation(repeats, y_pred) -> np.ndarray:
     """Pearson r over all single trials, predictions repeated for each trial of a stimulus."""
-    r = _repeats(repeats)
+    r = _repeats(repeats, min_repeats=1)
     p = np.where(np.isfinite(r), _trial_predictions(r, y_pred), np.nan)
     a = r - np.nanmean(r, axis=(0, 1))
     b = p - np.nanmean(p, axis=(0, 1))

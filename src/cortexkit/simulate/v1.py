@@ -209,7 +209,7 @@ def simulate_v1(config: V1SimulationConfig | None = None, **overrides) -> xr.Dat
             "source": "cortexkit.simulate.v1",
             "license": "CC0-1.0",
             "description": "in-silico V1 simple/complex cells, Poisson spike counts per trial",
-            "simulation": json.dumps(cfg.model_dump()),
+            "simulation": json.dumps(cfg.model_dump(mode="json")),
         },
     )
     spatial = ("y", "x", "channel") if cfg.color else ("y", "x")

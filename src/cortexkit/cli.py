@@ -1,0 +1,287 @@
+"""The ``cortexkit`` command line: demo, simulate, info, fit, evaluate, report.
+
+Every command has ``--help`` with an example. Bad input (a missing or corrupt store, a wrong
+config field) ends with one line on stderr naming the file and the field, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cortexkit import __version__
+from cortexkit.errors import CortexkitError
+
+app = typer.Typer(
+    name="cortexkit",
+    help="Encoding, decoding and benchmarking models of the visual cortex.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    epilog="Start with: cortexkit demo --out runs/demo",
+)
+console = Console()
+if not console.is_terminal:  # logs and pipes: wide enough for the summary table
+    console = Console(width=130)
+err_console = Console(stderr=True)
+
+# Short headers of the summary table.
+_SUMMARY_HEADERS = {
+    "model": "model", "cell_type": "cells", "n_units": "units", "median_pearson": "r",
+    "median_ceiling": "ceiling", "median_normalized": "r²/ceiling", "median_feve": "FEVE",
+    "median_fev": "FEV", "median_r2": "R²", "median_pearson_true": "r (truth)", "median_rf_corr": "RF |r|",
+}
+
+
+def _friendly_errors(func):
+    """Turn user-input errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CortexkitError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+def _log(message: str) -> None:
+    console.print(f"  {message}", highlight=False)
+
+
+def _print_summary(summary: pd.DataFrame) -> None:
+    table = Table(title="summary (medians over units, test set)", title_justify="left")
+    for col in summary.columns:
+        numeric = pd.api.types.is_numeric_dtype(summary[col])
+        table.add_column(_SUMMARY_HEADERS.get(col, col), justify="right" if numeric else "left")
+    for _, row in summary.iterrows():
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+
+
+def _parse_features(features: Optional[str]):
+    from cortexkit.benchmarks import FeatureSpec
+
+    if not features:
+        return None
+    return [FeatureSpec(name=name.strip()) for name in features.split(",") if name.strip()]
+
+
+@app.command()
+@_friendly_errors
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help="run directory to write"),
+    seed: int = typer.Option(0, help="seed of the simulation and the cross-validation folds"),
+    n_train: int = typer.Option(2000, help="training images (shown once each)"),
+    n_test: int = typer.Option(100, help="test images (shown --n-repeats times each)"),
+    n_repeats: int = typer.Option(10, help="repeats of each test image"),
+    overwrite: bool = typer.Option(False, help="refit models even if the run already has them"),
+):
+    """Simulate a V1 recording, fit pixel, PCA and Gabor ridge models, score them, write a report.
+
+    The simulated population has simple cells (Gabor filter + rectification) and complex cells
+    (Gabor energy) with Poisson spike counts; their true filters and noise-free rates are kept, so
+    the report can compare recovered receptive fields and ceilings with the truth. Writes
+    OUT/data.zarr, OUT/config.yaml, OUT/models/, OUT/results.csv, OUT/summary.csv,
+    OUT/figures/*.png and OUT/report.html. A second run reuses what is already there.
+
+    Example: cortexkit demo --out runs/demo --seed 1
+    """
+    from cortexkit import data
+    from cortexkit.benchmarks import EncodingConfig, evaluate_run, fit_run
+    from cortexkit.report import write_report
+    from cortexkit.simulate import V1SimulationConfig, simulate_v1
+
+    start = time.time()
+    sim = V1SimulationConfig(n_train=n_train, n_test=n_test, n_repeats=n_repeats, seed=seed)
+    data_path = out / "data.zarr"
+    console.print(f"[bold]1/4 simulate[/] {sim.n_simple} simple + {sim.n_complex} complex V1 cells -> {data_path}")
+    existing = None
+    if data_path.exists():
+        try:
+            existing = json.loads(data.open(data_path).attrs.get("simulation", "null"))
+        except (CortexkitError, ValueError):
+            existing = None
+    if existing == sim.model_dump(mode="json"):
+        _log("same simulation already on disk, reused")
+    else:
+        data.save(simulate_v1(sim), data_path)
+    console.print("[bold]2/4 fit[/] ridge (5-fold CV, alpha per unit) on pixels, pixel PCA and a Gabor pyramid")
+    fit_run(data_path, out, EncodingConfig(seed=seed), overwrite=overwrite,
+            extra={"simulation": sim.model_dump(mode="json")}, log=_log)
+    console.print("[bold]3/4 evaluate[/] on the test images, with split-half noise ceilings")
+    evaluate_run(out, log=_log)
+    console.print("[bold]4/4 report[/]")
+    report = write_report(out)
+    _print_summary(pd.read_csv(out / "summary.csv"))
+    console.print(f"report: {report}  ({time.time() - start:.0f} s)")
+
+
+@app.command()
+@_friendly_errors
+def simulate(
+    out: Path = typer.Argument(..., help="Zarr store to write (e.g. v1.zarr)"),
+    config: Optional[Path] = typer.Option(None, help="YAML with V1SimulationConfig fields"),
+    n_train: Optional[int] = typer.Option(None, help="training stimuli"),
+    n_test: Optional[int] = typer.Option(None, help="test stimuli"),
+    n_repeats: Optional[int] = typer.Option(None, help="repeats per test stimulus"),
+    n_simple: Optional[int] = typer.Option(None, help="simple cells"),
+    n_complex: Optional[int] = typer.Option(None, help="complex cells"),
+    size: Optional[int] = typer.Option(None, help="stimulus side in pixels"),
+    color: Optional[bool] = typer.Option(None, "--color/--gray", help="RGB or grayscale stimuli"),
+    seed: Optional[int] = typer.Option(None, help="random seed"),
+):
+    """Simulate an in-silico V1 recording to natural-image crops and save it as Zarr.
+
+    Options override the config file, which overrides the defaults.
+
+    Example: cortexkit simulate v1.zarr --n-train 1000 --n-simple 20 --n-complex 20 --seed 1
+    """
+    from cortexkit import data
+    from cortexkit.config import load_config
+    from cortexkit.simulate import V1SimulationConfig, simulate_v1
+
+    cfg = load_config(V1SimulationConfig, config) if config else V1SimulationConfig()
+    overrides = dict(n_train=n_train, n_test=n_test, n_repeats=n_repeats, n_simple=n_simple,
+                     n_complex=n_complex, size=size, color=color, seed=seed)
+    cfg = V1SimulationConfig.model_validate({**cfg.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
+    data.save(simulate_v1(cfg), out)
+    console.print(f"wrote {out}: {cfg.n_simple + cfg.n_complex} units, {cfg.n_train} train + {cfg.n_test} test stimuli")
+
+
+@app.command()
+@_friendly_errors
+def info(store: Path = typer.Argument(..., help="Zarr store in the cortexkit data model")):
+    """Summarise a dataset: dims, units, splits, repeats and noise ceilings.
+
+    Example: cortexkit info runs/demo/data.zarr
+    """
+    from cortexkit import data, metrics
+
+    ds = data.open(store)
+    split = ds["split"].values
+    counts = data.repeat_counts(ds).values
+    table = Table(title=str(store), show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("source", ds.attrs.get("source", "?")),
+        ("modality", ds.attrs.get("modality", "?")),
+        ("stimuli", f"{ds.sizes['stimulus']} {data.stimulus_kind(ds)}s, "
+                    + " x ".join(f"{d}={ds.sizes[d]}" for d in ds['stimuli'].dims[1:])),
+        ("splits", ", ".join(f"{s}: {(split == s).sum()}" for s in data.SPLITS if (split == s).any())),
+        ("trials", str(ds.sizes["trial"])),
+        ("responses", " x ".join(f"{d}={ds.sizes[d]}" for d in ds["responses"].dims)),
+        ("units", str(ds.sizes["unit"])),
+        ("unit coordinates", ", ".join(c for c in ds.coords if ds[c].dims == ("unit",) and c != "unit") or "-"),
+    ]
+    if "area" in ds.coords:
+        areas = pd.Series(ds["area"].values).value_counts()
+        rows.append(("areas", ", ".join(f"{a}: {n}" for a, n in areas.items())))
+    for name in data.SPLITS:
+        sel = split == name
+        if sel.any():
+            c = counts[sel]
+            rows.append((f"repeats ({name})", f"{c.min()}-{c.max()} (median {np.median(c):g})"))
+    test = data.select(ds, "test")
+    try:
+        rel = metrics.split_half_reliability(data.repeats(test).values)
+        rows.append(("split-half reliability (test)", f"median {np.nanmedian(rel):.3f}, "
+                     f"IQR {np.nanpercentile(rel, 25):.3f}-{np.nanpercentile(rel, 75):.3f}"))
+        rows.append(("FEV (test)", f"median {np.nanmedian(metrics.fev(data.repeats(test).values)):.3f}"))
+    except CortexkitError as exc:
+        rows.append(("noise ceiling", f"not available ({exc.problem})"))
+    extra = [v for v in ds.data_vars if v not in ("stimuli", "responses", "stimulus_id", "split")]
+    rows.append(("other variables", ", ".join(extra) or "-"))
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)
+
+
+@app.command()
+@_friendly_errors
+def fit(
+    store: Path = typer.Argument(..., help="Zarr store in the cortexkit data model"),
+    out: Path = typer.Option(..., help="run directory to write"),
+    features: Optional[str] = typer.Option(None, help="comma-separated feature spaces (pixels, pixel_pca, gabor)"),
+    config: Optional[Path] = typer.Option(None, help="YAML with EncodingConfig fields (features, ridge, seed)"),
+    seed: Optional[int] = typer.Option(None, help="seed of the cross-validation folds"),
+    device: Optional[str] = typer.Option(None, help="torch device for ridge (cpu, cuda)"),
+    overwrite: bool = typer.Option(False, help="refit models already in the run directory"),
+):
+    """Fit a cross-validated ridge encoding model per feature space on the train split.
+
+    Writes OUT/config.yaml and OUT/models/NAME.npz (weights, alphas, test predictions). Models
+    already in OUT are kept, so an interrupted run resumes.
+
+    Example: cortexkit fit runs/demo/data.zarr --out runs/mine --features pixel_pca,gabor
+    """
+    from cortexkit.benchmarks import EncodingConfig, fit_run
+    from cortexkit.config import load_config
+
+    cfg = load_config(EncodingConfig, config) if config else EncodingConfig()
+    specs = _parse_features(features)
+    update = {}
+    if specs:
+        update["features"] = specs
+    if seed is not None:
+        update["seed"] = seed
+    if device is not None:
+        update["ridge"] = cfg.ridge.model_copy(update={"device": device})
+    cfg = EncodingConfig.model_validate({**cfg.model_dump(), **{k: v for k, v in update.items()}})
+    fit_run(store, out, cfg, overwrite=overwrite, log=_log)
+    console.print(f"models in {out / 'models'}; next: cortexkit evaluate {out}")
+
+
+@app.command()
+@_friendly_errors
+def evaluate(run: Path = typer.Argument(..., help="run directory written by `cortexkit fit`")):
+    """Score a run's test predictions: Pearson, R², FEVE and noise ceilings per unit.
+
+    Writes RUN/results.csv (one row per model x unit) and RUN/summary.csv.
+
+    Example: cortexkit evaluate runs/demo
+    """
+    from cortexkit.benchmarks import evaluate_run
+
+    evaluate_run(run, log=_log)
+    _print_summary(pd.read_csv(run / "summary.csv"))
+
+
+@app.command()
+@_friendly_errors
+def report(run: Path = typer.Argument(..., help="evaluated run directory")):
+    """Draw the figures of an evaluated run and write RUN/report.html.
+
+    Example: cortexkit report runs/demo
+    """
+    from cortexkit.report import write_report
+
+    console.print(f"wrote {write_report(run)}")
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="print the version and exit")):
+    if version:
+        console.print(f"cortexkit {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

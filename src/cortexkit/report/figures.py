@@ -1,0 +1,130 @@
+"""Figures of an encoding run. Each function draws one figure and returns it (not saved)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+CELL_COLORS = {"simple": "tab:blue", "complex": "tab:orange"}
+
+
+def _colors(frame: pd.DataFrame):
+    if "cell_type" in frame:
+        return [CELL_COLORS.get(c, "tab:gray") for c in frame["cell_type"]]
+    return "tab:blue"
+
+
+def _legend_by_type(ax, frame: pd.DataFrame):
+    if "cell_type" not in frame:
+        return
+    for name in frame["cell_type"].unique():
+        ax.scatter([], [], color=CELL_COLORS.get(name, "tab:gray"), label=name, s=12)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+
+
+def predicted_vs_measured(
+    results: pd.DataFrame, predictions: dict[str, np.ndarray], measured: np.ndarray, unit_labels: np.ndarray
+):
+    """Scatter of predicted vs repeat-averaged measured responses on the test stimuli.
+
+    One row per model, for its best unit and its median unit by Pearson r.
+
+    Parameters
+    ----------
+    predictions : {model: (stimulus, unit)}, rows aligned with ``measured``
+    measured : (stimulus, unit) repeat-averaged test responses
+    unit_labels : labels along the unit axis
+    """
+    models = list(predictions)
+    fig, axes = plt.subplots(len(models), 2, figsize=(7, 3.2 * len(models)), squeeze=False)
+    pos = {u: i for i, u in enumerate(unit_labels.tolist())}
+    for row, model in enumerate(models):
+        res = results[results["model"] == model].dropna(subset=["pearson"]).sort_values("pearson")
+        picks = {"best unit": res.iloc[-1], "median unit": res.iloc[len(res) // 2]}
+        for col, (what, rec) in enumerate(picks.items()):
+            ax = axes[row, col]
+            i = pos[rec["unit"]]
+            y, p = measured[:, i], predictions[model][:, i]
+            ax.scatter(p, y, s=10, alpha=0.7, color="k")
+            lo, hi = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+            ax.plot([lo, hi], [lo, hi], color="tab:red", lw=1, ls="--")
+            ax.set_title(f"{model}: {what} {rec['unit']} (r = {rec['pearson']:.2f})", fontsize=9)
+            ax.set_xlabel("predicted")
+            ax.set_ylabel("measured (repeat average)")
+    fig.tight_layout()
+    return fig
+
+
+def score_vs_ceiling(results: pd.DataFrame):
+    """Per-unit Pearson r against its ceiling sqrt(split-half reliability), one panel per model."""
+    models = list(dict.fromkeys(results["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.6), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        res = results[results["model"] == model]
+        ceiling = np.sqrt(res["ceiling"].clip(lower=0))
+        ax.scatter(ceiling, res["pearson"], s=12, c=_colors(res), alpha=0.8)
+        ax.plot([0, 1], [0, 1], color="k", lw=1, ls="--")
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(min(0.0, float(res["pearson"].min()) - 0.05), 1.02)
+        ax.set_xlabel("ceiling: sqrt(split-half reliability)")
+        ax.set_ylabel("Pearson r (test, repeat average)")
+        ax.set_title(f"{model}: median r/ceiling {np.nanmedian(res['pearson'] / ceiling):.2f}", fontsize=9)
+        _legend_by_type(ax, res)
+    fig.tight_layout()
+    return fig
+
+
+def metric_by_model(results: pd.DataFrame, metric: str = "feve"):
+    """Distribution of one metric per model (and cell type): box plot with the units on top."""
+    group = ["model", "cell_type"] if "cell_type" in results else ["model"]
+    labels, values = [], []
+    for keys, frame in results.groupby(group, sort=False):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        labels.append("\n".join(str(k) for k in keys))
+        values.append(frame[metric].dropna().to_numpy())
+    fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(labels)), 3.6))
+    ax.boxplot(values, showfliers=False)
+    ax.set_xticks(range(1, len(labels) + 1), labels)
+    rng = np.random.default_rng(0)
+    for i, v in enumerate(values, start=1):
+        ax.scatter(i + rng.uniform(-0.15, 0.15, len(v)), v, s=6, color="k", alpha=0.5)
+    ax.axhline(0, color="gray", lw=0.5)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} per unit on the test set", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _show_rf(ax, rf: np.ndarray):
+    img = rf if rf.ndim == 2 else rf.mean(-1)
+    lim = float(np.abs(img).max()) or 1.0
+    ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def receptive_fields(
+    true_filters: np.ndarray, recovered: np.ndarray, corr: np.ndarray, labels: np.ndarray, model: str, n: int = 8
+):
+    """True vs recovered receptive fields for ``n`` units spread over the range of recovery.
+
+    Units are picked at evenly spaced quantiles of ``corr`` (not the best ones), so the figure shows
+    typical recovery.
+    """
+    order = np.argsort(corr)
+    picks = order[np.linspace(0, len(order) - 1, min(n, len(order))).round().astype(int)][::-1]
+    fig, axes = plt.subplots(2, len(picks), figsize=(1.5 * len(picks), 3.4), squeeze=False)
+    for col, i in enumerate(picks):
+        _show_rf(axes[0, col], true_filters[i])
+        _show_rf(axes[1, col], recovered[i])
+        axes[0, col].set_title(f"unit {labels[i]}", fontsize=8)
+        axes[1, col].set_title(f"|r| = {corr[i]:.2f}", fontsize=8)
+    axes[0, 0].set_ylabel("true")
+    axes[1, 0].set_ylabel(f"recovered\n({model})")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,32 @@
+"""Shared fixtures: small simulated recordings (cached per session)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("CORTEXKIT_PROGRESS", "0")
+
+
+@pytest.fixture(scope="session")
+def small_v1():
+    """A quick in-silico V1 recording: 300 train / 40 test images, 6 repeats, 12 units, 16 px."""
+    from cortexkit.simulate import simulate_v1
+
+    return simulate_v1(n_train=300, n_test=40, n_repeats=6, n_simple=6, n_complex=6, size=16, seed=3)
+
+
+@pytest.fixture(scope="session")
+def demo_v1():
+    """The demo-sized recording (2000 train images, 100 x 10 test), as `cortexkit demo` makes it."""
+    from cortexkit.simulate import simulate_v1
+
+    return simulate_v1()
+
+
+@pytest.fixture
+def small_store(tmp_path, small_v1):
+    from cortexkit import data
+
+    return data.save(small_v1, tmp_path / "small.zarr")
