@@ -180,10 +180,10 @@ def info(store: Path = typer.Argument(..., help="Zarr store in the cortexkit dat
         ("source", ds.attrs.get("source", "?")),
         ("modality", ds.attrs.get("modality", "?")),
         ("stimuli", f"{ds.sizes['stimulus']} {data.stimulus_kind(ds)}s, "
-                    + " x ".join(f"{d}={ds.sizes[d]}" for d in ds['stimuli'].dims[1:])),
+                    + ", ".join(f"{d}={ds.sizes[d]}" for d in ds['stimuli'].dims[1:])),
         ("splits", ", ".join(f"{s}: {(split == s).sum()}" for s in data.SPLITS if (split == s).any())),
         ("trials", str(ds.sizes["trial"])),
-        ("responses", " x ".join(f"{d}={ds.sizes[d]}" for d in ds["responses"].dims)),
+        ("responses", ", ".join(f"{d}={ds.sizes[d]}" for d in ds["responses"].dims)),
         ("units", str(ds.sizes["unit"])),
         ("unit coordinates", ", ".join(c for c in ds.coords if ds[c].dims == ("unit",) and c != "unit") or "-"),
     ]
@@ -194,7 +194,8 @@ def info(store: Path = typer.Argument(..., help="Zarr store in the cortexkit dat
         sel = split == name
         if sel.any():
             c = counts[sel]
-            rows.append((f"repeats ({name})", f"{c.min()}-{c.max()} (median {np.median(c):g})"))
+            spread = f"{c.min()}" if c.min() == c.max() else f"{c.min()}-{c.max()} (median {np.median(c):g})"
+            rows.append((f"repeats ({name})", spread))
     test = data.select(ds, "test")
     try:
         rel = metrics.split_half_reliability(data.repeats(test).values)

@@ -145,6 +145,8 @@ def fit_run(
     """
     config = config or EncodingConfig()
     run_dir = Path(run_dir)
+    for spec in config.features:  # unknown names and bad parameters fail before any work
+        get_extractor(spec.name, spec.params)
     ds = data.load(data_path, check_values=True)
     record = {"data": str(Path(data_path).resolve()), "encoding": config.model_dump(), **(extra or {})}
     record["provenance"] = provenance(config.seed)

@@ -1,0 +1,128 @@
+"""The encoding flow end to end, including the acceptance figures on the demo-sized recording."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cortexkit import data
+from cortexkit.benchmarks import EncodingConfig, FeatureSpec, evaluate_run, fit_run, score_predictions
+from cortexkit.benchmarks.runner import load_model
+from cortexkit.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, demo_v1):
+    """The demo's fit and evaluation: 2000 training images, 100 test images x 10 repeats."""
+    run = tmp_path_factory.mktemp("demo")
+    data.save(demo_v1, run / "data.zarr")
+    fit_run(run / "data.zarr", run, EncodingConfig(), log=lambda m: None)
+    return run, evaluate_run(run, log=lambda m: None)
+
+
+def _median(results, model, cell_type, metric):
+    sel = (results["model"] == model) & (results["cell_type"] == cell_type)
+    return results.loc[sel, metric].median()
+
+
+def test_complex_cells_explained_by_gabor_energy(demo_run):
+    _, results = demo_run
+    assert _median(results, "gabor", "complex", "feve") >= 0.8
+    # Pixels cannot express a phase-invariant cell.
+    assert _median(results, "pixels", "complex", "feve") < 0.2
+
+
+def test_simple_cells_explained_by_gabor_features(demo_run):
+    _, results = demo_run
+    assert _median(results, "gabor", "simple", "feve") >= 0.8
+
+
+def test_simple_cell_receptive_fields_recovered_from_pixels(demo_run):
+    _, results = demo_run
+    assert _median(results, "pixels", "simple", "rf_corr") >= 0.7
+    assert _median(results, "pixel_pca", "simple", "rf_corr") >= 0.7
+
+
+def test_scores_track_truth_and_respect_ceiling(demo_run):
+    _, results = demo_run
+    gabor = results[results["model"] == "gabor"]
+    # r against the noisy average cannot exceed r against the truth by more than noise allows.
+    assert (gabor["pearson"] <= np.sqrt(gabor["ceiling"]) + 0.05).all()
+    assert gabor["pearson_true"].median() > 0.9
+    assert (results["alpha"] > 0).all()
+
+
+def test_results_table_is_tidy(demo_run):
+    run, results = demo_run
+    on_disk = pd.read_csv(run / "results.csv")
+    assert len(on_disk) == 3 * 100  # model x unit
+    assert {"model", "unit", "cell_type", "pearson", "r2", "feve", "fev", "ceiling", "normalized"} <= set(on_disk)
+    summary = pd.read_csv(run / "summary.csv")
+    assert set(summary["cell_type"]) == {"all", "simple", "complex"}
+    row = summary[(summary["model"] == "gabor") & (summary["cell_type"] == "complex")].iloc[0]
+    assert row["median_feve"] == pytest.approx(_median(results, "gabor", "complex", "feve"))
+
+
+def test_config_records_provenance(demo_run):
+    import yaml
+
+    run, _ = demo_run
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["encoding"]["seed"] == 0
+    assert cfg["provenance"]["versions"]["torch"].startswith("2.")
+    assert cfg["data"].endswith("data.zarr")
+
+
+def test_resume_keeps_fitted_models_and_refits_on_change(tmp_path, small_v1):
+    store = data.save(small_v1, tmp_path / "d.zarr")
+    config = EncodingConfig(features=[FeatureSpec(name="pixels"), FeatureSpec(name="gabor")])
+    fit_run(store, tmp_path / "run", config, log=lambda m: None)
+    models = tmp_path / "run" / "models"
+    stamps = {p.name: os.stat(p).st_mtime_ns for p in models.iterdir()}
+    messages = []
+    fit_run(store, tmp_path / "run", config, log=messages.append)
+    assert {p.name: os.stat(p).st_mtime_ns for p in models.iterdir()} == stamps
+    assert all("kept" in m for m in messages)
+    # New data at the same path: the models are stale and are refitted.
+    changed = small_v1.copy(deep=True)
+    changed["responses"][:] = changed["responses"].values[::-1]
+    data.save(changed, store)
+    messages.clear()
+    fit_run(store, tmp_path / "run", config, log=messages.append)
+    assert any("changed" in m for m in messages)
+    assert all(os.stat(models / n).st_mtime_ns != t for n, t in stamps.items())
+
+
+def test_fit_is_reproducible(tmp_path, small_v1):
+    store = data.save(small_v1, tmp_path / "d.zarr")
+    config = EncodingConfig(features=[FeatureSpec(name="pixel_pca", params={"n_components": 20})])
+    fit_run(store, tmp_path / "a", config, log=lambda m: None)
+    fit_run(store, tmp_path / "b", config, log=lambda m: None)
+    a, b = (load_model(tmp_path / r / "models" / "pixel_pca.npz") for r in "ab")
+    np.testing.assert_array_equal(a["prediction"], b["prediction"])
+    np.testing.assert_array_equal(a["alpha"], b["alpha"])
+
+
+def test_time_resolved_responses_rejected(tmp_path):
+    ds = data.make_dataset(
+        np.random.default_rng(0).random((6, 8, 8)), np.ones((6, 2, 3)), np.arange(6),
+        ["train"] * 4 + ["test"] * 2, attrs={"sampling_rate": 100.0},
+    )
+    store = data.save(ds, tmp_path / "t.zarr")
+    with pytest.raises(DataError, match="'responses': has a 'time' dim"):
+        fit_run(store, tmp_path / "run", EncodingConfig(features=[FeatureSpec(name="pixels")]), log=lambda m: None)
+
+
+def test_score_predictions_without_repeats(small_v1):
+    test = data.select(small_v1, "test")
+    single = test.isel(trial=np.unique(test["stimulus_id"].values, return_index=True)[1])
+    avg = data.repeat_average(single).values
+    table = score_predictions(single, avg, single["stimulus"].values, ceiling=None)
+    np.testing.assert_allclose(table["pearson"], 1.0)
+    assert table["feve"].isna().all() and table["ceiling"].isna().all()
+
+
+def test_evaluate_needs_a_run(tmp_path):
+    with pytest.raises(DataError, match="not a run directory"):
+        evaluate_run(tmp_path)

@@ -1,0 +1,104 @@
+"""The command line: help with examples, the full flow on a small recording, and bad input."""
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from cortexkit.cli import app
+
+runner = CliRunner()
+COMMANDS = ["demo", "simulate", "info", "fit", "evaluate", "report"]
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_root_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for cmd in COMMANDS:
+        assert cmd in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help_with_example(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert f"Example: cortexkit {command}" in _plain(result.output)
+
+
+def test_simulate_info_fit_evaluate_report(tmp_path):
+    store = tmp_path / "v1.zarr"
+    r = runner.invoke(app, ["simulate", str(store), "--n-train", "200", "--n-test", "20", "--n-repeats", "4",
+                            "--n-simple", "4", "--n-complex", "4", "--size", "16", "--seed", "2"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["info", str(store)])
+    assert r.exit_code == 0, r.output
+    out = _plain(r.output)
+    assert "train: 200, test: 20" in out and "split-half reliability" in out and "V1: 8" in out
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "pixels,gabor"])
+    assert r.exit_code == 0, r.output
+    assert (run / "models" / "pixels.npz").exists() and (run / "models" / "gabor.npz").exists()
+    r = runner.invoke(app, ["evaluate", str(run)])
+    assert r.exit_code == 0, r.output
+    assert "gabor" in r.output and (run / "results.csv").exists()
+    r = runner.invoke(app, ["report", str(run)])
+    assert r.exit_code == 0, r.output
+    html = (run / "report.html").read_text()
+    for src in re.findall(r'src="([^"]+)"', html):
+        assert (run / src).is_file(), src
+    assert "receptive_fields_pixels.png" in html and "score_vs_ceiling.png" in html
+
+
+def test_simulate_with_config_file(tmp_path):
+    cfg = tmp_path / "sim.yaml"
+    cfg.write_text("n_train: 30\nn_test: 5\nn_repeats: 3\nn_simple: 2\nn_complex: 1\nsize: 12\n")
+    r = runner.invoke(app, ["simulate", str(tmp_path / "s.zarr"), "--config", str(cfg), "--seed", "4"])
+    assert r.exit_code == 0, r.output
+    assert "3 units, 30 train + 5 test" in r.output
+
+
+def _error_line(result) -> str:
+    text = _plain(result.stderr if hasattr(result, "stderr") else result.output).strip()
+    assert "Traceback" not in text
+    return text
+
+
+def test_missing_store_is_one_line_exit_2(tmp_path):
+    result = runner.invoke(app, ["info", str(tmp_path / "missing.zarr")])
+    assert result.exit_code == 2
+    line = _error_line(result)
+    assert line.startswith("error:") and "missing.zarr: no such file or directory" in line
+    assert len(line.splitlines()) == 1
+
+
+def test_corrupt_store_exit_2(tmp_path):
+    bad = tmp_path / "bad.zarr"
+    bad.mkdir()
+    (bad / "zarr.json").write_text("{{{")
+    result = runner.invoke(app, ["fit", str(bad), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "bad.zarr: cannot read the Zarr store" in _error_line(result)
+
+
+def test_bad_config_field_named(tmp_path):
+    cfg = tmp_path / "enc.yaml"
+    cfg.write_text("ridge:\n  cv: 1\n")
+    result = runner.invoke(app, ["fit", str(tmp_path / "x.zarr"), "--out", str(tmp_path / "r"), "--config", str(cfg)])
+    assert result.exit_code == 2
+    assert "enc.yaml: ridge.cv: Input should be greater than or equal to 2" in _error_line(result)
+
+
+def test_unknown_feature_space(tmp_path, small_store):
+    result = runner.invoke(app, ["fit", str(small_store), "--out", str(tmp_path / "r"), "--features", "vgg99"])
+    assert result.exit_code == 2
+    assert "unknown feature extractor 'vgg99'" in _error_line(result)
+
+
+def test_evaluate_not_a_run(tmp_path):
+    result = runner.invoke(app, ["evaluate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a run directory" in _error_line(result)
