@@ -1,4 +1,4 @@
-"""The ``cortexkit`` command line: demo, simulate, info, fit, evaluate, report.
+"""The ``cortexkit`` command line: demo, simulate, convert, formats, info, fit, evaluate, report.
 
 Every command has ``--help`` with an example. Bad input (a missing or corrupt store, a wrong
 config field) ends with one line on stderr naming the file and the field, and exit code 2.
@@ -161,6 +161,65 @@ def simulate(
     console.print(f"wrote {out}: {cfg.n_simple + cfg.n_complex} units, {cfg.n_train} train + {cfg.n_test} test stimuli")
 
 
+def _parse_options(pairs: list[str] | None) -> dict:
+    """``key=value`` strings to a dict; values are read as YAML scalars (numbers, booleans)."""
+    import yaml
+
+    from cortexkit.errors import ConfigError
+
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option expects key=value, got {pair!r}")
+        out[key.strip()] = yaml.safe_load(value) if value else None
+    return out
+
+
+def _formats_help() -> str:
+    from cortexkit.data.readers import READERS
+
+    return "Formats: " + "; ".join(f"{name} ({r.summary})" for name, r in sorted(READERS.items()))
+
+
+@app.command()
+@_friendly_errors
+def convert(
+    source: Path = typer.Argument(..., help="source file or folder"),
+    out: Path = typer.Argument(..., help="Zarr store to write (e.g. recording.zarr)"),
+    format: str = typer.Option(..., "--format", "-f", help="source format (see the list below)"),
+    option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="reader option key=value (repeatable)"),
+):
+    """Convert a dataset in a source format into a cortexkit Zarr store.
+
+    Large sources are streamed chunk by chunk with a progress bar; a killed conversion resumes
+    from OUT.partial when run again with the same source and options. Each format's options are
+    listed by `cortexkit formats`.
+
+    Example: cortexkit convert ../shared/data/cowley2023_v4 v4_210325.zarr --format cowley2023 --option session=210325
+    """
+    from cortexkit.data import convert as run_convert
+
+    run_convert(source, out, format, _parse_options(option), log=_log)
+    console.print(f"wrote {out}; next: cortexkit info {out}")
+
+
+@app.command()
+@_friendly_errors
+def formats():
+    """List the source formats `cortexkit convert` reads, with their options and an example.
+
+    Example: cortexkit formats
+    """
+    from cortexkit.data.readers import READERS
+
+    for name, reader in sorted(READERS.items()):
+        console.print(f"[bold]{name}[/]: {reader.summary}", highlight=False)
+        for opt, text in reader.options.items():
+            console.print(f"    {opt}: {text}", highlight=False)
+        console.print(f"    e.g. {reader.example}", highlight=False)
+
+
 @app.command()
 @_friendly_errors
 def info(store: Path = typer.Argument(..., help="Zarr store in the cortexkit data model")):
@@ -186,6 +245,7 @@ def info(store: Path = typer.Argument(..., help="Zarr store in the cortexkit dat
         ("responses", ", ".join(f"{d}={ds.sizes[d]}" for d in ds["responses"].dims)),
         ("units", str(ds.sizes["unit"])),
         ("unit coordinates", ", ".join(c for c in ds.coords if ds[c].dims == ("unit",) and c != "unit") or "-"),
+        ("stimulus coordinates", ", ".join(c for c in ds.coords if ds[c].dims == ("stimulus",) and c != "stimulus") or "-"),
     ]
     if "area" in ds.coords:
         areas = pd.Series(ds["area"].values).value_counts()

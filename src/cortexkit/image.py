@@ -22,3 +22,27 @@ def to_grayscale(images: np.ndarray, gray_ndim: int = 3) -> np.ndarray:
     if images.ndim == gray_ndim + 1 and images.shape[-1] == 1:
         return images[..., 0]
     raise ValueError(f"expected {gray_ndim} dims, or {gray_ndim + 1} with 1 or 3 channels; got {images.shape}")
+
+
+def resize(images: np.ndarray, size: int | tuple[int, int], gray_ndim: int = 3) -> np.ndarray:
+    """Resize a batch of images (or video frames) with antialiasing, keeping values in [0, 1].
+
+    ``images`` is (..., y, x) grayscale (``gray_ndim`` dims, the leading ones being batch axes) or
+    (..., y, x, channel).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    images = np.asarray(images, dtype=np.float32)
+    hw = (size, size) if isinstance(size, int) else tuple(size)
+    color = images.ndim == gray_ndim + 1
+    x = torch.from_numpy(np.ascontiguousarray(images))
+    if color:
+        x = x.movedim(-1, -3)  # (..., c, y, x)
+    lead = x.shape[:-2]
+    flat = x.reshape((-1, 1) + tuple(x.shape[-2:]))
+    out = F.interpolate(flat, size=hw, mode="bilinear", antialias=True, align_corners=False)
+    out = out.reshape(lead + hw)
+    if color:
+        out = out.movedim(-3, -1)
+    return out.clamp_(0.0, 1.0).numpy()

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import dask.array as dsa
 import numpy as np
 import xarray as xr
 
@@ -85,7 +86,7 @@ def make_dataset(
     Parameters
     ----------
     stimuli : array, shape (n_stimuli, [n_frames], height, width, [channels])
-        Pixel values in [0, 1]; stored as float32.
+        Pixel values in [0, 1]; stored as float32. A Dask array stays lazy.
     responses : array, shape (n_trials, n_units, [n_time])
         One row per trial.
     stimulus_id : sequence, length n_trials
@@ -105,7 +106,8 @@ def make_dataset(
     validate_result : bool
         Run :func:`validate` on the result (default).
     """
-    stimuli = np.asarray(stimuli, dtype=np.float32)
+    # Lazy (Dask) stimuli stay lazy, so that readers of large sources can stream them.
+    stimuli = stimuli.astype(np.float32) if isinstance(stimuli, dsa.Array) else np.asarray(stimuli, dtype=np.float32)
     responses = np.asarray(responses)
     if responses.dtype.kind not in "fiu":
         raise DataError(f"expected a numeric array, got dtype {responses.dtype}", variable="responses")

@@ -1,0 +1,10 @@
+"""Readers: turn each source format into the cortexkit data model.
+
+``cortexkit convert SRC DST.zarr --format NAME`` (or :func:`cortexkit.data.convert`) runs one.
+Importing this package registers every reader.
+"""
+
+from cortexkit.data.readers import allen_boc_ns118, cowley2023, goris2015, gold_mt  # noqa: F401  (registration)
+from cortexkit.data.readers.registry import READERS, Reader, get_reader, register
+
+__all__ = ["READERS", "Reader", "get_reader", "register"]

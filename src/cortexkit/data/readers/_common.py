@@ -1,0 +1,77 @@
+"""Helpers shared by readers: loading files with errors that name them, seeded splits."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from cortexkit.errors import DataError
+
+
+def require_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise DataError(f"missing ({what})", source=str(path))
+    return path
+
+
+def load_npy(path: Path, what: str) -> np.ndarray:
+    """``np.load`` with errors naming the file; never unpickles."""
+    require_file(path, what)
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataError(f"cannot read {what} ({type(exc).__name__}: {exc})", source=str(path)) from None
+
+
+def load_pickle(path: Path, what: str):
+    """Unpickle a source file (pickles run code: only open files you trust)."""
+    require_file(path, what)
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except Exception as exc:
+        raise DataError(f"cannot unpickle {what} ({type(exc).__name__}: {exc})", source=str(path)) from None
+
+
+def read_zip_images(path: Path, names: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Decode the images of a zip archive (sorted by name) into float32 [0, 1] arrays."""
+    import imageio.v3 as iio
+
+    require_file(path, "image archive")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = sorted(n for n in zf.namelist() if not n.endswith("/")) if names is None else names
+            images = []
+            for name in members:
+                try:
+                    img = iio.imread(io.BytesIO(zf.read(name)), extension=Path(name).suffix)
+                except Exception as exc:
+                    raise DataError(f"cannot decode image {name!r} ({exc})", source=str(path)) from None
+                images.append(img)
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"not a valid zip archive ({exc})", source=str(path)) from None
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise DataError(f"images have different shapes {sorted(shapes)}", source=str(path))
+    return members, to_unit_range(np.stack(images))
+
+
+def to_unit_range(images: np.ndarray) -> np.ndarray:
+    """Integer images (uint8, uint16) scaled by their type's maximum to float32 [0, 1]."""
+    if np.issubdtype(images.dtype, np.integer):
+        return images.astype(np.float32) / np.iinfo(images.dtype).max
+    return images.astype(np.float32)
+
+
+def random_split(n: int, test_fraction: float, seed: int) -> np.ndarray:
+    """A seeded split of ``n`` stimuli: ``round(test_fraction * n)`` test, the rest train."""
+    if not 0 < test_fraction < 1:
+        raise DataError(f"must be between 0 and 1, got {test_fraction}", variable="test_fraction")
+    n_test = max(1, int(round(test_fraction * n)))
+    split = np.full(n, "train", dtype="<U5")
+    split[np.random.default_rng(seed).permutation(n)[:n_test]] = "test"
+    return split
