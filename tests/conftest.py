@@ -30,3 +30,14 @@ def small_store(tmp_path, small_v1):
     from cortexkit import data
 
     return data.save(small_v1, tmp_path / "small.zarr")
+
+
+SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The real recordings in ../shared/data (present in CI; skipped in a bare clone)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent")
+    return SHARED_DATA

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from cortexkit.cli import app
 
 runner = CliRunner()
-COMMANDS = ["demo", "simulate", "info", "fit", "evaluate", "report"]
+COMMANDS = ["demo", "simulate", "convert", "formats", "info", "fit", "evaluate", "report", "bench"]
 
 
 def _plain(text: str) -> str:
@@ -102,3 +102,28 @@ def test_evaluate_not_a_run(tmp_path):
     result = runner.invoke(app, ["evaluate", str(tmp_path)])
     assert result.exit_code == 2
     assert "not a run directory" in _error_line(result)
+
+
+def test_convert_and_info_real_data(shared_data, tmp_path):
+    out = tmp_path / "allen.zarr"
+    r = runner.invoke(app, ["convert", str(shared_data / "allen_boc_ns118_31px"), str(out), "--format", "allen_boc_ns118"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["info", str(out)])
+    assert r.exit_code == 0 and "calcium" in r.output and "train: 100, test: 18" in _plain(r.output)
+
+
+def test_convert_bad_option_syntax(tmp_path):
+    r = runner.invoke(app, ["convert", str(tmp_path), str(tmp_path / "o.zarr"), "-f", "cowley2023", "-o", "session"])
+    assert r.exit_code == 2 and "--option expects key=value, got 'session'" in _error_line(r)
+
+
+def test_formats_lists_readers():
+    r = runner.invoke(app, ["formats"])
+    assert r.exit_code == 0
+    for name in ("cowley2023", "allen_boc_ns118", "goris2015", "gold_mt"):
+        assert name in r.output
+
+
+def test_bench_lists_benchmarks():
+    r = runner.invoke(app, ["bench"])
+    assert r.exit_code == 0 and "cowley2023-v4" in r.output

@@ -1,4 +1,4 @@
-"""The ``cortexkit`` command line: demo, simulate, convert, formats, info, fit, evaluate, report.
+"""The ``cortexkit`` command line: demo, simulate, convert, formats, info, fit, evaluate, report, bench.
 
 Every command has ``--help`` with an example. Bad input (a missing or corrupt store, a wrong
 config field) ends with one line on stderr naming the file and the field, and exit code 2.
@@ -331,6 +331,40 @@ def report(run: Path = typer.Argument(..., help="evaluated run directory")):
     from cortexkit.report import write_report
 
     console.print(f"wrote {write_report(run)}")
+
+
+@app.command()
+@_friendly_errors
+def bench(
+    name: Optional[str] = typer.Argument(None, help="benchmark name (omit to list them)"),
+    data_root: Path = typer.Option(Path("../shared/data"), help="folder holding the benchmark's source data"),
+    out: Optional[Path] = typer.Option(None, help="output folder (default runs/bench/NAME)"),
+    features: Optional[str] = typer.Option(None, help="comma-separated feature spaces instead of the benchmark's"),
+    recordings: Optional[str] = typer.Option(None, help="comma-separated subset of recordings"),
+):
+    """Run a named benchmark on real data: convert, fit, score every recording; print the table.
+
+    Writes OUT/<recording>/ (store, models, results) and OUT/table.csv + OUT/table.md. An
+    interrupted benchmark resumes. Without NAME, lists the benchmarks.
+
+    Example: cortexkit bench cowley2023-v4 --data-root ../shared/data --out runs/bench/cowley2023-v4
+    """
+    from cortexkit.benchmarks import BENCHMARKS, run_benchmark
+
+    if name is None:
+        for b in BENCHMARKS.values():
+            console.print(f"[bold]{b.name}[/]: {b.description} (data: DATA_ROOT/{b.folder})", highlight=False)
+        return
+    table = run_benchmark(
+        name, data_root, out or Path("runs/bench") / name, features=_parse_features(features),
+        recordings=[r.strip() for r in recordings.split(",")] if recordings else None, log=_log,
+    )
+    rich_table = Table(title=f"{name}: median Pearson r on held-out images", title_justify="left")
+    for col in table.columns:
+        rich_table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(table[col]) else "left")
+    for row in table.itertuples(index=False):
+        rich_table.add_row(*["" if isinstance(v, float) and np.isnan(v) else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(rich_table)
 
 
 @app.callback(invoke_without_command=True)

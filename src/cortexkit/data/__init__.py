@@ -6,7 +6,7 @@
 >>> mean = data.repeat_average(data.select(ds, "test"))   # doctest: +SKIP
 """
 
-from cortexkit.data.convert import convert
+from cortexkit.data.conversion import convert
 from cortexkit.data.model import MODALITIES, SPLITS, make_dataset, stimulus_kind, validate
 from cortexkit.data.selection import repeat_average, repeat_counts, repeats, select
 from cortexkit.data.store import load, open, save

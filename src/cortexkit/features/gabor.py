@@ -25,7 +25,7 @@ from cortexkit._progress import track
 from cortexkit.errors import ConfigError
 from cortexkit.features.base import FeatureExtractor
 from cortexkit.filters import gabor_pair
-from cortexkit.image import to_grayscale
+from cortexkit.image import resize, to_grayscale
 
 OUTPUTS = ("energy", "linear")
 
@@ -50,6 +50,9 @@ class GaborPyramid(FeatureExtractor):
     outputs : sequence of {"energy", "linear"}
         ``energy`` gives one phase-invariant feature per filter; ``linear`` adds its even and odd
         responses (signed).
+    image_size : int, optional
+        Resize images to this many pixels per side first (bounds the feature count for large
+        images; positions and wavelengths are then in resized pixels).
     batch_size : int
         Stimuli per batch.
     device : str
@@ -73,6 +76,7 @@ class GaborPyramid(FeatureExtractor):
         sigma_per_wavelength: float = 0.5,
         spacing: float = 1.0,
         outputs: tuple[str, ...] = ("energy", "linear"),
+        image_size: int | None = None,
         batch_size: int = 256,
         device: str = "cpu",
     ):
@@ -83,11 +87,12 @@ class GaborPyramid(FeatureExtractor):
         self.sigma_per_wavelength = sigma_per_wavelength
         self.spacing = spacing
         self.outputs = outputs
+        self.image_size = image_size
         self.batch_size = batch_size
         self.device = device
 
     def _fit(self, stimuli):
-        h, w = self.input_shape_[:2]
+        h, w = (self.image_size, self.image_size) if self.image_size else self.input_shape_[:2]
         bad = [o for o in self.outputs if o not in OUTPUTS]
         if bad or not self.outputs:
             raise ConfigError(f"GaborPyramid outputs must be a non-empty subset of {OUTPUTS}, got {self.outputs}")
@@ -148,7 +153,10 @@ class GaborPyramid(FeatureExtractor):
         return len(self.features_)
 
     def _transform(self, stimuli):
-        gray = to_grayscale(stimuli) - 0.5  # mid-gray is zero, so padding is a blank screen
+        gray = to_grayscale(stimuli)
+        if self.image_size:
+            gray = resize(gray, self.image_size)
+        gray = gray - 0.5  # mid-gray is zero, so padding is a blank screen
         out = np.empty((len(gray), self.n_features_), dtype=np.float32)
         starts = range(0, len(gray), self.batch_size)
         for start in track(starts, "gabor pyramid"):

@@ -24,7 +24,14 @@ from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize
 
 # Animal of each session (upstream readme's data table).
-ANIMALS = {"1909": "WE", "2010": "PE", "2102": "PE", "2103": "PE", "2106": "RA", "2110": "RA", "2111": "RA"}
+_SESSIONS_BY_ANIMAL = {
+    "WE": "190923 190924 190925 190926 190927 190928 190929",
+    "PE": "201016 201017 201018 201019 201020 201021 201022 201023 201024 201025 210224 210225 210226 "
+          "210301 210302 210303 210304 210305 210308 210309 210310 210312 210315 210316 210322 210323 "
+          "210324 210325 210326",
+    "RA": "210620 210621 211008 211012 211013 211014 211015 211018 211022 211025 211026 211027 211028 211103",
+}
+ANIMALS = {session: animal for animal, ids in _SESSIONS_BY_ANIMAL.items() for session in ids.split()}
 CITATION = "Cowley, Stan, Pillow & Smith (2023) Compact deep neural network models of visual cortex. bioRxiv."
 
 
@@ -104,7 +111,7 @@ def read_cowley2023(
         responses = avg.T
         stimulus_id = np.asarray(labels)
 
-    animal = ANIMALS.get(session[:4], "unknown")
+    animal = ANIMALS.get(session, "unknown")
     return make_dataset(
         images,
         responses,

@@ -162,4 +162,6 @@ def convert(
         raise DataError("no such file or directory", source=str(src))
     ds = reader.read(src, **options)
     validate(ds, allow_nan_responses=True, check_values=False, source=str(src))
+    # How the store was made, so that it can be recognised (and reused) later.
+    ds.attrs["conversion"] = json.dumps({"format": format, "options": options}, sort_keys=True, default=str)
     return write_streaming(ds, dst, fingerprint=source_fingerprint(src, format, options), source=str(src), log=log)

@@ -1,0 +1,48 @@
+import pandas as pd
+import pytest
+
+from cortexkit.benchmarks import BENCHMARKS, FeatureSpec, run_benchmark
+from cortexkit.benchmarks.registry import to_markdown
+from cortexkit.errors import ConfigError
+
+
+def test_v4_benchmark_on_two_sessions(shared_data, tmp_path):
+    features = [FeatureSpec(name="pixel_pca", params={"n_components": 20}),
+                FeatureSpec(name="gabor", params={"image_size": 24, "outputs": ["energy"]})]
+    messages = []
+    table = run_benchmark("cowley2023-v4", shared_data, tmp_path, features=features,
+                          recordings=["210305", "210325"], log=messages.append)
+    assert list(table["recording"]) == ["210305", "210325"]
+    assert {"pixel_pca r", "gabor r", "ceiling", "gabor r²/ceiling", "reference"} <= set(table.columns)
+    # Real V4 responses are predictable from these features, far above chance.
+    assert (table["gabor r"] > 0.2).all()
+    row = table.set_index("recording").loc["210325"]
+    assert 0.6 < row["ceiling"] < 0.9  # split-half reliability of the repeat-averaged responses
+    assert pd.isna(table.set_index("recording").loc["210305", "ceiling"])  # averages only
+    on_disk = pd.read_csv(tmp_path / "table.csv", dtype={"recording": str})
+    assert list(on_disk["recording"]) == ["210305", "210325"]
+    assert (tmp_path / "table.md").read_text().startswith("| recording |")
+    # A second run reuses the stores and the models.
+    messages.clear()
+    run_benchmark("cowley2023-v4", shared_data, tmp_path, features=features, recordings=["210305"], log=messages.append)
+    assert not any("converting" in m for m in messages)
+    assert any("kept" in m for m in messages)
+
+
+def test_unknown_benchmark_and_recording(tmp_path, shared_data):
+    with pytest.raises(ConfigError, match="unknown benchmark 'v5'"):
+        run_benchmark("v5", shared_data, tmp_path)
+    with pytest.raises(ConfigError, match=r"has no recording\(s\) \['999'\]"):
+        run_benchmark("cowley2023-v4", shared_data, tmp_path, recordings=["999"])
+    with pytest.raises(ConfigError, match="needs its source data here"):
+        run_benchmark("cowley2023-v4", tmp_path, tmp_path)
+
+
+def test_registry_entries_are_complete():
+    for bench in BENCHMARKS.values():
+        assert bench.recordings and bench.features and bench.description
+
+
+def test_markdown():
+    md = to_markdown(pd.DataFrame({"a": ["x"], "b": [0.12345], "c": [float("nan")]}))
+    assert md == "| a | b | c |\n|---|---|---|\n| x | 0.123 |  |\n"
