@@ -1,0 +1,179 @@
+"""The Natural Scenes Dataset (Allen et al. 2022): 7T fMRI single-trial betas to COCO images.
+
+Layout (the NSD data release, paths relative to the NSD root)::
+
+    nsddata/experiments/nsd/nsd_expdesign.mat    masterordering (1 x 30000), subjectim (8 x 10000),
+                                                 sharedix (1 x 1000); all 1-based
+    nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5 imgBrick (73000, 425, 425, 3) uint8
+    nsddata_betas/ppdata/subjNN/<space>/<betas>/betas_sessionSS.hdf5
+                                                 betas (750, ...voxels) int16, percent signal change x 300
+
+Trial ``t`` (0-based over the subject's sessions, 750 per session) shows the 73k image
+``subjectim[subject, masterordering[t]]``. Betas are divided by 300 and, by default, z-scored per
+voxel within each session (NSD's recommendation). The shared 1000 images (``sharedix``) are the
+test split, seen up to three times each; the rest are train. Volumes are large: pass a ``mask``
+(``.npy`` boolean array shaped like one beta volume as h5py reads it, i.e. the NIfTI mask
+transposed) to keep a region such as nsdgeneral. Both betas and images are read lazily, a session
+or a block of images at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask
+import dask.array as dsa
+import h5py
+import numpy as np
+
+from cortexkit.data.model import make_dataset
+from cortexkit.data.readers._common import load_npy, require_file
+from cortexkit.data.readers.goris2015 import loadmat
+from cortexkit.data.readers.registry import register
+from cortexkit.errors import ConfigError, DataError
+from cortexkit.image import resize
+
+IMAGE_CHUNK = 64
+BETA_SCALE = 300.0
+
+
+def _open_h5(path: Path, dataset: str):
+    require_file(path, "HDF5 file")
+    try:
+        fh = h5py.File(path, "r")
+    except Exception as exc:
+        raise DataError(f"cannot open the HDF5 file ({type(exc).__name__}: {exc})", source=str(path)) from None
+    if dataset not in fh:
+        keys = sorted(fh.keys())
+        fh.close()
+        raise DataError(f"no dataset {dataset!r} (has {keys})", source=str(path))
+    return fh
+
+
+def _session_files(folder: Path, sessions) -> list[Path]:
+    found = sorted(folder.glob("betas_session*.hdf5"))
+    if not found:
+        raise DataError("no betas_sessionNN.hdf5 files", source=str(folder))
+    if sessions is None:
+        return found
+    wanted = list(range(1, int(sessions) + 1)) if isinstance(sessions, int) else [int(s) for s in str(sessions).split(",")]
+    files = [folder / f"betas_session{s:02d}.hdf5" for s in wanted]
+    for f in files:
+        require_file(f, "session betas")
+    return files
+
+
+@register(
+    "nsd",
+    summary="Natural Scenes Dataset 7T fMRI: per-session HDF5 betas, nsd_stimuli.hdf5, nsd_expdesign.mat",
+    example="cortexkit convert ~/nsd nsd_subj01.zarr --format nsd --option subject=1 --option mask=nsdgeneral_subj01.npy",
+    options={
+        "subject": "subject 1-8 (default 1)",
+        "sessions": "number of sessions from the first, or a comma list, e.g. 1,2,3 (default: all found)",
+        "space": "beta space folder (default func1pt8mm)",
+        "betas": "beta version folder (default betas_fithrf_GLMdenoise_RR)",
+        "mask": ".npy boolean voxel mask shaped like one beta volume (recommended)",
+        "image_size": "pixels per side of the stored images (default 128; the source is 425)",
+        "zscore": "z-score each voxel within each session (default true)",
+    },
+)
+def read_nsd(
+    path,
+    *,
+    subject: int = 1,
+    sessions=None,
+    space: str = "func1pt8mm",
+    betas: str = "betas_fithrf_GLMdenoise_RR",
+    mask: str | None = None,
+    image_size: int = 128,
+    zscore: bool = True,
+):
+    root = Path(path)
+    if not 1 <= int(subject) <= 8:
+        raise ConfigError(f"subject must be 1-8, got {subject}")
+    design_file = root / "nsddata" / "experiments" / "nsd" / "nsd_expdesign.mat"
+    order = np.asarray(loadmat(design_file, "masterordering")).ravel().astype(np.int64)
+    subjectim = np.atleast_2d(np.asarray(loadmat(design_file, "subjectim"))).astype(np.int64)
+    shared = np.asarray(loadmat(design_file, "sharedix")).ravel().astype(np.int64)
+    if subjectim.shape[0] < int(subject):
+        raise DataError(f"has {subjectim.shape[0]} subjects, need {subject}", source=str(design_file), variable="subjectim")
+
+    beta_dir = root / "nsddata_betas" / "ppdata" / f"subj{int(subject):02d}" / space / betas
+    files = _session_files(beta_dir, sessions)
+    shapes = []
+    for f in files:
+        with _open_h5(f, "betas") as fh:
+            shapes.append(fh["betas"].shape)
+    vol_shape = shapes[0][1:]
+    if any(s[1:] != vol_shape for s in shapes):
+        raise DataError("sessions have different volume shapes", source=str(beta_dir))
+    if mask is not None:
+        m = load_npy(Path(mask), "voxel mask").astype(bool)
+        if m.shape != vol_shape:
+            raise DataError(f"shape {m.shape} does not match the beta volume {vol_shape}", source=str(mask), variable="mask")
+        voxels = np.flatnonzero(m.ravel())
+    else:
+        voxels = np.arange(int(np.prod(vol_shape)))
+    if voxels.size == 0:
+        raise DataError("selects no voxels", source=str(mask), variable="mask")
+
+    counts = [s[0] for s in shapes]
+    session_numbers = [int(f.stem.removeprefix("betas_session")) for f in files]
+    trial_index = np.concatenate([(sn - 1) * 750 + np.arange(c) for sn, c in zip(session_numbers, counts)])
+    if trial_index.max() >= order.size:
+        raise DataError(f"masterordering has {order.size} trials; sessions need {trial_index.max() + 1}",
+                        source=str(design_file), variable="masterordering")
+    image_ids = subjectim[int(subject) - 1, order[trial_index] - 1]  # 1-based 73k ids
+    unique_ids = np.unique(image_ids)
+
+    def session_betas(f: Path, n: int):
+        with _open_h5(f, "betas") as fh:
+            b = fh["betas"][()].reshape(n, -1)[:, voxels].astype(np.float32) / BETA_SCALE
+        if zscore:
+            sd = b.std(axis=0)
+            b = (b - b.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        return b
+
+    responses = dsa.concatenate(
+        [dsa.from_delayed(dask.delayed(session_betas)(f, n), shape=(n, voxels.size), dtype=np.float32)
+         for f, n in zip(files, counts)], axis=0)
+
+    stim_file = root / "nsddata_stimuli" / "stimuli" / "nsd" / "nsd_stimuli.hdf5"
+    with _open_h5(stim_file, "imgBrick") as fh:
+        brick_shape = fh["imgBrick"].shape
+    if unique_ids.max() > brick_shape[0] or len(brick_shape) != 4:
+        raise DataError(f"imgBrick {brick_shape} cannot hold image {unique_ids.max()}", source=str(stim_file))
+
+    def images(ids):
+        with _open_h5(stim_file, "imgBrick") as fh:
+            raw = fh["imgBrick"][np.sort(ids - 1)]  # h5py needs increasing indices; ids are sorted
+        return resize(raw.astype(np.float32) / 255.0, image_size)
+
+    stimuli = dsa.concatenate(
+        [dsa.from_delayed(dask.delayed(images)(unique_ids[a : a + IMAGE_CHUNK]),
+                          shape=(len(unique_ids[a : a + IMAGE_CHUNK]), image_size, image_size, 3), dtype=np.float32)
+         for a in range(0, len(unique_ids), IMAGE_CHUNK)], axis=0)
+
+    labels = np.array([f"nsd{i:05d}" for i in unique_ids])
+    split = np.where(np.isin(unique_ids, shared), "test", "train")
+    ijk = np.stack(np.unravel_index(voxels, vol_shape), axis=1)
+    return make_dataset(
+        stimuli,
+        responses,
+        np.array([f"nsd{i:05d}" for i in image_ids]),
+        split,
+        stimulus=labels,
+        unit=voxels,
+        # Voxel position: its index along each axis of the beta volume as stored in the HDF5 file.
+        unit_coords={**{f"voxel_axis{i}": ijk[:, i] for i in range(len(vol_shape))},
+                     "area": ["mask" if mask is not None else "all"] * voxels.size},
+        stimulus_coords={"nsd_id": unique_ids},
+        attrs={
+            "modality": "fmri",
+            "source": f"NSD subject {int(subject)}, {space}/{betas}, sessions {session_numbers}",
+            "license": "NSD terms of use (naturalscenesdataset.org)",
+            "citation": "Allen et al. (2022) A massive 7T fMRI dataset to bridge cognitive neuroscience and AI. Nat Neurosci 25:116-126",
+            "response_window": "single-trial GLM betas" + (", z-scored per voxel within session" if zscore else " (% signal change)"),
+        },
+        validate_result=False,
+    )

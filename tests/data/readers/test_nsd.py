@@ -1,0 +1,104 @@
+import h5py
+import numpy as np
+import pytest
+import scipy.io as sio
+
+from cortexkit import data, metrics
+from cortexkit.data.readers import get_reader
+from cortexkit.errors import ConfigError, DataError
+
+read = get_reader("nsd").read
+VOL = (3, 4, 5)
+TRIALS_PER_SESSION = 750  # as in NSD: the reader maps trials through masterordering in blocks of 750
+
+
+def make_nsd(root, n_sessions=2, n_images=40, seed=0, trials=TRIALS_PER_SESSION):
+    """A miniature NSD release: real file names, dataset names, dtypes and index conventions."""
+    rng = np.random.default_rng(seed)
+    design = root / "nsddata" / "experiments" / "nsd"
+    design.mkdir(parents=True)
+    n_total = 750 * n_sessions
+    # 1-based positions into subjectim; images 1..10 are the shared ones, repeated often.
+    masterordering = rng.integers(1, 31, size=n_total)
+    subjectim = np.tile(np.arange(1, 31), (8, 1)) + np.arange(8)[:, None] * 0
+    subjectim[1] = subjectim[1][::-1]
+    sharedix = np.arange(1, 11)
+    sio.savemat(design / "nsd_expdesign.mat", {"masterordering": masterordering[None, :], "subjectim": subjectim,
+                                                "sharedix": sharedix[None, :]})
+    stim = root / "nsddata_stimuli" / "stimuli" / "nsd"
+    stim.mkdir(parents=True)
+    brick = (np.arange(n_images)[:, None, None, None] * 6 + np.zeros((1, 24, 24, 3))).astype(np.uint8)
+    with h5py.File(stim / "nsd_stimuli.hdf5", "w") as fh:
+        fh["imgBrick"] = brick
+    betas_dir = root / "nsddata_betas" / "ppdata" / "subj01" / "func1pt8mm" / "betas_fithrf_GLMdenoise_RR"
+    betas_dir.mkdir(parents=True)
+    signal = rng.standard_normal((n_images + 1,) + VOL) * 2  # each image's true response pattern
+    for s in range(n_sessions):
+        ids = subjectim[0, masterordering[s * 750 : s * 750 + trials] - 1]
+        b = (signal[ids] + rng.standard_normal((trials,) + VOL)) * 300 * 1.5 + 300 * 0.7  # % change x 300
+        with h5py.File(betas_dir / f"betas_session{s + 1:02d}.hdf5", "w") as fh:
+            fh["betas"] = b.astype(np.int16)
+    return root, masterordering, subjectim, signal
+
+
+def test_layout_and_trial_mapping(tmp_path):
+    root, order, subjectim, _ = make_nsd(tmp_path)
+    ds = read(root, image_size=8)
+    assert ds.sizes["trial"] == 1500 and ds.sizes["unit"] == np.prod(VOL)
+    expected = [f"nsd{i:05d}" for i in subjectim[0, order - 1]]
+    assert list(ds["stimulus_id"].values) == expected
+    # Image n of the brick has gray level 6 (n - 1): stimulus "nsdNNNNN" must show it.
+    stim = ds["stimuli"].sel(stimulus="nsd00007").values
+    np.testing.assert_allclose(stim * 255, 36, atol=0.5)
+    test = ds["stimulus"].values[ds["split"].values == "test"]
+    assert set(test) <= {f"nsd{i:05d}" for i in range(1, 11)}
+    # z-scored per voxel within each session
+    r = ds["responses"].values[:750]
+    np.testing.assert_allclose(r.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(r.std(0), 1, atol=1e-3)
+    assert ds.attrs["modality"] == "fmri"
+
+
+def test_ncsnr_from_repeats(tmp_path):
+    root, *_ = make_nsd(tmp_path)
+    ds = read(root, image_size=8, zscore=False)
+    rep = data.repeats(data.select(ds, ["train", "test"]))
+    snr = metrics.ncsnr(rep.values)
+    # signal sd 2, noise sd 1 (x 1.5 scaling on both): ncsnr ~ 2
+    assert 1.6 < np.median(snr) < 2.4
+
+
+def test_mask_and_sessions(tmp_path):
+    root, *_ = make_nsd(tmp_path)
+    mask = np.zeros(VOL, bool)
+    mask[1, 2, 3] = mask[0, 0, 0] = True
+    np.save(tmp_path / "mask.npy", mask)
+    ds = read(root, sessions=1, mask=str(tmp_path / "mask.npy"), image_size=8)
+    assert ds.sizes == {**ds.sizes, "unit": 2, "trial": 750}
+    assert sorted(zip(ds["voxel_axis0"].values, ds["voxel_axis1"].values, ds["voxel_axis2"].values)) == [(0, 0, 0), (1, 2, 3)]
+    np.save(tmp_path / "bad.npy", np.ones((2, 2), bool))
+    with pytest.raises(DataError, match=r"bad.npy: 'mask': shape \(2, 2\) does not match the beta volume \(3, 4, 5\)"):
+        read(root, mask=str(tmp_path / "bad.npy"))
+
+
+def test_convert_streams(tmp_path):
+    root, *_ = make_nsd(tmp_path / "nsd")
+    store = data.convert(root, tmp_path / "nsd.zarr", "nsd", {"image_size": 8, "sessions": 1})
+    ds = data.load(store)
+    assert ds.sizes["trial"] == 750 and ds["stimuli"].shape[1:] == (8, 8, 3)
+
+
+def test_errors(tmp_path):
+    root, *_ = make_nsd(tmp_path)
+    with pytest.raises(ConfigError, match="subject must be 1-8"):
+        read(root, subject=9)
+    with pytest.raises(DataError, match=r"betas_session07.hdf5: missing \(session betas\)"):
+        read(root, sessions="1,7")
+    beta = root / "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR/betas_session02.hdf5"
+    beta.write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+    with pytest.raises(DataError, match=r"betas_session02.hdf5: cannot open the HDF5 file"):
+        read(root)
+    with h5py.File(beta, "w") as fh:
+        fh["data"] = np.zeros(3)
+    with pytest.raises(DataError, match=r"betas_session02.hdf5: no dataset 'betas' \(has \['data'\]\)"):
+        read(root)
