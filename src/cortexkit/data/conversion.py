@@ -44,10 +44,11 @@ def source_fingerprint(src: str | os.PathLike, format: str, options: dict[str, A
 
 
 def _streamed(ds: xr.Dataset) -> list[str]:
+    """Variables written chunk by chunk: the big ones and every lazy one along stimulus/trial."""
     names = []
     for name, var in ds.data_vars.items():
         if var.dims and var.dims[0] in ("stimulus", "trial") and (
-            name in ("stimuli", "responses") or var.nbytes > STREAM_BYTES
+            name in ("stimuli", "responses") or var.nbytes > STREAM_BYTES or isinstance(var.data, dsa.Array)
         ):
             names.append(name)
     return names
@@ -101,6 +102,9 @@ def write_streaming(
     # metadata; everything else is small and is written with the skeleton.
     lengths = {name: _chunk_length(ds[name]) for name in streamed}
     plan = ds.copy()
+    for name, var in ds.variables.items():  # anything else lazy is small: read it now
+        if name not in streamed and isinstance(var.data, dsa.Array):
+            plan[name] = var.load()
     for name in streamed:
         var = ds[name]
         data = var.data if isinstance(var.data, dsa.Array) else dsa.from_array(var.data, chunks=-1)
