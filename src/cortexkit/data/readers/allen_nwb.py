@@ -1,0 +1,169 @@
+"""Allen Brain Observatory Visual Coding Neuropixels: natural scenes from a session NWB file.
+
+Layout (``session_<id>.nwb`` of the Visual Coding Neuropixels release, read with pynwb)::
+
+    units                        spike_times per unit; peak_channel_id, quality, snr, ... columns
+    electrodes                   one row per channel (id = channel id), ``location`` = structure acronym
+    intervals/natural_scenes_presentations
+                                 start_time, stop_time, frame (image index 0-117, -1 = blank)
+
+The scene images are not stored in session files; pass them with ``images`` (a ``.npy`` array of
+the 118 templates, (118, height, width) uint8 as the AllenSDK provides them), or they are taken
+from ``stimulus/templates/natural_scenes`` when the file has them. Responses are spike counts in
+``[start + latency, start + latency + window)`` of each presentation (``window`` defaults to the
+presentation's duration), or counts per ``time_bin`` within it. Every presentation is a trial;
+the blank is one stimulus (mid-gray). Scenes are repeated ~50 times, so the seeded split over scenes
+leaves repeats in the test set for noise ceilings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cortexkit.data.model import make_dataset
+from cortexkit.data.readers._common import load_npy, random_split, require_file, to_unit_range
+from cortexkit.data.readers.registry import register
+from cortexkit.errors import ConfigError, DataError
+from cortexkit.image import resize, to_grayscale
+
+TABLE = "natural_scenes_presentations"
+
+
+def _templates(nwb, images: str | None, path: Path) -> np.ndarray:
+    if images:
+        return load_npy(Path(images), "scene templates")
+    templates = getattr(nwb, "stimulus_template", {}) or {}
+    if "natural_scenes" in templates:  # an ImageSeries of (n, height, width) templates
+        return np.asarray(templates["natural_scenes"].data)
+    raise ConfigError(f"{path}: the file has no natural-scene templates; pass them with --option images=templates.npy")
+
+
+@register(
+    "allen_nwb",
+    summary="Allen Brain Observatory Visual Coding Neuropixels session NWB: natural-scene spike counts (pynwb)",
+    example="cortexkit convert session_715093703.nwb allen_715093703.zarr --format allen_nwb --option images=natural_scenes.npy --option areas=VISp,VISl",
+    options={
+        "images": ".npy of the 118 scene templates (n, height, width), if the NWB lacks them",
+        "areas": "comma-separated structure acronyms to keep, e.g. VISp,VISl (default: all)",
+        "quality": "keep units whose 'quality' column equals this (default good; 'all' keeps every unit)",
+        "latency": "seconds from presentation onset to the response window (default 0)",
+        "window": "response window in seconds (default: each presentation's duration)",
+        "time_bin": "count spikes in bins of this many seconds within the window (default: one count)",
+        "image_size": "resize scenes to this height in pixels, keeping the aspect (default 64)",
+        "test_fraction": "fraction of scenes held out (default 0.2)",
+        "seed": "seed of the split (default 0)",
+    },
+)
+def read_allen_nwb(
+    path,
+    *,
+    images: str | None = None,
+    areas: str | None = None,
+    quality: str = "good",
+    latency: float = 0.0,
+    window: float | None = None,
+    time_bin: float | None = None,
+    image_size: int = 64,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+):
+    from pynwb import NWBHDF5IO
+
+    path = Path(path)
+    require_file(path, "NWB file")
+    try:
+        io = NWBHDF5IO(str(path), "r")
+        nwb = io.read()
+    except Exception as exc:
+        raise DataError(f"cannot read the NWB file ({type(exc).__name__}: {exc})", source=str(path)) from None
+    try:
+        if nwb.units is None:
+            raise DataError("has no units table", source=str(path), variable="units")
+        if TABLE not in nwb.intervals:
+            raise DataError(f"has no intervals/{TABLE} (has {sorted(nwb.intervals)})", source=str(path))
+        pres = nwb.intervals[TABLE].to_dataframe()
+        for col in ("start_time", "stop_time", "frame"):
+            if col not in pres:
+                raise DataError(f"lacks column {col!r}", source=str(path), variable=f"intervals/{TABLE}")
+        units = nwb.units.to_dataframe()
+        if "spike_times" not in units:
+            raise DataError("lacks spike_times", source=str(path), variable="units")
+        if nwb.electrodes is not None and "peak_channel_id" in units and "location" in nwb.electrodes.colnames:
+            locations = nwb.electrodes.to_dataframe()["location"]
+            units["area"] = [str(locations.get(c, "unknown")) for c in units["peak_channel_id"]]
+        elif "location" in units:
+            units["area"] = units["location"].astype(str)
+        else:
+            units["area"] = "unknown"
+        if quality != "all" and "quality" in units:
+            units = units[units["quality"].astype(str) == quality]
+        if areas:
+            wanted = [a.strip() for a in str(areas).split(",")]
+            units = units[units["area"].isin(wanted)]
+        if units.empty:
+            raise DataError(f"no units left after the filters (areas={areas}, quality={quality})", source=str(path), variable="units")
+        templates = _templates(nwb, images, path)
+    finally:
+        io.close()
+
+    frame = pres["frame"].to_numpy().astype(int)
+    if frame.max() >= len(templates):
+        raise DataError(f"presentations show image {frame.max()} but there are {len(templates)} templates",
+                        source=str(images or path), variable="frame")
+    start = pres["start_time"].to_numpy() + float(latency)
+    length = pres["stop_time"].to_numpy() - pres["start_time"].to_numpy() if window is None else np.full(len(pres), float(window))
+    if time_bin:
+        n_bins = int(round(np.median(length) / float(time_bin)))
+        edges = start[:, None] + np.arange(n_bins + 1)[None, :] * float(time_bin)
+    else:
+        edges = np.stack([start, start + length], axis=1)
+    responses = np.empty((len(pres), len(units), edges.shape[1] - 1), dtype=np.float32)
+    for j, spikes in enumerate(units["spike_times"]):
+        spikes = np.sort(np.asarray(spikes, dtype=np.float64))
+        idx = np.searchsorted(spikes, edges, side="left")
+        responses[:, j, :] = np.diff(idx, axis=1)
+    if not time_bin:
+        responses = responses[..., 0]
+
+    shown = np.unique(frame)
+    labels = np.array(["blank" if f < 0 else f"scene{f:03d}" for f in shown])
+    imgs = to_unit_range(np.asarray(templates))
+    if imgs.ndim == 4:  # colour templates: the recordings' scenes were shown in grayscale
+        imgs = to_grayscale(imgs[..., :3])
+    h = int(image_size)
+    w = int(round(h * imgs.shape[2] / imgs.shape[1]))
+    small = resize(imgs, (h, w))
+    stimuli = np.stack([np.full((h, w), 0.5, np.float32) if f < 0 else small[f] for f in shown])
+    split = np.full(len(shown), "train", dtype="<U5")
+    scenes = shown >= 0
+    split[scenes] = random_split(int(scenes.sum()), test_fraction, seed)
+
+    unit_coords = {"area": units["area"].to_numpy().astype(str)}
+    for col in units.columns:
+        if col in ("spike_times", "area", "spike_amplitudes", "waveform_mean") or units[col].dtype.kind not in "biufU":
+            continue
+        unit_coords[str(col)] = units[col].to_numpy()
+    attrs = {
+        "modality": "spikes",
+        "source": f"Allen Brain Observatory Visual Coding Neuropixels {path.name}",
+        "license": "Allen Institute terms of use",
+        "citation": "Siegle et al. (2021) Survey of spiking in the mouse visual system reveals functional hierarchy. Nature 592:86-92",
+        "response_window": f"spike counts from onset + {latency:g} s over " + (f"{window:g} s" if window else "the presentation"),
+        "split_seed": seed,
+    }
+    if time_bin:
+        attrs["sampling_rate"] = 1.0 / float(time_bin)
+    lookup = {f: lab for f, lab in zip(shown, labels)}
+    return make_dataset(
+        stimuli,
+        responses,
+        np.array([lookup[f] for f in frame]),
+        split,
+        stimulus=labels,
+        unit=units.index.to_numpy(),
+        unit_coords=unit_coords,
+        attrs=attrs,
+        validate_result=False,
+    )
