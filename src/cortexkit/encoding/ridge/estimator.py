@@ -12,12 +12,21 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.model_selection import KFold, check_cv
 from sklearn.utils.validation import check_is_fitted
 
-from cortexkit._progress import progress_bar
 from cortexkit.encoding.ridge import _solvers
+from cortexkit.encoding.ridge.blocks import block_size, parse_memory, run_blocks
 from cortexkit.errors import ConfigError, DataError
 
 DEFAULT_ALPHAS = tuple(np.logspace(-2, 8, 21))
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _check_targets(y):
+    """Targets as given when lazy (Dask/Zarr: checked block by block), else a checked ndarray."""
+    if hasattr(y, "shape") and hasattr(y, "dtype") and not isinstance(y, np.ndarray) and len(y.shape) in (1, 2):
+        if np.dtype(y.dtype).kind not in "fiub":
+            raise DataError(f"expected numbers, got dtype {y.dtype}", variable="y")
+        return y
+    return _check_array(y, "y", (1, 2))
 
 
 def _check_array(a, name: str, ndim: tuple[int, ...]) -> np.ndarray:
@@ -39,8 +48,9 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     For each fold the (centred, optionally standardised) training features are decomposed once
     and every alpha is scored from that decomposition; each target then takes the alpha with the
-    best mean validation score, and the model is refitted on all the data with those alphas.
-    The primal (features <= samples) or dual (features > samples) form is chosen automatically.
+    best mean validation score, and is refitted on all the data with it. The primal (features <=
+    samples) or dual (features > samples) form is chosen automatically. Targets are processed in
+    blocks sized to ``max_memory``, in this process or as Dask tasks (``scheduler``).
 
     Parameters
     ----------
@@ -61,7 +71,15 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     dtype : {"float32", "float64"}
         Working precision. float32 decompositions that fail are redone in float64.
     chunk_size : int, optional
-        Targets processed together; bounds memory for very many targets.
+        Most targets per block.
+    max_memory : int or str, optional
+        Memory budget of the fit ("4GB"): X, its decompositions, the outputs and one block of
+        targets' temporaries stay within it, whatever the number of targets.
+    alpha_batch : int, optional
+        Alphas scored together (all by default; lowered automatically to fit ``max_memory``).
+    scheduler : str or distributed.Client, optional
+        Run the target blocks as Dask tasks on this cluster ("tcp://host:8786"). ``y`` may then be a
+        Dask array over a shared Zarr store, read by the workers.
     random_state : int
         Seed of the fold shuffling when ``cv`` is an int.
 
@@ -92,6 +110,9 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         device: str = "cpu",
         dtype: str = "float32",
         chunk_size: int | None = None,
+        max_memory: int | str | None = None,
+        alpha_batch: int | None = None,
+        scheduler=None,
         random_state: int = 0,
     ):
         self.alphas = alphas
@@ -103,6 +124,9 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.device = device
         self.dtype = dtype
         self.chunk_size = chunk_size
+        self.max_memory = max_memory
+        self.alpha_batch = alpha_batch
+        self.scheduler = scheduler
         self.random_state = random_state
 
     def _check_params(self) -> tuple[np.ndarray, torch.dtype]:
@@ -125,53 +149,65 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
             raise DataError(f"a cross-validation fold is empty with {n} samples", variable="cv")
         return folds
 
+    def _prepare(self, X, y):
+        """Validated inputs, the tensor of X, the fold and full decompositions."""
+        alphas, dtype = self._check_params()
+        X = _check_array(X, "X", (2,))
+        y = _check_targets(y)
+        if X.shape[0] != y.shape[0]:
+            raise DataError(f"X has {X.shape[0]} samples but y has {y.shape[0]}", variable="y")
+        n_splits = self.cv if isinstance(self.cv, int) else None
+        if n_splits is not None and (n_splits < 2 or X.shape[0] < n_splits):
+            raise DataError(f"cv={n_splits} folds need at least {max(n_splits, 2)} samples and cv >= 2", variable="cv")
+        device = torch.device(self.device)
+        Xt = torch.as_tensor(X, dtype=dtype, device=device)
+        folds = [(torch.as_tensor(tr, device=device), torch.as_tensor(va, device=device)) for tr, va in self._folds(X.shape[0])]
+        return alphas, Xt, y, folds
+
+    def _decompose(self, Xt, folds):
+        options = dict(fit_intercept=self.fit_intercept, standardize=self.standardize, solver=self.solver)
+        return _solvers.decompose_folds(Xt, folds, **options), _solvers.decompose(Xt, None, **options)
+
     def fit(self, X, y):
         """Choose an alpha per target by cross-validation, then refit on all of ``X``, ``y``.
 
         Parameters
         ----------
         X : array (n_samples, n_features)
-        y : array (n_samples,) or (n_samples, n_targets)
+        y : array (n_samples,) or (n_samples, n_targets); a Dask or Zarr array is read block by block
         """
-        alphas, dtype = self._check_params()
-        X = _check_array(X, "X", (2,))
-        y = _check_array(y, "y", (1, 2))
-        if X.shape[0] != y.shape[0]:
-            raise DataError(f"X has {X.shape[0]} samples but y has {y.shape[0]}", variable="y")
-        n_splits = self.cv if isinstance(self.cv, int) else None
-        if n_splits is not None and (n_splits < 2 or X.shape[0] < n_splits):
-            raise DataError(f"cv={n_splits} folds need at least {max(n_splits, 2)} samples and cv >= 2", variable="cv")
-        one_target = y.ndim == 1
+        alphas, Xt, y, folds = self._prepare(X, y)
+        one_target = len(y.shape) == 1
         Y = y[:, None] if one_target else y
-        folds = self._folds(X.shape[0])
-        device = torch.device(self.device)
-        Xt = torch.as_tensor(X, dtype=dtype, device=device)
-        Yt = torch.as_tensor(Y, dtype=dtype, device=device)
-        alphas_t = torch.as_tensor(alphas, dtype=dtype, device=device)
-        folds_t = [(torch.as_tensor(tr, device=device), torch.as_tensor(va, device=device)) for tr, va in folds]
-        options = dict(fit_intercept=self.fit_intercept, standardize=self.standardize, solver=self.solver,
-                       chunk_size=self.chunk_size)
-        with progress_bar("ridge cross-validation", len(folds_t)) as advance:
-            scores = _solvers.cv_scores(
-                Xt, Yt, alphas_t, folds_t, scoring=self.scoring, on_fold=lambda i: advance(), **options
-            )
-        scores_np = scores.cpu().numpy().astype(np.float64)
-        best = np.argmax(scores_np, axis=0)  # first maximum: ties go to the smaller alpha
-        chosen = alphas[best]
-        coef, intercept = _solvers.fit_coefficients(
-            Xt, Yt, torch.as_tensor(chosen, dtype=dtype, device=device), **options
+        fold_dec, full = self._decompose(Xt, folds)
+        n_targets = Y.shape[1]
+        alphas_t = torch.as_tensor(alphas, dtype=Xt.dtype, device=Xt.device)
+        size, batch = block_size(
+            n_samples=Xt.shape[0], n_features=Xt.shape[1], n_targets=n_targets, n_alphas=len(alphas),
+            folds=fold_dec, full=full, alphas=alphas_t, itemsize=Xt.element_size(), chunk_size=self.chunk_size,
+            max_memory=parse_memory(self.max_memory), alpha_batch=self.alpha_batch,
         )
+        coef = np.empty((n_targets, Xt.shape[1]), dtype=np.float32 if Xt.dtype == torch.float32 else np.float64)
+        intercept = np.empty(n_targets, dtype=coef.dtype)
+        scores = np.empty((len(alphas), n_targets))
+        best = np.empty(n_targets, dtype=np.int64)
+        for s, out in run_blocks(Xt, Y, fold_dec, full, alphas_t, size=size, scoring=self.scoring,
+                                 alpha_batch=batch, scheduler=self.scheduler, description="ridge"):
+            coef[s] = out["coef"].T
+            intercept[s] = out["intercept"]
+            scores[:, s] = out["scores"]
+            best[s] = out["best"]
         self.alphas_ = alphas
-        self.cv_scores_ = scores_np
-        self.best_score_ = scores_np[best, np.arange(Y.shape[1])]
-        self.n_features_in_ = X.shape[1]
-        coef = coef.T.cpu().numpy()
-        intercept = intercept.cpu().numpy()
+        self.cv_scores_ = scores
+        self.n_features_in_ = Xt.shape[1]
+        self.block_size_ = size
+        chosen = alphas[best]
+        best_score = scores[best, np.arange(n_targets)]
         if one_target:
             self.coef_, self.intercept_, self.alpha_ = coef[0], float(intercept[0]), float(chosen[0])
-            self.best_score_ = self.best_score_[0]
+            self.best_score_ = float(best_score[0])
         else:
-            self.coef_, self.intercept_, self.alpha_ = coef, intercept, chosen
+            self.coef_, self.intercept_, self.alpha_, self.best_score_ = coef, intercept, chosen, best_score
         return self
 
     def predict(self, X) -> np.ndarray:

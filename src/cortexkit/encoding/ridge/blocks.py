@@ -1,0 +1,159 @@
+"""Running :func:`~cortexkit.encoding.ridge._solvers.fit_target_block` over blocks of targets.
+
+Targets are independent given the decompositions of ``X``, so a fit with many targets is a loop
+over blocks of columns of ``Y``, sized to a memory budget. The loop runs in this process, or as one
+Dask task per block on a ``distributed`` cluster (``scheduler``): ``X`` and the decompositions are
+sent to every worker once, and a lazily loaded ``Y`` (a Dask array over a shared Zarr store) is read
+by the workers themselves, block by block. Both give the same blocks, so the same results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from cortexkit._progress import progress_bar
+from cortexkit.encoding.ridge import _solvers
+from cortexkit.errors import ConfigError, DataError
+
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30, "t": 2**40, "tb": 2**40}
+
+
+def parse_memory(value) -> int | None:
+    """Bytes from an int or a string such as ``"2GB"``, ``"512 MB"``, ``"1.5g"``."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", str(value))
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ConfigError(f"max_memory must be bytes or a size like '2GB', got {value!r}")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def block_size(
+    *,
+    n_samples: int,
+    n_features: int,
+    n_targets: int,
+    n_alphas: int,
+    folds: list[_solvers.FoldDecomposition],
+    full: _solvers.Decomposition,
+    alphas: torch.Tensor,
+    itemsize: int,
+    chunk_size: int | None,
+    max_memory: int | None,
+    alpha_batch: int | None,
+) -> tuple[int, int]:
+    """(targets per block, alphas per batch) within ``max_memory`` (or ``chunk_size`` if given).
+
+    The budget covers ``X``, the decompositions, the outputs (weights, intercepts and the score of
+    every alpha for every target) and one block's temporaries. Also precomputes the folds' alpha
+    stacks when the budget allows (always without a budget).
+    """
+    alpha_batch = min(alpha_batch or n_alphas, n_alphas)
+    k = max(f.evals.numel() for f in [*folds, full])
+    n_val = max(len(f.val) for f in folds)
+    # Scoring cost per target and fold: k^2 float64 multiply-adds with the partial-fraction form,
+    # n_alphas * n_val * k float32 ones with the direct products (float64 counts double).
+    spectral = 2 * k < n_alphas * n_val
+    if max_memory is None:
+        if spectral:
+            _solvers.attach_quadratics(folds)
+        else:
+            _solvers.stack_alphas(folds, alphas, alpha_batch)
+        return (chunk_size or min(n_targets, 2048)), alpha_batch
+    fixed = _solvers.fixed_bytes(n_samples, n_features, folds, full, itemsize)
+    outputs = n_targets * (n_features * 4 + n_alphas * 8 + 16)  # coef_ float32, cv_scores_ float64
+    free = max_memory - fixed - outputs
+    # The precomputed forms save work on every block; keep them when they take under half the rest.
+    if spectral and _solvers.quadratic_bytes(folds) <= free // 2:
+        _solvers.attach_quadratics(folds)
+        free -= _solvers.quadratic_bytes(folds)
+    elif _solvers.stack_bytes(folds, n_alphas, itemsize) <= free // 4:
+        _solvers.stack_alphas(folds, alphas, alpha_batch)
+        free -= _solvers.stack_bytes(folds, n_alphas, itemsize)
+    while alpha_batch > 1 and free < _solvers.bytes_per_target(n_samples, n_features, k, n_val, alpha_batch, itemsize):
+        alpha_batch = max(1, alpha_batch // 2)
+    per_target = _solvers.bytes_per_target(n_samples, n_features, k, n_val, alpha_batch, itemsize)
+    if free < per_target:
+        raise ConfigError(
+            f"max_memory={max_memory / 2**20:.0f} MiB is too small: X, its decompositions and the outputs for "
+            f"{n_targets} targets take {(fixed + outputs) / 2**20:.0f} MiB"
+        )
+    size = int(min(n_targets, free // per_target))
+    return (min(size, chunk_size) if chunk_size else size), alpha_batch
+
+
+def _as_tensor(block, dtype: torch.dtype, device, first: int) -> torch.Tensor:
+    arr = np.asarray(block, dtype=np.float64 if dtype == torch.float64 else np.float32)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        col = first + int(np.flatnonzero(bad.any(axis=0))[0])
+        raise DataError(f"contains NaN/inf (first in target {col})", variable="y")
+    return torch.as_tensor(arr, device=device)
+
+
+def _block_task(X, folds, full, alphas, y_block, first, scoring, alpha_batch, device, threads):
+    """One block of targets, as a (possibly remote) task; returns numpy arrays."""
+    if threads:
+        torch.set_num_threads(threads)
+    Y = _as_tensor(y_block, X.dtype, device, first)
+    out = _solvers.fit_target_block(X, Y, folds, full, alphas, scoring=scoring, alpha_batch=alpha_batch)
+    return {k: v.cpu().numpy() for k, v in out.items()}
+
+
+def run_blocks(
+    X: torch.Tensor,
+    y,
+    folds: list[_solvers.FoldDecomposition],
+    full: _solvers.Decomposition,
+    alphas: torch.Tensor,
+    *,
+    size: int,
+    scoring: str,
+    alpha_batch: int,
+    scheduler=None,
+    description: str = "ridge",
+) -> Iterator[tuple[slice, dict[str, np.ndarray]]]:
+    """Yield ``(target slice, results)`` for consecutive blocks of ``size`` columns of ``y``.
+
+    ``y`` is any 2-D array-like that supports ``y[:, a:b]`` (numpy, Dask, Zarr). With a
+    ``scheduler`` (a ``distributed.Client`` or its address) blocks run as Dask tasks.
+    """
+    n_targets = y.shape[1]
+    slices = [slice(a, min(n_targets, a + size)) for a in range(0, n_targets, size)]
+    device = X.device
+    with progress_bar(f"{description} ({len(slices)} target blocks)", len(slices)) as advance:
+        if scheduler is None:
+            for s in slices:
+                yield s, _block_task(X, folds, full, alphas, y[:, s], s.start, scoring, alpha_batch, device, None)
+                advance()
+            return
+        import dask
+        from distributed import Client, as_completed
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        try:
+            shared = client.scatter([X.cpu(), [_to_cpu(f) for f in folds], _to_cpu(full), alphas.cpu()], broadcast=True)
+            tasks = [
+                dask.delayed(_block_task, pure=False)(*shared, y[:, s], s.start, scoring, alpha_batch, "cpu", None)
+                for s in slices
+            ]
+            futures = client.compute(tasks)
+            where = {f.key: s for f, s in zip(futures, slices)}
+            for future in as_completed(futures):
+                yield where[future.key], future.result()
+                advance()
+        finally:
+            if not isinstance(scheduler, Client):
+                client.close()
+
+
+def _to_cpu(d):
+    """A decomposition with its tensors on the CPU (what a remote worker can receive)."""
+    fields = {k: (v.cpu() if isinstance(v, torch.Tensor) else v) for k, v in vars(d).items()}
+    return type(d)(**fields)
