@@ -1,5 +1,5 @@
 """Encoding models: predict each unit's response from stimulus features."""
 
-from cortexkit.encoding.ridge import DEFAULT_ALPHAS, RidgeCV
+from cortexkit.encoding.ridge import DEFAULT_ALPHAS, BandedRidgeCV, RidgeCV
 
-__all__ = ["RidgeCV", "DEFAULT_ALPHAS"]
+__all__ = ["RidgeCV", "BandedRidgeCV", "DEFAULT_ALPHAS"]
