@@ -39,7 +39,7 @@ def test_simulate_info_fit_evaluate_report(tmp_path):
     out = _plain(r.output)
     assert "train: 200, test: 20" in out and "split-half reliability" in out and "V1: 8" in out
     run = tmp_path / "run"
-    r = runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "pixels,gabor"])
+    r = runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "pixels,gabor", "--max-memory", "512MB"])
     assert r.exit_code == 0, r.output
     assert (run / "models" / "pixels.npz").exists() and (run / "models" / "gabor.npz").exists()
     r = runner.invoke(app, ["evaluate", str(run)])

@@ -280,12 +280,16 @@ def fit(
     config: Optional[Path] = typer.Option(None, help="YAML with EncodingConfig fields (features, ridge, seed)"),
     seed: Optional[int] = typer.Option(None, help="seed of the cross-validation folds"),
     device: Optional[str] = typer.Option(None, help="torch device for ridge (cpu, cuda)"),
+    max_memory: Optional[str] = typer.Option(None, help="memory budget of each ridge fit, e.g. 4GB"),
+    scheduler: Optional[str] = typer.Option(None, help="run ridge target blocks on a Dask cluster: tcp://HOST:PORT"),
     overwrite: bool = typer.Option(False, help="refit models already in the run directory"),
 ):
     """Fit a cross-validated ridge encoding model per feature space on the train split.
 
     Writes OUT/config.yaml and OUT/models/NAME.npz (weights, alphas, test predictions). Models
     already in OUT are kept, so an interrupted run resumes.
+
+    With --scheduler the ridge fits run as Dask tasks (blocks of units) on that cluster.
 
     Example: cortexkit fit runs/demo/data.zarr --out runs/mine --features pixel_pca,gabor
     """
@@ -299,8 +303,9 @@ def fit(
         update["features"] = specs
     if seed is not None:
         update["seed"] = seed
-    if device is not None:
-        update["ridge"] = cfg.ridge.model_copy(update={"device": device})
+    ridge = {k: v for k, v in {"device": device, "max_memory": max_memory, "scheduler": scheduler}.items() if v is not None}
+    if ridge:
+        update["ridge"] = cfg.ridge.model_copy(update=ridge)
     cfg = EncodingConfig.model_validate({**cfg.model_dump(), **{k: v for k, v in update.items()}})
     fit_run(store, out, cfg, overwrite=overwrite, log=_log)
     console.print(f"models in {out / 'models'}; next: cortexkit evaluate {out}")

@@ -35,6 +35,9 @@ class RidgeSpec(BaseModel):
     standardize: bool = False
     device: str = "cpu"
     dtype: str = "float32"
+    chunk_size: int | None = Field(None, ge=1, description="most targets per block")
+    max_memory: str | None = Field(None, description="memory budget of a fit, e.g. 4GB")
+    scheduler: str | None = Field(None, description="Dask scheduler address, e.g. tcp://host:8786")
 
 
 class EncodingConfig(BaseModel):

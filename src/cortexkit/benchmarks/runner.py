@@ -158,7 +158,9 @@ def fit_run(
         paths.append(path)
         # A model is reused only if it was fitted with the same data and settings.
         settings = json.dumps(
-            {"data": fingerprint, "features": spec.model_dump(), "ridge": config.ridge.model_dump(), "seed": config.seed},
+            # where the fit runs (scheduler) does not change its result
+            {"data": fingerprint, "features": spec.model_dump(), "ridge": config.ridge.model_dump(exclude={"scheduler"}),
+             "seed": config.seed},
             sort_keys=True,
         )
         if path.exists() and not overwrite:

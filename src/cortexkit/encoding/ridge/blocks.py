@@ -19,6 +19,9 @@ from cortexkit._progress import progress_bar
 from cortexkit.encoding.ridge import _solvers
 from cortexkit.errors import ConfigError, DataError
 
+# Blocks larger than this are no faster (the products are already large) and use more memory.
+DEFAULT_BLOCK = 2048
+
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30, "t": 2**40, "tb": 2**40}
 
 
@@ -65,7 +68,7 @@ def block_size(
             _solvers.attach_quadratics(folds)
         else:
             _solvers.stack_alphas(folds, alphas, alpha_batch)
-        return (chunk_size or min(n_targets, 2048)), alpha_batch
+        return min(n_targets, chunk_size or DEFAULT_BLOCK), alpha_batch
     fixed = _solvers.fixed_bytes(n_samples, n_features, folds, full, itemsize)
     outputs = n_targets * (n_features * 4 + n_alphas * 8 + 16)  # coef_ float32, cv_scores_ float64
     free = max_memory - fixed - outputs
@@ -84,8 +87,8 @@ def block_size(
             f"max_memory={max_memory / 2**20:.0f} MiB is too small: X, its decompositions and the outputs for "
             f"{n_targets} targets take {(fixed + outputs) / 2**20:.0f} MiB"
         )
-    size = int(min(n_targets, free // per_target))
-    return (min(size, chunk_size) if chunk_size else size), alpha_batch
+    size = int(min(n_targets, free // per_target, chunk_size or DEFAULT_BLOCK))
+    return size, alpha_batch
 
 
 def _as_tensor(block, dtype: torch.dtype, device, first: int) -> torch.Tensor:
