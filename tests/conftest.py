@@ -6,7 +6,11 @@ import os
 
 import pytest
 
+import tempfile
+
 os.environ.setdefault("CORTEXKIT_PROGRESS", "0")
+# Features computed by tests go to a throw-away cache, not the user's.
+os.environ.setdefault("CORTEXKIT_CACHE", tempfile.mkdtemp(prefix="cortexkit-test-cache-"))
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +45,15 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def imagenet_weights():
+    """Skip when the offline ImageNet weights (``make weights``) are not installed."""
+    from cortexkit.errors import ConfigError
+    from cortexkit.features.networks.weights import find_weights
+
+    try:
+        return {name: find_weights(name) for name in ("alexnet", "vgg16", "efficientnet_lite0")}
+    except ConfigError as exc:
+        pytest.skip(str(exc))

@@ -60,3 +60,29 @@ def gabor_pair(shape, x0, y0, theta, wavelength, sigma, phase=0.0, aspect=1.0):
             gabor(shape, x0, y0, theta, wavelength, sigma, phase + np.pi / 2, aspect),
         ]
     )
+
+
+def curvature(size: int, theta: float, curvature: float, frequency: float = 1.2, sigma_x: float = 1.0,
+              sigma_y: float = 5.0, gamma: float = 1.0) -> np.ndarray:
+    r"""A curved ("banana") Gabor-like filter, the first layer of the expansion model.
+
+    With :math:`u = x\cos\theta + y\sin\theta`, :math:`v = -x\sin\theta + y\cos\theta` and
+    the bent coordinate :math:`k = u + c v^2`:
+
+    .. math::
+
+        f = \gamma\, e^{-\frac{f_0^2}{2}\left((k/\sigma_x)^2 + (v/\sigma_y)^2\right)}
+            \left(\cos(f_0 k) - e^{-\sigma_x/2}\right), \quad \text{minus its mean}
+
+    (Kazemian et al.'s curvature filters: ``sigma_y`` is their Gaussian size times ``sigma_y``).
+    ``size`` x ``size`` pixels centred on the middle pixel.
+    """
+    half = size // 2
+    coords = np.arange(-half, size - half, dtype=np.float64)
+    yy, xx = np.meshgrid(-coords, coords, indexing="ij")
+    u = xx * np.cos(theta) + yy * np.sin(theta)
+    v = -xx * np.sin(theta) + yy * np.cos(theta)
+    k = u + curvature * v**2
+    envelope = np.exp(-(frequency**2) / 2 * ((k / sigma_x) ** 2 + (v / sigma_y) ** 2))
+    f = gamma * envelope * (np.cos(frequency * k) - np.exp(-sigma_x / 2))
+    return (f - f.mean()).astype(np.float32)

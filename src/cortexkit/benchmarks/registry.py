@@ -18,7 +18,7 @@ import pandas as pd
 from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.benchmarks.config import EncodingConfig, FeatureSpec, RidgeSpec
-from cortexkit.benchmarks.runner import evaluate_run, fit_run
+from cortexkit.benchmarks.runner import evaluate_run, fit_run, model_names
 from cortexkit.errors import ConfigError, CortexkitError
 
 V4_SESSIONS = ("190925", "190927", "190928", "190929", "210224", "210305", "210322", "210325", "210621")
@@ -122,7 +122,7 @@ def run_benchmark(
         raise ConfigError(f"benchmark {name!r} has no recording(s) {unknown}; it has {list(bench.recordings)}")
     config = EncodingConfig(features=list(features or bench.features), ridge=ridge or RidgeSpec(), seed=0)
     out = Path(out)
-    rows = []
+    rows, layer_rows = [], []
     for label in labels:
         run_dir = out / label
         store = _store_for(bench, label, source, run_dir, log)
@@ -130,15 +130,26 @@ def run_benchmark(
         results = evaluate_run(run_dir, log=lambda m, label=label: log(f"{label}: {m}"))
         ds = data.open(store)
         row = {"recording": label, "units": ds.sizes["unit"], "test images": int((ds["split"].values == "test").sum())}
+        headline = {}
         for spec in config.features:
-            res = results[results["model"] == spec.model_name]
-            row[f"{spec.model_name} r"] = float(res["pearson"].median())
-        ceiling = results[results["model"] == config.features[0].model_name]["ceiling"]
+            names = model_names(spec)
+            medians = {name: float(results.loc[results["model"] == name, "pearson"].median()) for _, name in names}
+            if len(names) == 1:
+                row[f"{spec.model_name} r"] = medians[names[0][1]]
+                headline[spec.model_name] = names[0][1]
+                continue
+            for depth, (layer, name) in enumerate(names, start=1):
+                layer_rows.append({"recording": label, "feature_space": spec.model_name, "layer": layer,
+                                   "depth": depth, "median r": medians[name]})
+            best_layer, best_name = max(names, key=lambda ln: medians[ln[1]])
+            row[f"{spec.model_name} best r"] = medians[best_name]
+            row[f"{spec.model_name} best layer"] = best_layer
+            headline[spec.model_name] = best_name
+        ceiling = results["ceiling"]
         if ceiling.notna().any():
             row["ceiling"] = float(ceiling.median())
-            for spec in config.features:
-                res = results[results["model"] == spec.model_name]
-                row[f"{spec.model_name} r²/ceiling"] = float(res["normalized"].median())
+            for space, name in headline.items():
+                row[f"{space} r²/ceiling"] = float(results.loc[results["model"] == name, "normalized"].median())
         if label in bench.reference:
             row["reference"] = bench.reference[label]
         rows.append(row)
@@ -146,4 +157,10 @@ def run_benchmark(
     table = table[[c for c in table.columns if c != "reference"] + (["reference"] if "reference" in table else [])]
     write_text(out / "table.csv", table.to_csv(index=False))
     write_text(out / "table.md", to_markdown(table))
+    if layer_rows:
+        layers = pd.DataFrame(layer_rows)
+        write_text(out / "layers.csv", layers.to_csv(index=False))
+        pivot = layers.pivot_table(index=["feature_space", "depth", "layer"], columns="recording", values="median r",
+                                   sort=False).reset_index().drop(columns="depth")
+        write_text(out / "layers.md", to_markdown(pivot))
     return table

@@ -34,7 +34,9 @@ from cortexkit.benchmarks.config import EncodingConfig, FeatureSpec, RidgeSpec
 from cortexkit.config import dump_yaml, load_yaml, parse, provenance
 from cortexkit.encoding import RidgeCV
 from cortexkit.errors import DataError
-from cortexkit.features import get_extractor
+from cortexkit.features import FeatureExtractor, get_extractor
+from cortexkit.features.base import is_video
+from cortexkit.features.cache import FeatureCache
 
 CONFIG_FILE = "config.yaml"
 MODELS_DIR = "models"
@@ -60,34 +62,69 @@ def _train_targets(train: xr.Dataset) -> np.ndarray:
     return y
 
 
-def fit_feature_space(ds: xr.Dataset, spec: FeatureSpec, ridge: RidgeSpec, seed: int = 0) -> dict[str, np.ndarray]:
-    """Fit one feature space on the train split and predict the test stimuli.
+def model_names(spec: FeatureSpec) -> list[tuple[str, str]]:
+    """``(layer, model name)`` of every model a feature space makes, in depth order.
 
-    Returns the arrays stored in ``models/NAME.npz``: ``coef`` (unit, feature), ``intercept``,
-    ``alpha``, ``cv_score`` (validation score at the chosen alpha), ``cv_scores`` (alpha, unit),
-    ``alphas``, ``prediction`` (test stimulus, unit), ``stimulus`` and ``unit`` labels, and
+    Single-layer extractors make one model named after the spec; multi-layer ones (CNN layers)
+    one per layer, named ``<spec>.<layer>``.
+    """
+    extractor = get_extractor(spec.name, spec.params)
+    layers = extractor.layer_list()
+    if len(layers) == 1 and layers[0] == extractor.name:
+        return [(layers[0], spec.model_name)]
+    return [(layer, f"{spec.model_name}.{layer}") for layer in layers]
+
+
+def fit_feature_space(
+    ds: xr.Dataset, spec: FeatureSpec, ridge: RidgeSpec, seed: int = 0, cache: FeatureCache | None = None,
+    skip: set[str] | frozenset = frozenset(),
+) -> dict[str, dict[str, np.ndarray]]:
+    """Fit one feature space (every layer of it) on the train split and predict the test stimuli.
+
+    Returns ``{model name: arrays}`` for the models not in ``skip``; the arrays are those stored in
+    ``models/NAME.npz``: ``coef`` (unit, feature), ``intercept``, ``alpha``, ``cv_score`` (validation
+    score at the chosen alpha), ``cv_scores`` (alpha, unit), ``alphas``, ``prediction`` (test
+    stimulus, unit), ``stimulus`` and ``unit`` labels, ``feature_scale``, ``layer`` and
     ``receptive_field`` (unit, y, x[, channel]) for extractors linear in the pixels.
+
+    Features are divided by one scalar, the root mean feature variance on the train stimuli, so
+    that one alpha grid suits every feature space and layer.
     """
     train, test = data.select(ds, "train"), data.select(ds, "test")
     y_train = _train_targets(train)
-    extractor = get_extractor(spec.name, spec.params).fit(train["stimuli"].values)
-    f_train = extractor.transform(train["stimuli"].values)
-    f_test = extractor.transform(test["stimuli"].values)
-    model = RidgeCV(random_state=seed, **ridge.model_dump()).fit(f_train, y_train)
-    out = {
-        "coef": model.coef_.astype(np.float32),
-        "intercept": model.intercept_,
-        "alpha": model.alpha_,
-        "cv_score": model.best_score_,
-        "cv_scores": model.cv_scores_,
-        "alphas": model.alphas_,
-        "prediction": model.predict(f_test).astype(np.float32),
-        "stimulus": np.asarray(test["stimulus"].values),
-        "unit": np.asarray(ds["unit"].values),
-    }
-    rf = extractor.receptive_fields(model.coef_)
-    if rf is not None:
-        out["receptive_field"] = rf.astype(np.float32)
+    extractor = get_extractor(spec.name, spec.params)
+    cache = cache or FeatureCache()
+    x_train = np.asarray(train["stimuli"].values)
+    f_train = cache.features(extractor, x_train, x_train)
+    f_test = cache.features(extractor, np.asarray(test["stimuli"].values), x_train)
+    # Extractors linear in the pixels map weights back to receptive fields (images only); they
+    # need fitting when their features came from the cache.
+    linear = type(extractor).receptive_fields is not FeatureExtractor.receptive_fields and not is_video(x_train)
+    if linear and not hasattr(extractor, "input_shape_"):
+        extractor.fit(x_train)
+    out = {}
+    for layer, name in model_names(spec):
+        if name in skip:
+            continue
+        a, b = f_train[layer], f_test[layer]
+        scale = float(np.sqrt(np.mean(a.var(axis=0)))) or 1.0
+        model = RidgeCV(random_state=seed, **ridge.model_dump()).fit(a / scale, y_train)
+        arrays = {
+            "coef": (model.coef_ / scale).astype(np.float32),
+            "intercept": model.intercept_,
+            "alpha": model.alpha_,
+            "cv_score": model.best_score_,
+            "cv_scores": model.cv_scores_,
+            "alphas": model.alphas_,
+            "prediction": model.predict(b / scale).astype(np.float32),
+            "stimulus": np.asarray(test["stimulus"].values),
+            "unit": np.asarray(ds["unit"].values),
+            "feature_scale": np.float64(scale),
+            "layer": np.array(layer),
+        }
+        if linear:
+            arrays["receptive_field"] = extractor.receptive_fields(arrays["coef"]).astype(np.float32)
+        out[name] = arrays
     return out
 
 
@@ -152,10 +189,9 @@ def fit_run(
     record["provenance"] = provenance(config.seed)
     dump_yaml(record, run_dir / CONFIG_FILE)
     fingerprint = data_fingerprint(ds)
+    cache = FeatureCache()
     paths = []
     for spec in config.features:
-        path = run_dir / MODELS_DIR / f"{spec.model_name}.npz"
-        paths.append(path)
         # A model is reused only if it was fitted with the same data and settings.
         settings = json.dumps(
             # where the fit runs (scheduler) does not change its result
@@ -163,18 +199,24 @@ def fit_run(
              "seed": config.seed},
             sort_keys=True,
         )
-        if path.exists() and not overwrite:
-            if str(load_model(path).get("settings", "")) == settings:
-                log(f"{spec.model_name}: already fitted with these settings, kept ({path})")
-                continue
-            log(f"{spec.model_name}: data or settings changed since the last fit, refitting")
-        arrays = fit_feature_space(ds, spec, config.ridge, config.seed)
-        arrays["settings"] = np.array(settings)
-        save_model(arrays, path)
-        log(
-            f"{spec.model_name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
-            f"{np.median(arrays['cv_score']):.3f}"
-        )
+        names = [name for _, name in model_names(spec)]
+        done = set()
+        for name in names:
+            path = run_dir / MODELS_DIR / f"{name}.npz"
+            paths.append(path)
+            if path.exists() and not overwrite:
+                if str(load_model(path).get("settings", "")) == settings:
+                    log(f"{name}: already fitted with these settings, kept ({path})")
+                    done.add(name)
+                else:
+                    log(f"{name}: data or settings changed since the last fit, refitting")
+        if len(done) == len(names):
+            continue
+        for name, arrays in fit_feature_space(ds, spec, config.ridge, config.seed, cache, skip=done).items():
+            arrays["settings"] = np.array(settings)
+            save_model(arrays, run_dir / MODELS_DIR / f"{name}.npz")
+            log(f"{name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
+                f"{np.median(arrays['cv_score']):.3f}")
     return paths
 
 
@@ -268,17 +310,22 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     units = _unit_table(ds)
     frames = []
     for spec in config.features:
-        path = run_dir / MODELS_DIR / f"{spec.model_name}.npz"
-        model = load_model(path)
-        if not np.array_equal(model["unit"].astype(str), np.asarray(ds["unit"].values).astype(str)):
-            raise DataError("units differ from the dataset's; refit with --overwrite", source=str(path))
-        scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling)
-        scores.insert(0, "model", spec.model_name)
-        scores["alpha"] = model["alpha"]
-        scores["cv_score"] = model["cv_score"]
-        if "receptive_field" in model and "true_filter" in ds:
-            scores["rf_corr"] = _rf_correlation(model["receptive_field"], ds["true_filter"].values)
-        frames.append(pd.concat([units, scores], axis=1))
+        names = model_names(spec)
+        for depth, (layer, name) in enumerate(names, start=1):
+            path = run_dir / MODELS_DIR / f"{name}.npz"
+            model = load_model(path)
+            if not np.array_equal(model["unit"].astype(str), np.asarray(ds["unit"].values).astype(str)):
+                raise DataError("units differ from the dataset's; refit with --overwrite", source=str(path))
+            scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling)
+            scores.insert(0, "model", name)
+            scores.insert(1, "feature_space", spec.model_name)
+            scores.insert(2, "layer", layer if len(names) > 1 else "")
+            scores.insert(3, "depth", depth if len(names) > 1 else 0)
+            scores["alpha"] = model["alpha"]
+            scores["cv_score"] = model["cv_score"]
+            if "receptive_field" in model and "true_filter" in ds:
+                scores["rf_corr"] = _rf_correlation(model["receptive_field"], ds["true_filter"].values)
+            frames.append(pd.concat([units, scores], axis=1))
     results = pd.concat(frames, ignore_index=True)
     with atomic_path(run_dir / RESULTS_FILE) as tmp:
         results.to_csv(tmp, index=False)

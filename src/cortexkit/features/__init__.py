@@ -1,8 +1,25 @@
 """Stimulus feature extractors, found by name through :func:`get_extractor`."""
 
-from cortexkit.features.base import FeatureExtractor, check_images
+from cortexkit.features.base import FeatureExtractor, check_images, extract_features
+from cortexkit.features.expansion import ExpansionModel
 from cortexkit.features.gabor import GaborPyramid
+from cortexkit.features.motion_energy import MotionEnergy, RandomCNN3D
 from cortexkit.features.pixels import PixelPCA, Pixels
 from cortexkit.features.registry import EXTRACTORS, get_extractor
+from cortexkit.features.torch_layers import PretrainedCNN, TorchExtractor
 
-__all__ = ["FeatureExtractor", "check_images", "GaborPyramid", "Pixels", "PixelPCA", "EXTRACTORS", "get_extractor"]
+__all__ = [
+    "FeatureExtractor",
+    "check_images",
+    "extract_features",
+    "GaborPyramid",
+    "MotionEnergy",
+    "RandomCNN3D",
+    "ExpansionModel",
+    "Pixels",
+    "PixelPCA",
+    "PretrainedCNN",
+    "TorchExtractor",
+    "EXTRACTORS",
+    "get_extractor",
+]

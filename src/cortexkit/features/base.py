@@ -30,11 +30,47 @@ def check_images(stimuli, *, what: str = "stimuli") -> np.ndarray:
     return arr
 
 
+def is_video(stimuli) -> bool:
+    """(n, frame, y, x) or (n, frame, y, x, 1|3) arrays are videos."""
+    shape = np.shape(stimuli)
+    return len(shape) == 5 or (len(shape) == 4 and shape[-1] not in (1, 3))
+
+
+def extract_features(extractor: "FeatureExtractor", stimuli, *, fit_stimuli=None) -> dict[str, np.ndarray]:
+    """``{layer: (n_stimuli, n_features)}`` from any extractor, for images or videos.
+
+    Extractors of images given videos see every frame and their features are averaged over frames
+    (a 2D model of a movie); video extractors (``accepts_video``) take the videos as they are.
+    ``fit_stimuli`` (default: ``stimuli``) fit the extractor first unless it is fitted.
+    """
+    from sklearn.utils.validation import check_is_fitted
+    from sklearn.exceptions import NotFittedError
+
+    videos = is_video(stimuli)
+    per_frame = videos and not getattr(extractor, "accepts_video", False)
+
+    def frames(x):
+        x = np.asarray(x, dtype=np.float32)
+        return x.reshape((-1,) + x.shape[2:]) if per_frame else x
+
+    try:
+        check_is_fitted(extractor)
+    except NotFittedError:
+        extractor.fit(frames(stimuli if fit_stimuli is None else fit_stimuli))
+    out = extractor.extract(frames(stimuli))
+    if per_frame:
+        n, t = np.shape(stimuli)[:2]
+        out = {k: v.reshape(n, t, -1).mean(1) for k, v in out.items()}
+    return out
+
+
 class FeatureExtractor(TransformerMixin, BaseEstimator):
     """Base class: subclasses implement ``_fit`` (optional) and ``_transform``."""
 
     #: name used for the single layer of :meth:`extract` and in results tables
     name = "features"
+    #: whether the extractor takes videos (stimulus, frame, y, x[, channel]) itself
+    accepts_video = False
 
     def fit(self, stimuli, y=None):
         stimuli = check_images(stimuli)
@@ -65,6 +101,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         Only extractors that are linear in the pixels can do this; the others return None.
         """
         return None
+
+    def layer_list(self) -> list[str]:
+        """Names of the layers :meth:`extract` returns, known before fitting."""
+        return [self.name]
 
     def extract(self, stimuli) -> dict[str, np.ndarray]:
         """``{layer: (n_stimuli, n_features)}``; a single layer for single-stage extractors."""

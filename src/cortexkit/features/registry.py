@@ -1,18 +1,32 @@
-"""Extractors by name, so that configs and the CLI can refer to them."""
+"""Extractors by name, so that configs and the CLI can refer to them.
+
+``alexnet``, ``vgg16`` and ``efficientnet_lite0`` are :class:`PretrainedCNN` with that ``arch``
+(pass ``weights: random`` for the untrained control, or a checkpoint path).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from cortexkit.errors import ConfigError
 from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.expansion import ExpansionModel
 from cortexkit.features.gabor import GaborPyramid
+from cortexkit.features.motion_energy import MotionEnergy, RandomCNN3D
 from cortexkit.features.pixels import PixelPCA, Pixels
+from cortexkit.features.torch_layers import PretrainedCNN
 
-EXTRACTORS: dict[str, type[FeatureExtractor]] = {
+EXTRACTORS: dict[str, Callable[..., FeatureExtractor]] = {
     "pixels": Pixels,
     "pixel_pca": PixelPCA,
     "gabor": GaborPyramid,
+    "motion_energy": MotionEnergy,
+    "expansion": ExpansionModel,
+    "random_cnn3d": RandomCNN3D,
+    "alexnet": partial(PretrainedCNN, arch="alexnet"),
+    "vgg16": partial(PretrainedCNN, arch="vgg16"),
+    "efficientnet_lite0": partial(PretrainedCNN, arch="efficientnet_lite0"),
 }
 
 

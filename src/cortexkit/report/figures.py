@@ -100,6 +100,23 @@ def metric_by_model(results: pd.DataFrame, metric: str = "feve"):
     return fig
 
 
+def score_vs_depth(results: pd.DataFrame, metric: str = "pearson"):
+    """Median score per layer against layer depth, one line per multi-layer feature space."""
+    layered = results[results["depth"] > 0]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for space, frame in layered.groupby("feature_space", sort=False):
+        med = frame.groupby(["depth", "layer"], sort=True)[metric].median().reset_index()
+        ax.plot(med["depth"], med[metric], marker="o", label=space)
+        best = med.loc[med[metric].idxmax()]
+        ax.annotate(str(best["layer"]), (best["depth"], best[metric]), textcoords="offset points", xytext=(4, 6), fontsize=8)
+    ax.set_xlabel("layer depth")
+    ax.set_ylabel(f"median {metric} (test)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("score by layer", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _show_rf(ax, rf: np.ndarray):
     img = rf if rf.ndim == 2 else rf.mean(-1)
     lim = float(np.abs(img).max()) or 1.0

@@ -50,6 +50,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def headline_models(results: pd.DataFrame) -> list[str]:
+    """Single-layer models, and the best layer (median Pearson r) of each multi-layer feature space."""
+    out = []
+    for space, frame in results.groupby("feature_space", sort=False):
+        medians = frame.groupby("model", sort=False)["pearson"].median()
+        out.append(medians.idxmax() if len(medians) > 1 else medians.index[0])
+    return out
+
+
 def write_report(run_dir: str | os.PathLike) -> Path:
     """Draw the figures of an evaluated run and write ``RUN/report.html``; returns its path."""
     run_dir = Path(run_dir)
@@ -64,23 +73,33 @@ def write_report(run_dir: str | os.PathLike) -> Path:
     results["unit"] = results["unit"].astype(str)
     units_str = units.astype(str)
 
-    models = {spec.model_name: load_model(run_dir / MODELS_DIR / f"{spec.model_name}.npz") for spec in config.features}
+    headline = headline_models(results)
+    models = {name: load_model(run_dir / MODELS_DIR / f"{name}.npz") for name in headline}
     order = {name: pd.Index(m["stimulus"]).get_indexer(measured["stimulus"].values) for name, m in models.items()}
     predictions = {name: m["prediction"][order[name]] for name, m in models.items()}
+    shown = results[results["model"].isin(headline)]
 
     fig_dir = run_dir / FIGURES_DIR
     items = []
     items.append(
         (
-            _save(figures.predicted_vs_measured(results, predictions, measured.values, units_str), fig_dir / "predicted_vs_measured.png"),
+            _save(figures.predicted_vs_measured(shown, predictions, measured.values, units_str), fig_dir / "predicted_vs_measured.png"),
             "Predicted vs measured responses to the held-out test stimuli (averaged over repeats), for "
             "each model's best and median unit by Pearson r. Dashed: identity.",
         )
     )
+    if (results["depth"] > 0).any():
+        items.append(
+            (
+                _save(figures.score_vs_depth(results), fig_dir / "score_vs_depth.png"),
+                "Median test Pearson r over units for every layer of each multi-layer feature space, "
+                "by depth; the best layer is marked.",
+            )
+        )
     if results["ceiling"].notna().any():
         items.append(
             (
-                _save(figures.score_vs_ceiling(results), fig_dir / "score_vs_ceiling.png"),
+                _save(figures.score_vs_ceiling(shown), fig_dir / "score_vs_ceiling.png"),
                 "Each unit's test Pearson r against its noise ceiling, the square root of the "
                 "Spearman-Brown-corrected split-half reliability of its repeat-averaged responses. "
                 "Units on the dashed line are predicted as well as their noise allows.",
@@ -89,7 +108,7 @@ def write_report(run_dir: str | os.PathLike) -> Path:
     metric = "feve" if results["feve"].notna().any() else "pearson"
     items.append(
         (
-            _save(figures.metric_by_model(results, metric), fig_dir / f"{metric}_by_model.png"),
+            _save(figures.metric_by_model(shown, metric), fig_dir / f"{metric}_by_model.png"),
             f"Distribution of {metric.upper() if metric == 'feve' else metric} over units, per model"
             + (" and cell type." if "cell_type" in results else "."),
         )
@@ -125,13 +144,16 @@ def write_report(run_dir: str | os.PathLike) -> Path:
         ("train stimuli", int((ds["split"].values == "train").sum())),
         ("test stimuli", int((ds["split"].values == "test").sum())),
         ("repeats per test stimulus", f"{n_rep.min()}-{n_rep.max()}" if n_rep.min() != n_rep.max() else n_rep.min()),
-        ("feature spaces", ", ".join(models)),
+        ("feature spaces", ", ".join(dict.fromkeys(results["feature_space"]))),
     ]
     body = [f"<h1>{title}</h1>", "<h2>Dataset</h2><table>"]
     body += [f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts]
     body.append("</table>")
     body.append("<h2>Summary (medians over units, test set)</h2>")
     body.append(summary.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0))
+    if len(headline) < results["model"].nunique():
+        body.append(f"<p>Figures show each single-layer model and the best layer of each multi-layer one: "
+                    f"{html.escape(', '.join(headline))}.</p>")
     body.append(
         "<p>pearson: r against the repeat-averaged test responses; ceiling: split-half reliability "
         "(Spearman-Brown corrected), the ceiling of r²; normalized: r²/ceiling; FEVE/FEV: fraction of "

@@ -1,0 +1,194 @@
+"""The learning-free "expansion" CNN of Kazemian et al.: fixed first layer, random wide layers.
+
+Layer 1 applies fixed filters to each colour channel separately: curvature filters (12
+orientations over 360 degrees x 3 curvatures, 15 x 15 px; the default), Gabor filters, or random
+ones. Layers 2-5 are random convolutions without bias (7x7, 5x5, 3x3, 3x3) whose channel counts
+widen (``widths``, by default 1000, 3000, 5000 then a last width from 3 to 30000), each followed by
+a nonlinearity and spatial pooling (2x2, the last 4x4 with stride 1). Nothing is trained: the
+weights come from a seeded generator (Kaiming-uniform or uniform), so a configuration always gives
+the same features. The widest layers are computed for a batch of images at a time, sized so the
+activations fit ``max_memory``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cortexkit._progress import track
+from cortexkit.encoding.ridge.blocks import parse_memory
+from cortexkit.errors import ConfigError
+from cortexkit.features.base import FeatureExtractor
+from cortexkit.filters import curvature, gabor
+from cortexkit.image import resize
+
+KERNELS = (7, 5, 3, 3)
+POOLS = ((2, 2), (2, 2), (2, 2), (4, 1))  # (kernel, stride) after layers 2-5
+
+
+def first_layer_bank(kind: str, size: int = 15, seed: int = 0) -> torch.Tensor:
+    """Fixed layer-1 filters, (n_filters, 1, size, size)."""
+    if kind == "curvature":
+        thetas = np.arange(12) * 2 * np.pi / 12
+        curves = (0.01, 0.0794, 0.63)  # log-spaced bend, from nearly straight to strongly curved
+        bank = [curvature(size, t, c, frequency=1.2, sigma_x=1.0, sigma_y=5.0) for c in curves for t in thetas]
+    elif kind == "gabor":
+        bank = [gabor((size, size), size // 2, size // 2, t, lam, lam / 2)
+                for lam in (4.0, 7.0, 12.0) for t in np.arange(12) * np.pi / 12]
+    elif kind == "random":
+        g = torch.Generator().manual_seed(seed)
+        return torch.randn(36, 1, size, size, generator=g) / size
+    else:
+        raise ConfigError(f"first_layer must be 'curvature', 'gabor' or 'random', got {kind!r}")
+    bank = np.stack(bank)
+    bank /= np.linalg.norm(bank.reshape(len(bank), -1), axis=1)[:, None, None]
+    return torch.from_numpy(bank[:, None]).float()
+
+
+def _final_size(size: int) -> int:
+    """Side of the layer-5 map for an input of ``size`` pixels (0 if the layers do not fit)."""
+    size //= 2  # layer 1: same-size convolution, then 2x2 pooling
+    for k, (pk, ps) in zip(KERNELS, POOLS):
+        size -= k - 1
+        if size < pk:
+            return 0
+        size = (size - pk) // ps + 1
+    return size
+
+
+class ExpansionModel(FeatureExtractor):
+    """Features of the untrained expansion CNN.
+
+    Parameters
+    ----------
+    widths : (int, int, int, int)
+        Output channels of layers 2-5. The source uses (1000, 3000, 5000, 3..30000) on 224 px
+        images; smaller values run faster on a CPU.
+    first_layer : {"curvature", "gabor", "random"}
+    nonlinearity : {"relu", "elu", "none"}
+    init : {"kaiming_uniform", "uniform"}
+    pool : {"avg", "max"}
+        Spatial pooling after each layer (the source averages).
+    global_pool : bool
+        Average the last layer over positions (features = last width).
+    layers : "last" or "all"
+        Return only layer 5 (default) or every layer (layer 1-4 average-pooled to 4 x 4).
+    image_size : int
+        Input resolution (at least 140 px so that layer 5 has room for its kernel and pooling).
+    max_memory : str or int
+        Budget for one batch's activations (default "2GB").
+    seed : int
+    device : str
+    """
+
+    name = "expansion"
+
+    def __init__(self, widths=(1000, 3000, 5000, 3000), first_layer="curvature", nonlinearity="relu",
+                 init="kaiming_uniform", pool="avg", global_pool=False, layers="last", image_size=224,
+                 max_memory="2GB", seed=0, device="cpu"):
+        self.widths = widths
+        self.first_layer = first_layer
+        self.nonlinearity = nonlinearity
+        self.init = init
+        self.pool = pool
+        self.global_pool = global_pool
+        self.layers = layers
+        self.image_size = image_size
+        self.max_memory = max_memory
+        self.seed = seed
+        self.device = device
+
+    def layer_list(self):
+        if self.layers not in ("last", "all"):
+            raise ConfigError(f"layers must be 'last' or 'all', got {self.layers!r}")
+        return [f"{self.name}.l{i}" for i in range(1, 6)] if self.layers == "all" else [self.name]
+
+    def _act(self, x):
+        if self.nonlinearity == "relu":
+            return F.relu(x)
+        if self.nonlinearity == "elu":
+            return F.elu(x)
+        if self.nonlinearity == "none":
+            return x
+        raise ConfigError(f"nonlinearity must be relu, elu or none, got {self.nonlinearity!r}")
+
+    def _pool(self, x, kernel, stride):
+        if self.pool == "avg":
+            return F.avg_pool2d(x, kernel, stride)
+        if self.pool == "max":
+            return F.max_pool2d(x, kernel, stride)
+        raise ConfigError(f"pool must be 'avg' or 'max', got {self.pool!r}")
+
+    def _fit(self, stimuli):
+        if len(self.widths) != 4 or min(self.widths) < 1:
+            raise ConfigError(f"widths must be 4 positive channel counts (layers 2-5), got {self.widths}")
+        self.bank_ = first_layer_bank(self.first_layer, seed=self.seed).to(self.device)
+        g = torch.Generator().manual_seed(self.seed)
+        channels = [self.bank_.shape[0] * 3, *self.widths]
+        self.weights_ = []
+        for cin, cout, k in zip(channels[:-1], channels[1:], KERNELS):
+            w = torch.empty(cout, cin, k, k)
+            if self.init == "kaiming_uniform":  # gain sqrt(2) (ReLU), bound sqrt(6 / fan_in)
+                bound = np.sqrt(6.0 / (cin * k * k))
+                w.uniform_(-bound, bound, generator=g)
+            elif self.init == "uniform":
+                w.uniform_(0.0, 1.0, generator=g)
+            else:
+                raise ConfigError(f"init must be 'kaiming_uniform' or 'uniform', got {self.init!r}")
+            self.weights_.append(w.to(self.device))
+        self.output_size_ = _final_size(self.image_size)
+        if self.output_size_ < 1:
+            smallest = next(s for s in range(8, 1024) if _final_size(s) >= 1)
+            raise ConfigError(f"image_size={self.image_size} is too small for 5 layers; the smallest is {smallest}")
+
+    def _layers(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Activations after each of the 5 layers (pooled, before flattening)."""
+        n, c = x.shape[:2]
+        # Layer 1: every fixed filter on every colour channel separately.
+        h = F.conv2d(x.reshape(n * c, 1, *x.shape[2:]), self.bank_, padding=self.bank_.shape[-1] // 2)
+        h = self._pool(self._act(h.reshape(n, -1, *h.shape[2:])), 2, 2)
+        outs = [h]
+        for w, (pk, ps) in zip(self.weights_, POOLS):
+            h = self._pool(self._act(F.conv2d(h, w)), pk, ps)
+            outs.append(h)
+        return outs
+
+    def _batch_size(self) -> int:
+        budget = parse_memory(self.max_memory)
+        # Largest activation: layer 2 before pooling, width * (image_size - 6)^2 / 4 floats per image,
+        # and layer 1's 108 channels at full resolution; keep a 3x margin for temporaries.
+        s = self.image_size
+        per_image = 4 * 3 * max(self.widths[0] * ((s // 2 - 6) ** 2), 108 * s * s, self.widths[1] * ((s // 4 - 8) ** 2))
+        return int(max(1, min(256, budget // per_image)))
+
+    @torch.no_grad()
+    def _run(self, stimuli) -> list[np.ndarray]:
+        rgb = stimuli if stimuli.ndim == 4 else np.repeat(stimuli[..., None], 3, axis=-1)
+        want_all = self.layers == "all"
+        batch = self._batch_size()
+        chunks = [[] for _ in range(5 if want_all else 1)]
+        for start in track(range(0, len(rgb), batch), "expansion features"):
+            x = resize(rgb[start : start + batch], self.image_size) if rgb.shape[1] != self.image_size else rgb[start : start + batch]
+            x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
+            outs = self._layers(x)
+            last = outs[-1].mean((2, 3)) if self.global_pool else outs[-1].flatten(1)
+            if want_all:
+                for i, o in enumerate(outs[:-1]):
+                    chunks[i].append(F.adaptive_avg_pool2d(o, 4).flatten(1).cpu().numpy())
+                chunks[4].append(last.cpu().numpy())
+            else:
+                chunks[0].append(last.cpu().numpy())
+        return [np.concatenate(c).astype(np.float32) for c in chunks]
+
+    def extract(self, stimuli):
+        from sklearn.utils.validation import check_is_fitted
+
+        from cortexkit.features.base import check_images
+
+        check_is_fitted(self, "weights_")
+        return dict(zip(self.layer_list(), self._run(check_images(stimuli))))
+
+    def _transform(self, stimuli):
+        return np.concatenate(self._run(stimuli), axis=1)

@@ -1,0 +1,60 @@
+"""Architectures by name, with their named layers, input normalisation and weight loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from cortexkit.errors import ConfigError
+from cortexkit.features.networks import alexnet, efficientnet_lite, vgg16
+from cortexkit.features.networks.weights import find_weights, load_checkpoint, lpips_to_state_dict
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    make: Callable[[], nn.Module]
+    layers: dict[str, str]  # short name -> module path, in depth order
+    convert: Callable | None = None  # LPIPS pickle -> state dict
+    input_size: int = 224
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+
+
+ARCHITECTURES = {
+    "alexnet": Architecture(
+        "alexnet", alexnet.AlexNet, alexnet.LAYERS,
+        lambda blob, path: lpips_to_state_dict(blob, "AlexNet_0", alexnet.CONV_INDICES, path),
+    ),
+    "vgg16": Architecture(
+        "vgg16", vgg16.VGG16, vgg16.LAYERS,
+        lambda blob, path: lpips_to_state_dict(blob, "VGG16_0", vgg16.CONV_INDICES, path),
+    ),
+    "efficientnet_lite0": Architecture("efficientnet_lite0", efficientnet_lite.EfficientNetLite0, efficientnet_lite.LAYERS),
+}
+
+
+def get_architecture(name: str) -> Architecture:
+    if name not in ARCHITECTURES:
+        raise ConfigError(f"unknown architecture {name!r}; available: {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+def build(name: str, weights: str = "imagenet", seed: int = 0) -> nn.Module:
+    """An architecture in eval mode with ``weights``: "imagenet", "random" (seeded) or a file path."""
+    arch = get_architecture(name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # the random control is the same network every time
+        module = arch.make()
+    if weights == "imagenet":
+        load_checkpoint(module, find_weights(name), arch.convert)
+    elif weights != "random":
+        load_checkpoint(module, Path(weights), arch.convert)
+    return module.eval()

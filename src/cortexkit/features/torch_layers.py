@@ -1,0 +1,211 @@
+"""Features from any layers of any torch network, read with forward hooks.
+
+:class:`TorchExtractor` wraps a module the user brings; :class:`PretrainedCNN` builds one of
+cortexkit's architectures (AlexNet, VGG16, EfficientNet-lite0) with offline ImageNet weights,
+seeded random weights (the untrained control) or a checkpoint file. Each requested layer's output
+is pooled to ``pool`` x ``pool`` positions (adaptive average pooling; ``"global"`` for 1 x 1,
+``None`` to keep every position) and flattened; an optional seeded Gaussian random projection
+bounds the feature count. The forward pass stops after the deepest requested layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from cortexkit._progress import track
+from cortexkit.errors import ConfigError, DataError
+from cortexkit.features.base import FeatureExtractor, check_images
+from cortexkit.image import resize
+
+
+class _Stop(Exception):
+    """Raised by the hook of the deepest requested layer to end the forward pass early."""
+
+
+class TorchExtractor(FeatureExtractor):
+    """Features of named layers of a torch module.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network; it is put in eval mode. Its input is (batch, 3, size, size) float.
+    layers : sequence of str
+        Module paths as in ``module.named_modules()`` (e.g. ``"features.4"``), in depth order.
+    pool : int, "global" or None
+        Adaptive average pooling of each layer's spatial map to pool x pool (default 6).
+    projection : int, optional
+        Project each layer with more features than this to this many dims (seeded Gaussian
+        random projection, variance preserving).
+    image_size : int, optional
+        Resize stimuli to this size first.
+    mean, std : sequence of 3 floats, optional
+        Channel normalisation after scaling to [0, 1] (e.g. ImageNet's).
+    batch_size : int
+    device : str
+    seed : int
+        Seed of the random projections.
+    """
+
+    name = "torch"
+
+    def __init__(self, module=None, layers=(), pool=6, projection=None, image_size=None, mean=None, std=None,
+                 batch_size=32, device="cpu", seed=0):
+        self.module = module
+        self.layers = layers
+        self.pool = pool
+        self.projection = projection
+        self.image_size = image_size
+        self.mean = mean
+        self.std = std
+        self.batch_size = batch_size
+        self.device = device
+        self.seed = seed
+
+    def _setup(self) -> tuple[nn.Module, list[str], list[str], tuple | None]:
+        """(network, module paths, output names, (mean, std) or None) -- overridden by subclasses."""
+        if not isinstance(self.module, nn.Module):
+            raise ConfigError("TorchExtractor needs a torch.nn.Module as `module`")
+        paths = list(self.layers)
+        norm = (self.mean, self.std) if self.mean is not None else None
+        return self.module, paths, paths, norm
+
+    def _fit(self, stimuli):
+        net, paths, names, norm = self._setup()
+        net = net.eval().to(self.device)
+        modules = dict(net.named_modules())
+        if not paths:
+            raise ConfigError("no layers requested")
+        missing = [p for p in paths if p not in modules]
+        if missing:
+            some = [n for n in modules if n][:12]
+            raise ConfigError(f"no layer(s) {missing} in {type(net).__name__}; it has e.g. {some}")
+        self.net_ = net
+        self.layer_paths_ = paths
+        self.layer_names_ = names
+        self.modules_ = [modules[p] for p in paths]
+        self.norm_ = norm
+        self.projections_ = {}
+
+    def _prepare(self, batch: np.ndarray) -> torch.Tensor:
+        if batch.ndim == 3:  # grayscale: the same image in the three channels
+            batch = np.repeat(batch[..., None], 3, axis=-1)
+        elif batch.shape[-1] == 1:
+            batch = np.repeat(batch, 3, axis=-1)
+        if self.image_size:
+            batch = resize(batch, self.image_size)
+        x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).to(self.device)
+        if self.norm_ is not None:
+            mean = torch.tensor(self.norm_[0], dtype=x.dtype, device=x.device)[:, None, None]
+            std = torch.tensor(self.norm_[1], dtype=x.dtype, device=x.device)[:, None, None]
+            x = (x - mean) / std
+        return x
+
+    def _reduce(self, i: int, out: torch.Tensor) -> torch.Tensor:
+        if out.ndim == 4 and self.pool is not None:
+            out = F.adaptive_avg_pool2d(out, 1 if self.pool == "global" else int(self.pool))
+        flat = out.flatten(1)
+        if self.projection and flat.shape[1] > self.projection:
+            if i not in self.projections_:
+                g = torch.Generator().manual_seed(int(self.seed) * 1000 + i)
+                self.projections_[i] = (torch.randn(flat.shape[1], self.projection, generator=g)
+                                        / np.sqrt(self.projection)).to(flat.device)
+            flat = flat @ self.projections_[i]
+        return flat
+
+    @torch.no_grad()
+    def _run(self, stimuli: np.ndarray) -> list[np.ndarray]:
+        outputs: dict[int, torch.Tensor] = {}
+        last = len(self.modules_) - 1
+
+        def hook(i):
+            def fn(_module, _inp, out):
+                outputs[i] = out
+                if i == last:
+                    raise _Stop
+            return fn
+
+        handles = [m.register_forward_hook(hook(i)) for i, m in enumerate(self.modules_)]
+        chunks: list[list[np.ndarray]] = [[] for _ in self.modules_]
+        try:
+            for start in track(range(0, len(stimuli), self.batch_size), f"{self.name} features"):
+                outputs.clear()
+                try:
+                    self.net_(self._prepare(stimuli[start : start + self.batch_size]))
+                except _Stop:
+                    pass
+                for i, path in enumerate(self.layer_paths_):
+                    if i not in outputs:
+                        raise DataError(f"layer {path!r} produced no output (is it used in forward?)", variable="layers")
+                    chunks[i].append(self._reduce(i, outputs[i]).float().cpu().numpy())
+        finally:
+            for h in handles:
+                h.remove()
+        return [np.concatenate(c) for c in chunks]
+
+    def layer_list(self) -> list[str]:
+        """Names of the layers :meth:`extract` returns."""
+        return list(self.layers)
+
+    def extract(self, stimuli) -> dict[str, np.ndarray]:
+        """``{layer name: (n_stimuli, n_features)}`` for every requested layer."""
+        check_is_fitted(self, "input_shape_")
+        return dict(zip(self.layer_names_, self._run(check_images(stimuli))))
+
+    def _transform(self, stimuli):
+        """All requested layers' features side by side."""
+        return np.concatenate(self._run(stimuli), axis=1)
+
+
+class PretrainedCNN(TorchExtractor):
+    """An ImageNet CNN (or its untrained twin) as a multi-layer feature extractor.
+
+    Parameters
+    ----------
+    arch : {"alexnet", "vgg16", "efficientnet_lite0"}
+    weights : "imagenet", "random" or a checkpoint path
+        "imagenet" reads the offline weights (``make weights``); "random" is the seeded untrained
+        network (a control); a path loads a user's checkpoint of the same architecture.
+    layers : "all" or sequence of str
+        Short layer names (``conv1`` ... ``conv5`` for AlexNet, ``conv1_1`` ... ``conv5_3`` for
+        VGG16, ``stage1`` ... ``stage7``, ``head``, ``logits`` for EfficientNet-lite0).
+    image_size : int
+        Input resolution (224, the ImageNet size, by default).
+    pool, projection, batch_size, device, seed : as :class:`TorchExtractor`
+    """
+
+    name = "cnn"
+
+    def __init__(self, arch="alexnet", weights="imagenet", layers="all", pool=6, projection=None, image_size=224,
+                 batch_size=32, device="cpu", seed=0):
+        self.arch = arch
+        self.weights = weights
+        self.layers = layers
+        self.pool = pool
+        self.projection = projection
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.device = device
+        self.seed = seed
+
+    def layer_list(self) -> list[str]:
+        """The short names of the requested layers, in depth order (no fitting needed)."""
+        from cortexkit.features.networks.registry import get_architecture
+
+        known = get_architecture(self.arch).layers
+        names = list(known) if self.layers in ("all", None) else list(self.layers)
+        bad = [n for n in names if n not in known]
+        if bad:
+            raise ConfigError(f"{self.arch} has no layer(s) {bad}; its layers: {list(known)}")
+        return names
+
+    def _setup(self):
+        from cortexkit.features.networks.registry import build, get_architecture
+
+        arch = get_architecture(self.arch)
+        names = self.layer_list()
+        net = build(self.arch, self.weights, seed=self.seed)
+        return net, [arch.layers[n] for n in names], names, (arch.mean, arch.std)
