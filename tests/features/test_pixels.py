@@ -51,7 +51,7 @@ def test_shape_checks(images):
 
 def test_registry():
     assert isinstance(get_extractor("pixel_pca", {"n_components": 3}), PixelPCA)
-    with pytest.raises(ConfigError, match="unknown feature extractor 'alexnet'"):
-        get_extractor("alexnet")
+    with pytest.raises(ConfigError, match="unknown feature extractor 'resnet50'"):
+        get_extractor("resnet50")
     with pytest.raises(ConfigError, match="bad parameters for feature extractor 'pixels'"):
         get_extractor("pixels", {"n_components": 3})

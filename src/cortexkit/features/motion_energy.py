@@ -7,7 +7,8 @@ motion and ``f_t`` the temporal frequency in cycles per frame. Quadrature pairs 
 ``sqrt(even^2 + odd^2)``, which is selective for direction and speed (``f_t * wavelength`` pixels
 per frame) but not for phase (Adelson & Bergen 1985; the pyramid of Nishimoto et al. 2011 and
 STSBench's "3D Gabor" baseline). Directions span 360 degrees for moving filters; a temporal
-frequency of 0 gives static orientation filters (over 180 degrees). Energies are computed at every
+frequency of 0 gives static orientation filters (over 180 degrees). Directions follow the visual
+convention of :mod:`cortexkit.render` (0 = rightward, 90 = upward). Energies are computed at every
 time step where the filter fits and averaged over time, one feature per (scale, temporal frequency,
 direction, position).
 """
@@ -29,9 +30,14 @@ from cortexkit.image import resize, to_grayscale
 
 def gabor3d(size: int, frames: int, theta: float, wavelength: float, sigma: float, tf: float, t_sigma: float,
             phase: float) -> np.ndarray:
-    """One spatio-temporal Gabor, (frames, size, size), zero-mean and unit-norm (x right, y down)."""
+    """One spatio-temporal Gabor, (frames, size, size), zero-mean and unit-norm.
+
+    ``theta`` is the direction of motion in the visual convention of :mod:`cortexkit.render`
+    (x right, y up: 90 degrees is upward motion on the screen, i.e. towards row 0).
+    """
     half, thalf = size // 2, frames // 2
-    t, y, x = np.meshgrid(np.arange(frames) - thalf, np.arange(size) - half, np.arange(size) - half, indexing="ij")
+    t, rows, x = np.meshgrid(np.arange(frames) - thalf, np.arange(size) - half, np.arange(size) - half, indexing="ij")
+    y = -rows
     u = x * np.cos(theta) + y * np.sin(theta)
     env = np.exp(-(x**2 + y**2) / (2 * sigma**2) - t**2 / (2 * t_sigma**2))
     g = env * np.cos(2 * np.pi * (u / wavelength - tf * t) + phase)

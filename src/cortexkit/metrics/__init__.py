@@ -1,6 +1,7 @@
 """Scores and noise ceilings (numpy only), each documented with the convention it follows."""
 
 from cortexkit.metrics.ceilings import ncsnr, ncsnr_ceiling, spearman_brown, split_half_reliability
+from cortexkit.metrics.rsa import compare_representations, linear_cka, rdm, rsa
 from cortexkit.metrics.encoding import (
     ceiling_normalized,
     correlation_to_average,
@@ -25,4 +26,8 @@ __all__ = [
     "split_half_reliability",
     "ncsnr",
     "ncsnr_ceiling",
+    "rdm",
+    "rsa",
+    "linear_cka",
+    "compare_representations",
 ]

@@ -1,7 +1,7 @@
 """In-silico recordings with known ground truth, and the stimuli to drive them."""
 
 from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, gratings, natural_image_crops
-from cortexkit.simulate.mt import MTSimulationConfig, motion_movies, simulate_mt
+from cortexkit.simulate.mt import MTPopulation, MTSimulationConfig, motion_movies, simulate_mt
 from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "V1Population",
     "V1SimulationConfig",
     "simulate_v1",
+    "MTPopulation",
     "MTSimulationConfig",
     "motion_movies",
     "simulate_mt",

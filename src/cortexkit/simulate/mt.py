@@ -13,6 +13,7 @@ translating at random velocities, so direction, speed and spatial structure all 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,9 @@ def motion_movies(n: int, size: int = 24, n_frames: int = 12, *, seed: int = 0, 
     velocity (up to ``max_speed`` px/frame in a random direction).
     """
     rng = np.random.default_rng(seed)
-    yy, xx = np.meshgrid(np.arange(size) - (size - 1) / 2, np.arange(size) - (size - 1) / 2, indexing="ij")
+    # visual convention: x right, y up (row 0 is the top), direction 90 = upward motion
+    rows, xx = np.meshgrid(np.arange(size) - (size - 1) / 2, np.arange(size) - (size - 1) / 2, indexing="ij")
+    yy = -rows
     movies = np.empty((n, n_frames, size, size), dtype=np.float32)
     rows = []
     images = [to_grayscale(source_image(name), gray_ndim=2) for name in NATURAL_IMAGE_SOURCES]
@@ -59,10 +62,9 @@ def motion_movies(n: int, size: int = 24, n_frames: int = 12, *, seed: int = 0, 
             y0 = rng.integers(margin, h - side - margin)
             x0 = rng.integers(margin, w - side - margin)
             for f in range(n_frames):
-                dy = -np.sin(th) * speed * scale * f  # image y points down; direction 90 = upward motion
-                dx = np.cos(th) * speed * scale * f
-                # the content moves in `direction`: the window moves the opposite way
-                ys, xs = int(round(y0 - dy)), int(round(x0 - dx))
+                # the content moves in `direction` (up = towards row 0): the window moves the opposite way
+                ys = int(round(y0 + np.sin(th) * speed * scale * f))
+                xs = int(round(x0 - np.cos(th) * speed * scale * f))
                 movies[i, f] = resize(img[ys : ys + side, xs : xs + side][None], size)[0]
             rows.append({"kind": "natural", "direction": direction, "speed": speed, "wavelength": np.nan})
     return np.clip(movies, 0, 1), pd.DataFrame(rows)
@@ -93,7 +95,7 @@ def _unit_filters(params: pd.DataFrame, size: int, n_frames: int, opposite: bool
         th = np.deg2rad(p.direction + (180.0 if opposite else 0.0))
         for j, ph in enumerate((0.0, np.pi / 2)):
             g = gabor3d(k, n_frames, th, p.wavelength, p.sigma, p.temporal_frequency, n_frames / 4, ph)
-            # paste the kernel centred on the RF (clipped at the borders), image y down
+            # paste the kernel centred on the RF (row rf_y, column rf_x), clipped at the borders
             cy, cx = int(round(p.rf_y)), int(round(p.rf_x))
             half = k // 2
             y0, x0 = max(0, cy - half), max(0, cx - half)
@@ -115,42 +117,71 @@ def _energy(movies: np.ndarray, filters: torch.Tensor) -> np.ndarray:
     return torch.sqrt((resp**2).sum(-1)).numpy()
 
 
+@dataclass
+class MTPopulation:
+    """Model MT units: parameters, their preferred and null-direction filters, and rate scaling.
+
+    Build one with :meth:`sample`; :meth:`rates` gives noise-free mean spike counts for movies of
+    ``size`` x ``size`` pixels and ``n_frames`` frames.
+    """
+
+    params: pd.DataFrame
+    preferred: torch.Tensor
+    null: torch.Tensor
+    opponency: float
+    scale: np.ndarray
+
+    @classmethod
+    def sample(cls, n_units: int, size: int, n_frames: int, *, seed: int = 0, mean_rate: float = 5.0,
+               rate_spread: float = 0.5, opponency: float = 0.5) -> "MTPopulation":
+        """Random units (direction uniform, wavelength 5-10 px log-uniform, temporal frequency
+        0.08-0.25 cycles/frame, RF inside the image), calibrated on independent movies."""
+        rng = np.random.default_rng(seed)
+        lam = np.exp(rng.uniform(np.log(5), np.log(10), n_units))
+        sigma = 0.6 * lam
+        margin = np.minimum(1.5 * sigma, size / 2 - 1)
+        params = pd.DataFrame({
+            "direction": rng.uniform(0, 360, n_units),
+            "wavelength": lam,
+            "temporal_frequency": rng.uniform(0.08, 0.25, n_units),
+            "sigma": sigma,
+            "rf_x": rng.uniform(margin, size - 1 - margin),
+            "rf_y": rng.uniform(margin, size - 1 - margin),
+            "mean_rate": mean_rate * np.exp(rate_spread * rng.standard_normal(n_units)),
+        })
+        params["speed"] = params["temporal_frequency"] * params["wavelength"]
+        pop = cls(params, _unit_filters(params, size, n_frames, opposite=False),
+                  _unit_filters(params, size, n_frames, opposite=True), opponency, np.ones(n_units))
+        calib, _ = motion_movies(400, size, n_frames, seed=seed + 7919)
+        pop.scale = params["mean_rate"].to_numpy() / (pop.drive(calib).mean(0) + 1e-8)
+        return pop
+
+    def drive(self, movies: np.ndarray) -> np.ndarray:
+        """Opponent motion energy, rectified: (n_movies, units)."""
+        return np.maximum(_energy(movies, self.preferred) - self.opponency * _energy(movies, self.null), 0.0)
+
+    def rates(self, movies: np.ndarray) -> np.ndarray:
+        """Noise-free mean spike counts, (n_movies, units)."""
+        return (self.drive(movies) * self.scale).astype(np.float32)
+
+
 def simulate_mt(config: MTSimulationConfig | None = None, **overrides) -> xr.Dataset:
     """Simulate an MT recording to motion movies, with the ground truth kept.
 
-    Besides the data model: ``true_rate`` (stimulus, unit); unit coordinates ``direction`` (deg),
+    Besides the data model: ``true_rate`` (stimulus, unit); unit coordinates ``direction`` (deg,
+    0 = rightward, 90 = upward),
     ``speed`` (px/frame), ``wavelength`` (px), ``temporal_frequency`` (cycles/frame), ``rf_x``,
     ``rf_y``, ``sigma``, ``mean_rate``; stimulus coordinates ``kind`` (grating / natural),
     ``motion_direction``, ``motion_speed``.
     """
     cfg = (config or MTSimulationConfig()).model_copy(update=overrides)
     cfg = MTSimulationConfig.model_validate(cfg.model_dump())
-    rng = np.random.default_rng(cfg.seed)
-    n = cfg.n_units
-    lam = np.exp(rng.uniform(np.log(5), np.log(10), n))
-    sigma = 0.6 * lam
-    margin = np.minimum(1.5 * sigma, cfg.size / 2 - 1)
-    params = pd.DataFrame({
-        "direction": rng.uniform(0, 360, n),
-        "wavelength": lam,
-        "temporal_frequency": rng.uniform(0.08, 0.25, n),
-        "sigma": sigma,
-        "rf_x": rng.uniform(margin, cfg.size - 1 - margin),
-        "rf_y": rng.uniform(margin, cfg.size - 1 - margin),
-        "mean_rate": cfg.mean_rate * np.exp(cfg.rate_spread * rng.standard_normal(n)),
-    })
-    params["speed"] = params["temporal_frequency"] * params["wavelength"]
-    pref = _unit_filters(params, cfg.size, cfg.n_frames, opposite=False)
-    null = _unit_filters(params, cfg.size, cfg.n_frames, opposite=True)
-
-    def drive(movies):
-        return np.maximum(_energy(movies, pref) - cfg.opponency * _energy(movies, null), 0.0)
-
-    calib, _ = motion_movies(400, cfg.size, cfg.n_frames, seed=cfg.seed + 7919)
-    scale = params["mean_rate"].to_numpy() / (drive(calib).mean(0) + 1e-8)
+    pop = MTPopulation.sample(cfg.n_units, cfg.size, cfg.n_frames, seed=cfg.seed, mean_rate=cfg.mean_rate,
+                              rate_spread=cfg.rate_spread, opponency=cfg.opponency)
+    params, n = pop.params, cfg.n_units
     n_stim = cfg.n_train + cfg.n_test
     movies, info = motion_movies(n_stim, cfg.size, cfg.n_frames, seed=cfg.seed)
-    rates = (drive(movies) * scale).astype(np.float32)
+    rates = pop.rates(movies)
     stimulus_id = np.concatenate([np.arange(cfg.n_train), np.repeat(np.arange(cfg.n_train, n_stim), cfg.n_repeats)])
     responses = np.random.default_rng([cfg.seed, 1]).poisson(rates[stimulus_id]).astype(np.float32)
     ds = make_dataset(

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from cortexkit.errors import ConfigError
+from cortexkit.features import ExpansionModel
+from cortexkit.features.expansion import first_layer_bank
+from cortexkit.filters import curvature
+
+SMALL = dict(widths=(8, 12, 16, 20), image_size=140)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).random((3, 48, 48, 3)).astype(np.float32)
+
+
+def test_shapes_and_layers(images):
+    ext = ExpansionModel(**SMALL).fit(images)
+    f = ext.transform(images)
+    assert f.shape == (3, 20 * ext.output_size_ ** 2) and ext.output_size_ == 1
+    g = ExpansionModel(**SMALL, global_pool=True).fit(images).transform(images)
+    assert g.shape == (3, 20)
+    layers = ExpansionModel(**SMALL, layers="all").fit(images).extract(images)
+    assert list(layers) == ["expansion.l1", "expansion.l2", "expansion.l3", "expansion.l4", "expansion.l5"]
+    assert layers["expansion.l1"].shape == (3, 108 * 16) and layers["expansion.l5"].shape == (3, 20)
+    np.testing.assert_allclose(layers["expansion.l5"], f, rtol=1e-5)
+
+
+def test_seeded_and_configurable(images):
+    a = ExpansionModel(**SMALL, seed=1).fit(images).transform(images)
+    np.testing.assert_array_equal(a, ExpansionModel(**SMALL, seed=1).fit(images).transform(images))
+    assert not np.allclose(a, ExpansionModel(**SMALL, seed=2).fit(images).transform(images))
+    for kw in [dict(first_layer="gabor"), dict(first_layer="random"), dict(nonlinearity="elu"), dict(nonlinearity="none"),
+               dict(init="uniform"), dict(pool="max")]:
+        out = ExpansionModel(**SMALL, **kw).fit(images).transform(images)
+        assert out.shape == a.shape and np.isfinite(out).all()
+    assert (ExpansionModel(**SMALL, nonlinearity="relu").fit(images).transform(images) >= 0).all()
+
+
+def test_batches_do_not_change_features(images):
+    a = ExpansionModel(**SMALL, max_memory="1GB").fit(images).transform(images)
+    b = ExpansionModel(**SMALL, max_memory=1).fit(images).transform(images)  # one image at a time
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_errors(images):
+    with pytest.raises(ConfigError, match="image_size=112 is too small for 5 layers; the smallest is 140"):
+        ExpansionModel(image_size=112).fit(images)
+    with pytest.raises(ConfigError, match="widths must be 4 positive"):
+        ExpansionModel(widths=(1, 2)).fit(images)
+    with pytest.raises(ConfigError, match="first_layer must be"):
+        ExpansionModel(**{**SMALL, "image_size": 140}, first_layer="dog").fit(images)
+
+
+def test_curvature_filters():
+    bank = first_layer_bank("curvature")
+    assert bank.shape == (36, 1, 15, 15)
+    f = curvature(15, 0.0, 0.0)
+    assert abs(f.sum()) < 1e-4
+    # zero curvature at theta 0: a straight filter, symmetric about its centre row
+    np.testing.assert_allclose(f, f[::-1, :], atol=1e-6)
+    bent = curvature(15, 0.0, 0.3)
+    assert not np.allclose(bent, bent[::-1, ::-1], atol=1e-3) or not np.allclose(bent, f)
