@@ -32,11 +32,14 @@ def rdm(x, metric: str = "correlation") -> np.ndarray:
         c = a - a.mean(1, keepdims=True)
         norm = np.linalg.norm(c, axis=1)
         c = c / np.where(norm > 0, norm, 1.0)[:, None]
-        return 1.0 - c @ c.T
-    if metric == "euclidean":
+        out = 1.0 - c @ c.T
+    elif metric == "euclidean":
         sq = (a**2).sum(1)
-        return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * a @ a.T, 0.0))
-    raise ValueError(f"metric must be 'correlation' or 'euclidean', got {metric!r}")
+        out = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * a @ a.T, 0.0))
+    else:
+        raise ValueError(f"metric must be 'correlation' or 'euclidean', got {metric!r}")
+    np.fill_diagonal(out, 0.0)  # exactly, not up to round-off
+    return out
 
 
 def rsa(rdm_a, rdm_b, method: str = "spearman") -> float:
