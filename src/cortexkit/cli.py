@@ -1,4 +1,5 @@
-"""The ``cortexkit`` command line: demo, simulate, convert, formats, info, fit, evaluate, report, bench.
+"""The ``cortexkit`` command line: demo, simulate, convert, formats, info, features, compare, fit,
+evaluate, report, bench.
 
 Every command has ``--help`` with an example. Bad input (a missing or corrupt store, a wrong
 config field) ends with one line on stderr naming the file and the field, and exit code 2.
@@ -69,6 +70,21 @@ def _print_summary(summary: pd.DataFrame) -> None:
     for _, row in summary.iterrows():
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
     console.print(table)
+
+
+def _with_params(specs, layers: Optional[str], params: dict):
+    """Copies of ``specs`` with ``layers`` and extractor ``params`` set where the extractor takes them."""
+    from cortexkit.features import get_extractor
+
+    out = []
+    for spec in specs:
+        accepted = get_extractor(spec.name, spec.params).get_params(deep=False)
+        new = dict(spec.params)
+        if layers is not None and "layers" in accepted:
+            new["layers"] = layers if layers in ("all", "last") else [v.strip() for v in layers.split(",")]
+        new.update({k: v for k, v in params.items() if k in accepted})
+        out.append(spec.model_copy(update={"params": new}))
+    return out
 
 
 def _parse_features(features: Optional[str]):
@@ -220,6 +236,113 @@ def formats():
         console.print(f"    e.g. {reader.example}", highlight=False)
 
 
+def _load_split(store: Path, split: str):
+    from cortexkit import data
+
+    ds = data.load(store)
+    return ds, (ds if split == "all" else data.select(ds, split))
+
+
+@app.command()
+@_friendly_errors
+def features(
+    store: Optional[Path] = typer.Argument(None, help="Zarr store in the cortexkit data model (omit to list extractors)"),
+    model: str = typer.Option("gabor", help="feature extractor name"),
+    layers: Optional[str] = typer.Option(None, help="'all' or a comma list of layers (multi-layer extractors)"),
+    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="extractor parameter key=value (repeatable)"),
+    out: Optional[Path] = typer.Option(None, help="write the features here (Zarr); else only cache and summarise"),
+):
+    """Extract features of every stimulus of a dataset (fitted on the train split), with caching.
+
+    Features are cached by a hash of the extractor's settings and weights and of the stimuli, so a
+    later `fit` reuses them. Without STORE, lists the extractors and their parameters.
+
+    Example: cortexkit features runs/demo/data.zarr --model alexnet --layers conv2,conv5 --out alexnet.zarr
+    """
+    import xarray as xr
+
+    from cortexkit._atomic import atomic_path
+    from cortexkit.benchmarks import FeatureSpec
+    from cortexkit.features import EXTRACTORS, get_extractor
+    from cortexkit.features.cache import FeatureCache
+
+    if store is None:
+        for name, factory in sorted(EXTRACTORS.items()):
+            params = factory().get_params(deep=False)
+            console.print(f"[bold]{name}[/]: " + ", ".join(f"{k}={v!r}" for k, v in params.items()), highlight=False)
+        return
+    spec = _with_params([FeatureSpec(name=model)], layers, _parse_options(param))[0]
+    ds, train = _load_split(store, "train")
+    extractor = get_extractor(spec.name, spec.params)
+    cache = FeatureCache()
+    feats = cache.features(extractor, np.asarray(ds["stimuli"].values), np.asarray(train["stimuli"].values))
+    table = Table(title=f"{model} features of {store}", title_justify="left")
+    for col in ("layer", "stimuli", "features"):
+        table.add_column(col)
+    for layer, arr in feats.items():
+        table.add_row(layer, str(arr.shape[0]), str(arr.shape[1]))
+    console.print(table)
+    console.print(f"cache: {cache.root} ({'hit' if cache.hits else 'computed'})")
+    if out:
+        result = xr.Dataset(
+            {f"features_{i}": (("stimulus", f"feature_{i}"), arr) for i, arr in enumerate(feats.values())},
+            coords={"stimulus": ds["stimulus"].values, "split": ("stimulus", ds["split"].values.astype(object))},
+            attrs={"extractor": model, "params": json.dumps(spec.params, default=str), "layers": json.dumps(list(feats))},
+        )
+        with atomic_path(out) as tmp:
+            result.to_zarr(tmp, consolidated=False)
+        console.print(f"wrote {out}")
+
+
+@app.command()
+@_friendly_errors
+def compare(
+    store: Path = typer.Argument(..., help="Zarr store in the cortexkit data model"),
+    features: str = typer.Option("pixels,gabor", help="comma-separated feature spaces"),
+    layers: Optional[str] = typer.Option(None, help="'all' or comma list of layers of multi-layer spaces"),
+    split: str = typer.Option("test", help="stimuli to compare on: train, test or all"),
+    method: str = typer.Option("cka", help="cka (linear CKA) or rsa (Spearman correlation of correlation-distance RDMs)"),
+    out: Path = typer.Option(Path("comparison"), help="folder for comparison.csv and comparison.png"),
+):
+    """Compare representations of feature spaces with each other and with the neural responses.
+
+    Linear CKA or RSA between every pair of feature spaces (each layer of multi-layer ones) and the
+    repeat-averaged responses ("neural") on the chosen stimuli: how the dorsal-vs-ventral style
+    comparison is done.
+
+    Example: cortexkit compare runs/demo/data.zarr --features pixels,gabor,alexnet --layers conv2,conv5
+    """
+    from cortexkit import data, metrics
+    from cortexkit.benchmarks.runner import model_names
+    from cortexkit.errors import ConfigError
+    from cortexkit.features import get_extractor
+    from cortexkit.features.cache import FeatureCache
+    from cortexkit.report.figures import similarity_matrix
+    from cortexkit._atomic import atomic_path
+
+    if method not in ("cka", "rsa"):
+        raise ConfigError(f"--method must be cka or rsa, got {method!r}")
+    ds, sel = _load_split(store, split)
+    train = data.select(ds, "train")
+    cache = FeatureCache()
+    spaces = {"neural": data.repeat_average(sel).values.reshape(sel.sizes["stimulus"], -1)}
+    for spec in _with_params(_parse_features(features), layers, {}):
+        feats = cache.features(get_extractor(spec.name, spec.params), np.asarray(sel["stimuli"].values),
+                               np.asarray(train["stimuli"].values))
+        for layer, name in model_names(spec):
+            spaces[name] = feats[layer]
+    matrix = metrics.compare_representations(spaces, method=method)
+    frame = pd.DataFrame(matrix, index=list(spaces), columns=list(spaces))
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "comparison.csv") as tmp:
+        frame.to_csv(tmp)
+    fig = similarity_matrix(frame, title=f"{method.upper()} on {sel.sizes['stimulus']} {split} stimuli")
+    with atomic_path(out / "comparison.png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    console.print(frame.round(3).to_string())
+    console.print(f"wrote {out / 'comparison.csv'} and {out / 'comparison.png'}")
+
+
 @app.command()
 @_friendly_errors
 def info(store: Path = typer.Argument(..., help="Zarr store in the cortexkit data model")):
@@ -276,7 +399,9 @@ def info(store: Path = typer.Argument(..., help="Zarr store in the cortexkit dat
 def fit(
     store: Path = typer.Argument(..., help="Zarr store in the cortexkit data model"),
     out: Path = typer.Option(..., help="run directory to write"),
-    features: Optional[str] = typer.Option(None, help="comma-separated feature spaces (pixels, pixel_pca, gabor)"),
+    features: Optional[str] = typer.Option(None, help="comma-separated feature spaces (see `cortexkit features --help`)"),
+    layers: Optional[str] = typer.Option(None, help="layers of multi-layer feature spaces: 'all' or a comma list (one model per layer)"),
+    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="extractor parameter key=value for every feature space that takes it (repeatable)"),
     config: Optional[Path] = typer.Option(None, help="YAML with EncodingConfig fields (features, ridge, seed)"),
     seed: Optional[int] = typer.Option(None, help="seed of the cross-validation folds"),
     device: Optional[str] = typer.Option(None, help="torch device for ridge (cpu, cuda)"),
@@ -289,7 +414,9 @@ def fit(
     Writes OUT/config.yaml and OUT/models/NAME.npz (weights, alphas, test predictions). Models
     already in OUT are kept, so an interrupted run resumes.
 
-    With --scheduler the ridge fits run as Dask tasks (blocks of units) on that cluster.
+    With --layers, multi-layer feature spaces (alexnet, vgg16, efficientnet_lite0, expansion) give
+    one model per layer, and the report plots score against layer depth. With --scheduler the ridge
+    fits run as Dask tasks (blocks of units) on that cluster.
 
     Example: cortexkit fit runs/demo/data.zarr --out runs/mine --features pixel_pca,gabor
     """
@@ -297,10 +424,9 @@ def fit(
     from cortexkit.config import load_config
 
     cfg = load_config(EncodingConfig, config) if config else EncodingConfig()
-    specs = _parse_features(features)
-    update = {}
-    if specs:
-        update["features"] = specs
+    specs = _parse_features(features) or cfg.features
+    specs = _with_params(specs, layers, _parse_options(param))
+    update = {"features": specs}
     if seed is not None:
         update["seed"] = seed
     ridge = {k: v for k, v in {"device": device, "max_memory": max_memory, "scheduler": scheduler}.items() if v is not None}

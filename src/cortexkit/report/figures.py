@@ -117,6 +117,24 @@ def score_vs_depth(results: pd.DataFrame, metric: str = "pearson"):
     return fig
 
 
+def similarity_matrix(frame: pd.DataFrame, title: str = ""):
+    """Heat map of a square similarity table (CKA / RSA), values written in the cells."""
+    n = len(frame)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    im = ax.imshow(frame.values, vmin=min(0.0, float(np.nanmin(frame.values))), vmax=1.0, cmap="viridis")
+    ax.set_xticks(range(n), frame.columns, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), frame.index, fontsize=8)
+    if n <= 16:
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, f"{frame.values[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if frame.values[i, j] < 0.6 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def _show_rf(ax, rf: np.ndarray):
     img = rf if rf.ndim == 2 else rf.mean(-1)
     lim = float(np.abs(img).max()) or 1.0
