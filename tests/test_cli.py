@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from cortexkit.cli import app
 
 runner = CliRunner()
-COMMANDS = ["demo", "simulate", "convert", "formats", "info", "fit", "evaluate", "report", "bench"]
+COMMANDS = ["demo", "simulate", "convert", "formats", "info", "features", "compare", "fit", "evaluate", "report", "bench"]
 
 
 def _plain(text: str) -> str:
@@ -58,7 +58,7 @@ def test_simulate_with_config_file(tmp_path):
     cfg.write_text("n_train: 30\nn_test: 5\nn_repeats: 3\nn_simple: 2\nn_complex: 1\nsize: 12\n")
     r = runner.invoke(app, ["simulate", str(tmp_path / "s.zarr"), "--config", str(cfg), "--seed", "4"])
     assert r.exit_code == 0, r.output
-    assert "3 units, 30 train + 5 test" in r.output
+    assert "3 V1 units, 30 train + 5 test" in r.output
 
 
 def _error_line(result) -> str:
@@ -127,3 +127,35 @@ def test_formats_lists_readers():
 def test_bench_lists_benchmarks():
     r = runner.invoke(app, ["bench"])
     assert r.exit_code == 0 and "cowley2023-v4" in r.output
+
+
+def test_simulate_mt_and_layer_sweep(tmp_path):
+    store = tmp_path / "mt.zarr"
+    r = runner.invoke(app, ["simulate", str(store), "--population", "mt", "--n-train", "60", "--n-test", "10",
+                            "--n-repeats", "3", "--n-units", "4", "--size", "16"])
+    assert r.exit_code == 0, r.output
+    assert "4 MT units" in r.output
+    r = runner.invoke(app, ["simulate", str(tmp_path / "x.zarr"), "--population", "mt", "--n-simple", "3"])
+    assert r.exit_code == 2 and "['n_simple'] do not apply to --population mt" in _error_line(r)
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "motion_energy,alexnet",
+                            "--layers", "conv1,conv2", "--param", "weights=random", "--param", "image_size=64"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (run / "models").iterdir()) == ["alexnet.conv1.npz", "alexnet.conv2.npz", "motion_energy.npz"]
+    assert runner.invoke(app, ["evaluate", str(run)]).exit_code == 0
+    r = runner.invoke(app, ["report", str(run)])
+    assert r.exit_code == 0 and "score_vs_depth.png" in (run / "report.html").read_text()
+
+
+def test_features_and_compare(tmp_path, small_store):
+    out = tmp_path / "f.zarr"
+    r = runner.invoke(app, ["features", str(small_store), "--model", "pixel_pca", "--param", "n_components=5", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    import xarray as xr
+
+    f = xr.open_zarr(out, consolidated=False)
+    assert f["features_0"].shape == (340, 5)
+    r = runner.invoke(app, ["compare", str(small_store), "--features", "pixels,gabor", "--out", str(tmp_path / "cmp")])
+    assert r.exit_code == 0, r.output
+    table = (tmp_path / "cmp" / "comparison.csv").read_text()
+    assert table.startswith(",neural,pixels,gabor") and (tmp_path / "cmp" / "comparison.png").exists()

@@ -149,32 +149,46 @@ def demo(
 @_friendly_errors
 def simulate(
     out: Path = typer.Argument(..., help="Zarr store to write (e.g. v1.zarr)"),
-    config: Optional[Path] = typer.Option(None, help="YAML with V1SimulationConfig fields"),
+    population: str = typer.Option("v1", help="v1 (simple/complex cells, images) or mt (motion-energy units, movies)"),
+    config: Optional[Path] = typer.Option(None, help="YAML with the population's config fields"),
     n_train: Optional[int] = typer.Option(None, help="training stimuli"),
     n_test: Optional[int] = typer.Option(None, help="test stimuli"),
     n_repeats: Optional[int] = typer.Option(None, help="repeats per test stimulus"),
-    n_simple: Optional[int] = typer.Option(None, help="simple cells"),
-    n_complex: Optional[int] = typer.Option(None, help="complex cells"),
+    n_simple: Optional[int] = typer.Option(None, help="simple cells (v1)"),
+    n_complex: Optional[int] = typer.Option(None, help="complex cells (v1)"),
+    n_units: Optional[int] = typer.Option(None, help="units (mt)"),
     size: Optional[int] = typer.Option(None, help="stimulus side in pixels"),
-    color: Optional[bool] = typer.Option(None, "--color/--gray", help="RGB or grayscale stimuli"),
+    color: Optional[bool] = typer.Option(None, "--color/--gray", help="RGB or grayscale stimuli (v1)"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
 ):
-    """Simulate an in-silico V1 recording to natural-image crops and save it as Zarr.
+    """Simulate an in-silico recording with known ground truth and save it as Zarr.
 
-    Options override the config file, which overrides the defaults.
+    v1: simple and complex cells to natural-image crops (V1SimulationConfig). mt: direction-selective
+    motion-energy units to drifting gratings and moving natural crops (MTSimulationConfig). Options
+    override the config file, which overrides the defaults.
 
     Example: cortexkit simulate v1.zarr --n-train 1000 --n-simple 20 --n-complex 20 --seed 1
     """
     from cortexkit import data
     from cortexkit.config import load_config
-    from cortexkit.simulate import V1SimulationConfig, simulate_v1
+    from cortexkit.errors import ConfigError
+    from cortexkit.simulate import MTSimulationConfig, V1SimulationConfig, simulate_mt, simulate_v1
 
-    cfg = load_config(V1SimulationConfig, config) if config else V1SimulationConfig()
-    overrides = dict(n_train=n_train, n_test=n_test, n_repeats=n_repeats, n_simple=n_simple,
-                     n_complex=n_complex, size=size, color=color, seed=seed)
-    cfg = V1SimulationConfig.model_validate({**cfg.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
-    data.save(simulate_v1(cfg), out)
-    console.print(f"wrote {out}: {cfg.n_simple + cfg.n_complex} units, {cfg.n_train} train + {cfg.n_test} test stimuli")
+    kinds = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt)}
+    if population not in kinds:
+        raise ConfigError(f"--population must be one of {list(kinds)}, got {population!r}")
+    model, run = kinds[population]
+    cfg = load_config(model, config) if config else model()
+    overrides = dict(n_train=n_train, n_test=n_test, n_repeats=n_repeats, n_simple=n_simple, n_complex=n_complex,
+                     n_units=n_units, size=size, color=color, seed=seed)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    foreign = sorted(set(given) - set(model.model_fields))
+    if foreign:
+        raise ConfigError(f"option(s) {foreign} do not apply to --population {population}")
+    cfg = model.model_validate({**cfg.model_dump(), **given})
+    ds = run(cfg)
+    data.save(ds, out)
+    console.print(f"wrote {out}: {ds.sizes['unit']} {population.upper()} units, {cfg.n_train} train + {cfg.n_test} test stimuli")
 
 
 def _parse_options(pairs: list[str] | None) -> dict:
