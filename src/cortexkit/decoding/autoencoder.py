@@ -1,0 +1,162 @@
+"""A small convolutional VAE, trained from scratch, and the decoder that goes through its latents.
+
+Encoder: three stride-2 4x4 convolutions (32, 64, 128 channels, SiLU) and a linear map to the
+latent mean and log-variance; decoder: the mirror image with transposed convolutions and a
+sigmoid. The loss is the per-image squared error plus ``beta`` times the KL divergence to a unit
+Gaussian (a small ``beta`` keeps reconstructions sharp while making the latent space smooth
+enough for diffusion). Training uses :func:`cortexkit.training.train`: seeded, checkpointed each
+epoch, resumed after a kill. When a dataset has few images, natural-image crops from the
+simulator's photographs (``extra_images``) are added to the training set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from cortexkit.decoding.base import Decoder
+from cortexkit.decoding.latent import LatentRidge
+from cortexkit.encoding.ridge import DEFAULT_ALPHAS
+from cortexkit.errors import ConfigError
+from cortexkit.training import TrainSettings, train
+
+
+class ConvVAE(nn.Module):
+    def __init__(self, channels: int, size: int, latent_dim: int = 64, width: int = 32):
+        super().__init__()
+        if size % 8:
+            raise ConfigError(f"the autoencoder needs an image size divisible by 8, got {size}")
+        self.size, self.channels, self.latent_dim = size, channels, latent_dim
+        w = width
+        self.encoder = nn.Sequential(
+            nn.Conv2d(channels, w, 4, 2, 1), nn.SiLU(), nn.Conv2d(w, 2 * w, 4, 2, 1), nn.SiLU(),
+            nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.SiLU(), nn.Flatten(),
+        )
+        flat = 4 * w * (size // 8) ** 2
+        self.to_stats = nn.Linear(flat, 2 * latent_dim)
+        self.from_latent = nn.Linear(latent_dim, flat)
+        self.decoder = nn.Sequential(
+            nn.Unflatten(1, (4 * w, size // 8, size // 8)), nn.SiLU(),
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), nn.SiLU(), nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.SiLU(),
+            nn.ConvTranspose2d(w, channels, 4, 2, 1), nn.Sigmoid(),
+        )
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
+        return mean, logvar.clamp(-10, 10)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.from_latent(z))
+
+    def forward(self, x):
+        mean, logvar = self.encode(x)
+        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        return self.decode(z), mean, logvar
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(n, y, x[, c]) in [0, 1] -> (n, c, y, x)."""
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    return x[:, None] if x.ndim == 3 else x.permute(0, 3, 1, 2)
+
+
+def from_tensor(x: torch.Tensor, gray: bool) -> np.ndarray:
+    x = x.detach().cpu()
+    return (x[:, 0] if gray else x.permute(0, 2, 3, 1)).numpy()
+
+
+def train_vae(images: np.ndarray, *, latent_dim: int = 64, width: int = 32, beta: float = 1e-3, epochs: int = 30,
+              batch_size: int = 64, lr: float = 2e-3, seed: int = 0, device: str = "cpu",
+              checkpoint: str | os.PathLike | None = None, log=None) -> ConvVAE:
+    """Train a :class:`ConvVAE` on images (n, y, x[, c]); resumable through ``checkpoint``."""
+    x = to_tensor(images).to(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ConvVAE(x.shape[1], x.shape[-1], latent_dim, width).to(device)
+    n_pixels = x[0].numel()
+
+    def batches(rng):
+        order = torch.from_numpy(rng.permutation(len(x)))
+        for start in range(0, len(x), batch_size):
+            yield x[order[start : start + batch_size].to(device)]
+
+    def loss_fn(m, batch):
+        rec, mean, logvar = m(batch)
+        mse = ((rec - batch) ** 2).flatten(1).sum(1).mean() / n_pixels
+        kl = -0.5 * (1 + logvar - mean**2 - logvar.exp()).sum(1).mean() / n_pixels
+        return mse + beta * kl
+
+    settings = TrainSettings(epochs=epochs, lr=lr, seed=seed, extra={"n": len(x), "shape": list(x.shape),
+                                                                     "latent": latent_dim, "width": width, "beta": beta})
+    train(model, batches, loss_fn, settings, checkpoint=checkpoint, description="autoencoder", log=log)
+    return model.eval()
+
+
+class AutoencoderDecoder(Decoder):
+    """Responses -> VAE latent means (ridge, re-standardised) -> the VAE's decoder.
+
+    Parameters
+    ----------
+    latent_dim, width, beta, epochs, batch_size, lr : the VAE and its training
+    extra_images : int
+        Natural-image crops from bundled photographs added to the VAE's training images (not to
+        the ridge), in the stimuli's size and colour.
+    checkpoint_dir : path, optional
+        Where the VAE checkpoint goes (resumable); a temporary location by default.
+    """
+
+    name = "autoencoder"
+
+    def __init__(self, latent_dim=64, width=32, beta=1e-3, epochs=30, batch_size=64, lr=2e-3, extra_images=2000,
+                 alphas=DEFAULT_ALPHAS, restandardize=True, seed=0, device="cpu", checkpoint_dir=None, log=None):
+        self.latent_dim = latent_dim
+        self.width = width
+        self.beta = beta
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.extra_images = extra_images
+        self.alphas = alphas
+        self.restandardize = restandardize
+        self.seed = seed
+        self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.log = log
+
+    def _training_images(self, stimuli: np.ndarray) -> np.ndarray:
+        if not self.extra_images:
+            return stimuli
+        from cortexkit.simulate.stimuli import natural_image_crops
+
+        crops = natural_image_crops(int(self.extra_images), stimuli.shape[1], color=stimuli.ndim == 4, seed=self.seed + 101)
+        return np.concatenate([stimuli, crops.astype(np.float32)])
+
+    def _checkpoint(self) -> Path | None:
+        return Path(self.checkpoint_dir) / "vae.pt" if self.checkpoint_dir else None
+
+    def _fit(self, responses, stimuli):
+        if stimuli.ndim not in (3, 4):
+            raise ConfigError("the autoencoder decoder reconstructs images; use the pca decoder for videos")
+        self.vae_ = train_vae(self._training_images(stimuli), latent_dim=self.latent_dim, width=self.width,
+                              beta=self.beta, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+                              device=self.device, checkpoint=self._checkpoint(), log=self.log)
+        self.map_ = LatentRidge(self.alphas, self.restandardize, self.seed).fit(responses, self.encode(stimuli))
+
+    @torch.no_grad()
+    def encode(self, stimuli) -> np.ndarray:
+        """VAE latent means of stimuli."""
+        x = to_tensor(np.asarray(stimuli, np.float32)).to(self.device)
+        return torch.cat([self.vae_.encode(x[s : s + 256])[0] for s in range(0, len(x), 256)]).cpu().numpy()
+
+    @torch.no_grad()
+    def decode(self, latents) -> np.ndarray:
+        z = torch.from_numpy(np.asarray(latents, np.float32)).to(self.device)
+        return from_tensor(torch.cat([self.vae_.decode(z[s : s + 256]) for s in range(0, len(z), 256)]),
+                           gray=len(self.stimulus_shape_) == 2)
+
+    def _reconstruct(self, responses):
+        return self.decode(self.map_.predict(responses))

