@@ -141,9 +141,11 @@ class AutoencoderDecoder(Decoder):
     def _fit(self, responses, stimuli):
         if stimuli.ndim not in (3, 4):
             raise ConfigError("the autoencoder decoder reconstructs images; use the pca decoder for videos")
-        self.vae_ = train_vae(self._training_images(stimuli), latent_dim=self.latent_dim, width=self.width,
-                              beta=self.beta, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
-                              device=self.device, checkpoint=self._checkpoint(), log=self.log)
+        images = self._training_images(stimuli)
+        self.vae_ = train_vae(images, latent_dim=self.latent_dim, width=self.width, beta=self.beta, epochs=self.epochs,
+                              batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=self.device,
+                              checkpoint=self._checkpoint(), log=self.log)
+        self.extra_latents_ = self.encode(images[len(stimuli):])  # the crops, for models that want a prior
         self.map_ = LatentRidge(self.alphas, self.restandardize, self.seed).fit(responses, self.encode(stimuli))
 
     @torch.no_grad()

@@ -29,10 +29,12 @@ class LPIPS:
         if net not in LAYERS:
             raise DataError(f"net must be 'alex' or 'vgg', got {net!r}", variable="net")
         arch, names = LAYERS[net]
-        self.net = build(arch).to(device)
-        modules = dict(self.net.named_modules())
-        paths = get_architecture(arch).layers
-        self.modules = [modules[paths[n]] for n in names]
+        paths = [get_architecture(arch).layers[n] for n in names]
+        last = max(int(p.split(".")[1]) for p in paths)
+        # Only the layers up to the deepest one used run, so small images pass (no final pooling).
+        self.net = build(arch).features[: last + 1].to(device)
+        trunk = dict(self.net.named_modules())
+        self.modules = [trunk[p.split(".")[1]] for p in paths]
         self.heads = [h.to(device) for h in lpips_heads(arch)]
         self.device = device
         self.batch_size = batch_size

@@ -12,6 +12,8 @@ Conventions (brain-diffuser / MindEye, and STSBench for PSNR):
   sigma=1.5, use_sample_covariance=False, data_range=1)``; ``convention="skimage"`` gives
   scikit-image's defaults (7 x 7 uniform window, sample covariance) per channel instead.
 - ``psnr``: both images quantised to uint8 first, ``10 log10(255^2 / MSE)``.
+- Scores involving a constant reconstruction (a uniform gray image) are NaN: a correlation with it
+  is undefined.
 - ``identification``: with ``r[i, j] = corr(gt_features_i, rec_features_j)``, reconstruction ``j``
   scores ``#{i : r[i, j] < r[j, j]} / (N - 1)`` (2-way); n-way draws ``n - 1`` distractors.
 """
@@ -118,13 +120,21 @@ def to_uint8(x) -> np.ndarray:
     return np.clip(np.round(np.asarray(x, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
-def psnr(gt, rec) -> np.ndarray:
-    """Peak signal-to-noise ratio per image in dB, on uint8-quantised images (STSBench)."""
+PSNR_CAP = 100.0
+
+
+def psnr(gt, rec, cap: float | None = None) -> np.ndarray:
+    """Peak signal-to-noise ratio per image in dB, on uint8-quantised images (STSBench).
+
+    Identical images have an infinite PSNR; ``cap`` (e.g. :data:`PSNR_CAP`) limits it so that
+    means stay finite.
+    """
     a, b = _pair(gt, rec)
     a, b = to_uint8(a).astype(np.float64), to_uint8(b).astype(np.float64)
     mse = ((a - b) ** 2).reshape(len(a), -1).mean(1)
     with np.errstate(divide="ignore"):
-        return np.where(mse > 0, 10 * np.log10(255.0**2 / np.maximum(mse, 1e-300)), np.inf)
+        out = np.where(mse > 0, 10 * np.log10(255.0**2 / np.maximum(mse, 1e-300)), np.inf)
+    return np.minimum(out, cap) if cap is not None else out
 
 
 def _feature_corr(gt_features, rec_features) -> np.ndarray:
@@ -136,9 +146,9 @@ def _feature_corr(gt_features, rec_features) -> np.ndarray:
         raise DataError("identification needs at least 2 images", variable="gt_features")
     a = a - a.mean(1, keepdims=True)
     b = b - b.mean(1, keepdims=True)
-    a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-300)
-    b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-300)
-    return a @ b.T  # r[i, j] = corr(gt_i, rec_j)
+    na, nb = np.linalg.norm(a, axis=1, keepdims=True), np.linalg.norm(b, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a / na) @ (b / nb).T  # r[i, j] = corr(gt_i, rec_j); NaN for a constant image
 
 
 def identification(gt_features, rec_features, n_way: int = 2, *, n_draws: int = 100, seed: int = 0) -> np.ndarray:
@@ -151,9 +161,10 @@ def identification(gt_features, rec_features, n_way: int = 2, *, n_draws: int = 
     r = _feature_corr(gt_features, rec_features)
     n = len(r)
     own = np.diag(r)
+    undefined = np.isnan(own)  # a constant reconstruction correlates with nothing: no score
     wins = r < own[None, :]  # wins[i, j]: ground truth i correlates less with rec j than gt j does
     if n_way == 2:
-        return wins.sum(0) / (n - 1)  # the diagonal is never below itself
+        return np.where(undefined, np.nan, wins.sum(0) / (n - 1))  # the diagonal is never below itself
     if not 2 < n_way <= n:
         raise DataError(f"n_way must be between 2 and the number of images ({n}), got {n_way}", variable="n_way")
     rng = np.random.default_rng(seed)
@@ -162,13 +173,14 @@ def identification(gt_features, rec_features, n_way: int = 2, *, n_draws: int = 
         others = np.delete(np.arange(n), j)
         draws = np.stack([rng.choice(others, n_way - 1, replace=False) for _ in range(n_draws)])
         out[j] = wins[draws, j].all(1).mean()
-    return out
+    return np.where(undefined, np.nan, out)
 
 
 def retrieval_top1(gt_features, rec_features) -> np.ndarray:
     """1 where reconstruction ``j`` correlates best with its own ground truth among all N, else 0."""
     r = _feature_corr(gt_features, rec_features)
-    return (np.argmax(r, axis=0) == np.arange(len(r))).astype(float)
+    hit = (np.argmax(np.nan_to_num(r, nan=-np.inf), axis=0) == np.arange(len(r))).astype(float)
+    return np.where(np.isnan(np.diag(r)), np.nan, hit)
 
 
 def identification_pvalue(gt_features, rec_features, *, n_permutations: int = 1000, seed: int = 0) -> float:

@@ -135,6 +135,38 @@ def similarity_matrix(frame: pd.DataFrame, title: str = ""):
     return fig
 
 
+def reconstruction_grid(gt: np.ndarray, recs: dict[str, np.ndarray], n: int = 10):
+    """Ground truth in the top row, one row per decoder, the first ``n`` test stimuli as columns."""
+    n = min(n, len(gt))
+    rows = [("ground truth", gt)] + list(recs.items())
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.2 * n, 1.25 * len(rows)), squeeze=False)
+    for i, (name, images) in enumerate(rows):
+        for j in range(n):
+            ax = axes[i, j]
+            img = images[j]
+            ax.imshow(np.clip(img, 0, 1), cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[i, 0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def search_rounds(history: np.ndarray):
+    """Critic score of the best candidate per round of brain-optimised search (mean +- SEM)."""
+    mean = history.mean(0)
+    sem = history.std(0) / np.sqrt(len(history))
+    fig, ax = plt.subplots(figsize=(4, 3))
+    x = np.arange(1, len(mean) + 1)
+    ax.errorbar(x, mean, yerr=sem, marker="o", capsize=3)
+    ax.set_xticks(x)
+    ax.set_xlabel("search round")
+    ax.set_ylabel("encoding-model score\n(r, predicted vs measured)")
+    ax.set_title("brain-optimised search", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _show_rf(ax, rf: np.ndarray):
     img = rf if rf.ndim == 2 else rf.mean(-1)
     lim = float(np.abs(img).max()) or 1.0

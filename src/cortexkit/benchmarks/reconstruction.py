@@ -1,0 +1,275 @@
+"""The reconstruction flow: fit decoders on train, reconstruct the test stimuli, score with nulls.
+
+``run_reconstruction`` writes into ``OUT/``::
+
+    config.yaml                   resolved settings, data path, versions, seed
+    reconstructions/NAME.npz      each decoder's test reconstructions (reused when rerun)
+    checkpoints/NAME/             generative decoders' training checkpoints (resumable)
+    metrics.csv, metrics.md       one row per decoder and per null model
+    figures/reconstructions.png   ground truth row and one row per decoder
+    figures/search_rounds.png     brain-optimised search: critic score per round (if used)
+    videos/*.gif                  ground truth beside reconstructions (video data)
+    report.html
+
+Null models sit beside every score: the training-set mean image, a uniform gray image, and each
+decoder's own reconstructions shuffled across test images (they keep the decoder's image
+statistics but lose the correspondence to what was shown). Identification is also tested against
+chance with a permutation p-value.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from cortexkit import data
+from cortexkit._atomic import atomic_path, write_text
+from cortexkit.benchmarks.registry import to_markdown
+from cortexkit.benchmarks.runner import data_fingerprint
+from cortexkit.config import dump_yaml, provenance
+from cortexkit.decoding import (AutoencoderDecoder, BrainOptimizedSearch, LatentDiffusionDecoder, PixelPCADecoder,
+                                RetrievalDecoder)
+from cortexkit.errors import ConfigError, CortexkitError
+from cortexkit.features.base import is_video
+from cortexkit.image import resize
+from cortexkit.metrics import reconstruction as rm
+
+DECODERS = {
+    "pca": PixelPCADecoder,
+    "autoencoder": AutoencoderDecoder,
+    "diffusion": LatentDiffusionDecoder,
+    "retrieval": RetrievalDecoder,
+    "search": BrainOptimizedSearch,
+}
+GENERATIVE = ("autoencoder", "diffusion", "search")
+
+
+class DecoderSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.label or self.name
+
+
+class ReconstructionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decoders: list[DecoderSpec] = Field(default_factory=lambda: [DecoderSpec(name=n) for n in DECODERS])
+    image_size: int = Field(64, ge=8, description="stimuli are resized to this many pixels for decoding and scoring")
+    n_permutations: int = Field(1000, ge=0)
+    n_grid: int = Field(10, ge=1, description="test stimuli shown in the figure")
+    seed: int = 0
+
+
+def _decoder(spec: DecoderSpec, out: Path, seed: int, log):
+    if spec.name not in DECODERS:
+        raise ConfigError(f"unknown decoder {spec.name!r}; available: {sorted(DECODERS)}")
+    cls = DECODERS[spec.name]
+    accepted = cls().get_params(deep=False)
+    params = {**({"seed": seed} if "seed" in accepted else {}), **spec.params}
+    if "checkpoint_dir" in accepted:
+        params.setdefault("checkpoint_dir", str(out / "checkpoints" / spec.model_name))
+        params.setdefault("log", log)
+    if spec.name == "search":
+        gen = {k.removeprefix("generator_"): v for k, v in params.items() if k.startswith("generator_")}
+        params = {k: v for k, v in params.items() if not k.startswith("generator_")}
+        gen.setdefault("checkpoint_dir", str(out / "checkpoints" / f"{spec.model_name}_generator"))
+        gen.setdefault("log", log)
+        gen.setdefault("seed", seed)
+        params["generator"] = LatentDiffusionDecoder(**gen)
+    bad = sorted(set(params) - set(accepted))
+    if bad:
+        raise ConfigError(f"decoder {spec.name!r} has no parameter(s) {bad}; it takes {sorted(accepted)}")
+    return cls(**params)
+
+
+def prepare_stimuli(stimuli: np.ndarray, size: int) -> np.ndarray:
+    """Images or video frames resized to ``size`` pixels (aspect ratio of the source kept square)."""
+    s = np.asarray(stimuli, np.float32)
+    video = is_video(s)
+    gray_ndim = 4 if video else 3
+    return resize(s, size, gray_ndim=gray_ndim) if s.shape[gray_ndim - 2] != size else s
+
+
+def _frames(x: np.ndarray, video: bool) -> np.ndarray:
+    return x.reshape((-1,) + x.shape[2:]) if video else x
+
+
+def identification_features(images: np.ndarray, video: bool) -> dict[str, np.ndarray]:
+    """Feature spaces for identification: pixels, and AlexNet features.4 / features.11 (224 px,
+    ImageNet normalisation) when the offline weights are installed."""
+    out = {"pixels": images.reshape(len(images), -1)}
+    if video:
+        return out
+    try:
+        from cortexkit.features import PretrainedCNN
+
+        cnn = PretrainedCNN("alexnet", layers=["conv2", "conv5"], pool=None).fit(images)
+        feats = cnn.extract(images)
+        out["alexnet_conv2"], out["alexnet_conv5"] = feats["conv2"], feats["conv5"]
+    except CortexkitError:
+        pass
+    return out
+
+
+def _lpips(video: bool):
+    if video:
+        return {}
+    try:
+        from cortexkit.features.perceptual import LPIPS
+
+        return {"lpips_alex": LPIPS("alex")}
+    except CortexkitError:
+        return {}
+
+
+def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video: bool, n_permutations: int,
+          seed: int) -> dict[str, float]:
+    """Every metric (mean over test stimuli) of one set of reconstructions."""
+    g, r = _frames(gt, video), _frames(rec, video)
+    def mean(values):
+        values = np.asarray(values, dtype=float)
+        return float(values[np.isfinite(values)].mean()) if np.isfinite(values).any() else float("nan")
+
+    row = {"pixcorr": mean(rm.pixcorr(g, r)), "ssim": mean(rm.ssim(g, r)), "psnr": mean(rm.psnr(g, r, cap=rm.PSNR_CAP))}
+    for name, metric in lpips.items():
+        row[name] = float(np.mean(metric(g, r)))
+    rec_feats = identification_features(rec, video)
+    for name, feats in gt_feats.items():
+        row[f"2way_{name}"] = mean(rm.identification(feats, rec_feats[name]))
+    last = list(gt_feats)[-1]
+    row["top1_" + last] = mean(rm.retrieval_top1(gt_feats[last], rec_feats[last]))
+    if n_permutations and np.isfinite(row[f"2way_{last}"]):
+        row["p_2way_" + last] = rm.identification_pvalue(gt_feats[last], rec_feats[last],
+                                                         n_permutations=n_permutations, seed=seed)
+    return row
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config: ReconstructionConfig | None = None,
+                       *, log=print) -> pd.DataFrame:
+    """Fit every decoder, reconstruct the test stimuli, score them and their nulls; write OUT/."""
+    config = config or ReconstructionConfig()
+    out = Path(out)
+    ds = data.load(store)
+    train, test = data.select(ds, "train"), data.select(ds, "test")
+    r_train, r_test = data.repeat_average(train).values, data.repeat_average(test).values
+    for name, r in (("train", r_train), ("test", r_test)):
+        if r.ndim != 2 or not np.isfinite(r).all():
+            raise ConfigError(f"{name} responses must be (stimulus, unit) and finite to decode; average time bins first")
+    s_train = prepare_stimuli(train["stimuli"].values, config.image_size)
+    s_test = prepare_stimuli(test["stimuli"].values, config.image_size)
+    video = is_video(s_test)
+    record = {"data": str(Path(store).resolve()), "reconstruction": config.model_dump(), "provenance": provenance(config.seed)}
+    dump_yaml(record, out / "config.yaml")
+
+    fingerprint = data_fingerprint(ds)
+    recs: dict[str, np.ndarray] = {}
+    search_history = None
+    for spec in config.decoders:
+        path = out / "reconstructions" / f"{spec.model_name}.npz"
+        settings = json.dumps({"spec": spec.model_dump(), "image_size": config.image_size, "seed": config.seed,
+                               "data": fingerprint}, sort_keys=True, default=str)
+        if path.exists():
+            saved = np.load(path, allow_pickle=False)
+            if str(saved["settings"]) == settings:
+                recs[spec.model_name] = saved["reconstructions"]
+                if "history" in saved:
+                    search_history = saved["history"]
+                log(f"{spec.model_name}: reconstructions already computed, kept")
+                continue
+        decoder = _decoder(spec, out, config.seed, log)
+        log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
+        decoder.fit(r_train, s_train)
+        if spec.name == "retrieval":
+            decoder.set_candidates(s_test)  # identification among the test stimuli
+        rec = decoder.reconstruct(r_test)
+        extra = {"history": decoder.history_} if spec.name == "search" else {}
+        if spec.name == "search":
+            search_history = decoder.history_
+        _save_npz(path, reconstructions=rec, settings=np.array(settings), **extra)
+        recs[spec.model_name] = rec
+
+    gt_feats = identification_features(s_test, video)
+    lpips = _lpips(video)
+    rng = np.random.default_rng(config.seed)
+    rows = []
+    common = dict(video=video, n_permutations=config.n_permutations, seed=config.seed)
+    for name, rec in recs.items():
+        rows.append({"method": name, "kind": "decoder", **score(s_test, rec, gt_feats, lpips, **common)})
+        shuffled = rec[rng.permutation(len(rec))]
+        rows.append({"method": f"{name} (shuffled)", "kind": "null", **score(s_test, shuffled, gt_feats, lpips, **common)})
+    mean_image = np.broadcast_to(s_train.mean(0), s_test.shape).copy()
+    rows.append({"method": "mean image", "kind": "null", **score(s_test, mean_image, gt_feats, lpips, **common)})
+    rows.append({"method": "gray", "kind": "null", **score(s_test, np.full_like(s_test, 0.5), gt_feats, lpips, **common)})
+    table = pd.DataFrame(rows)
+    with atomic_path(out / "metrics.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    write_text(out / "metrics.md", to_markdown(table))
+    _figures(out, s_test, recs, search_history, video, config.n_grid)
+    _report(out, record, table, recs, search_history is not None, video)
+    return table
+
+
+def _figures(out: Path, gt, recs, history, video: bool, n: int) -> None:
+    from cortexkit.report import figures
+
+    fig_dir = out / "figures"
+    show = {name: (r[:, r.shape[1] // 2] if video else r) for name, r in recs.items()}
+    fig = figures.reconstruction_grid(gt[:, gt.shape[1] // 2] if video else gt, show, n=n)
+    with atomic_path(fig_dir / "reconstructions.png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    if history is not None:
+        fig = figures.search_rounds(history)
+        with atomic_path(fig_dir / "search_rounds.png") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    if video:
+        import imageio.v3 as iio
+
+        for name, r in recs.items():
+            frames = np.concatenate([gt[:n], r[:n]], axis=3)  # ground truth | reconstruction, side by side
+            tiles = np.concatenate(list(frames), axis=1)  # videos stacked vertically
+            with atomic_path(out / "videos" / f"{name}.gif") as tmp:
+                iio.imwrite(tmp, rm.to_uint8(tiles), extension=".gif", loop=0, duration=100)
+
+
+def _report(out: Path, record: dict, table: pd.DataFrame, recs, has_search: bool, video: bool) -> None:
+    import yaml
+
+    items = [("figures/reconstructions.png", "Ground truth (top row) and each decoder's reconstruction of the same "
+              "held-out stimuli" + (" (middle frame of each video)" if video else "") + ".")]
+    if has_search:
+        items.append(("figures/search_rounds.png", "Brain-optimised search: the encoding model's score (Pearson r "
+                      "between predicted and measured responses) of the best candidate after each round."))
+    body = [f"<h1>cortexkit reconstruction report: {html.escape(Path(record['data']).name)}</h1>",
+            "<h2>Metrics (means over test stimuli)</h2>",
+            table.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0),
+            "<p>pixcorr: Pearson r of pixels; ssim: brain-diffuser convention; psnr: dB on uint8; lpips_alex: "
+            "LPIPS v0.1 (lower is better); 2way_X: two-way identification in feature space X (chance 0.5); "
+            "top1: retrieval among all test stimuli; p_2way: permutation p-value of the two-way score. Null "
+            "rows: shuffled reconstructions, the training mean image, uniform gray.</p>"]
+    for src, caption in items:
+        body.append(f'<figure><img src="{src}" style="max-width:100%"><figcaption>{html.escape(caption)}</figcaption></figure>')
+    if video:
+        body += [f'<p>{html.escape(n)}: <img src="videos/{html.escape(n)}.gif"></p>' for n in recs]
+    body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(record, sort_keys=False)) + "</pre>")
+    write_text(out / "report.html", "<!doctype html><html><head><meta charset='utf-8'><title>reconstruction</title>"
+               "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}td,th{padding:.2em .6em}"
+               "</style></head><body>" + "".join(body) + "</body></html>")

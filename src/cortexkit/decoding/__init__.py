@@ -1,0 +1,25 @@
+"""Decoding: reconstruct stimuli, or their parameters, from neural responses."""
+
+from cortexkit.decoding.autoencoder import AutoencoderDecoder, ConvVAE, train_vae
+from cortexkit.decoding.base import Decoder
+from cortexkit.decoding.diffusion import LatentDiffusionDecoder
+from cortexkit.decoding.latent import LatentRidge, PixelPCADecoder
+from cortexkit.decoding.parameters import ParameterDecoding, decode_parameter, neurometric
+from cortexkit.decoding.retrieval import RetrievalDecoder
+from cortexkit.decoding.search import BrainOptimizedSearch, EncodingCritic
+
+__all__ = [
+    "Decoder",
+    "PixelPCADecoder",
+    "AutoencoderDecoder",
+    "LatentDiffusionDecoder",
+    "RetrievalDecoder",
+    "BrainOptimizedSearch",
+    "EncodingCritic",
+    "LatentRidge",
+    "ConvVAE",
+    "train_vae",
+    "decode_parameter",
+    "neurometric",
+    "ParameterDecoding",
+]
