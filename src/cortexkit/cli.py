@@ -1,5 +1,5 @@
 """The ``cortexkit`` command line: demo, simulate, convert, formats, info, features, compare, fit,
-evaluate, report, bench.
+evaluate, report, reconstruct, bench.
 
 Every command has ``--help`` with an example. Bad input (a missing or corrupt store, a wrong
 config field) ends with one line on stderr naming the file and the field, and exit code 2.
@@ -476,6 +476,51 @@ def report(run: Path = typer.Argument(..., help="evaluated run directory")):
     from cortexkit.report import write_report
 
     console.print(f"wrote {write_report(run)}")
+
+
+@app.command()
+@_friendly_errors
+def reconstruct(
+    store: Path = typer.Argument(..., help="Zarr store in the cortexkit data model"),
+    out: Path = typer.Option(..., help="run directory to write"),
+    decoder: str = typer.Option("pca,retrieval,autoencoder,diffusion,search", help="comma-separated decoders"),
+    image_size: int = typer.Option(64, help="decode and score at this many pixels"),
+    config: Optional[Path] = typer.Option(None, help="YAML with ReconstructionConfig fields (decoders with params, ...)"),
+    quick: bool = typer.Option(False, help="short training (a smoke run, not for results)"),
+    permutations: int = typer.Option(1000, help="permutations for the identification p-value"),
+):
+    """Reconstruct held-out stimuli from responses with each decoder; score them against nulls.
+
+    Decoders: pca (ridge to pixel PCs), autoencoder (ridge to VAE latents), diffusion
+    (response-conditioned latent diffusion), retrieval (nearest test image in latent space), search
+    (brain-optimised search over diffusion samples with an encoding model as critic). Writes
+    OUT/metrics.csv (decoders and null models: shuffled reconstructions, mean image, gray), the
+    reconstruction grid, GIFs for videos and OUT/report.html. Generative decoders checkpoint their
+    training in OUT/checkpoints and resume after an interruption.
+
+    Example: cortexkit reconstruct runs/demo/data.zarr --out runs/recon --decoder pca,autoencoder --image-size 32
+    """
+    from cortexkit.benchmarks.reconstruction import DecoderSpec, ReconstructionConfig, run_reconstruction
+    from cortexkit.config import load_config
+
+    cfg = load_config(ReconstructionConfig, config) if config else ReconstructionConfig(
+        decoders=[DecoderSpec(name=n.strip()) for n in decoder.split(",") if n.strip()])
+    cfg = cfg.model_copy(update={"image_size": image_size, "n_permutations": permutations})
+    if quick:
+        short = {"autoencoder": dict(epochs=3, extra_images=200), "diffusion": dict(epochs=3, extra_images=200, diffusion_epochs=10),
+                 "search": dict(n_candidates=4, rounds=2, generator_epochs=3, generator_extra_images=200, generator_diffusion_epochs=10)}
+        cfg = cfg.model_copy(update={"decoders": [d.model_copy(update={"params": {**short.get(d.name, {}), **d.params}})
+                                                  for d in cfg.decoders]})
+    table = run_reconstruction(store, out, cfg, log=_log)
+    rich_table = Table(title="reconstruction metrics (test set means; null rows marked)", title_justify="left")
+    columns = [c for c in table.columns if c != "kind"]
+    for col in columns:
+        rich_table.add_column(col.replace("alexnet_", "alex ").replace("_", " "), justify="left" if col == "method" else "right")
+    for _, row in table.iterrows():
+        cells = [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        rich_table.add_row(*cells, style="dim" if row["kind"] == "null" else None)
+    console.print(rich_table)
+    console.print(f"report: {out / 'report.html'}")
 
 
 @app.command()

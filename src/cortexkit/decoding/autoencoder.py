@@ -152,6 +152,8 @@ class AutoencoderDecoder(Decoder):
     def encode(self, stimuli) -> np.ndarray:
         """VAE latent means of stimuli."""
         x = to_tensor(np.asarray(stimuli, np.float32)).to(self.device)
+        if len(x) == 0:
+            return np.zeros((0, self.latent_dim), np.float32)
         return torch.cat([self.vae_.encode(x[s : s + 256])[0] for s in range(0, len(x), 256)]).cpu().numpy()
 
     @torch.no_grad()

@@ -1,0 +1,116 @@
+"""Decoders on a simulated V1 population: they beat their nulls, train resumably, search improves."""
+
+import numpy as np
+import pytest
+
+from cortexkit import data
+from cortexkit.decoding import (AutoencoderDecoder, BrainOptimizedSearch, LatentDiffusionDecoder, PixelPCADecoder,
+                                RetrievalDecoder, decode_parameter, neurometric)
+from cortexkit.errors import DataError
+from cortexkit.metrics import reconstruction as rm
+from cortexkit.simulate import simulate_v1
+
+
+@pytest.fixture(scope="module")
+def v1():
+    ds = simulate_v1(n_train=800, n_test=40, n_repeats=4, n_simple=100, n_complex=100, size=16, seed=5)
+    train, test = data.select(ds, "train"), data.select(ds, "test")
+    return (data.repeat_average(train).values, train["stimuli"].values,
+            data.repeat_average(test).values, test["stimuli"].values)
+
+
+def test_pca_decoder_identifies_held_out_images(v1):
+    r_tr, s_tr, r_te, s_te = v1
+    rec = PixelPCADecoder(n_components=60).fit(r_tr, s_tr).reconstruct(r_te)
+    assert rec.shape == s_te.shape and rec.min() >= 0 and rec.max() <= 1
+    ident = rm.identification(s_te.reshape(40, -1), rec.reshape(40, -1))
+    assert ident.mean() > 0.8
+    assert rm.identification_pvalue(s_te.reshape(40, -1), rec.reshape(40, -1), n_permutations=300) < 0.01
+    shuffled = rec[np.random.default_rng(0).permutation(40)]
+    assert rm.pixcorr(s_te, rec).mean() > rm.pixcorr(s_te, shuffled).mean() + 0.2
+
+
+def test_retrieval_among_test_images(v1):
+    r_tr, s_tr, r_te, s_te = v1
+    dec = RetrievalDecoder(PixelPCADecoder(60)).fit(r_tr, s_tr).set_candidates(s_te)
+    top1 = (np.argmax(dec.similarity(r_te), axis=1) == np.arange(40)).mean()
+    assert top1 > 0.3  # chance 1/40
+    np.testing.assert_array_equal(dec.reconstruct(r_te)[0], s_te[np.argmax(dec.similarity(r_te[:1]))])
+
+
+def test_autoencoder_checkpoints_and_resumes(v1, tmp_path):
+    r_tr, s_tr, r_te, s_te = v1
+    kw = dict(epochs=4, extra_images=0, width=8, latent_dim=16, checkpoint_dir=str(tmp_path), seed=1)
+    full = AutoencoderDecoder(**kw).fit(r_tr, s_tr).reconstruct(r_te)
+    # A fresh decoder with the same settings resumes the finished checkpoint instead of retraining.
+    messages = []
+    again = AutoencoderDecoder(**{**kw, "log": messages.append}).fit(r_tr, s_tr).reconstruct(r_te)
+    assert any("resumed" in m for m in messages)
+    np.testing.assert_allclose(again, full, atol=1e-6)
+
+
+def test_vae_interrupted_training_continues_identically(v1, tmp_path):
+    from cortexkit.decoding.autoencoder import train_vae
+
+    images = v1[1][:200]
+    straight = train_vae(images, latent_dim=8, width=8, epochs=4, seed=3)
+    ckpt = tmp_path / "vae.pt"
+    from cortexkit import training
+
+    original = training.train
+
+    def killed(*args, **kwargs):
+        return original(*args, **{**kwargs, "stop_after": 2})
+
+    training_module = __import__("cortexkit.decoding.autoencoder", fromlist=["train"])
+    training_module.train = killed
+    try:
+        train_vae(images, latent_dim=8, width=8, epochs=4, seed=3, checkpoint=ckpt)  # stops after epoch 2
+    finally:
+        training_module.train = original
+    resumed = train_vae(images, latent_dim=8, width=8, epochs=4, seed=3, checkpoint=ckpt)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_diffusion_and_search(v1, tmp_path):
+    r_tr, s_tr, r_te, s_te = v1
+    gen = LatentDiffusionDecoder(epochs=3, width=8, latent_dim=16, extra_images=200, diffusion_epochs=5,
+                                 denoiser_width=64, denoiser_depth=2, sample_steps=10, checkpoint_dir=str(tmp_path))
+    rec = gen.fit(r_tr, s_tr).reconstruct(r_te[:4])
+    assert rec.shape == (4, 16, 16) and np.isfinite(rec).all()
+    z = gen.sample_latents(r_te[:2], n_samples=3, seed=1)
+    assert z.shape == (2, 3, 16)
+    np.testing.assert_allclose(z, gen.sample_latents(r_te[:2], n_samples=3, seed=1))  # seeded sampling
+    search = BrainOptimizedSearch(generator=gen, n_candidates=6, n_keep=2, rounds=3).fit(r_tr, s_tr)
+    chosen, history = search.search(r_te[:5])
+    assert chosen.shape == (5, 16, 16)
+    # kept candidates stay in the pool, so the best critic score never decreases over rounds
+    assert (np.diff(history, axis=1) >= -1e-9).all()
+
+
+def test_decoder_input_errors(v1):
+    r_tr, s_tr, _, _ = v1
+    with pytest.raises(DataError, match=r"'stimuli': expected 800 stimuli"):
+        PixelPCADecoder().fit(r_tr, s_tr[:10])
+    dec = PixelPCADecoder(10).fit(r_tr, s_tr)
+    with pytest.raises(DataError, match="'responses': has 3 units; the decoder was fitted on 200"):
+        dec.reconstruct(r_tr[:, :3])
+
+
+def test_parameter_decoding_recovers_direction_and_chance():
+    rng = np.random.default_rng(0)
+    direction = np.repeat([0, 90, 180, 270], 50)
+    tuning = rng.uniform(0, 360, 30)
+    rates = 5 + 4 * np.cos(np.deg2rad(direction[:, None] - tuning[None, :]))
+    responses = rng.poisson(rates).astype(float)
+    res = decode_parameter(responses, direction, n_permutations=50)
+    assert res.kind == "classification" and res.score > 0.8 and res.chance == 0.25 and res.p_value < 0.05
+    assert res.confusion.shape == (4, 4) and np.trace(res.confusion) == int(round(res.score * 200))
+    null = decode_parameter(rng.poisson(5, responses.shape).astype(float), direction, n_permutations=50)
+    assert null.score < 0.45 and null.p_value > 0.01
+    speed = rng.uniform(1, 10, 200)
+    reg = decode_parameter(responses + speed[:, None], speed, kind="regression", n_permutations=20)
+    assert reg.score > 0.5
+    curve = neurometric(responses, direction % 180, np.repeat([0.1, 0.9], 100))
+    assert set(curve) == {0.1, 0.9}
