@@ -73,7 +73,7 @@ class ReconstructionConfig(BaseModel):
     seed: int = 0
 
 
-def _decoder(spec: DecoderSpec, out: Path, seed: int, log):
+def _decoder(spec: DecoderSpec, out: Path, seed: int, log, generator_spec: DecoderSpec | None = None):
     if spec.name not in DECODERS:
         raise ConfigError(f"unknown decoder {spec.name!r}; available: {sorted(DECODERS)}")
     cls = DECODERS[spec.name]
@@ -85,6 +85,11 @@ def _decoder(spec: DecoderSpec, out: Path, seed: int, log):
     if spec.name == "search":
         gen = {k.removeprefix("generator_"): v for k, v in params.items() if k.startswith("generator_")}
         params = {k: v for k, v in params.items() if not k.startswith("generator_")}
+        if not gen and generator_spec is not None:
+            # Search around the run's own diffusion decoder: same settings and checkpoints, so
+            # fitting the generator resumes the trained model instead of training another.
+            gen = dict(generator_spec.params)
+            gen["checkpoint_dir"] = str(out / "checkpoints" / generator_spec.model_name)
         gen.setdefault("checkpoint_dir", str(out / "checkpoints" / f"{spec.model_name}_generator"))
         gen.setdefault("log", log)
         gen.setdefault("seed", seed)
@@ -195,7 +200,8 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
                     search_history = saved["history"]
                 log(f"{spec.model_name}: reconstructions already computed, kept")
                 continue
-        decoder = _decoder(spec, out, config.seed, log)
+        diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
+        decoder = _decoder(spec, out, config.seed, log, generator_spec=diffusion)
         log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
         decoder.fit(r_train, s_train)
         if spec.name == "retrieval":

