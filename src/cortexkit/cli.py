@@ -1,5 +1,5 @@
 """The ``cortexkit`` command line: demo, simulate, convert, formats, info, features, compare, fit,
-evaluate, report, reconstruct, bench.
+evaluate, report, reconstruct, decode, bench.
 
 Every command has ``--help`` with an example. Bad input (a missing or corrupt store, a wrong
 config field) ends with one line on stderr naming the file and the field, and exit code 2.
@@ -521,6 +521,31 @@ def reconstruct(
         rich_table.add_row(*cells, style="dim" if row["kind"] == "null" else None)
     console.print(rich_table)
     console.print(f"report: {out / 'report.html'}")
+
+
+@app.command()
+@_friendly_errors
+def decode(
+    store: Path = typer.Argument(..., help="Zarr store in the cortexkit data model"),
+    parameter: str = typer.Option(..., help="stimulus coordinate or trial variable to decode, e.g. direction"),
+    by: Optional[str] = typer.Option(None, help="split by this parameter for a neurometric curve, e.g. coherence"),
+    bins: Optional[int] = typer.Option(None, help="bin a continuous angle (degrees) into this many classes"),
+    out: Path = typer.Option(Path("decoding"), help="folder for decoding.csv and figures"),
+    permutations: int = typer.Option(200, help="label shuffles for the p-value"),
+):
+    """Decode a stimulus parameter (e.g. motion direction) from single-trial population responses.
+
+    Cross-validated multinomial logistic regression (or ridge for continuous values) on z-scored
+    responses, with the chance level, a permutation p-value and the confusion matrix; with --by, the
+    accuracy at each level of another parameter (a neurometric curve).
+
+    Example: cortexkit decode mt_cell0.zarr --parameter trial_direction --by trial_coherence
+    """
+    from cortexkit.benchmarks.parameters import run_parameter_decoding
+
+    res = run_parameter_decoding(store, parameter, out, by=by, bins=bins, n_permutations=permutations)
+    console.print(res["table"].round(3).to_string(index=False))
+    console.print(f"wrote {out}")
 
 
 @app.command()

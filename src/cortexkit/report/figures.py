@@ -167,6 +167,40 @@ def search_rounds(history: np.ndarray):
     return fig
 
 
+def confusion(matrix: np.ndarray, labels, title: str = ""):
+    """Confusion matrix as row fractions (true class per row)."""
+    frac = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(1.5 + 0.45 * n, 1.2 + 0.45 * n))
+    im = ax.imshow(frac, vmin=0, vmax=1, cmap="Blues")
+    ax.set_xticks(range(n), [str(v) for v in labels], rotation=45)
+    ax.set_yticks(range(n), [str(v) for v in labels])
+    ax.set_xlabel("decoded")
+    ax.set_ylabel("true")
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7, color="white" if frac[i, j] > 0.6 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of row")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def neurometric_curve(curve: dict[float, float], by: str, chance: float):
+    """Cross-validated decoding accuracy against a stimulus parameter (e.g. motion coherence)."""
+    levels = sorted(curve)
+    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    ax.plot(levels, [curve[v] for v in levels], marker="o")
+    ax.axhline(chance, color="gray", ls="--", lw=1, label="chance")
+    if min(levels) > 0:
+        ax.set_xscale("log")
+    ax.set_xlabel(by)
+    ax.set_ylabel("decoding accuracy (CV)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def _show_rf(ax, rf: np.ndarray):
     img = rf if rf.ndim == 2 else rf.mean(-1)
     lim = float(np.abs(img).max()) or 1.0

@@ -1,0 +1,67 @@
+"""Decoding a stimulus parameter from single-trial responses, with chance, p-value and confusion.
+
+The parameter is a stimulus coordinate (looked up through each trial's ``stimulus_id``) or a
+per-trial variable. Continuous angles can be binned into classes (``bins``); ``by`` splits the
+trials by another parameter (e.g. coherence) for a neurometric curve.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from cortexkit import data
+from cortexkit._atomic import atomic_path, write_text
+from cortexkit.decoding import decode_parameter, neurometric
+from cortexkit.errors import DataError
+
+
+def trial_values(ds: xr.Dataset, name: str) -> np.ndarray:
+    """Per-trial values of a trial variable or a stimulus coordinate ``name``."""
+    if name in ds.variables and ds[name].dims == ("trial",):
+        return np.asarray(ds[name].values)
+    if name in ds.variables and ds[name].dims == ("stimulus",):
+        index = pd.Index(ds["stimulus"].values).get_indexer(ds["stimulus_id"].values)
+        return np.asarray(ds[name].values)[index]
+    options = sorted(v for v in ds.variables if ds[v].dims in (("trial",), ("stimulus",)) and v not in ("stimulus", "split"))
+    raise DataError(f"is neither a trial variable nor a stimulus coordinate; options: {options}", variable=name)
+
+
+def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | os.PathLike, *, by: str | None = None,
+                           bins: int | None = None, n_permutations: int = 200, seed: int = 0) -> dict:
+    """Decode ``parameter`` from every trial's responses; write ``OUT/decoding.csv`` and figures."""
+    from cortexkit.report import figures
+
+    ds = data.load(store)
+    x = np.asarray(ds["responses"].values, dtype=np.float64).reshape(ds.sizes["trial"], -1)
+    keep = np.isfinite(x).all(1)
+    y = trial_values(ds, parameter)[keep]
+    x = x[keep]
+    if bins:
+        width = 360.0 / bins  # angular bins centred on 0, width, 2 width, ...
+        y = (np.round(np.mod(y.astype(float), 360.0) / width) % bins * width).astype(int)
+    result = decode_parameter(x, y, n_permutations=n_permutations, seed=seed)
+    out = Path(out)
+    rows = [{"parameter": parameter, "subset": "all", "trials": len(y), "score": result.score, "chance": result.chance,
+             "p_value": result.p_value, "kind": result.kind}]
+    curve = None
+    if by is not None:
+        curve = neurometric(x, y, trial_values(ds, by)[keep], seed=seed)
+        rows += [{"parameter": parameter, "subset": f"{by}={level:g}", "score": acc, "kind": "classification"}
+                 for level, acc in curve.items()]
+    table = pd.DataFrame(rows)
+    write_text(out / "decoding.csv", table.to_csv(index=False))
+    if result.confusion is not None:
+        fig = figures.confusion(result.confusion, result.labels, title=f"{parameter}: accuracy {result.score:.2f} "
+                                f"(chance {result.chance:.2f}, p = {result.p_value:.3g})")
+        with atomic_path(out / "confusion.png") as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    if curve:
+        fig = figures.neurometric_curve(curve, by, chance=1.0 / len(np.unique(y)))
+        with atomic_path(out / "neurometric.png") as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    return {"result": result, "curve": curve, "table": table}
