@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from cortexkit._progress import track
 from cortexkit.encoding.ridge.blocks import parse_memory

@@ -1,4 +1,3 @@
-import io
 import zipfile
 
 import imageio.v3 as iio

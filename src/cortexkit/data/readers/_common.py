@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cortexkit.errors import DataError
+from cortexkit.errors import ConfigError, DataError
 
 
 def require_file(path: Path, what: str) -> Path:
@@ -75,3 +75,17 @@ def random_split(n: int, test_fraction: float, seed: int) -> np.ndarray:
     split = np.full(n, "train", dtype="<U5")
     split[np.random.default_rng(seed).permutation(n)[:n_test]] = "test"
     return split
+
+
+def choose(available: list[str], value, what: str, path: Path, missing: str) -> str:
+    """The recording ``value`` among ``available`` (the only one when None), with clear errors."""
+    if not available:
+        raise DataError(missing, source=str(path))
+    if value is None:
+        if len(available) > 1:
+            raise ConfigError(f"{path}: choose a {what} with --option {what}=...; available: {available}")
+        return available[0]
+    value = str(value)
+    if value not in available:
+        raise ConfigError(f"{path}: no {what} {value!r}; available: {available}")
+    return value

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cortexkit.data.model import make_dataset
-from cortexkit.data.readers._common import load_npy, random_split, read_zip_images
+from cortexkit.data.readers._common import choose, load_npy, random_split, read_zip_images
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize
@@ -63,16 +63,7 @@ def read_cowley2023(
     repeats: str = "raw",
 ):
     path = Path(path)
-    available = sessions(path)
-    if not available:
-        raise DataError("no responses_repeat_averaged/responses_<session>.npy files", source=str(path))
-    if session is None:
-        if len(available) > 1:
-            raise ConfigError(f"{path}: choose a session with --option session=...; available: {available}")
-        session = available[0]
-    session = str(session)
-    if session not in available:
-        raise ConfigError(f"{path}: no session {session!r}; available: {available}")
+    session = choose(sessions(path), session, "session", path, "no responses_repeat_averaged/responses_<session>.npy files")
     if repeats not in ("raw", "average"):
         raise ConfigError(f"repeats must be 'raw' or 'average', got {repeats!r}")
 

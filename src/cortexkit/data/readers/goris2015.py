@@ -28,9 +28,9 @@ import numpy as np
 import scipy.io as sio
 
 from cortexkit.data.model import make_dataset
-from cortexkit.data.readers._common import random_split, require_file
+from cortexkit.data.readers._common import choose, random_split, require_file
 from cortexkit.data.readers.registry import register
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import DataError
 from cortexkit.render import drifting_gratings
 
 COMPONENT_FIELDS = {"ori": "orientation", "sf": "spatial_frequency", "tf": "temporal_frequency", "ph": "phase", "con": "contrast"}
@@ -102,15 +102,7 @@ def read_goris2015(
     seed: int = 0,
 ):
     path = Path(path)
-    available = units(path)
-    if not available:
-        raise DataError("no <unit>_tp.mat files", source=str(path))
-    if unit is None:
-        if len(available) > 1:
-            raise ConfigError(f"{path}: choose a unit with --option unit=...; available: {available}")
-        unit = available[0]
-    if unit not in available:
-        raise ConfigError(f"{path}: no unit {unit!r}; available: {available}")
+    unit = choose(units(path), unit, "unit", path, "no <unit>_tp.mat files")
     mat = path / f"{unit}_tp.mat"
     s = loadmat(mat, "S")
     exp = _field(_field(s, "tp", mat, "S"), "exp", mat, "S.tp")
