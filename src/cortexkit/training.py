@@ -80,6 +80,7 @@ def train(
     description: str = "training",
     log: Callable[[str], None] | None = None,
     stop_after: int | None = None,
+    save: bool = True,
 ) -> TrainResult:
     """Train ``model`` in place; at the end it holds the best validated (or the last) weights.
 
@@ -95,6 +96,8 @@ def train(
         Written after every epoch; an existing checkpoint of the same settings is resumed.
     stop_after : int, optional
         Stop after this epoch as if killed (for testing resumption).
+    save : bool
+        Write the checkpoint (only one process of a distributed run does).
     """
     device = next(model.parameters()).device
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
@@ -141,7 +144,7 @@ def train(
             if log and (progress_enabled() or epoch + 1 == settings.epochs or (epoch + 1) % 5 == 0):
                 val = f", val {record['val']:.4f}" if "val" in record else ""
                 log(f"{description}: epoch {epoch + 1}/{settings.epochs}, loss {record['loss']:.4f}{val}")
-            if path is not None:
+            if path is not None and save:
                 _save(path, {"fingerprint": settings.fingerprint(), "epoch": epoch, "model": model.state_dict(),
                              "optimizer": opt.state_dict(), "settings": asdict(settings), **state})
             advance()

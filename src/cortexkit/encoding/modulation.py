@@ -1,0 +1,36 @@
+"""Shifter and modulator: eye position moves the readout, behaviour scales the response.
+
+- :class:`Shifter` (Sinz et al. 2018): an MLP from the pupil centre (x, y) to a shift of every
+  unit's readout position (in feature-map coordinates), shared by the units of a session.
+- :class:`Modulator`: an MLP from behavioural variables (running speed, pupil size, ...) to a
+  positive multiplicative gain per unit, ``exp(mlp(behaviour))``; its last layer starts at zero,
+  so the gain starts at 1.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Shifter(nn.Module):
+    def __init__(self, hidden: int = 8, max_shift: float = 0.5):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, 2))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+        self.max_shift = max_shift
+
+    def forward(self, pupil_center: torch.Tensor) -> torch.Tensor:
+        return self.max_shift * torch.tanh(self.net(pupil_center))
+
+
+class Modulator(nn.Module):
+    def __init__(self, n_behaviors: int, n_units: int, hidden: int = 16):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_behaviors, hidden), nn.ELU(), nn.Linear(hidden, n_units))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, behavior: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.net(behavior))

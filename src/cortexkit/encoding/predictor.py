@@ -1,0 +1,105 @@
+"""A trained neural predictor: a shared core, one readout per session, optional shifter/modulator.
+
+``rate = nonlinearity(readout[key](core(stimulus), shift)) * gain`` where ``shift`` comes from the
+pupil centre (shifter) and ``gain`` from behaviour (modulator). Video cores give a map per frame:
+with time-resolved responses the readout is applied frame by frame (one prediction per response
+bin); with one response per trial the map is averaged over frames first.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cortexkit.encoding.cores import CORES
+from cortexkit.encoding.modulation import Modulator, Shifter
+from cortexkit.encoding.readouts import READOUTS
+from cortexkit.errors import ConfigError
+
+NONLINEARITIES = {
+    "elu1": (lambda x: F.elu(x) + 1.0, lambda r: torch.where(r > 1, r - 1, torch.log(r.clamp_min(1e-6)))),
+    "softplus": (F.softplus, lambda r: torch.log(torch.expm1(r.clamp_min(1e-6)))),
+}
+
+
+class NeuralPredictor(nn.Module):
+    def __init__(self, core: nn.Module, readouts: dict[str, nn.Module], *, nonlinearity: str = "elu1",
+                 shifters: dict[str, nn.Module] | None = None, modulators: dict[str, nn.Module] | None = None):
+        super().__init__()
+        if nonlinearity not in NONLINEARITIES:
+            raise ConfigError(f"nonlinearity must be one of {list(NONLINEARITIES)}, got {nonlinearity!r}")
+        self.core = core
+        self.readouts = nn.ModuleDict(readouts)
+        self.shifters = nn.ModuleDict(shifters or {})
+        self.modulators = nn.ModuleDict(modulators or {})
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x: torch.Tensor, key: str, *, pupil_center=None, behavior=None, time_resolved: bool = False):
+        """Predicted responses: (B, units), or (B, units, frames') when ``time_resolved``.
+
+        ``pupil_center`` / ``behavior`` are (B, 2) / (B, k), or (B, frames', ...) when time-resolved.
+        """
+        f = self.core(x)
+        readout = self.readouts[key]
+        act = NONLINEARITIES[self.nonlinearity][0]
+        if f.ndim == 5 and time_resolved:
+            b, c, t, h, w = f.shape
+            frames = f.transpose(1, 2).reshape(b * t, c, h, w)
+            shift = self.shifters[key](pupil_center.reshape(b * t, -1)) if key in self.shifters and pupil_center is not None else None
+            out = act(readout(frames, shift)).reshape(b, t, -1)
+            if key in self.modulators and behavior is not None:
+                out = out * self.modulators[key](behavior.reshape(b * t, -1)).reshape(b, t, -1)
+            return out.transpose(1, 2)
+        if f.ndim == 5:
+            f = f.mean(2)
+        shift = self.shifters[key](pupil_center) if key in self.shifters and pupil_center is not None else None
+        out = act(readout(f, shift))
+        if key in self.modulators and behavior is not None:
+            out = out * self.modulators[key](behavior)
+        return out
+
+    def regularizer(self, key: str | None = None):
+        reg = self.core.regularizer() if hasattr(self.core, "regularizer") else 0.0
+        keys = [key] if key is not None else list(self.readouts)
+        return reg + sum(self.readouts[k].regularizer() for k in keys)
+
+    @torch.no_grad()
+    def initialize_biases(self, means: dict[str, torch.Tensor]) -> None:
+        inverse = NONLINEARITIES[self.nonlinearity][1]
+        for key, mean in means.items():
+            self.readouts[key].initialize_bias(mean.to(next(self.parameters()).device), inverse)
+
+
+def make_core(core: dict) -> nn.Module:
+    """A core from settings {"kind": conv2d | conv3d | transformer | transfer, **params}."""
+    kind = core.get("kind", "conv2d")
+    if kind not in CORES:
+        raise ConfigError(f"unknown core {kind!r}; available: {sorted(CORES)}")
+    try:
+        return CORES[kind](**{k: v for k, v in core.items() if k != "kind"})
+    except TypeError as exc:
+        raise ConfigError(f"bad core parameters: {exc}") from None
+
+
+def build_predictor(core: nn.Module, readout: dict, sessions: dict[str, dict], *, nonlinearity: str = "elu1",
+                    shifter: bool = False, modulator: bool = False, map_size: tuple[int, int] | None = None,
+                    n_behaviors: int = 0) -> NeuralPredictor:
+    """Put readouts on a core: ``readout`` = {"kind": gaussian2d | factorized | linear, **params};
+    ``sessions`` = {key: {"n_units": ...}}; ``map_size`` is the core's output size (factorised and
+    linear readouts need it)."""
+    kind = readout.get("kind", "gaussian2d")
+    if kind not in READOUTS:
+        raise ConfigError(f"unknown readout {kind!r}; available: {sorted(READOUTS)}")
+    readouts = {}
+    for key, info in sessions.items():
+        params = {k: v for k, v in readout.items() if k != "kind"}
+        if kind in ("factorized", "linear"):
+            params["map_size"] = tuple(map_size)
+        try:
+            readouts[key] = READOUTS[kind](core.out_channels, info["n_units"], **params)
+        except TypeError as exc:
+            raise ConfigError(f"bad readout parameters: {exc}") from None
+    shifters = {k: Shifter() for k in sessions} if shifter else None
+    modulators = {k: Modulator(n_behaviors, info["n_units"]) for k, info in sessions.items()} if modulator else None
+    return NeuralPredictor(core, readouts, nonlinearity=nonlinearity, shifters=shifters, modulators=modulators)

@@ -1,0 +1,23 @@
+"""Linear readout: every unit weights every feature at every position (a full ridge-like map)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cortexkit.encoding.readouts.base import Readout
+
+
+class LinearReadout(Readout):
+    def __init__(self, in_channels: int, n_units: int, map_size: tuple[int, int], l1: float = 0.0):
+        super().__init__()
+        self.linear = nn.Linear(in_channels * map_size[0] * map_size[1], n_units)
+        nn.init.zeros_(self.linear.weight)
+        self.bias = self.linear.bias
+        self.l1 = l1
+
+    def forward(self, x, shift=None):
+        return self.linear(torch.flatten(x, 1))
+
+    def regularizer(self):
+        return self.l1 * self.linear.weight.abs().mean() if self.l1 else 0.0
