@@ -1,5 +1,5 @@
 """The ``cortexkit`` command line: demo, simulate, convert, formats, info, features, compare, fit,
-evaluate, report, reconstruct, decode, bench.
+evaluate, report, reconstruct, decode, train, bench.
 
 Every command has ``--help`` with an example. Bad input (a missing or corrupt store, a wrong
 config field) ends with one line on stderr naming the file and the field, and exit code 2.
@@ -453,15 +453,49 @@ def fit(
 
 @app.command()
 @_friendly_errors
-def evaluate(run: Path = typer.Argument(..., help="run directory written by `cortexkit fit`")):
+def train(
+    config: Path = typer.Argument(..., help="YAML with PredictorConfig fields (data, core, readout, training)"),
+    out: Path = typer.Option(..., help="run directory (resumed if it holds a checkpoint of the same config)"),
+    epochs: Optional[int] = typer.Option(None, help="override the config's epochs"),
+    device: Optional[str] = typer.Option(None, help="override the config's device (cpu, cuda)"),
+):
+    """Train a neural predictor end to end (core + per-session readouts), then score the test split.
+
+    Checkpoints every epoch to OUT/checkpoint.pt and resumes from it; writes OUT/model.pt,
+    OUT/results.csv and OUT/summary.csv. For several GPUs or processes:
+    torchrun --nproc_per_node=N -m cortexkit.encoding.trainer CONFIG.yaml OUT.
+
+    Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_trained
+    """
+    from cortexkit.config import load_config
+    from cortexkit.encoding.trainer import PredictorConfig, evaluate_predictor, train_predictor
+
+    cfg = load_config(PredictorConfig, config)
+    update = {k: v for k, v in {"epochs": epochs, "device": device}.items() if v is not None}
+    cfg = PredictorConfig.model_validate({**cfg.model_dump(), **update})
+    run = train_predictor(cfg, out, log=_log)
+    console.print(evaluate_predictor(run, out).round(3).to_string(index=False))
+
+
+@app.command()
+@_friendly_errors
+def evaluate(run: Path = typer.Argument(..., help="run directory written by `cortexkit fit` or `cortexkit train`")):
     """Score a run's test predictions: Pearson, R², FEVE and noise ceilings per unit.
 
-    Writes RUN/results.csv (one row per model x unit) and RUN/summary.csv.
+    Writes RUN/results.csv (one row per model x unit) and RUN/summary.csv. A trained-predictor run
+    (from `cortexkit train`) is re-scored from its saved model.
 
     Example: cortexkit evaluate runs/demo
     """
     from cortexkit.benchmarks import evaluate_run
+    from cortexkit.config import load_yaml
 
+    cfg_file = run / "config.yaml"
+    if cfg_file.is_file() and "training" in load_yaml(cfg_file):
+        from cortexkit.encoding.trainer import evaluate_predictor, load_trained
+
+        console.print(evaluate_predictor(load_trained(run), run).round(3).to_string(index=False))
+        return
     evaluate_run(run, log=_log)
     _print_summary(pd.read_csv(run / "summary.csv"))
 

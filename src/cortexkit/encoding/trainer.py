@@ -19,6 +19,7 @@ writes files.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -294,6 +295,21 @@ def train_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=prin
     return run
 
 
+def load_trained(run_dir: str | os.PathLike) -> PredictorRun:
+    """A finished run's sessions and model, rebuilt from ``RUN/model.pt``."""
+    path = Path(run_dir) / "model.pt"
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise DataError("no trained model (train it first with `cortexkit train`)", source=str(path)) from None
+    except Exception as exc:
+        raise DataError(f"cannot read the model ({type(exc).__name__}: {str(exc)[:200]})", source=str(path)) from None
+    run = PredictorRun(PredictorConfig.model_validate(saved["config"]))
+    run.model.load_state_dict(saved["state"])
+    run.model.eval()
+    return run
+
+
 def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFrame:
     """Score the test split of every session; write ``results.csv`` and ``summary.csv``."""
     from cortexkit.benchmarks.runner import score_predictions
@@ -348,7 +364,9 @@ def sensorium_scores(pred: np.ndarray, y: np.ndarray, stim: np.ndarray, skip: in
     ok = np.isfinite(flat_r).all(1)
     single = np.nan_to_num(metrics.pearson(flat_r[ok], flat_p[ok]))
     stims, inverse = np.unique(stim, return_inverse=True)
-    avg_r = np.stack([np.nanmean(r[inverse == i], axis=0) for i in range(len(stims))])  # (video, unit, time)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames after every repeat ended are all NaN
+        avg_r = np.stack([np.nanmean(r[inverse == i], axis=0) for i in range(len(stims))])  # (video, unit, time)
     avg_p = np.stack([p[inverse == i].mean(0) for i in range(len(stims))])
     a, b = avg_r.transpose(0, 2, 1).reshape(-1, units), avg_p.transpose(0, 2, 1).reshape(-1, units)
     ok2 = np.isfinite(a).all(1)

@@ -1,0 +1,150 @@
+"""Trained predictors: module shape contracts, position recovery, resumption, DDP, Sensorium."""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+from cortexkit import data
+from cortexkit.encoding.cores import Conv2dCore, Conv3dCore, FactorisedTransformerCore, TransferCore
+from cortexkit.encoding.modulation import Modulator, Shifter
+from cortexkit.encoding.predictor import build_predictor
+from cortexkit.encoding.readouts import FactorizedReadout, Gaussian2dReadout, LinearReadout
+from cortexkit.encoding.trainer import (PredictorConfig, SessionSpec, evaluate_predictor, load_trained, sensorium_scores,
+                                        train_predictor)
+from cortexkit.errors import ConfigError
+from cortexkit.simulate import simulate_v1
+
+
+def test_core_shapes_and_causality():
+    x = torch.randn(2, 1, 24, 24)
+    assert Conv2dCore(1, 8, 2)(x).shape == (2, 8, 24, 24)
+    v = torch.randn(2, 1, 8, 24, 24)
+    core = Conv3dCore(1, 8, 2).eval()
+    out = core(v)
+    assert out.shape == (2, 8, 8, 24, 24)
+    later = v.clone()
+    later[:, :, 5:] = torch.randn_like(later[:, :, 5:])
+    torch.testing.assert_close(core(later)[:, :, :5], out[:, :, :5])  # no peeking at future frames
+    tr = FactorisedTransformerCore(1, image_size=32, frames=8, patch=4, dim=16, depth=1, heads=2).eval()
+    y = tr(torch.randn(2, 1, 8, 32, 32))
+    assert y.shape == (2, 16, 8, 8, 8)
+    z = torch.randn(2, 1, 8, 32, 32)
+    z2 = z.clone()
+    z2[:, :, 6:] = 0
+    torch.testing.assert_close(tr(z)[:, :, :6], tr(z2)[:, :, :6], atol=1e-5, rtol=1e-5)  # causal in time
+    assert tr(torch.randn(2, 1, 32, 32)).shape == (2, 16, 1, 8, 8)  # an image is one frame
+    transfer = TransferCore("alexnet", "conv2", weights="random", image_size=64)
+    assert transfer(torch.randn(2, 3, 40, 40)).shape[:2] == (2, 192)
+    assert not any(p.requires_grad for p in transfer.trunk.parameters())
+    with pytest.raises(ConfigError, match="alexnet has no layer 'conv9'"):
+        TransferCore("alexnet", "conv9", weights="random")
+
+
+def test_readout_shapes_and_modulation():
+    f = torch.randn(3, 8, 10, 12)
+    g = Gaussian2dReadout(8, 5).eval()
+    assert g(f).shape == (3, 5)
+    assert g(f, shift=torch.zeros(3, 2)).shape == (3, 5)
+    pos = g.positions_pixels(10, 12)
+    assert pos.shape == (5, 2) and (pos[:, 0] <= 11).all() and (pos[:, 1] <= 9).all()
+    assert FactorizedReadout(8, 5, (10, 12), l1=0.1, smoothness=0.1)(f).shape == (3, 5)
+    assert LinearReadout(8, 5, (10, 12))(f).shape == (3, 5)
+    torch.testing.assert_close(Shifter()(torch.randn(4, 2)), torch.zeros(4, 2))
+    torch.testing.assert_close(Modulator(3, 5)(torch.randn(4, 3)), torch.ones(4, 5))
+
+
+def test_predictor_time_resolved_output():
+    core = Conv3dCore(1, 4, 1)
+    model = build_predictor(core, {"kind": "gaussian2d"}, {"a": {"n_units": 6}}, shifter=True, modulator=True, n_behaviors=2)
+    out = model(torch.randn(2, 1, 7, 16, 16), "a", pupil_center=torch.randn(2, 7, 2), behavior=torch.randn(2, 7, 2),
+                time_resolved=True)
+    assert out.shape == (2, 6, 7) and (out > 0).all()
+    assert model(torch.randn(2, 1, 7, 16, 16), "a").shape == (2, 6)
+
+
+@pytest.fixture(scope="module")
+def tiny_v1(tmp_path_factory):
+    ds = simulate_v1(n_train=600, n_test=30, n_repeats=4, n_simple=0, n_complex=12, size=16, seed=4)
+    return data.save(ds, tmp_path_factory.mktemp("v1") / "v1.zarr"), ds
+
+
+def _config(path, **kw):
+    base = dict(data=[SessionSpec(path=str(path), key="v1")], core={"kind": "conv2d", "channels": 8, "layers": 2,
+                "first_kernel": 9, "kernel": 5}, epochs=4, batch_size=64, lr=5e-3, patience=None, lr_patience=None)
+    return PredictorConfig(**{**base, **kw})
+
+
+def test_kill_and_resume_matches_uninterrupted(tiny_v1, tmp_path):
+    path, _ = tiny_v1
+    straight = train_predictor(_config(path), tmp_path / "a", log=lambda m: None).model.state_dict()
+    train_predictor(_config(path), tmp_path / "b", log=lambda m: None, stop_after=2)  # killed after epoch 2
+    assert not (tmp_path / "b" / "model.pt").exists() and (tmp_path / "b" / "checkpoint.pt").exists()
+    messages = []
+    resumed = train_predictor(_config(path), tmp_path / "b", log=messages.append).model.state_dict()
+    assert any("resumed" in m for m in messages)
+    for k in straight:
+        torch.testing.assert_close(resumed[k], straight[k], rtol=1e-5, atol=1e-6)
+
+
+def test_gaussian_readout_finds_receptive_fields(tiny_v1, tmp_path):
+    path, ds = tiny_v1
+    run = train_predictor(_config(path, epochs=15), tmp_path / "run", log=lambda m: None)
+    pos = run.model.readouts["v1"].positions_pixels(16, 16).numpy()
+    true = np.c_[ds["rf_x"].values, ds["rf_y"].values]
+    assert np.median(np.linalg.norm(pos - true, axis=1)) < 2.0  # pixels
+    summary = evaluate_predictor(load_trained(tmp_path / "run"), tmp_path / "run")
+    assert summary["median_pearson"].iloc[0] > 0.5
+    assert (tmp_path / "run" / "results.csv").exists()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank, world, port, config_json, out):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    cfg = PredictorConfig.model_validate_json(config_json)
+    run = train_predictor(cfg, out, log=lambda m: None)
+    torch.save(run.model.state_dict(), f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_ddp_two_processes_stay_in_sync(tiny_v1, tmp_path):
+    path, _ = tiny_v1
+    cfg = _config(path, epochs=2, batch_size=32)
+    torch.multiprocessing.spawn(_ddp_worker, args=(2, _free_port(), cfg.model_dump_json(), str(tmp_path)), nprocs=2)
+    a, b = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])  # gradients were averaged: identical replicas
+    assert (tmp_path / "model.pt").exists()
+
+
+def test_sensorium_scores_hand_cases():
+    rng = np.random.default_rng(0)
+    y = rng.poisson(3, size=(6, 4, 60)).astype(float)
+    stim = np.array([0, 0, 1, 1, 2, 2])
+    perfect = sensorium_scores(y, y, stim, skip=10)
+    np.testing.assert_allclose(perfect["single_trial_correlation"], 1.0)
+    y[:, :, 55:] = np.nan  # trials end early: the padding is left out
+    shuffled = sensorium_scores(rng.permutation(y.reshape(-1)).reshape(y.shape), y, stim, skip=10)
+    assert (shuffled["single_trial_correlation"].abs() < 0.2).all()
+
+
+def test_time_resolved_training_with_behaviour(tmp_path):
+    from tests.data.readers.test_sensorium2023 import make_mouse
+
+    make_mouse(tmp_path / "mouse", ["train"] * 6 + ["oracle"] * 4, [20] * 10, repeat_of={7: 6, 9: 8})
+    store = data.convert(tmp_path / "mouse", tmp_path / "m.zarr", "sensorium2023")
+    cfg = PredictorConfig(data=[SessionSpec(path=str(store), key="mouseA")], core={"kind": "conv3d", "channels": 4, "layers": 1,
+                          "first_kernel": [3, 3, 3]}, shifter=True, modulator=True, epochs=2, batch_size=4, skip_frames=5,
+                          val_fraction=0.2)
+    run = train_predictor(cfg, tmp_path / "run", log=lambda m: None)
+    summary = evaluate_predictor(run, tmp_path / "run")
+    assert {"median_single_trial_correlation", "median_correlation_to_average"} <= set(summary.columns)
