@@ -82,6 +82,9 @@ def _decoder(spec: DecoderSpec, out: Path, seed: int, log, generator_spec: Decod
     if "checkpoint_dir" in accepted:
         params.setdefault("checkpoint_dir", str(out / "checkpoints" / spec.model_name))
         params.setdefault("log", log)
+        # VAE-based decoders with the same VAE settings share one trained VAE (the checkpoint is
+        # only resumed when its settings match, otherwise it is trained again).
+        params.setdefault("vae_checkpoint", str(out / "checkpoints" / "vae.pt"))
     if spec.name == "search":
         gen = {k.removeprefix("generator_"): v for k, v in params.items() if k.startswith("generator_")}
         params = {k: v for k, v in params.items() if not k.startswith("generator_")}
@@ -91,6 +94,7 @@ def _decoder(spec: DecoderSpec, out: Path, seed: int, log, generator_spec: Decod
             gen = dict(generator_spec.params)
             gen["checkpoint_dir"] = str(out / "checkpoints" / generator_spec.model_name)
         gen.setdefault("checkpoint_dir", str(out / "checkpoints" / f"{spec.model_name}_generator"))
+        gen.setdefault("vae_checkpoint", str(out / "checkpoints" / "vae.pt"))
         gen.setdefault("log", log)
         gen.setdefault("seed", seed)
         params["generator"] = LatentDiffusionDecoder(**gen)

@@ -106,13 +106,18 @@ class AutoencoderDecoder(Decoder):
         Natural-image crops from bundled photographs added to the VAE's training images (not to
         the ridge), in the stimuli's size and colour.
     checkpoint_dir : path, optional
-        Where the VAE checkpoint goes (resumable); a temporary location by default.
+        Where the VAE checkpoint goes (resumable); none by default.
+    vae_checkpoint : path, optional
+        The VAE checkpoint file itself (default ``checkpoint_dir/vae.pt``); decoders given the same
+        file and the same VAE settings share one trained VAE.
     """
 
     name = "autoencoder"
 
     def __init__(self, latent_dim=64, width=32, beta=1e-3, epochs=30, batch_size=64, lr=2e-3, extra_images=2000,
-                 alphas=DEFAULT_ALPHAS, restandardize=True, seed=0, device="cpu", checkpoint_dir=None, log=None):
+                 alphas=DEFAULT_ALPHAS, restandardize=True, seed=0, device="cpu", checkpoint_dir=None, log=None,
+                 vae_checkpoint=None):
+        self.vae_checkpoint = vae_checkpoint
         self.latent_dim = latent_dim
         self.width = width
         self.beta = beta
@@ -136,6 +141,8 @@ class AutoencoderDecoder(Decoder):
         return np.concatenate([stimuli, crops.astype(np.float32)])
 
     def _checkpoint(self) -> Path | None:
+        if self.vae_checkpoint:
+            return Path(self.vae_checkpoint)
         return Path(self.checkpoint_dir) / "vae.pt" if self.checkpoint_dir else None
 
     def _fit(self, responses, stimuli):

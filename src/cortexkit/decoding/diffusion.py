@@ -97,11 +97,11 @@ class LatentDiffusionDecoder(AutoencoderDecoder):
 
     def __init__(self, latent_dim=64, width=32, beta=1e-3, epochs=30, batch_size=64, lr=2e-3, extra_images=2000,
                  alphas=DEFAULT_ALPHAS, restandardize=True, seed=0, device="cpu", checkpoint_dir=None, log=None,
-                 steps=1000, sample_steps=50, guidance=2.0, p_uncond=0.1, diffusion_epochs=200, diffusion_lr=1e-3,
+                 vae_checkpoint=None, steps=1000, sample_steps=50, guidance=2.0, p_uncond=0.1, diffusion_epochs=200, diffusion_lr=1e-3,
                  denoiser_width=512, denoiser_depth=4):
         super().__init__(latent_dim=latent_dim, width=width, beta=beta, epochs=epochs, batch_size=batch_size, lr=lr,
                          extra_images=extra_images, alphas=alphas, restandardize=restandardize, seed=seed,
-                         device=device, checkpoint_dir=checkpoint_dir, log=log)
+                         device=device, checkpoint_dir=checkpoint_dir, log=log, vae_checkpoint=vae_checkpoint)
         self.steps = steps
         self.sample_steps = sample_steps
         self.guidance = guidance
