@@ -40,17 +40,18 @@ class FactorisedBlock(nn.Module):
 
 
 class FactorisedTransformerCore(Core):
-    """(B, C, T, H, W) -> (B, dim, T // tubelet, H // patch, W // patch)."""
+    """(B, C, T, H, W) -> (B, dim, T // tubelet, H // patch, W // patch); ``image_size`` is H (= W) or (H, W)."""
 
     video = True
 
-    def __init__(self, in_channels: int = 1, image_size: int = 32, frames: int = 12, patch: int = 4, tubelet: int = 1,
-                 dim: int = 64, depth: int = 3, heads: int = 4, mlp_ratio: float = 2.0, dropout: float = 0.0):
+    def __init__(self, in_channels: int = 1, image_size: int | tuple[int, int] = 32, frames: int = 12, patch: int = 4,
+                 tubelet: int = 1, dim: int = 64, depth: int = 3, heads: int = 4, mlp_ratio: float = 2.0,
+                 dropout: float = 0.0):
         super().__init__()
         self.patch, self.tubelet = patch, tubelet
         self.embed = nn.Conv3d(in_channels, dim, (tubelet, patch, patch), stride=(tubelet, patch, patch))
-        n_side = image_size // patch
-        self.pos_space = nn.Parameter(torch.zeros(1, 1, n_side * n_side, dim))
+        h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
+        self.pos_space = nn.Parameter(torch.zeros(1, 1, (h // patch) * (w // patch), dim))
         self.pos_time = nn.Parameter(torch.zeros(1, max(1, frames // tubelet), 1, dim))
         nn.init.trunc_normal_(self.pos_space, std=0.02)
         nn.init.trunc_normal_(self.pos_time, std=0.02)
