@@ -148,3 +148,15 @@ def test_time_resolved_training_with_behaviour(tmp_path):
     run = train_predictor(cfg, tmp_path / "run", log=lambda m: None)
     summary = evaluate_predictor(run, tmp_path / "run")
     assert {"median_single_trial_correlation", "median_correlation_to_average"} <= set(summary.columns)
+
+
+def test_shipped_configs_parse():
+    from pathlib import Path
+
+    from cortexkit.config import load_config
+
+    configs = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+    assert len(configs) >= 5
+    for path in configs:
+        cfg = load_config(PredictorConfig, path)
+        assert cfg.data and cfg.core["kind"] in ("conv2d", "conv3d", "transformer", "transfer")
