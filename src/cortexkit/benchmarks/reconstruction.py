@@ -160,7 +160,10 @@ def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video
         row[f"2way_{name}"] = mean(rm.identification(feats, rec_feats[name]))
     last = list(gt_feats)[-1]
     row["top1_" + last] = mean(rm.retrieval_top1(gt_feats[last], rec_feats[last]))
-    if n_permutations and np.isfinite(row[f"2way_{last}"]):
+    # The same image for every stimulus (the mean-image null) is at chance by construction; a
+    # permutation test of it would only rank floating-point noise.
+    degenerate = bool(np.all(rec == rec[:1]))
+    if n_permutations and np.isfinite(row[f"2way_{last}"]) and not degenerate:
         row["p_2way_" + last] = rm.identification_pvalue(gt_feats[last], rec_feats[last],
                                                          n_permutations=n_permutations, seed=seed)
     return row
