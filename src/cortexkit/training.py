@@ -100,7 +100,7 @@ def train(
         Write the checkpoint (only one process of a distributed run does).
     """
     device = next(model.parameters()).device
-    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    opt = torch.optim.AdamW(_parameter_groups(model, settings.lr), lr=settings.lr, weight_decay=settings.weight_decay)
     state = {"history": [], "best_score": None, "best_epoch": -1, "best_state": None, "stale": 0, "lr_stale": 0}
     start, resumed = 0, None
     path = Path(checkpoint) if checkpoint else None
@@ -154,6 +154,26 @@ def train(
         model.load_state_dict(state["best_state"])
     model.eval()
     return TrainResult(state["history"], state["best_epoch"], state["best_score"], resumed)
+
+
+def _parameter_groups(model: torch.nn.Module, lr: float) -> list[dict]:
+    """Trainable parameters grouped by learning rate.
+
+    A submodule with an ``lr_scale`` attribute trains at ``lr * lr_scale``: a pretrained trunk that is
+    fine-tuned needs a far smaller step than the freshly initialised readouts on top of it.
+    """
+    inner = getattr(model, "module", model)  # DDP wraps the model; the parameters are the same objects
+    scale_of: dict[int, float] = {}
+    for module in inner.modules():
+        scale = getattr(module, "lr_scale", None)
+        if scale is not None:
+            for p in module.parameters():
+                scale_of[id(p)] = float(scale)
+    groups: dict[float, list] = {}
+    for p in model.parameters():
+        if p.requires_grad:
+            groups.setdefault(scale_of.get(id(p), 1.0), []).append(p)
+    return [{"params": params, "lr": lr * scale} for scale, params in sorted(groups.items(), reverse=True)]
 
 
 def _track_validation(state: dict, score: float, epoch: int, model, opt, settings: TrainSettings) -> None:

@@ -43,6 +43,19 @@ def test_core_shapes_and_causality():
         TransferCore("alexnet", "conv9", weights="random")
 
 
+def test_fine_tuned_trunk_learns_at_its_own_rate():
+    from cortexkit.training import _parameter_groups
+
+    core = TransferCore("alexnet", "conv2", weights="random", fine_tune=True, lr_scale=0.1)
+    model = build_predictor(core, {"kind": "gaussian2d"}, {"a": {"n_units": 3}}, map_size=(5, 5))
+    groups = _parameter_groups(model, 0.01)
+    assert [g["lr"] for g in groups] == [0.01, pytest.approx(0.001)]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in core.trunk.parameters()}
+    assert sum(len(g["params"]) for g in groups) == sum(1 for p in model.parameters() if p.requires_grad)
+    frozen = TransferCore("alexnet", "conv2", weights="random")
+    assert len(_parameter_groups(frozen, 0.01)) == 1  # frozen trunk: only the batch norm trains
+
+
 def test_readout_shapes_and_modulation():
     f = torch.randn(3, 8, 10, 12)
     g = Gaussian2dReadout(8, 5).eval()

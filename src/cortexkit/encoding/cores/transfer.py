@@ -2,7 +2,8 @@
 
 As neuralpredictors' ``TransferLearningCore``: the convolutions of AlexNet or VGG16 (the offline
 weights of :mod:`cortexkit.features.networks`) up to and including ``layer``, followed by batch
-normalisation (and optionally a 1x1 convolution to ``out_channels``). Input images are resized to
+normalisation (and optionally a 1x1 convolution to ``out_channels``). Fine-tuned, the pretrained
+convolutions learn at ``lr_scale`` times the trainer's learning rate. Input images are resized to
 ``image_size`` and ImageNet-normalised inside the core; grayscale images are repeated to RGB.
 """
 
@@ -16,7 +17,7 @@ from cortexkit.encoding.cores.base import Core
 
 class TransferCore(Core):
     def __init__(self, arch: str = "alexnet", layer: str = "conv3", weights: str = "imagenet", fine_tune: bool = False,
-                 image_size: int | None = None, out_channels: int | None = None):
+                 image_size: int | None = None, out_channels: int | None = None, lr_scale: float = 0.1):
         super().__init__()
         from cortexkit.features.networks.registry import build, get_architecture
 
@@ -30,6 +31,7 @@ class TransferCore(Core):
         for p in self.trunk.parameters():
             p.requires_grad = fine_tune
         self.fine_tune = fine_tune
+        self.trunk.lr_scale = lr_scale  # fine-tuning: the trainer steps the pretrained weights at lr * lr_scale
         channels = [m.out_channels for m in self.trunk if isinstance(m, nn.Conv2d)][-1]
         self.bn = nn.BatchNorm2d(channels)
         self.proj = nn.Conv2d(channels, out_channels, 1) if out_channels else nn.Identity()
