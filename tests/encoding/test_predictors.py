@@ -110,6 +110,7 @@ def test_gaussian_readout_finds_receptive_fields(tiny_v1, tmp_path):
     assert np.median(np.linalg.norm(pos - true, axis=1)) < 2.0  # pixels
     summary = evaluate_predictor(load_trained(tmp_path / "run"), tmp_path / "run")
     assert summary["median_pearson"].iloc[0] > 0.5
+    assert summary["median_rf_position_error_px"].iloc[0] == pytest.approx(np.median(np.linalg.norm(pos - true, axis=1)))
     assert (tmp_path / "run" / "results.csv").exists()
 
 

@@ -330,12 +330,19 @@ def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFram
             except DataError:
                 ceiling = None
             table = score_predictions(test, pred[first], labels[first], ceiling)
+        readout = run.model.readouts[key]
+        if {"rf_x", "rf_y"} <= set(sess.dataset.coords) and hasattr(readout, "positions_pixels"):
+            # Known receptive-field centres (simulated recordings): how far the learned positions are.
+            learned = readout.positions_pixels(sess.dataset.sizes["y"], sess.dataset.sizes["x"]).cpu().numpy()
+            true = np.c_[sess.dataset["rf_x"].values, sess.dataset["rf_y"].values]
+            table["rf_position_error_px"] = np.linalg.norm(learned - true, axis=1)
         table.insert(0, "session", key)
         table.insert(1, "model", label)
         table.insert(2, "unit", np.asarray(sess.dataset["unit"].values))
         frames.append(table)
         row = {"session": key, "model": label, "units": sess.n_units}
-        for col in ("pearson", "ceiling", "normalized", "feve", "single_trial_correlation", "correlation_to_average"):
+        for col in ("pearson", "ceiling", "normalized", "feve", "single_trial_correlation", "correlation_to_average",
+                    "rf_position_error_px"):
             if col in table and table[col].notna().any():
                 row[f"median_{col}"] = float(table[col].median())
                 if col in ("single_trial_correlation", "correlation_to_average"):
