@@ -475,6 +475,9 @@ def train(
     cfg = PredictorConfig.model_validate({**cfg.model_dump(), **update})
     run = train_predictor(cfg, out, log=_log)
     console.print(evaluate_predictor(run, out).round(3).to_string(index=False))
+    from cortexkit.report.trained import write_predictor_report
+
+    console.print(f"report: {write_predictor_report(out)}")
 
 
 @app.command()
@@ -483,7 +486,7 @@ def evaluate(run: Path = typer.Argument(..., help="run directory written by `cor
     """Score a run's test predictions: Pearson, R², FEVE and noise ceilings per unit.
 
     Writes RUN/results.csv (one row per model x unit) and RUN/summary.csv. A trained-predictor run
-    (from `cortexkit train`) is re-scored from its saved model.
+    (from `cortexkit train`) is re-scored from its saved model and its report redrawn.
 
     Example: cortexkit evaluate runs/demo
     """
@@ -493,8 +496,10 @@ def evaluate(run: Path = typer.Argument(..., help="run directory written by `cor
     cfg_file = run / "config.yaml"
     if cfg_file.is_file() and "training" in load_yaml(cfg_file):
         from cortexkit.encoding.trainer import evaluate_predictor, load_trained
+        from cortexkit.report.trained import write_predictor_report
 
         console.print(evaluate_predictor(load_trained(run), run).round(3).to_string(index=False))
+        console.print(f"report: {write_predictor_report(run)}")
         return
     evaluate_run(run, log=_log)
     _print_summary(pd.read_csv(run / "summary.csv"))
@@ -507,9 +512,13 @@ def report(run: Path = typer.Argument(..., help="evaluated run directory")):
 
     Example: cortexkit report runs/demo
     """
+    from cortexkit.config import load_yaml
     from cortexkit.report import write_report
+    from cortexkit.report.trained import write_predictor_report
 
-    console.print(f"wrote {write_report(run)}")
+    cfg_file = run / "config.yaml"
+    trained = cfg_file.is_file() and "training" in load_yaml(cfg_file)
+    console.print(f"wrote {(write_predictor_report if trained else write_report)(run)}")
 
 
 @app.command()

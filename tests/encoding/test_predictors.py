@@ -111,6 +111,11 @@ def test_gaussian_readout_finds_receptive_fields(tiny_v1, tmp_path):
     summary = evaluate_predictor(load_trained(tmp_path / "run"), tmp_path / "run")
     assert summary["median_pearson"].iloc[0] > 0.5
     assert summary["median_rf_position_error_px"].iloc[0] == pytest.approx(np.median(np.linalg.norm(pos - true, axis=1)))
+    from cortexkit.report.trained import write_predictor_report
+
+    page = write_predictor_report(tmp_path / "run").read_text()
+    for name in ("training_curve.png", "readout_positions_v1.png"):
+        assert (tmp_path / "run" / "figures" / name).is_file() and name in page
     assert (tmp_path / "run" / "results.csv").exists()
 
 

@@ -331,11 +331,14 @@ def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFram
                 ceiling = None
             table = score_predictions(test, pred[first], labels[first], ceiling)
         readout = run.model.readouts[key]
-        if {"rf_x", "rf_y"} <= set(sess.dataset.coords) and hasattr(readout, "positions_pixels"):
-            # Known receptive-field centres (simulated recordings): how far the learned positions are.
+        if hasattr(readout, "positions_pixels"):
             learned = readout.positions_pixels(sess.dataset.sizes["y"], sess.dataset.sizes["x"]).cpu().numpy()
-            true = np.c_[sess.dataset["rf_x"].values, sess.dataset["rf_y"].values]
-            table["rf_position_error_px"] = np.linalg.norm(learned - true, axis=1)
+            table["readout_x"], table["readout_y"] = learned[:, 0], learned[:, 1]
+            if {"rf_x", "rf_y"} <= set(sess.dataset.coords):
+                # Known receptive-field centres (simulated recordings): how far the learned positions are.
+                true = np.c_[sess.dataset["rf_x"].values, sess.dataset["rf_y"].values]
+                table["rf_x"], table["rf_y"] = true[:, 0], true[:, 1]
+                table["rf_position_error_px"] = np.linalg.norm(learned - true, axis=1)
         table.insert(0, "session", key)
         table.insert(1, "model", label)
         table.insert(2, "unit", np.asarray(sess.dataset["unit"].values))

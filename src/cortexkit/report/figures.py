@@ -229,3 +229,41 @@ def receptive_fields(
     axes[1, 0].set_ylabel(f"recovered\n({model})")
     fig.tight_layout()
     return fig
+
+
+def training_curve(history: list[dict], best_epoch: int | None = None):
+    """Training loss and validation correlation per epoch of a trained predictor."""
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    ax.plot(epochs, [h["loss"] for h in history], color="tab:gray", label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss", color="tab:gray")
+    if any("val" in h for h in history):
+        ax2 = ax.twinx()
+        ax2.plot(epochs, [h.get("val", np.nan) for h in history], color="tab:blue", marker="o", ms=3)
+        ax2.set_ylabel("validation r", color="tab:blue")
+        if best_epoch is not None and best_epoch >= 0:
+            ax2.axvline(best_epoch + 1, color="tab:blue", ls="--", lw=0.8)
+    ax.set_title("training (dashed: best epoch, the weights kept)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def readout_positions(results: pd.DataFrame, height: int, width: int):
+    """Learned readout positions against the known receptive-field centres (simulations)."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    for (tx, ty, lx, ly) in results[["rf_x", "rf_y", "readout_x", "readout_y"]].to_numpy():
+        ax.plot([tx, lx], [ty, ly], color="gray", lw=0.6)
+    ax.scatter(results["rf_x"], results["rf_y"], s=18, color="k", label="true RF centre")
+    ax.scatter(results["readout_x"], results["readout_y"], s=18, facecolors="none", edgecolors="tab:red",
+               label="learned position")
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)  # image rows downwards
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (pixels)")
+    ax.set_ylabel("y (pixels)")
+    err = np.median(results["rf_position_error_px"])
+    ax.set_title(f"readout positions (median error {err:.2f} px)", fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
