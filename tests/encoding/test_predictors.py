@@ -102,6 +102,15 @@ def test_kill_and_resume_matches_uninterrupted(tiny_v1, tmp_path):
         torch.testing.assert_close(resumed[k], straight[k], rtol=1e-5, atol=1e-6)
 
 
+def test_bf16_autocast_trains_and_stays_close(tiny_v1, tmp_path):
+    path, _ = tiny_v1
+    full = train_predictor(_config(path, epochs=3), tmp_path / "f32", log=lambda m: None)
+    half = train_predictor(_config(path, epochs=3, bf16=True), tmp_path / "bf16", log=lambda m: None)
+    a = evaluate_predictor(full, tmp_path / "f32")["median_pearson"].iloc[0]
+    b = evaluate_predictor(half, tmp_path / "bf16")["median_pearson"].iloc[0]
+    assert np.isfinite(b) and abs(a - b) < 0.1  # bf16 matmuls: same learning, within rounding drift
+
+
 def test_gaussian_readout_finds_receptive_fields(tiny_v1, tmp_path):
     path, ds = tiny_v1
     run = train_predictor(_config(path, epochs=15), tmp_path / "run", log=lambda m: None)
