@@ -34,7 +34,7 @@ def write_predictor_report(run_dir: str | os.PathLike) -> Path:
     items.append((_save(figures.metric_by_model(results.assign(model=results["session"].astype(str)), metric),
                         fig_dir / f"{metric}_by_session.png"),
                   f"{metric.upper() if metric == 'feve' else metric} of every unit on the test set, per session."))
-    if "rf_position_error_px" in results:
+    if {"readout_x", "rf_x", "rf_position_error_px"} <= set(results.columns):
         for spec in raw["training"]["data"]:
             frame = results[results["session"].astype(str) == str(spec["key"])]
             if frame.empty or frame["rf_position_error_px"].isna().all():
