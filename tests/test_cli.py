@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 from cortexkit.cli import app
 
 runner = CliRunner()
-COMMANDS = ["demo", "simulate", "convert", "formats", "info", "features", "compare", "fit", "evaluate", "report", "bench"]
+COMMANDS = ["demo", "simulate", "convert", "formats", "info", "features", "compare", "fit", "evaluate", "report", "bench",
+            "train", "reconstruct", "decode"]
 
 
 def _plain(text: str) -> str:
@@ -159,3 +160,23 @@ def test_features_and_compare(tmp_path, small_store):
     assert r.exit_code == 0, r.output
     table = (tmp_path / "cmp" / "comparison.csv").read_text()
     assert table.startswith(",neural,pixels,gabor") and (tmp_path / "cmp" / "comparison.png").exists()
+
+
+def test_train_with_data_override_then_evaluate_and_report(tmp_path):
+    store = tmp_path / "v1.zarr"
+    r = runner.invoke(app, ["simulate", str(store), "--n-train", "200", "--n-test", "20", "--n-repeats", "4",
+                            "--n-simple", "0", "--n-complex", "6", "--size", "16", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text("data:\n  - {path: nowhere.zarr, key: x}\ncore: {kind: conv2d, channels: 4, layers: 1, first_kernel: 7}\n"
+                   "epochs: 2\nbatch_size: 64\n")
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["train", str(cfg), "--out", str(run), "--data", f"v1={store}", "--epochs", "1"])
+    assert r.exit_code == 0, r.output
+    assert "trained:conv2d" in r.output and (run / "report.html").is_file()
+    trained = (run / "config.yaml").read_text()
+    assert str(store) in trained and "nowhere.zarr" not in trained and "epochs: 1" in trained
+    r = runner.invoke(app, ["evaluate", str(run)])
+    assert r.exit_code == 0 and "median_pearson" in r.output, r.output
+    r = runner.invoke(app, ["train", str(cfg), "--out", str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "nowhere.zarr" in _plain(r.output)

@@ -458,6 +458,7 @@ def train(
     out: Path = typer.Option(..., help="run directory (resumed if it holds a checkpoint of the same config)"),
     epochs: Optional[int] = typer.Option(None, help="override the config's epochs"),
     device: Optional[str] = typer.Option(None, help="override the config's device (cpu, cuda)"),
+    data: Optional[str] = typer.Option(None, help="replace the config's stores: comma-separated PATH or KEY=PATH"),
 ):
     """Train a neural predictor end to end (core + per-session readouts), then score the test split.
 
@@ -465,13 +466,16 @@ def train(
     OUT/results.csv and OUT/summary.csv. For several GPUs or processes:
     torchrun --nproc_per_node=N -m cortexkit.encoding.trainer CONFIG.yaml OUT.
 
-    Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_trained
+    Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_trained --data v1.zarr
     """
     from cortexkit.config import load_config
     from cortexkit.encoding.trainer import PredictorConfig, evaluate_predictor, train_predictor
 
     cfg = load_config(PredictorConfig, config)
     update = {k: v for k, v in {"epochs": epochs, "device": device}.items() if v is not None}
+    if data:
+        update["data"] = [dict(zip(("key", "path"), item.split("=", 1))) if "=" in item else {"path": item}
+                          for item in data.split(",")]
     cfg = PredictorConfig.model_validate({**cfg.model_dump(), **update})
     run = train_predictor(cfg, out, log=_log)
     console.print(evaluate_predictor(run, out).round(3).to_string(index=False))
