@@ -495,10 +495,8 @@ def evaluate(run: Path = typer.Argument(..., help="run directory written by `cor
     Example: cortexkit evaluate runs/demo
     """
     from cortexkit.benchmarks import evaluate_run
-    from cortexkit.config import load_yaml
 
-    cfg_file = run / "config.yaml"
-    if cfg_file.is_file() and "training" in load_yaml(cfg_file):
+    if _is_trained_run(run):
         from cortexkit.encoding.trainer import evaluate_predictor, load_trained
         from cortexkit.report.trained import write_predictor_report
 
@@ -516,13 +514,18 @@ def report(run: Path = typer.Argument(..., help="evaluated run directory")):
 
     Example: cortexkit report runs/demo
     """
-    from cortexkit.config import load_yaml
     from cortexkit.report import write_report
     from cortexkit.report.trained import write_predictor_report
 
+    console.print(f"wrote {(write_predictor_report if _is_trained_run(run) else write_report)(run)}")
+
+
+def _is_trained_run(run: Path) -> bool:
+    """A run written by `cortexkit train` (its config holds the training settings)."""
+    from cortexkit.config import load_yaml
+
     cfg_file = run / "config.yaml"
-    trained = cfg_file.is_file() and "training" in load_yaml(cfg_file)
-    console.print(f"wrote {(write_predictor_report if trained else write_report)(run)}")
+    return cfg_file.is_file() and "training" in load_yaml(cfg_file)
 
 
 @app.command()

@@ -2,8 +2,9 @@
 
 Every epoch draws its batch order and its torch random state from ``(seed, epoch)``, so a run that
 is killed and resumed from its last checkpoint continues exactly as an uninterrupted run would.
-The checkpoint (written atomically) holds the model, optimiser and scheduler states, the epoch, the
-best validation score and weights, and the history; it is only resumed when the training
+The checkpoint (written atomically) holds the model and optimiser states (decayed learning rates
+included), the epoch, the best validation score and weights, the early-stopping counters and the
+history; it is only resumed when the training
 settings that produced it are the same. Early stopping and learning-rate decay follow the
 validation score (higher is better) when one is given; gradients can be clipped; bf16 autocast is
 used on devices that support it when asked.

@@ -71,6 +71,8 @@ def test_permutation_pvalue():
     good = gt + 0.5 * rng.standard_normal(gt.shape)
     assert rm.identification_pvalue(gt, good, n_permutations=200) < 0.01
     assert rm.identification_pvalue(gt, rng.standard_normal(gt.shape), n_permutations=200) > 0.01
+    same = np.broadcast_to(rng.standard_normal(10), gt.shape)  # one image for all, like the mean-image null
+    assert np.isnan(rm.identification_pvalue(gt, same, n_permutations=200))
 
 
 def test_shape_errors():

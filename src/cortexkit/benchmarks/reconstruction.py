@@ -145,8 +145,9 @@ def _lpips(video: bool):
 
 
 def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video: bool, n_permutations: int,
-          seed: int) -> dict[str, float]:
-    """Every metric (mean over test stimuli) of one set of reconstructions."""
+          seed: int, rec_feats: dict | None = None) -> dict[str, float]:
+    """Every metric (mean over test stimuli) of one set of reconstructions; ``rec_feats`` are their
+    identification features when already computed."""
     g, r = _frames(gt, video), _frames(rec, video)
     def mean(values):
         values = np.asarray(values, dtype=float)
@@ -155,15 +156,13 @@ def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video
     row = {"pixcorr": mean(rm.pixcorr(g, r)), "ssim": mean(rm.ssim(g, r)), "psnr": mean(rm.psnr(g, r, cap=rm.PSNR_CAP))}
     for name, metric in lpips.items():
         row[name] = float(np.mean(metric(g, r)))
-    rec_feats = identification_features(rec, video)
+    if rec_feats is None:
+        rec_feats = identification_features(rec, video)
     for name, feats in gt_feats.items():
         row[f"2way_{name}"] = mean(rm.identification(feats, rec_feats[name]))
     last = list(gt_feats)[-1]
     row["top1_" + last] = mean(rm.retrieval_top1(gt_feats[last], rec_feats[last]))
-    # The same image for every stimulus (the mean-image null) is at chance by construction; a
-    # permutation test of it would only rank floating-point noise.
-    degenerate = bool(np.all(rec == rec[:1]))
-    if n_permutations and np.isfinite(row[f"2way_{last}"]) and not degenerate:
+    if n_permutations and np.isfinite(row[f"2way_{last}"]):
         row["p_2way_" + last] = rm.identification_pvalue(gt_feats[last], rec_feats[last],
                                                          n_permutations=n_permutations, seed=seed)
     return row
@@ -195,6 +194,7 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     fingerprint = data_fingerprint(ds)
     recs: dict[str, np.ndarray] = {}
     search_history = None
+    diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
     for spec in config.decoders:
         path = out / "reconstructions" / f"{spec.model_name}.npz"
         settings = json.dumps({"spec": spec.model_dump(), "image_size": config.image_size, "seed": config.seed,
@@ -207,7 +207,6 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
                     search_history = saved["history"]
                 log(f"{spec.model_name}: reconstructions already computed, kept")
                 continue
-        diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
         decoder = _decoder(spec, out, config.seed, log, generator_spec=diffusion)
         log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
         decoder.fit(r_train, s_train)
@@ -226,9 +225,11 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     rows = []
     common = dict(video=video, n_permutations=config.n_permutations, seed=config.seed)
     for name, rec in recs.items():
-        rows.append({"method": name, "kind": "decoder", **score(s_test, rec, gt_feats, lpips, **common)})
-        shuffled = rec[rng.permutation(len(rec))]
-        rows.append({"method": f"{name} (shuffled)", "kind": "null", **score(s_test, shuffled, gt_feats, lpips, **common)})
+        feats = identification_features(rec, video)
+        rows.append({"method": name, "kind": "decoder", **score(s_test, rec, gt_feats, lpips, rec_feats=feats, **common)})
+        order = rng.permutation(len(rec))  # the shuffled null: same images, features permuted rather than recomputed
+        rows.append({"method": f"{name} (shuffled)", "kind": "null",
+                     **score(s_test, rec[order], gt_feats, lpips, rec_feats={k: v[order] for k, v in feats.items()}, **common)})
     mean_image = np.broadcast_to(s_train.mean(0), s_test.shape).copy()
     rows.append({"method": "mean image", "kind": "null", **score(s_test, mean_image, gt_feats, lpips, **common)})
     rows.append({"method": "gray", "kind": "null", **score(s_test, np.full_like(s_test, 0.5), gt_feats, lpips, **common)})

@@ -89,7 +89,7 @@ class BrainOptimizedSearch(Decoder):
         chosen, history = [], np.zeros((len(r), self.rounds))
         for i, resp in enumerate(r):
             latents = gen.sample_latents(resp[None], self.n_candidates, seed=self.seed + i)[0]
-            kept = None
+            kept = best = None
             for k in range(self.rounds):
                 if k > 0:
                     parents = np.repeat(kept, int(np.ceil(self.n_candidates / len(kept))), axis=0)[: self.n_candidates]
@@ -100,8 +100,9 @@ class BrainOptimizedSearch(Decoder):
                 scores = _corr_rows(self.critic_.predict(images), resp)
                 order = np.argsort(-scores)
                 kept = latents[order[: self.n_keep]]
+                best = images[order[0]]
                 history[i, k] = scores[order[0]]
-            chosen.append(gen.decode(kept[:1])[0])
+            chosen.append(best)
         self.history_ = history
         return np.stack(chosen), history
 

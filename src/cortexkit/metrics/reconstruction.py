@@ -187,8 +187,13 @@ def identification_pvalue(gt_features, rec_features, *, n_permutations: int = 10
     """Permutation p-value of the mean 2-way identification against chance.
 
     The reconstructions are re-paired with random ground truths; p = (1 + #{permuted mean >=
-    observed mean}) / (1 + n_permutations).
+    observed mean}) / (1 + n_permutations). NaN when every reconstruction is the same (a mean or
+    gray image): its score is chance by construction, and permuting it would only rank
+    floating-point noise.
     """
+    rec = np.asarray(rec_features, dtype=float).reshape(len(rec_features), -1)
+    if np.allclose(rec, rec[:1], rtol=1e-5, atol=1e-8):
+        return float("nan")
     r = _feature_corr(gt_features, rec_features)
     n = len(r)
 
