@@ -76,3 +76,54 @@ def load_config(model: type[M], path: str | os.PathLike) -> M:
 def dump_yaml(data: dict, path: str | os.PathLike) -> Path:
     """Write a mapping as YAML, atomically."""
     return write_text(path, yaml.safe_dump(data, sort_keys=False))
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    out = dict(base)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            value = _merge(out[key], value)
+        out[key] = value
+    return out
+
+
+def resolve_config(model: type[M], path: str | os.PathLike | None = None, overrides: dict | None = None,
+                   context: str | None = None) -> M:
+    """A typed config: the model's defaults, then the YAML file at ``path``, then ``overrides``.
+
+    Parameters
+    ----------
+    model : pydantic model class
+    path : path, optional
+        A YAML file with (some of) the model's fields.
+    overrides : dict, optional
+        Values given on the command line; None means "not given". Nested dicts are merged into the
+        nested settings they name (e.g. ``{"ridge": {"device": "cuda"}}``).
+    context : str, optional
+        Named in the error when an override is not a field of ``model`` (e.g. "--population mt").
+
+    Raises
+    ------
+    ConfigError
+        Naming the file (or "options") and each bad field by its dotted path.
+    """
+    base = load_config(model, path) if path else model()
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    foreign = sorted(set(given) - set(model.model_fields))
+    if foreign:
+        raise ConfigError(f"option(s) {foreign} do not apply to {context or model.__name__}")
+    return parse(model, _merge(base.model_dump(), given), str(path) if path else "options")
+
+
+def parse_key_values(pairs: list[str] | None) -> dict:
+    """``key=value`` strings (command-line ``--option`` / ``--param``) to a dict; values are read as
+    YAML scalars, so numbers and booleans arrive typed."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option expects key=value, got {pair!r}")
+        out[key.strip()] = yaml.safe_load(value) if value else None
+    return out

@@ -1,4 +1,5 @@
-"""Gabor functions, shared by the simulated V1 units and the Gabor feature pyramid.
+"""Gabor functions (2D, and 3D spatio-temporal), shared by the simulated V1 and MT units and the
+Gabor and motion-energy feature pyramids.
 
 Coordinates are pixels with x to the right and y downwards; the pixel grid has centres at
 0 .. size-1. Orientation ``theta`` is the direction in which the carrier varies (0 = vertical
@@ -86,3 +87,20 @@ def curvature(size: int, theta: float, curvature: float, frequency: float = 1.2,
     envelope = np.exp(-(frequency**2) / 2 * ((k / sigma_x) ** 2 + (v / sigma_y) ** 2))
     f = gamma * envelope * (np.cos(frequency * k) - np.exp(-sigma_x / 2))
     return (f - f.mean()).astype(np.float32)
+
+
+def gabor3d(size: int, frames: int, theta: float, wavelength: float, sigma: float, tf: float, t_sigma: float,
+            phase: float) -> np.ndarray:
+    """One spatio-temporal Gabor, (frames, size, size), zero-mean and unit-norm.
+
+    ``theta`` is the direction of motion in the visual convention of :mod:`cortexkit.render`
+    (x right, y up: 90 degrees is upward motion on the screen, i.e. towards row 0).
+    """
+    half, thalf = size // 2, frames // 2
+    t, rows, x = np.meshgrid(np.arange(frames) - thalf, np.arange(size) - half, np.arange(size) - half, indexing="ij")
+    y = -rows
+    u = x * np.cos(theta) + y * np.sin(theta)
+    env = np.exp(-(x**2 + y**2) / (2 * sigma**2) - t**2 / (2 * t_sigma**2))
+    g = env * np.cos(2 * np.pi * (u / wavelength - tf * t) + phase)
+    g -= env * (g.sum() / env.sum())
+    return (g / np.linalg.norm(g)).astype(np.float32)

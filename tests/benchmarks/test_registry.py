@@ -1,8 +1,9 @@
 import pandas as pd
 import pytest
 
-from cortexkit.benchmarks import BENCHMARKS, FeatureSpec, run_benchmark
-from cortexkit.benchmarks.registry import to_markdown
+from cortexkit.benchmarks import BENCHMARKS, run_benchmark
+from cortexkit.evaluation import to_markdown
+from cortexkit.pipelines import FeatureSpec
 from cortexkit.errors import ConfigError
 
 

@@ -55,7 +55,7 @@ def test_vae_interrupted_training_continues_identically(v1, tmp_path):
     images = v1[1][:200]
     straight = train_vae(images, latent_dim=8, width=8, epochs=4, seed=3)
     ckpt = tmp_path / "vae.pt"
-    from cortexkit import training
+    from cortexkit import training_loop as training
 
     original = training.train
 
@@ -117,13 +117,15 @@ def test_parameter_decoding_recovers_direction_and_chance():
 
 
 def test_reconstruction_run_with_nulls_and_videos(tmp_path):
-    from cortexkit.benchmarks.reconstruction import DecoderSpec, ReconstructionConfig, run_reconstruction
+    from cortexkit.pipelines import DecoderSpec, ReconstructionConfig, run_reconstruction
+    from cortexkit.report import write_reconstruction_report
     from cortexkit.simulate import simulate_mt
 
     store = data.save(simulate_mt(n_train=150, n_test=12, n_repeats=3, n_units=30, size=16, n_frames=6, seed=1),
                       tmp_path / "mt.zarr")
     cfg = ReconstructionConfig(image_size=16, n_permutations=50, n_grid=4, decoders=[DecoderSpec(name="pca", params={"n_components": 20})])
     table = run_reconstruction(store, tmp_path / "run", cfg, log=lambda m: None)
+    write_reconstruction_report(tmp_path / "run")
     assert list(table["method"]) == ["pca", "pca (shuffled)", "mean image", "gray"]
     assert {"pixcorr", "ssim", "psnr", "2way_pixels", "top1_pixels", "p_2way_pixels"} <= set(table.columns)
     assert (tmp_path / "run" / "videos" / "pca.gif").exists() and (tmp_path / "run" / "report.html").exists()
@@ -134,11 +136,13 @@ def test_reconstruction_run_with_nulls_and_videos(tmp_path):
 
 
 def test_parameter_decoding_on_real_mt(shared_data, tmp_path):
-    from cortexkit.benchmarks.parameters import run_parameter_decoding
+    from cortexkit.pipelines import run_parameter_decoding
+    from cortexkit.report import write_decoding_figures
 
     store = data.convert(shared_data / "gold_mt_dots", tmp_path / "mt.zarr", "gold_mt",
                          {"cell": 0, "experiment": "coherence", "size": 8, "frame_rate": 5})
     res = run_parameter_decoding(store, "trial_direction", tmp_path / "dec", by="trial_coherence", n_permutations=50)
+    write_decoding_figures(res, tmp_path / "dec")
     assert res["result"].score > res["result"].chance + 0.15 and res["result"].p_value < 0.05
     curve = res["curve"]
     levels = sorted(curve)  # 0 ... 99.9 % coherence

@@ -10,7 +10,7 @@ from sklearn.model_selection import KFold
 
 from cortexkit.encoding import RidgeCV
 from cortexkit.encoding.ridge import _solvers
-from cortexkit.encoding.ridge.blocks import parse_memory
+from cortexkit.memory import parse_memory
 from cortexkit.errors import ConfigError, DataError
 
 ALPHAS = np.logspace(-2, 5, 12)

@@ -1,19 +1,9 @@
-"""Runs that turn a dataset and model settings into tidy result tables."""
+"""Benchmarks: a plugin per dataset (source + split + feature spaces + score), found by name.
 
-from cortexkit.benchmarks.config import EncodingConfig, FeatureSpec, RidgeSpec
-from cortexkit.benchmarks.registry import BENCHMARKS, get_benchmark, run_benchmark
-from cortexkit.benchmarks.runner import evaluate_run, fit_feature_space, fit_run, score_predictions, summarize
+Importing this package registers every benchmark; ``cortexkit bench`` lists them.
+"""
 
-__all__ = [
-    "BENCHMARKS",
-    "get_benchmark",
-    "run_benchmark",
-    "EncodingConfig",
-    "FeatureSpec",
-    "RidgeSpec",
-    "fit_run",
-    "evaluate_run",
-    "fit_feature_space",
-    "score_predictions",
-    "summarize",
-]
+from cortexkit.benchmarks import cowley2023_v4, allen_ns118  # noqa: F401  (registration, in listing order)
+from cortexkit.benchmarks.base import BENCHMARKS, Benchmark, get_benchmark, run_benchmark
+
+__all__ = ["BENCHMARKS", "Benchmark", "get_benchmark", "run_benchmark"]

@@ -1,14 +1,15 @@
 """Decoding: reconstruct stimuli, or their parameters, from neural responses."""
 
 from cortexkit.decoding.autoencoder import AutoencoderDecoder, ConvVAE, train_vae
-from cortexkit.decoding.base import Decoder
+from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
 from cortexkit.decoding.latent import LatentRidge, PixelPCADecoder
-from cortexkit.decoding.parameters import ParameterDecoding, decode_parameter, neurometric
+from cortexkit.decoding.stimulus_parameters import ParameterDecoding, decode_parameter, neurometric
 from cortexkit.decoding.retrieval import RetrievalDecoder
 from cortexkit.decoding.search import BrainOptimizedSearch, EncodingCritic
 
 __all__ = [
+    "DECODERS",
     "Decoder",
     "PixelPCADecoder",
     "AutoencoderDecoder",

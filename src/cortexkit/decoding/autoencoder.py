@@ -4,7 +4,7 @@ Encoder: three stride-2 4x4 convolutions (32, 64, 128 channels, SiLU) and a line
 latent mean and log-variance; decoder: the mirror image with transposed convolutions and a
 sigmoid. The loss is the per-image squared error plus ``beta`` times the KL divergence to a unit
 Gaussian (a small ``beta`` keeps reconstructions sharp while making the latent space smooth
-enough for diffusion). Training uses :func:`cortexkit.training.train`: seeded, checkpointed each
+enough for diffusion). Training uses :func:`cortexkit.training_loop.train`: seeded, checkpointed each
 epoch, resumed after a kill. When a dataset has few images, natural-image crops from the
 simulator's photographs (``extra_images``) are added to the training set.
 """
@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from cortexkit.decoding.base import Decoder
+from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.latent import LatentRidge
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
 from cortexkit.errors import ConfigError
-from cortexkit.training import TrainSettings, train
+from cortexkit.training_loop import TrainSettings, train
 
 
 class ConvVAE(nn.Module):
@@ -96,6 +96,7 @@ def train_vae(images: np.ndarray, *, latent_dim: int = 64, width: int = 32, beta
     return model.eval()
 
 
+@DECODERS.register("autoencoder")
 class AutoencoderDecoder(Decoder):
     """Responses -> VAE latent means (ridge, re-standardised) -> the VAE's decoder.
 

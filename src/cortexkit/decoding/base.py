@@ -11,6 +11,11 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from cortexkit.errors import DataError
+from cortexkit.registry import Registry
+
+
+# Decoders by name (`cortexkit reconstruct --decoder NAME`); each decoder file registers its class.
+DECODERS = Registry("decoder")
 
 
 def check_responses(responses, name: str = "responses") -> np.ndarray:

@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from cortexkit.decoding.autoencoder import AutoencoderDecoder
+from cortexkit.decoding.base import DECODERS
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
-from cortexkit.training import TrainSettings, train
+from cortexkit.training_loop import TrainSettings, train
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -77,6 +78,7 @@ class Denoiser(nn.Module):
         return self.out(h)
 
 
+@DECODERS.register("diffusion")
 class LatentDiffusionDecoder(AutoencoderDecoder):
     """Reconstruct images by sampling a response-conditioned latent diffusion model.
 

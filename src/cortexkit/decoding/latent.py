@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 
-from cortexkit.decoding.base import Decoder
+from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.encoding import RidgeCV
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
 
@@ -40,6 +40,7 @@ class LatentRidge:
         return z.astype(np.float32)
 
 
+@DECODERS.register("pca")
 class PixelPCADecoder(Decoder):
     """Responses -> principal components of the training stimuli -> pixels.
 

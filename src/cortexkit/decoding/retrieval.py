@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cortexkit.decoding.base import Decoder, check_responses
+from cortexkit.decoding.base import DECODERS, Decoder, check_responses
 from cortexkit.decoding.latent import PixelPCADecoder
 from cortexkit.errors import ConfigError
 
@@ -23,6 +23,7 @@ def _zcorr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a @ b.T
 
 
+@DECODERS.register("retrieval")
 class RetrievalDecoder(Decoder):
     """Nearest candidate in the latent space of ``latent`` (a latent decoder, PCA by default).
 

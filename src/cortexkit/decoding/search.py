@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cortexkit.decoding.base import Decoder, check_responses
+from cortexkit.decoding.base import DECODERS, Decoder, check_responses
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
 from cortexkit.features.base import extract_features
 
@@ -45,6 +45,7 @@ def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12)
 
 
+@DECODERS.register("search")
 class BrainOptimizedSearch(Decoder):
     """Search generated candidates with an encoding model as the critic.
 

@@ -73,11 +73,9 @@ class NeuralPredictor(nn.Module):
 
 def make_core(core: dict) -> nn.Module:
     """A core from settings {"kind": conv2d | conv3d | transformer | transfer, **params}."""
-    kind = core.get("kind", "conv2d")
-    if kind not in CORES:
-        raise ConfigError(f"unknown core {kind!r}; available: {sorted(CORES)}")
+    cls = CORES.lookup(core.get("kind", "conv2d"))
     try:
-        return CORES[kind](**{k: v for k, v in core.items() if k != "kind"})
+        return cls(**{k: v for k, v in core.items() if k != "kind"})
     except TypeError as exc:
         raise ConfigError(f"bad core parameters: {exc}") from None
 
@@ -89,15 +87,14 @@ def build_predictor(core: nn.Module, readout: dict, sessions: dict[str, dict], *
     ``sessions`` = {key: {"n_units": ...}}; ``map_size`` is the core's output size (factorised and
     linear readouts need it)."""
     kind = readout.get("kind", "gaussian2d")
-    if kind not in READOUTS:
-        raise ConfigError(f"unknown readout {kind!r}; available: {sorted(READOUTS)}")
+    cls = READOUTS.lookup(kind)
     readouts = {}
     for key, info in sessions.items():
         params = {k: v for k, v in readout.items() if k != "kind"}
         if kind in ("factorized", "linear"):
             params["map_size"] = tuple(map_size)
         try:
-            readouts[key] = READOUTS[kind](core.out_channels, info["n_units"], **params)
+            readouts[key] = cls(core.out_channels, info["n_units"], **params)
         except TypeError as exc:
             raise ConfigError(f"bad readout parameters: {exc}") from None
     shifters = {k: Shifter() for k in sessions} if shifter else None

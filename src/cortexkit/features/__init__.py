@@ -1,11 +1,14 @@
-"""Stimulus feature extractors, found by name through :func:`get_extractor`."""
+"""Stimulus feature extractors, found by name through :func:`get_extractor`.
+
+Importing this package registers every extractor (each module decorates its classes).
+"""
 
 from cortexkit.features.base import FeatureExtractor, check_images, extract_features
+from cortexkit.features.registry import EXTRACTORS, get_extractor
 from cortexkit.features.expansion import ExpansionModel
 from cortexkit.features.gabor import GaborPyramid
 from cortexkit.features.motion_energy import MotionEnergy, RandomCNN3D
 from cortexkit.features.pixels import PixelPCA, Pixels
-from cortexkit.features.registry import EXTRACTORS, get_extractor
 from cortexkit.features.torch_layers import PretrainedCNN, TorchExtractor
 
 __all__ = [

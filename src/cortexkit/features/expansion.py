@@ -17,11 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from cortexkit._progress import track
-from cortexkit.encoding.ridge.blocks import parse_memory
 from cortexkit.errors import ConfigError
 from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.registry import EXTRACTORS
 from cortexkit.filters import curvature, gabor
 from cortexkit.image import resize
+from cortexkit.memory import parse_memory
 
 KERNELS = (7, 5, 3, 3)
 POOLS = ((2, 2), (2, 2), (2, 2), (4, 1))  # (kernel, stride) after layers 2-5
@@ -57,6 +58,7 @@ def _final_size(size: int) -> int:
     return size
 
 
+@EXTRACTORS.register("expansion")
 class ExpansionModel(FeatureExtractor):
     """Features of the untrained expansion CNN.
 

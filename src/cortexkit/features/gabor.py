@@ -24,12 +24,14 @@ import torch.nn.functional as F
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError
 from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.registry import EXTRACTORS
 from cortexkit.filters import gabor_pair
 from cortexkit.image import resize, to_grayscale
 
 OUTPUTS = ("energy", "linear")
 
 
+@EXTRACTORS.register("gabor")
 class GaborPyramid(FeatureExtractor):
     """Gabor wavelet pyramid features for grayscale or colour images (luminance is used).
 

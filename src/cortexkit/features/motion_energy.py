@@ -25,26 +25,12 @@ import torch.nn.functional as F
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.registry import EXTRACTORS
+from cortexkit.filters import gabor3d
 from cortexkit.image import resize, to_grayscale
 
 
-def gabor3d(size: int, frames: int, theta: float, wavelength: float, sigma: float, tf: float, t_sigma: float,
-            phase: float) -> np.ndarray:
-    """One spatio-temporal Gabor, (frames, size, size), zero-mean and unit-norm.
-
-    ``theta`` is the direction of motion in the visual convention of :mod:`cortexkit.render`
-    (x right, y up: 90 degrees is upward motion on the screen, i.e. towards row 0).
-    """
-    half, thalf = size // 2, frames // 2
-    t, rows, x = np.meshgrid(np.arange(frames) - thalf, np.arange(size) - half, np.arange(size) - half, indexing="ij")
-    y = -rows
-    u = x * np.cos(theta) + y * np.sin(theta)
-    env = np.exp(-(x**2 + y**2) / (2 * sigma**2) - t**2 / (2 * t_sigma**2))
-    g = env * np.cos(2 * np.pi * (u / wavelength - tf * t) + phase)
-    g -= env * (g.sum() / env.sum())
-    return (g / np.linalg.norm(g)).astype(np.float32)
-
-
+@EXTRACTORS.register("motion_energy")
 class MotionEnergy(FeatureExtractor):
     """Motion-energy features of videos (stimulus, frame, y, x[, channel]).
 
@@ -166,6 +152,7 @@ class MotionEnergy(FeatureExtractor):
         return torch.cat(blocks, dim=1)
 
 
+@EXTRACTORS.register("random_cnn3d")
 class RandomCNN3D(FeatureExtractor):
     """An untrained 3D convolutional stack (a control for video features).
 

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.registry import EXTRACTORS
 from cortexkit.image import to_grayscale
 
 
@@ -14,6 +15,7 @@ def _pixel_shape(input_shape: tuple[int, ...], grayscale: bool) -> tuple[int, ..
     return tuple(input_shape[:2]) if grayscale else tuple(input_shape)
 
 
+@EXTRACTORS.register("pixels")
 class Pixels(FeatureExtractor):
     """Flattened pixel values (optionally luminance only).
 
@@ -40,6 +42,7 @@ class Pixels(FeatureExtractor):
         return coef.reshape((len(coef),) + _pixel_shape(self.input_shape_, self.grayscale))
 
 
+@EXTRACTORS.register("pixel_pca")
 class PixelPCA(FeatureExtractor):
     """Projection of the pixels on their first principal components, fitted on training stimuli.
 

@@ -19,6 +19,7 @@ from torch import nn
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.features.base import FeatureExtractor, check_images
+from cortexkit.features.registry import EXTRACTORS
 from cortexkit.image import resize
 
 
@@ -160,6 +161,9 @@ class TorchExtractor(FeatureExtractor):
         return np.concatenate(self._run(stimuli), axis=1)
 
 
+@EXTRACTORS.register("alexnet", arch="alexnet")
+@EXTRACTORS.register("vgg16", arch="vgg16")
+@EXTRACTORS.register("efficientnet_lite0", arch="efficientnet_lite0")
 class PretrainedCNN(TorchExtractor):
     """An ImageNet CNN (or its untrained twin) as a multi-layer feature extractor.
 

@@ -1,6 +1,9 @@
-"""Scores and noise ceilings (numpy only), each documented with the convention it follows."""
+"""Scores and noise ceilings: pure array functions (numpy/scipy), each documented with the convention
+it follows. Nothing here reads files or builds tables; :mod:`cortexkit.evaluation` does.
+"""
 
 from cortexkit.metrics.ceilings import ncsnr, ncsnr_ceiling, spearman_brown, split_half_reliability
+from cortexkit.metrics.sensorium import sensorium_scores
 from cortexkit.metrics.rsa import compare_representations, linear_cka, rdm, rsa
 from cortexkit.metrics.encoding import (
     ceiling_normalized,
@@ -21,6 +24,7 @@ __all__ = [
     "feve",
     "correlation_to_average",
     "single_trial_correlation",
+    "sensorium_scores",
     "ceiling_normalized",
     "spearman_brown",
     "split_half_reliability",

@@ -1,5 +1,20 @@
-"""Figures and the HTML report of a run."""
+"""Every figure and HTML page: run reports (ridge, trained, reconstruction), decoding and comparison
+figures. Pages are built from :mod:`cortexkit.report.page`; figures live in
+:mod:`cortexkit.report.figures` and return matplotlib figures without saving them.
+"""
 
-from cortexkit.report.html import write_report
+from cortexkit.report.comparison import write_comparison_figure
+from cortexkit.report.encoding_run import write_report
+from cortexkit.report.parameter_decoding import write_decoding_figures
+from cortexkit.report.reconstruction import write_reconstruction_report
+from cortexkit.report.run import write_run_report
+from cortexkit.report.trained import write_predictor_report
 
-__all__ = ["write_report"]
+__all__ = [
+    "write_report",
+    "write_predictor_report",
+    "write_reconstruction_report",
+    "write_run_report",
+    "write_decoding_figures",
+    "write_comparison_figure",
+]

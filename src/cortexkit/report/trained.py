@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 
-import yaml
-
 from cortexkit import data
-from cortexkit._atomic import write_text
-from cortexkit.config import load_yaml
+from cortexkit.evaluation import read_run_record, read_table
 from cortexkit.report import figures
-from cortexkit.report.html import _CSS, FIGURES_DIR, REPORT_FILE, _read_csv, _save
-from cortexkit.training import load_checkpoint
+from cortexkit.report.page import FIGURES_DIR, REPORT_FILE, config_html, figure_html, save_figure, table_html, write_page
+from cortexkit.training_loop import load_checkpoint
 
 
 def write_predictor_report(run_dir: str | os.PathLike) -> Path:
     """Draw the figures of an evaluated `cortexkit train` run and write ``RUN/report.html``."""
     run_dir = Path(run_dir)
-    raw = load_yaml(run_dir / "config.yaml")
-    results = _read_csv(run_dir / "results.csv")
-    summary = _read_csv(run_dir / "summary.csv")
+    raw = read_run_record(run_dir, required=("training",))
+    results = read_table(run_dir / "results.csv")
+    summary = read_table(run_dir / "summary.csv")
     fig_dir = run_dir / FIGURES_DIR
     items = []
     checkpoint = run_dir / "checkpoint.pt"
     if checkpoint.is_file():
         saved = load_checkpoint(checkpoint)
-        items.append((_save(figures.training_curve(saved["history"], saved.get("best_epoch")), fig_dir / "training_curve.png"),
+        items.append((save_figure(figures.training_curve(saved["history"], saved.get("best_epoch")), fig_dir / "training_curve.png"),
                       "Training loss and validation correlation (median over units of the held-out part of the "
                       "training stimuli) per epoch; early stopping and learning-rate decay follow the validation score."))
     metric = "feve" if results["feve"].notna().any() else "pearson"
-    items.append((_save(figures.metric_by_model(results.assign(model=results["session"].astype(str)), metric),
+    items.append((save_figure(figures.metric_by_model(results.assign(model=results["session"].astype(str)), metric),
                         fig_dir / f"{metric}_by_session.png"),
                   f"{metric.upper() if metric == 'feve' else metric} of every unit on the test set, per session."))
     if {"readout_x", "rf_x", "rf_position_error_px"} <= set(results.columns):
@@ -41,19 +37,15 @@ def write_predictor_report(run_dir: str | os.PathLike) -> Path:
                 continue
             ds = data.load(spec["path"])
             fig = figures.readout_positions(frame, ds.sizes["y"], ds.sizes["x"])
-            items.append((_save(fig, fig_dir / f"readout_positions_{spec['key']}.png"),
+            items.append((save_figure(fig, fig_dir / f"readout_positions_{spec['key']}.png"),
                           f"Session {spec['key']}: each unit's learned Gaussian readout position (red) joined to its "
                           "true receptive-field centre (black), known in a simulation."))
-    title = f"cortexkit trained predictor: {html.escape(run_dir.name)}"
-    body = [f"<h1>{title}</h1>", "<h2>Summary (medians over units, test set)</h2>",
-            summary.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0),
+    body = ["<h2>Summary (medians over units, test set)</h2>", table_html(summary),
             "<p>pearson: r against the repeat-averaged test responses (per frame for time-resolved data); "
             "ceiling: split-half reliability; normalized: r²/ceiling; FEVE: fraction of explainable variance "
             "explained; rf_position_error_px: distance between learned readout position and true RF centre.</p>",
             "<h2>Figures</h2>"]
-    for src, caption in items:
-        body.append(f'<figure><img src="{src}" alt="{html.escape(caption[:60])}"><figcaption>{html.escape(caption)}</figcaption></figure>')
+    body += [figure_html(src, caption) for src, caption in items]
     body.append('<p>Per-unit results: <a href="results.csv">results.csv</a>.</p>')
-    body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(raw, sort_keys=False)) + "</pre>")
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
-    return write_text(run_dir / REPORT_FILE, page)
+    body.append(config_html(raw))
+    return write_page(run_dir / REPORT_FILE, f"cortexkit trained predictor: {run_dir.name}", body)

@@ -4,7 +4,11 @@ from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, gratings, natural_
 from cortexkit.simulate.mt import MTPopulation, MTSimulationConfig, motion_movies, simulate_mt
 from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
 
+# Populations by name (`cortexkit simulate --population NAME`): (config model, simulator).
+POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt)}
+
 __all__ = [
+    "POPULATIONS",
     "NATURAL_IMAGE_SOURCES",
     "natural_image_crops",
     "gratings",

@@ -22,7 +22,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
 from cortexkit.data.model import make_dataset
-from cortexkit.features.motion_energy import gabor3d
+from cortexkit.filters import gabor3d
 from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, source_image
 from cortexkit.image import resize, to_grayscale
 

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 import xarray as xr
 
 from cortexkit.errors import ConfigError
+from cortexkit.registry import Registry
 
 
 @dataclass(frozen=True)
 class Reader:
+    """A registered reader: the function and what ``cortexkit formats`` says about it."""
+
     name: str
     read_fn: Callable[..., xr.Dataset]
     summary: str
@@ -34,20 +37,20 @@ class Reader:
         return self.read_fn(path, **options)
 
 
-READERS: dict[str, Reader] = {}
+def _reader(name: str, read_fn: Callable[..., xr.Dataset], meta: dict) -> Reader:
+    return Reader(name, read_fn, meta["summary"], meta["example"], dict(meta.get("options") or {}))
+
+
+# Readers by format name; each reader module registers its function with ``@register(...)``.
+READERS = Registry("format", wrap=_reader)
 
 
 def register(name: str, *, summary: str, example: str, options: dict[str, str] | None = None):
-    """Decorator adding a reader function to :data:`READERS`."""
-
-    def wrap(fn):
-        READERS[name] = Reader(name, fn, summary, example, dict(options or {}))
-        return fn
-
-    return wrap
+    """Decorator adding a reader function to :data:`READERS`, with a one-line summary, an example
+    command and its options (name -> description)."""
+    return READERS.register(name, summary=summary, example=example, options=options)
 
 
 def get_reader(name: str) -> Reader:
-    if name not in READERS:
-        raise ConfigError(f"unknown format {name!r}; available: {sorted(READERS)}")
-    return READERS[name]
+    """The reader of format ``name``."""
+    return READERS.lookup(name)

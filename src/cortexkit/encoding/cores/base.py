@@ -10,8 +10,15 @@ from __future__ import annotations
 
 from torch import nn
 
+from cortexkit.registry import Registry
+
+# Cores by name (a predictor config's `core: {kind: NAME}`); each core file registers its class.
+CORES = Registry("core")
+
 
 class Core(nn.Module):
+    """Base class of cores: ``forward(x)`` -> feature map; ``regularizer()`` -> penalty."""
+
     out_channels: int
     video: bool = False
 

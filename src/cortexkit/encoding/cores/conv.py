@@ -11,9 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cortexkit.encoding.cores.base import Core
+from cortexkit.encoding.cores.base import CORES, Core
 
 
+@CORES.register("conv2d")
 class Conv2dCore(Core):
     """2D convolution stack for images: (B, C, H, W) -> (B, channels, H, W)."""
 
@@ -41,6 +42,7 @@ class Conv2dCore(Core):
         return self.smoothness * (nn.functional.conv2d(flat, lap[None, None], padding=1) ** 2).sum() / (w ** 2).sum().clamp_min(1e-8)
 
 
+@CORES.register("conv3d")
 class Conv3dCore(Core):
     """3D convolution stack for videos: (B, C, T, H, W) -> (B, channels, T, H, W) (causal in time)."""
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cortexkit.encoding.cores.base import Core
+from cortexkit.encoding.cores.base import CORES, Core
 
 
+@CORES.register("transfer")
 class TransferCore(Core):
     def __init__(self, arch: str = "alexnet", layer: str = "conv3", weights: str = "imagenet", fine_tune: bool = False,
                  image_size: int | None = None, out_channels: int | None = None, lr_scale: float = 0.1):

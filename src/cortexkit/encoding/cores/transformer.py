@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cortexkit.encoding.cores.base import Core
+from cortexkit.encoding.cores.base import CORES, Core
 
 
 class FactorisedBlock(nn.Module):
@@ -39,6 +39,7 @@ class FactorisedBlock(nn.Module):
         return x + self.mlp(self.norm_m(x))
 
 
+@CORES.register("transformer")
 class FactorisedTransformerCore(Core):
     """(B, C, T, H, W) -> (B, dim, T // tubelet, H // patch, W // patch); ``image_size`` is H (= W) or (H, W)."""
 

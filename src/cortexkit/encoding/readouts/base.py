@@ -11,12 +11,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cortexkit.registry import Registry
+
+# Readouts by name (a predictor config's `readout: {kind: NAME}`); each readout file registers its class.
+READOUTS = Registry("readout")
+
 
 class Readout(nn.Module):
+    """Base class of readouts: ``forward(feature_map, shift)`` -> (B, n_units)."""
+
     def regularizer(self):
+        """A penalty added to the loss (0 by default)."""
         return 0.0
 
     @torch.no_grad()
     def initialize_bias(self, mean_response: torch.Tensor, inverse=None) -> None:
+        """Set the bias so that the first predictions are each unit's mean response (through the
+        inverse of the output nonlinearity, when given)."""
         if getattr(self, "bias", None) is not None:
             self.bias.copy_(inverse(mean_response) if inverse else mean_response)

@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cortexkit.encoding.readouts.base import Readout
+from cortexkit.encoding.readouts.base import READOUTS, Readout
 
 
+@READOUTS.register("factorized")
 class FactorizedReadout(Readout):
     def __init__(self, in_channels: int, n_units: int, map_size: tuple[int, int], l1: float = 0.0,
                  smoothness: float = 0.0, bias: bool = True):

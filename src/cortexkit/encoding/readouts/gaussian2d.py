@@ -13,9 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cortexkit.encoding.readouts.base import Readout
+from cortexkit.encoding.readouts.base import READOUTS, Readout
 
 
+@READOUTS.register("gaussian2d")
 class Gaussian2dReadout(Readout):
     def __init__(self, in_channels: int, n_units: int, init_mu_range: float = 0.2, init_sigma: float = 0.3,
                  l1: float = 0.0, bias: bool = True):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cortexkit.encoding.readouts.base import Readout
+from cortexkit.encoding.readouts.base import READOUTS, Readout
 
 
+@READOUTS.register("linear")
 class LinearReadout(Readout):
     def __init__(self, in_channels: int, n_units: int, map_size: tuple[int, int], l1: float = 0.0):
         super().__init__()

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from cortexkit._progress import progress_bar
-from cortexkit.encoding.ridge.blocks import block_size, parse_memory, run_blocks
+from cortexkit.encoding.ridge.blocks import block_size, run_blocks
+from cortexkit.memory import parse_memory
 from cortexkit.encoding.ridge.estimator import DEFAULT_ALPHAS, RidgeCV
 from cortexkit.errors import ConfigError
 

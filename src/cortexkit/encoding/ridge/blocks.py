@@ -9,7 +9,6 @@ by the workers themselves, block by block. Both give the same blocks, so the sam
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -21,21 +20,6 @@ from cortexkit.errors import ConfigError, DataError
 
 # Blocks larger than this are no faster (the products are already large) and use more memory.
 DEFAULT_BLOCK = 2048
-
-_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30, "t": 2**40, "tb": 2**40}
-
-
-def parse_memory(value) -> int | None:
-    """Bytes from an int or a string such as ``"2GB"``, ``"512 MB"``, ``"1.5g"``."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", str(value))
-    if not m or m.group(2).lower() not in _UNITS:
-        raise ConfigError(f"max_memory must be bytes or a size like '2GB', got {value!r}")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
 
 def block_size(
     *,

@@ -13,7 +13,8 @@ from sklearn.model_selection import KFold, check_cv
 from sklearn.utils.validation import check_is_fitted
 
 from cortexkit.encoding.ridge import _solvers
-from cortexkit.encoding.ridge.blocks import block_size, parse_memory, run_blocks
+from cortexkit.encoding.ridge.blocks import block_size, run_blocks
+from cortexkit.memory import parse_memory
 from cortexkit.errors import ConfigError, DataError
 
 DEFAULT_ALPHAS = tuple(np.logspace(-2, 8, 21))

@@ -11,6 +11,9 @@
     videos/*.gif                  ground truth beside reconstructions (video data)
     report.html
 
+The figures, GIFs and report are drawn by :func:`cortexkit.report.write_reconstruction_report` from
+what this pipeline writes.
+
 Null models sit beside every score: the training-set mean image, a uniform gray image, and each
 decoder's own reconstructions shuffled across test images (they keep the decoder's image
 statistics but lose the correspondence to what was shown). Identification is also tested against
@@ -19,7 +22,6 @@ chance with a permutation p-value.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from pathlib import Path
@@ -30,28 +32,27 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from cortexkit import data
-from cortexkit._atomic import atomic_path, write_text
-from cortexkit.benchmarks.registry import to_markdown
-from cortexkit.benchmarks.runner import data_fingerprint
-from cortexkit.config import dump_yaml, provenance
-from cortexkit.decoding import (AutoencoderDecoder, BrainOptimizedSearch, LatentDiffusionDecoder, PixelPCADecoder,
-                                RetrievalDecoder)
+from cortexkit.config import provenance
+from cortexkit.decoding import DECODERS, LatentDiffusionDecoder
 from cortexkit.errors import ConfigError, CortexkitError
+from cortexkit.evaluation import (data_fingerprint, load_if_settings_match, save_arrays, write_csv_and_markdown,
+                                  write_run_record)
 from cortexkit.features.base import is_video
 from cortexkit.image import resize
 from cortexkit.metrics import reconstruction as rm
 
-DECODERS = {
-    "pca": PixelPCADecoder,
-    "autoencoder": AutoencoderDecoder,
-    "diffusion": LatentDiffusionDecoder,
-    "retrieval": RetrievalDecoder,
-    "search": BrainOptimizedSearch,
+DEFAULT_DECODERS = ("pca", "autoencoder", "diffusion", "retrieval", "search")
+# Short training for a smoke run (`cortexkit reconstruct --quick`): not for results.
+QUICK_SETTINGS = {
+    "autoencoder": dict(epochs=3, extra_images=200),
+    "diffusion": dict(epochs=3, extra_images=200, diffusion_epochs=10),
+    "search": dict(n_candidates=4, rounds=2, generator_epochs=3, generator_extra_images=200, generator_diffusion_epochs=10),
 }
-GENERATIVE = ("autoencoder", "diffusion", "search")
 
 
 class DecoderSpec(BaseModel):
+    """One decoder of a reconstruction run: a registered name, its parameters, its label in tables."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str
@@ -64,19 +65,24 @@ class DecoderSpec(BaseModel):
 
 
 class ReconstructionConfig(BaseModel):
+    """A reconstruction run: decoders fitted on the train split, scored on the test split."""
+
     model_config = ConfigDict(extra="forbid")
 
-    decoders: list[DecoderSpec] = Field(default_factory=lambda: [DecoderSpec(name=n) for n in DECODERS])
+    decoders: list[DecoderSpec] = Field(default_factory=lambda: [DecoderSpec(name=n) for n in DEFAULT_DECODERS])
     image_size: int = Field(64, ge=8, description="stimuli are resized to this many pixels for decoding and scoring")
     n_permutations: int = Field(1000, ge=0)
     n_grid: int = Field(10, ge=1, description="test stimuli shown in the figure")
     seed: int = 0
 
+    def quick(self) -> "ReconstructionConfig":
+        """A copy with :data:`QUICK_SETTINGS` under each decoder's own parameters."""
+        return self.model_copy(update={"decoders": [d.model_copy(update={"params": {**QUICK_SETTINGS.get(d.name, {}), **d.params}})
+                                                    for d in self.decoders]})
+
 
 def _decoder(spec: DecoderSpec, out: Path, seed: int, log, generator_spec: DecoderSpec | None = None):
-    if spec.name not in DECODERS:
-        raise ConfigError(f"unknown decoder {spec.name!r}; available: {sorted(DECODERS)}")
-    cls = DECODERS[spec.name]
+    cls = DECODERS.lookup(spec.name)
     accepted = cls().get_params(deep=False)
     params = {**({"seed": seed} if "seed" in accepted else {}), **spec.params}
     if "checkpoint_dir" in accepted:
@@ -168,15 +174,13 @@ def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video
     return row
 
 
-def _save_npz(path: Path, **arrays) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-
-
 def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config: ReconstructionConfig | None = None,
                        *, log=print) -> pd.DataFrame:
-    """Fit every decoder, reconstruct the test stimuli, score them and their nulls; write OUT/."""
+    """Fit every decoder, reconstruct the test stimuli, score them and their nulls.
+
+    Writes ``OUT/config.yaml``, ``OUT/reconstructions/NAME.npz`` and ``OUT/metrics.csv`` / ``.md``;
+    returns the metrics table (one row per decoder and per null model).
+    """
     config = config or ReconstructionConfig()
     out = Path(out)
     ds = data.load(store)
@@ -189,24 +193,20 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     s_test = prepare_stimuli(test["stimuli"].values, config.image_size)
     video = is_video(s_test)
     record = {"data": str(Path(store).resolve()), "reconstruction": config.model_dump(), "provenance": provenance(config.seed)}
-    dump_yaml(record, out / "config.yaml")
+    write_run_record(out, record)
 
     fingerprint = data_fingerprint(ds)
     recs: dict[str, np.ndarray] = {}
-    search_history = None
     diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
     for spec in config.decoders:
         path = out / "reconstructions" / f"{spec.model_name}.npz"
         settings = json.dumps({"spec": spec.model_dump(), "image_size": config.image_size, "seed": config.seed,
                                "data": fingerprint}, sort_keys=True, default=str)
-        if path.exists():
-            saved = np.load(path, allow_pickle=False)
-            if str(saved["settings"]) == settings:
-                recs[spec.model_name] = saved["reconstructions"]
-                if "history" in saved:
-                    search_history = saved["history"]
-                log(f"{spec.model_name}: reconstructions already computed, kept")
-                continue
+        saved = load_if_settings_match(path, settings)
+        if saved is not None:
+            recs[spec.model_name] = saved["reconstructions"]
+            log(f"{spec.model_name}: reconstructions already computed, kept")
+            continue
         decoder = _decoder(spec, out, config.seed, log, generator_spec=diffusion)
         log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
         decoder.fit(r_train, s_train)
@@ -214,9 +214,7 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
             decoder.set_candidates(s_test)  # identification among the test stimuli
         rec = decoder.reconstruct(r_test)
         extra = {"history": decoder.history_} if spec.name == "search" else {}
-        if spec.name == "search":
-            search_history = decoder.history_
-        _save_npz(path, reconstructions=rec, settings=np.array(settings), **extra)
+        save_arrays({"reconstructions": rec, "settings": np.array(settings), **extra}, path)
         recs[spec.model_name] = rec
 
     gt_feats = identification_features(s_test, video)
@@ -234,56 +232,5 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     rows.append({"method": "mean image", "kind": "null", **score(s_test, mean_image, gt_feats, lpips, **common)})
     rows.append({"method": "gray", "kind": "null", **score(s_test, np.full_like(s_test, 0.5), gt_feats, lpips, **common)})
     table = pd.DataFrame(rows)
-    with atomic_path(out / "metrics.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    write_text(out / "metrics.md", to_markdown(table))
-    _figures(out, s_test, recs, search_history, video, config.n_grid)
-    _report(out, record, table, recs, search_history is not None, video)
+    write_csv_and_markdown(table, out, "metrics")
     return table
-
-
-def _figures(out: Path, gt, recs, history, video: bool, n: int) -> None:
-    from cortexkit.report import figures
-
-    fig_dir = out / "figures"
-    show = {name: (r[:, r.shape[1] // 2] if video else r) for name, r in recs.items()}
-    fig = figures.reconstruction_grid(gt[:, gt.shape[1] // 2] if video else gt, show, n=n)
-    with atomic_path(fig_dir / "reconstructions.png") as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    if history is not None:
-        fig = figures.search_rounds(history)
-        with atomic_path(fig_dir / "search_rounds.png") as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
-    if video:
-        import imageio.v3 as iio
-
-        for name, r in recs.items():
-            frames = np.concatenate([gt[:n], r[:n]], axis=3)  # ground truth | reconstruction, side by side
-            tiles = np.concatenate(list(frames), axis=1)  # videos stacked vertically
-            with atomic_path(out / "videos" / f"{name}.gif") as tmp:
-                iio.imwrite(tmp, rm.to_uint8(tiles), extension=".gif", loop=0, duration=100)
-
-
-def _report(out: Path, record: dict, table: pd.DataFrame, recs, has_search: bool, video: bool) -> None:
-    import yaml
-
-    items = [("figures/reconstructions.png", "Ground truth (top row) and each decoder's reconstruction of the same "
-              "held-out stimuli" + (" (middle frame of each video)" if video else "") + ".")]
-    if has_search:
-        items.append(("figures/search_rounds.png", "Brain-optimised search: the encoding model's score (Pearson r "
-                      "between predicted and measured responses) of the best candidate after each round."))
-    body = [f"<h1>cortexkit reconstruction report: {html.escape(Path(record['data']).name)}</h1>",
-            "<h2>Metrics (means over test stimuli)</h2>",
-            table.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0),
-            "<p>pixcorr: Pearson r of pixels; ssim: brain-diffuser convention; psnr: dB on uint8; lpips_alex: "
-            "LPIPS v0.1 (lower is better); 2way_X: two-way identification in feature space X (chance 0.5); "
-            "top1: retrieval among all test stimuli; p_2way: permutation p-value of the two-way score. Null "
-            "rows: shuffled reconstructions, the training mean image, uniform gray.</p>"]
-    for src, caption in items:
-        body.append(f'<figure><img src="{src}" style="max-width:100%"><figcaption>{html.escape(caption)}</figcaption></figure>')
-    if video:
-        body += [f'<p>{html.escape(n)}: <img src="videos/{html.escape(n)}.gif"></p>' for n in recs]
-    body.append("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(record, sort_keys=False)) + "</pre>")
-    write_text(out / "report.html", "<!doctype html><html><head><meta charset='utf-8'><title>reconstruction</title>"
-               "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}td,th{padding:.2em .6em}"
-               "</style></head><body>" + "".join(body) + "</body></html>")

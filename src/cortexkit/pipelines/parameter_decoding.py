@@ -2,7 +2,8 @@
 
 The parameter is a stimulus coordinate (looked up through each trial's ``stimulus_id``) or a
 per-trial variable. Continuous angles can be binned into classes (``bins``); ``by`` splits the
-trials by another parameter (e.g. coherence) for a neurometric curve.
+trials by another parameter (e.g. coherence) for a neurometric curve. The confusion matrix and the
+neurometric curve are drawn by :func:`cortexkit.report.write_decoding_figures`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import pandas as pd
 import xarray as xr
 
 from cortexkit import data
-from cortexkit._atomic import atomic_path, write_text
 from cortexkit.decoding import decode_parameter, neurometric
+from cortexkit.evaluation import write_table
 from cortexkit.errors import DataError
 
 
@@ -33,9 +34,11 @@ def trial_values(ds: xr.Dataset, name: str) -> np.ndarray:
 
 def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | os.PathLike, *, by: str | None = None,
                            bins: int | None = None, n_permutations: int = 200, seed: int = 0) -> dict:
-    """Decode ``parameter`` from every trial's responses; write ``OUT/decoding.csv`` and figures."""
-    from cortexkit.report import figures
+    """Decode ``parameter`` from every trial's responses; write ``OUT/decoding.csv``.
 
+    Returns ``{"result": ParameterDecoding, "curve": {level: accuracy} or None, "table": DataFrame,
+    "parameter": name, "by": name or None, "n_classes": int}``.
+    """
     ds = data.load(store)
     x = np.asarray(ds["responses"].values, dtype=np.float64).reshape(ds.sizes["trial"], -1)
     keep = np.isfinite(x).all(1)
@@ -54,14 +57,6 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
         rows += [{"parameter": parameter, "subset": f"{by}={level:g}", "score": acc, "kind": "classification"}
                  for level, acc in curve.items()]
     table = pd.DataFrame(rows)
-    write_text(out / "decoding.csv", table.to_csv(index=False))
-    if result.confusion is not None:
-        fig = figures.confusion(result.confusion, result.labels, title=f"{parameter}: accuracy {result.score:.2f} "
-                                f"(chance {result.chance:.2f}, p = {result.p_value:.3g})")
-        with atomic_path(out / "confusion.png") as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
-    if curve:
-        fig = figures.neurometric_curve(curve, by, chance=1.0 / len(np.unique(y)))
-        with atomic_path(out / "neurometric.png") as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
-    return {"result": result, "curve": curve, "table": table}
+    write_table(table, out / "decoding.csv")
+    return {"result": result, "curve": curve, "table": table, "parameter": parameter, "by": by,
+            "n_classes": len(np.unique(y))}

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cortexkit import data
-from cortexkit.benchmarks import EncodingConfig, FeatureSpec, evaluate_run, fit_run, score_predictions
-from cortexkit.benchmarks.runner import load_model
+from cortexkit.evaluation import load_arrays, score_predictions
+from cortexkit.pipelines import EncodingConfig, FeatureSpec, evaluate_run, fit_run
 from cortexkit.errors import DataError
 
 
@@ -99,7 +99,7 @@ def test_fit_is_reproducible(tmp_path, small_v1):
     config = EncodingConfig(features=[FeatureSpec(name="pixel_pca", params={"n_components": 20})])
     fit_run(store, tmp_path / "a", config, log=lambda m: None)
     fit_run(store, tmp_path / "b", config, log=lambda m: None)
-    a, b = (load_model(tmp_path / r / "models" / "pixel_pca.npz") for r in "ab")
+    a, b = (load_arrays(tmp_path / r / "models" / "pixel_pca.npz") for r in "ab")
     np.testing.assert_array_equal(a["prediction"], b["prediction"])
     np.testing.assert_array_equal(a["alpha"], b["alpha"])
 

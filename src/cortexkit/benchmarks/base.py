@@ -1,9 +1,11 @@
-"""Benchmarks by name: a source dataset, its recordings, the feature spaces and the score.
+"""The benchmark contract and runner: a source dataset, its recordings, the feature spaces and the score.
 
-Each benchmark converts its recordings from the source format (once; later runs reuse the stores),
-fits :func:`~cortexkit.benchmarks.fit_run` per recording, evaluates, and collects one row per
-recording: median held-out Pearson r per feature space, with the split-half ceiling and the
-ceiling-normalised score (r²/ceiling) where the recording has single-trial repeats.
+Each benchmark (one plugin file in this package, registered with ``@BENCHMARKS.register``) names a
+source folder and format, the reader options of each recording and the feature spaces to compare.
+:func:`run_benchmark` converts its recordings (once; later runs reuse the stores), runs the ridge
+encoding pipeline per recording, and collects one row per recording: median held-out Pearson r per
+feature space, with the split-half ceiling and the ceiling-normalised score (r²/ceiling) where the
+recording has single-trial repeats.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ import pandas as pd
 
 from cortexkit import data
 from cortexkit._atomic import write_text
-from cortexkit.benchmarks.config import EncodingConfig, FeatureSpec, RidgeSpec
-from cortexkit.benchmarks.runner import evaluate_run, fit_run, model_names
 from cortexkit.errors import ConfigError, CortexkitError
-
-V4_SESSIONS = ("190925", "190927", "190928", "190929", "210224", "210305", "210322", "210325", "210621")
+from cortexkit.evaluation import to_markdown, write_csv_and_markdown, write_table
+from cortexkit.pipelines.ridge_encoding import EncodingConfig, FeatureSpec, RidgeSpec, evaluate_run, fit_run, model_names
+from cortexkit.registry import Registry
 
 
 @dataclass(frozen=True)
 class Benchmark:
+    """A benchmark's definition (no work is done until :func:`run_benchmark`)."""
+
     name: str
     description: str
     folder: str  # under the data root
@@ -36,46 +39,13 @@ class Benchmark:
     reference: dict[str, str] = field(default_factory=dict)  # label -> reference numbers, for the table
 
 
-_PCA = FeatureSpec(name="pixel_pca", params={"n_components": 200})
-_GABOR_V4 = FeatureSpec(name="gabor", params={"image_size": 56, "outputs": ["energy"]})
-# The expansion model at a CPU-friendly size: 140 px (its minimum) and a tenth of the source's widths
-# in layers 2-4 (100, 300, 500), 3000 in layer 5 -- about 50 ms per image on 2 cores.
-_EXPANSION_V4 = FeatureSpec(name="expansion", params={"widths": [100, 300, 500, 3000], "image_size": 140})
-_ALEXNET = FeatureSpec(name="alexnet", params={"layers": "all"})
-_ALEXNET_UNTRAINED = FeatureSpec(name="alexnet", params={"layers": "all", "weights": "random"}, label="alexnet_untrained")
-# VGG16 at the images' native 112 px (224 px costs 5x the time on a CPU).
-_VGG16 = FeatureSpec(name="vgg16", params={"layers": "all", "image_size": 112})
-
-BENCHMARKS: dict[str, Benchmark] = {
-    b.name: b
-    for b in [
-        Benchmark(
-            name="cowley2023-v4",
-            description="macaque V4, 9 sessions of 400-1200 images (Cowley et al. 2023); seeded 80/20 split",
-            folder="cowley2023_v4",
-            format="cowley2023",
-            recordings={s: {"session": s, "seed": 0, "test_fraction": 0.2} for s in V4_SESSIONS},
-            features=(_PCA, _GABOR_V4, _EXPANSION_V4, _ALEXNET_UNTRAINED, _ALEXNET, _VGG16),
-            citation="Cowley, Stan, Pillow & Smith (2023) bioRxiv",
-            reference={"210325": "PCA 0.16 / best AlexNet conv 0.54", "210322": "0.14 / 0.47", "210621": "0.08 / 0.56"},
-        ),
-        Benchmark(
-            name="allen-ns118",
-            description="mouse V1 two-photon, 118 natural scenes at 31 px (Allen Brain Observatory); source split 100/18",
-            folder="allen_boc_ns118_31px",
-            format="allen_boc_ns118",
-            recordings={"511510667": {}},
-            features=(FeatureSpec(name="pixel_pca", params={"n_components": 50}), FeatureSpec(name="gabor")),
-            citation="de Vries et al. (2020) Nat Neurosci; Allen Brain Observatory",
-        ),
-    ]
-}
+# Benchmarks by name; each plugin file registers a function returning its Benchmark.
+BENCHMARKS = Registry("benchmark", wrap=lambda name, factory, meta: factory())
 
 
 def get_benchmark(name: str) -> Benchmark:
-    if name not in BENCHMARKS:
-        raise ConfigError(f"unknown benchmark {name!r}; available: {sorted(BENCHMARKS)}")
-    return BENCHMARKS[name]
+    """The registered benchmark ``name``."""
+    return BENCHMARKS.lookup(name)
 
 
 def _store_for(bench: Benchmark, label: str, source: Path, run_dir: Path, log) -> Path:
@@ -90,18 +60,6 @@ def _store_for(bench: Benchmark, label: str, source: Path, run_dir: Path, log) -
             pass
     log(f"{label}: converting {source} ({bench.format})")
     return data.convert(source, store, bench.format, options, log=log)
-
-
-def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
-    """A GitHub-flavoured markdown table."""
-    def cell(v):
-        if isinstance(v, float):
-            return "" if pd.isna(v) else f"{v:.{digits}f}"
-        return str(v)
-
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
 
 
 def run_benchmark(
@@ -162,11 +120,10 @@ def run_benchmark(
         rows.append(row)
     table = pd.DataFrame(rows)
     table = table[[c for c in table.columns if c != "reference"] + (["reference"] if "reference" in table else [])]
-    write_text(out / "table.csv", table.to_csv(index=False))
-    write_text(out / "table.md", to_markdown(table))
+    write_csv_and_markdown(table, out, "table")
     if layer_rows:
         layers = pd.DataFrame(layer_rows)
-        write_text(out / "layers.csv", layers.to_csv(index=False))
+        write_table(layers, out / "layers.csv")
         pivot = layers.pivot_table(index=["feature_space", "depth", "layer"], columns="recording", values="median r",
                                    sort=False).reset_index().drop(columns="depth")
         write_text(out / "layers.md", to_markdown(pivot))

@@ -1,14 +1,15 @@
-"""The fixed-feature encoding flow, as a run directory that fills up step by step.
+"""The fixed-feature encoding pipeline: ridge on stimulus features, as a run directory that fills
+up step by step.
 
-``fit_run``: store -> features of train and test stimuli -> :class:`~cortexkit.encoding.RidgeCV`
+``fit_run``: store -> features of train and test stimuli (cached) -> :class:`~cortexkit.encoding.RidgeCV`
 on the train split -> predictions for the test stimuli, one ``models/<name>.npz`` per feature space
 (a finished model is skipped when the run is repeated, so an interrupted run resumes).
 
-``evaluate_run``: predictions -> :mod:`cortexkit.metrics` against the test repeats, with split-half
-noise ceilings -> ``results.csv`` (one row per model x unit) and ``summary.csv`` (medians per model,
-and per cell type when the units have one).
+``evaluate_run``: predictions -> :func:`cortexkit.evaluation.score_predictions` against the test
+repeats, with split-half noise ceilings -> ``results.csv`` (one row per model x unit) and
+``summary.csv`` (medians per model, and per cell type when the units have one).
 
-Run directory::
+Run directory (see :mod:`cortexkit.evaluation.runs`)::
 
     RUN/
       config.yaml        resolved config, data path, versions, seed
@@ -19,32 +20,98 @@ Run directory::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cortexkit import data, metrics
-from cortexkit._atomic import atomic_path, write_text
-from cortexkit.benchmarks.config import EncodingConfig, FeatureSpec, RidgeSpec
-from cortexkit.config import dump_yaml, load_yaml, parse, provenance
+from cortexkit import data
+from cortexkit.config import parse, provenance
 from cortexkit.encoding import RidgeCV
+from cortexkit.encoding.ridge import DEFAULT_ALPHAS
 from cortexkit.errors import DataError
+from cortexkit.evaluation import (
+    MODELS_DIR,
+    RESULTS_FILE,
+    SUMMARY_FILE,
+    data_fingerprint,
+    load_arrays,
+    load_if_settings_match,
+    noise_ceiling,
+    read_run_record,
+    rf_correlation,
+    save_arrays,
+    score_predictions,
+    summarize,
+    unit_table,
+    write_run_record,
+    write_table,
+)
 from cortexkit.features import FeatureExtractor, get_extractor
 from cortexkit.features.base import is_video
 from cortexkit.features.cache import FeatureCache
 
-CONFIG_FILE = "config.yaml"
-MODELS_DIR = "models"
-RESULTS_FILE = "results.csv"
-SUMMARY_FILE = "summary.csv"
+
+class FeatureSpec(BaseModel):
+    """One feature space: an extractor from the registry and its parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="registry name, e.g. pixels, pixel_pca, gabor")
+    params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the extractor")
+    label: str | None = Field(None, description="model name in results (defaults to name)")
+
+    @property
+    def model_name(self) -> str:
+        return self.label or self.name
 
 
-def _train_targets(train: xr.Dataset) -> np.ndarray:
+class RidgeSpec(BaseModel):
+    """Settings of :class:`cortexkit.encoding.RidgeCV`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alphas: list[float] = Field(default_factory=lambda: [float(a) for a in DEFAULT_ALPHAS])
+    cv: int = Field(5, ge=2)
+    scoring: str = "r2"
+    fit_intercept: bool = True
+    standardize: bool = False
+    device: str = "cpu"
+    dtype: str = "float32"
+    chunk_size: int | None = Field(None, ge=1, description="most targets per block")
+    max_memory: str | None = Field(None, description="memory budget of a fit, e.g. 4GB")
+    scheduler: str | None = Field(None, description="Dask scheduler address, e.g. tcp://host:8786")
+
+
+class EncodingConfig(BaseModel):
+    """An encoding run: fit each feature space on the train split, score on the test split."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[FeatureSpec] = Field(
+        default_factory=lambda: [FeatureSpec(name="pixels"), FeatureSpec(name="pixel_pca"), FeatureSpec(name="gabor")]
+    )
+    ridge: RidgeSpec = Field(default_factory=RidgeSpec)
+    ceiling_splits: int = Field(50, ge=1, description="random split-halves for the noise ceiling")
+    seed: int = 0
+
+    @field_validator("features")
+    @classmethod
+    def _unique_labels(cls, specs: list[FeatureSpec]) -> list[FeatureSpec]:
+        names = [s.model_name for s in specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"feature spaces need distinct labels, got {names}")
+        if not specs:
+            raise ValueError("at least one feature space is needed")
+        return specs
+
+
+def train_targets(train: xr.Dataset) -> np.ndarray:
     if "time" in train["responses"].dims:
         raise DataError(
             "has a 'time' dim; fixed-feature encoding of images needs one response per trial "
@@ -91,7 +158,7 @@ def fit_feature_space(
     that one alpha grid suits every feature space and layer.
     """
     train, test = data.select(ds, "train"), data.select(ds, "test")
-    y_train = _train_targets(train)
+    y_train = train_targets(train)
     extractor = get_extractor(spec.name, spec.params)
     cache = cache or FeatureCache()
     x_train = np.asarray(train["stimuli"].values)
@@ -128,36 +195,6 @@ def fit_feature_space(
     return out
 
 
-def save_model(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
-    """Write a fitted model's arrays to ``path`` (.npz), atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:  # a file handle keeps numpy from appending ".npz" to the temp name
-            np.savez(fh, **arrays)
-    return Path(path)
-
-
-def load_model(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a model written by :func:`save_model`."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise DataError("no such model file", source=str(path)) from None
-    except Exception as exc:
-        raise DataError(f"cannot read the model file ({type(exc).__name__}: {exc})", source=str(path)) from None
-
-
-def read_run_config(run_dir: str | os.PathLike) -> tuple[dict, EncodingConfig]:
-    """The run's ``config.yaml`` as (raw mapping, typed encoding config)."""
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise DataError("not a run directory (no config.yaml); create it with `cortexkit fit`", source=str(run_dir))
-    raw = load_yaml(path)
-    if "data" not in raw or "encoding" not in raw:
-        raise DataError("missing 'data' or 'encoding'", source=str(path))
-    return raw, parse(EncodingConfig, raw["encoding"], str(path))
-
-
 def fit_run(
     data_path: str | os.PathLike,
     run_dir: str | os.PathLike,
@@ -187,7 +224,7 @@ def fit_run(
     ds = data.load(data_path, check_values=True)
     record = {"data": str(Path(data_path).resolve()), "encoding": config.model_dump(), **(extra or {})}
     record["provenance"] = provenance(config.seed)
-    dump_yaml(record, run_dir / CONFIG_FILE)
+    write_run_record(run_dir, record)
     fingerprint = data_fingerprint(ds)
     cache = FeatureCache()
     paths = []
@@ -205,7 +242,7 @@ def fit_run(
             path = run_dir / MODELS_DIR / f"{name}.npz"
             paths.append(path)
             if path.exists() and not overwrite:
-                if str(load_model(path).get("settings", "")) == settings:
+                if load_if_settings_match(path, settings) is not None:
                     log(f"{name}: already fitted with these settings, kept ({path})")
                     done.add(name)
                 else:
@@ -214,81 +251,16 @@ def fit_run(
             continue
         for name, arrays in fit_feature_space(ds, spec, config.ridge, config.seed, cache, skip=done).items():
             arrays["settings"] = np.array(settings)
-            save_model(arrays, run_dir / MODELS_DIR / f"{name}.npz")
+            save_arrays(arrays, run_dir / MODELS_DIR / f"{name}.npz")
             log(f"{name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
                 f"{np.median(arrays['cv_score']):.3f}")
     return paths
 
 
-def data_fingerprint(ds: xr.Dataset) -> str:
-    """A content hash of what a fit depends on: stimuli, responses, trial ids and splits."""
-    h = hashlib.sha1()
-    for name in ("stimuli", "responses", "stimulus_id", "split"):
-        values = np.ascontiguousarray(ds[name].values)
-        h.update(f"{name}{values.shape}{values.dtype}".encode())
-        h.update(values.tobytes() if values.dtype.kind != "U" else "\n".join(values.tolist()).encode())
-    return h.hexdigest()
-
-
-def _unit_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Unit coordinates (1-D, along ``unit``) as a table indexed like the units."""
-    cols = {"unit": np.asarray(ds["unit"].values)}
-    for name, coord in ds.coords.items():
-        if name != "unit" and coord.dims == ("unit",):
-            cols[name] = np.asarray(coord.values)
-    return pd.DataFrame(cols)
-
-
-def score_predictions(
-    test: xr.Dataset,
-    prediction: np.ndarray,
-    stimulus: np.ndarray,
-    ceiling: np.ndarray | None,
-) -> pd.DataFrame:
-    """Per-unit metrics of test-set predictions (rows in the order of ``test.unit``).
-
-    Columns: ``pearson`` (r against the repeat-averaged responses), ``r2``, ``pearson_squared``,
-    ``single_trial_pearson``, ``fev``, ``feve``, ``ceiling`` (split-half reliability, the ceiling
-    of r²), ``normalized`` (r²/ceiling), and ``pearson_true`` (r against the noise-free rates) when
-    the dataset is simulated.
-    """
-    avg = data.repeat_average(test)
-    order = pd.Index(stimulus).get_indexer(avg["stimulus"].values)
-    if (order < 0).any():
-        raise DataError("predictions do not cover every test stimulus", variable="stimulus")
-    pred = prediction[order]
-    table = {
-        "pearson": metrics.pearson(avg.values, pred),
-        "r2": metrics.r2(avg.values, pred),
-        "pearson_squared": metrics.pearson_squared(avg.values, pred),
-    }
-    nan = np.full(pred.shape[1], np.nan)
-    try:
-        rep = data.repeats(test)
-    except DataError:  # no repeated test stimuli: no noise ceiling
-        rep = None
-    if rep is not None:
-        rep_pred = pred[pd.Index(avg["stimulus"].values).get_indexer(rep["stimulus"].values)]
-        table["single_trial_pearson"] = metrics.single_trial_correlation(rep.values, rep_pred)
-        table["fev"] = metrics.fev(rep.values)
-        table["feve"] = metrics.feve(rep.values, rep_pred)
-    else:
-        table.update(single_trial_pearson=nan, fev=nan, feve=nan)
-    table["ceiling"] = nan if ceiling is None else ceiling
-    table["normalized"] = metrics.ceiling_normalized(table["pearson"], table["ceiling"])
-    if "true_rate" in test:
-        truth = test["true_rate"].transpose("stimulus", "unit").values
-        table["pearson_true"] = metrics.pearson(truth[order], pred)
-    return pd.DataFrame(table)
-
-
-def _rf_correlation(rf: np.ndarray, true_filter: np.ndarray) -> np.ndarray:
-    """|Pearson r| between recovered and true receptive fields, per unit."""
-    a = rf.reshape(len(rf), -1).astype(np.float64)
-    b = true_filter.reshape(len(true_filter), -1).astype(np.float64)
-    if a.shape != b.shape:
-        return np.full(len(a), np.nan)
-    return np.abs(metrics.pearson(a.T, b.T))
+def read_encoding_run(run_dir: str | os.PathLike) -> tuple[dict, EncodingConfig]:
+    """A ridge run's ``config.yaml`` as (raw mapping, typed encoding config)."""
+    raw = read_run_record(run_dir, required=("data", "encoding"))
+    return raw, parse(EncodingConfig, raw["encoding"], str(Path(run_dir) / "config.yaml"))
 
 
 def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
@@ -297,23 +269,17 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     Returns the per-unit results table.
     """
     run_dir = Path(run_dir)
-    raw, config = read_run_config(run_dir)
+    raw, config = read_encoding_run(run_dir)
     ds = data.load(raw["data"])
     test = data.select(ds, "test")
-    try:
-        ceiling = metrics.split_half_reliability(
-            data.repeats(test).values, n_splits=config.ceiling_splits, seed=config.seed
-        )
-    except DataError as exc:
-        log(f"no noise ceiling: {exc}")
-        ceiling = None
-    units = _unit_table(ds)
+    ceiling = noise_ceiling(test, n_splits=config.ceiling_splits, seed=config.seed, log=log)
+    units = unit_table(ds)
     frames = []
     for spec in config.features:
         names = model_names(spec)
         for depth, (layer, name) in enumerate(names, start=1):
             path = run_dir / MODELS_DIR / f"{name}.npz"
-            model = load_model(path)
+            model = load_arrays(path)
             if not np.array_equal(model["unit"].astype(str), np.asarray(ds["unit"].values).astype(str)):
                 raise DataError("units differ from the dataset's; refit with --overwrite", source=str(path))
             scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling)
@@ -324,30 +290,34 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
             scores["alpha"] = model["alpha"]
             scores["cv_score"] = model["cv_score"]
             if "receptive_field" in model and "true_filter" in ds:
-                scores["rf_corr"] = _rf_correlation(model["receptive_field"], ds["true_filter"].values)
+                scores["rf_corr"] = rf_correlation(model["receptive_field"], ds["true_filter"].values)
             frames.append(pd.concat([units, scores], axis=1))
     results = pd.concat(frames, ignore_index=True)
-    with atomic_path(run_dir / RESULTS_FILE) as tmp:
-        results.to_csv(tmp, index=False)
+    write_table(results, run_dir / RESULTS_FILE)
     summary = summarize(results)
-    write_text(run_dir / SUMMARY_FILE, summary.to_csv(index=False))
+    write_table(summary, run_dir / SUMMARY_FILE)
     return results
 
 
-SUMMARY_METRICS = ("pearson", "ceiling", "normalized", "feve", "fev", "r2", "pearson_true", "rf_corr")
 
 
-def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Median of each metric per model, and per model x cell type when units have a type."""
-    cols = [m for m in SUMMARY_METRICS if m in results and results[m].notna().any()]
-    groups = [["model"]] + ([["model", "cell_type"]] if "cell_type" in results else [])
-    parts = []
-    for keys in groups:
-        g = results.groupby(keys, sort=False)
-        part = g[cols].median().add_prefix("median_")
-        part.insert(0, "n_units", g.size())
-        part = part.reset_index()
-        if "cell_type" not in keys and "cell_type" in results:
-            part.insert(1, "cell_type", "all")
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+def feature_specs(names: str | None, *, layers: str | None = None, params: dict | None = None,
+                  default: list[FeatureSpec] | None = None) -> list[FeatureSpec]:
+    """Feature spaces from a comma list of registry names (or ``default`` when none are given), with
+    ``layers`` ("all", "last" or a comma list) and extractor ``params`` set where the extractor takes them.
+
+    Examples
+    --------
+    >>> [s.params for s in feature_specs("pixels,alexnet", layers="conv2,conv5")]
+    [{}, {'layers': ['conv2', 'conv5']}]
+    """
+    specs = [FeatureSpec(name=n.strip()) for n in (names or "").split(",") if n.strip()] or list(default or [])
+    out = []
+    for spec in specs:
+        accepted = get_extractor(spec.name, spec.params).get_params(deep=False)
+        new = dict(spec.params)
+        if layers is not None and "layers" in accepted:
+            new["layers"] = layers if layers in ("all", "last") else [v.strip() for v in layers.split(",")]
+        new.update({k: v for k, v in (params or {}).items() if k in accepted})
+        out.append(spec.model_copy(update={"params": new}))
+    return out

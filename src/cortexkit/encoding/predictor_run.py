@@ -1,25 +1,13 @@
-"""Training neural predictors end to end: data from stores, batches across sessions, DDP, evaluation.
+"""A neural predictor together with its sessions' data: what end-to-end training iterates over.
 
-``train_predictor(config, out)`` loads every session's store, builds a :class:`NeuralPredictor`
-(one shared core, one readout per session), trains it with :func:`cortexkit.training.train`
-(seeded, early stopping on the validation correlation, learning-rate decay on plateau, gradient
-clipping, bf16 where supported, a checkpoint every epoch, resumed after a kill) and writes::
-
-    RUN/config.yaml      resolved training config, versions, seed
-    RUN/checkpoint.pt    training state (resumable)
-    RUN/model.pt         the final (best validated) weights and what is needed to rebuild them
-    RUN/results.csv      one row per session x unit on the test split
-    RUN/summary.csv      medians per session
-
-Under ``torchrun`` (several processes), the model is wrapped in DistributedDataParallel (NCCL on
-GPUs, gloo on CPUs), each process takes its share of every epoch's batches, and only rank 0
-writes files.
+:class:`PredictorRun` loads every session's store (stimuli as tensors, single trials, behaviour and
+pupil position), holds out validation stimuli, builds a :class:`~cortexkit.encoding.predictor.NeuralPredictor`
+(one shared core, one readout per session) and provides the epoch's batches, the loss, predictions
+and the validation score. :mod:`cortexkit.pipelines.trained_predictor` trains it into a run directory.
 """
 
 from __future__ import annotations
 
-import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +18,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from cortexkit import data, metrics
-from cortexkit._atomic import atomic_path, write_text
-from cortexkit.config import dump_yaml, provenance
 from cortexkit.encoding.predictor import NeuralPredictor, build_predictor, make_core
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize, to_grayscale
-from cortexkit.training import TrainSettings, train
 
 
 class SessionSpec(BaseModel):
@@ -256,168 +241,3 @@ class PredictorRun:
             ok = np.isfinite(y).all(1)
             scores.append(np.nanmean(np.nan_to_num(metrics.pearson(y[ok], pred[ok]))))
         return float(np.mean(scores))
-
-
-def _distributed() -> tuple[int, int]:
-    """(rank, world size), joining the process group torchrun set up (if any)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend)
-    if world > 1:
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
-def train_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=print, stop_after: int | None = None) -> PredictorRun:
-    """Train (or resume) a predictor run into ``out``; returns the run with the trained model."""
-    out = Path(out)
-    rank, world = _distributed()
-    run = PredictorRun(config)
-    model = run.model
-    if world > 1:
-        if config.device.startswith("cuda"):
-            torch.cuda.set_device(rank % torch.cuda.device_count())
-        model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
-    if rank == 0:
-        dump_yaml({"training": config.model_dump(), "provenance": provenance(config.seed), "world_size": world},
-                  out / "config.yaml")
-    settings = TrainSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay,
-                             grad_clip=config.grad_clip, patience=config.patience, lr_decay=config.lr_decay,
-                             lr_patience=config.lr_patience, seed=config.seed, bf16=config.bf16,
-                             extra={"config": config.model_dump(), "world": world})
-    train(model, lambda rng: run.batches(rng, rank, world), run.loss, settings,
-          validate=lambda m: run.validation_score(m), checkpoint=out / "checkpoint.pt", save=rank == 0,
-          description="predictor", log=log if rank == 0 else None, stop_after=stop_after)
-    if rank == 0 and stop_after is None:
-        with atomic_path(out / "model.pt") as tmp:
-            torch.save({"state": run.model.state_dict(), "config": config.model_dump(), "map_size": run.map_size}, tmp)
-    return run
-
-
-def load_trained(run_dir: str | os.PathLike) -> PredictorRun:
-    """A finished run's sessions and model, rebuilt from ``RUN/model.pt``."""
-    path = Path(run_dir) / "model.pt"
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError:
-        raise DataError("no trained model (train it first with `cortexkit train`)", source=str(path)) from None
-    except Exception as exc:
-        raise DataError(f"cannot read the model ({type(exc).__name__}: {str(exc)[:200]})", source=str(path)) from None
-    run = PredictorRun(PredictorConfig.model_validate(saved["config"]))
-    run.model.load_state_dict(saved["state"])
-    run.model.eval()
-    return run
-
-
-def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFrame:
-    """Score the test split of every session; write ``results.csv`` and ``summary.csv``."""
-    from cortexkit.benchmarks.runner import score_predictions
-
-    out = Path(out)
-    frames, summary = [], []
-    label = f"trained:{run.config.core.get('kind', 'conv2d')}"
-    for key, sess in run.sessions.items():
-        test = data.select(sess.dataset, "test")
-        pred, y = run.predictions(run.model, key, "test")
-        if sess.time_resolved:
-            table = sensorium_scores(pred, y, sess.stim_of_trial[sess.trials["test"]], run.config.skip_frames)
-        else:
-            labels = np.asarray(sess.dataset["stimulus"].values)[sess.stim_of_trial[sess.trials["test"]]]
-            _, first = np.unique(labels, return_index=True)  # one prediction per test stimulus
-            try:
-                ceiling = metrics.split_half_reliability(data.repeats(test).values)
-            except DataError:
-                ceiling = None
-            table = score_predictions(test, pred[first], labels[first], ceiling)
-        readout = run.model.readouts[key]
-        if hasattr(readout, "positions_pixels"):
-            learned = readout.positions_pixels(sess.dataset.sizes["y"], sess.dataset.sizes["x"]).cpu().numpy()
-            table["readout_x"], table["readout_y"] = learned[:, 0], learned[:, 1]
-            if {"rf_x", "rf_y"} <= set(sess.dataset.coords):
-                # Known receptive-field centres (simulated recordings): how far the learned positions are.
-                true = np.c_[sess.dataset["rf_x"].values, sess.dataset["rf_y"].values]
-                table["rf_x"], table["rf_y"] = true[:, 0], true[:, 1]
-                table["rf_position_error_px"] = np.linalg.norm(learned - true, axis=1)
-        table.insert(0, "session", key)
-        table.insert(1, "model", label)
-        table.insert(2, "unit", np.asarray(sess.dataset["unit"].values))
-        frames.append(table)
-        row = {"session": key, "model": label, "units": sess.n_units}
-        for col in ("pearson", "ceiling", "normalized", "feve", "single_trial_correlation", "correlation_to_average",
-                    "rf_position_error_px"):
-            if col in table and table[col].notna().any():
-                row[f"median_{col}"] = float(table[col].median())
-                if col in ("single_trial_correlation", "correlation_to_average"):
-                    row[f"mean_{col}"] = float(table[col].mean())
-        summary.append(row)
-    results = pd.concat(frames, ignore_index=True)
-    with atomic_path(out / "results.csv") as tmp:
-        results.to_csv(tmp, index=False)
-    summ = pd.DataFrame(summary)
-    write_text(out / "summary.csv", summ.to_csv(index=False))
-    return summ
-
-
-def sensorium_scores(pred: np.ndarray, y: np.ndarray, stim: np.ndarray, skip: int = 50) -> pd.DataFrame:
-    """Per-unit Sensorium 2023 metrics of time-resolved predictions (trial, unit, time).
-
-    ``single_trial_correlation``: Pearson r over all trials x frames after dropping the first
-    ``skip`` frames (NaN frames left out; a NaN score counts as 0); ``correlation_to_average``:
-    r between predictions and responses averaged over repeats of the same video, frame by frame;
-    ``feve``: fraction of explainable variance explained over repeated videos.
-    """
-    p, r = pred[..., skip:], y[..., skip:]
-    units = p.shape[1]
-    flat_p = p.transpose(0, 2, 1).reshape(-1, units)
-    flat_r = r.transpose(0, 2, 1).reshape(-1, units)
-    ok = np.isfinite(flat_r).all(1)
-    single = np.nan_to_num(metrics.pearson(flat_r[ok], flat_p[ok]))
-    stims, inverse = np.unique(stim, return_inverse=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # frames after every repeat ended are all NaN
-        avg_r = np.stack([np.nanmean(r[inverse == i], axis=0) for i in range(len(stims))])  # (video, unit, time)
-    avg_p = np.stack([p[inverse == i].mean(0) for i in range(len(stims))])
-    a, b = avg_r.transpose(0, 2, 1).reshape(-1, units), avg_p.transpose(0, 2, 1).reshape(-1, units)
-    ok2 = np.isfinite(a).all(1)
-    to_avg = np.nan_to_num(metrics.pearson(a[ok2], b[ok2]))
-    counts = np.bincount(inverse)
-    feve = np.full(units, np.nan)
-    if (counts >= 2).sum() >= 2:
-        rep = [r[inverse == i].transpose(0, 2, 1) for i in range(len(stims)) if counts[i] >= 2]  # (repeat, time, unit)
-        n_rep = max(len(x) for x in rep)
-        padded = np.full((sum(x.shape[1] for x in rep), n_rep, units), np.nan)
-        preds = np.zeros((padded.shape[0], units))
-        row = 0
-        for i, x in zip([i for i in range(len(stims)) if counts[i] >= 2], rep):
-            t = x.shape[1]
-            padded[row : row + t, : len(x)] = x.transpose(1, 0, 2)
-            preds[row : row + t] = avg_p[i].T
-            row += t
-        keep = np.isfinite(padded).sum(1).min(1) >= 2
-        if keep.sum() >= 2:
-            feve = metrics.feve(padded[keep], preds[keep])
-    return pd.DataFrame({"single_trial_correlation": single, "correlation_to_average": to_avg, "feve": feve})
-
-
-def main(argv=None) -> int:
-    """``python -m cortexkit.encoding.trainer CONFIG.yaml OUT`` (what torchrun launches)."""
-    import sys
-
-    from cortexkit.config import load_config
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2:
-        print("usage: torchrun --nproc_per_node=N -m cortexkit.encoding.trainer CONFIG.yaml OUT_DIR", file=sys.stderr)
-        return 2
-    run = train_predictor(load_config(PredictorConfig, args[0]), args[1])
-    rank, _ = _distributed()
-    if rank == 0:
-        print(evaluate_predictor(run, args[1]).round(3).to_string(index=False))
-    if torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Evaluation: predictions scored against responses with noise ceilings, tidy results tables, and
+the run-folder contract (what a run directory holds, how it is fingerprinted, saved and reopened).
+
+Sits above :mod:`cortexkit.data` and :mod:`cortexkit.metrics` and below the models
+(:mod:`cortexkit.encoding`, :mod:`cortexkit.decoding`) and the pipelines, so that ridge runs,
+trained predictors and benchmarks score with the same function.
+"""
+
+from cortexkit.evaluation.runs import (
+    CONFIG_FILE,
+    MODELS_DIR,
+    RESULTS_FILE,
+    SUMMARY_FILE,
+    data_fingerprint,
+    load_arrays,
+    load_if_settings_match,
+    read_run_record,
+    read_table,
+    run_kind,
+    save_arrays,
+    write_run_record,
+    write_table,
+)
+from cortexkit.evaluation.scoring import (
+    SUMMARY_METRICS,
+    headline_models,
+    noise_ceiling,
+    rf_correlation,
+    score_predictions,
+    summarize,
+    unit_table,
+)
+from cortexkit.evaluation.tables import to_markdown, write_csv_and_markdown
+
+__all__ = [
+    "CONFIG_FILE",
+    "MODELS_DIR",
+    "RESULTS_FILE",
+    "SUMMARY_FILE",
+    "SUMMARY_METRICS",
+    "data_fingerprint",
+    "headline_models",
+    "load_arrays",
+    "load_if_settings_match",
+    "noise_ceiling",
+    "read_run_record",
+    "read_table",
+    "rf_correlation",
+    "run_kind",
+    "save_arrays",
+    "score_predictions",
+    "summarize",
+    "to_markdown",
+    "unit_table",
+    "write_csv_and_markdown",
+    "write_run_record",
+    "write_table",
+]

@@ -1,0 +1,162 @@
+"""Scoring predictions against measured responses, with noise ceilings, into tidy tables.
+
+One function, :func:`score_predictions`, scores every kind of model (ridge on fixed features,
+trained predictors, benchmark entries) so that their numbers are comparable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from cortexkit import data, metrics
+from cortexkit.errors import DataError
+
+SUMMARY_METRICS = ("pearson", "ceiling", "normalized", "feve", "fev", "r2", "pearson_true", "rf_corr")
+
+
+def noise_ceiling(test: xr.Dataset, n_splits: int = 50, seed: int = 0, log=None) -> np.ndarray | None:
+    """Split-half reliability (Spearman-Brown corrected) of each unit over the test repeats.
+
+    Parameters
+    ----------
+    test : xarray.Dataset
+        The test split of a recording.
+    n_splits, seed :
+        Random split-halves and their seed (:func:`cortexkit.metrics.split_half_reliability`).
+    log : callable, optional
+        Told why, when there is no ceiling.
+
+    Returns
+    -------
+    array of shape (unit,), or None
+        None when the test stimuli are not repeated.
+    """
+    try:
+        return metrics.split_half_reliability(data.repeats(test).values, n_splits=n_splits, seed=seed)
+    except DataError as exc:
+        if log is not None:
+            log(f"no noise ceiling: {exc}")
+        return None
+
+
+def unit_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Unit coordinates (1-D, along ``unit``) as a table with one row per unit, in dataset order."""
+    cols = {"unit": np.asarray(ds["unit"].values)}
+    for name, coord in ds.coords.items():
+        if name != "unit" and coord.dims == ("unit",):
+            cols[name] = np.asarray(coord.values)
+    return pd.DataFrame(cols)
+
+
+def score_predictions(
+    test: xr.Dataset,
+    prediction: np.ndarray,
+    stimulus: np.ndarray,
+    ceiling: np.ndarray | None,
+) -> pd.DataFrame:
+    """Per-unit metrics of test-set predictions (rows in the order of ``test.unit``).
+
+    Parameters
+    ----------
+    test : xarray.Dataset
+        The test split (single trials; repeats share a ``stimulus_id``).
+    prediction : array, shape (stimulus, unit)
+        One prediction per test stimulus, rows labelled by ``stimulus``.
+    stimulus : array, shape (stimulus,)
+        Labels of the rows of ``prediction``; must cover every test stimulus.
+    ceiling : array of shape (unit,), or None
+        Split-half reliability per unit (:func:`noise_ceiling`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit. ``pearson`` (r against the repeat-averaged responses), ``r2``,
+        ``pearson_squared``, ``single_trial_pearson``, ``fev``, ``feve``, ``ceiling`` (the ceiling
+        of r²), ``normalized`` (r²/ceiling), and ``pearson_true`` (r against the noise-free rates)
+        when the dataset is simulated.
+    """
+    avg = data.repeat_average(test)
+    order = pd.Index(stimulus).get_indexer(avg["stimulus"].values)
+    if (order < 0).any():
+        raise DataError("predictions do not cover every test stimulus", variable="stimulus")
+    pred = prediction[order]
+    table = {
+        "pearson": metrics.pearson(avg.values, pred),
+        "r2": metrics.r2(avg.values, pred),
+        "pearson_squared": metrics.pearson_squared(avg.values, pred),
+    }
+    nan = np.full(pred.shape[1], np.nan)
+    try:
+        rep = data.repeats(test)
+    except DataError:  # no repeated test stimuli: no noise ceiling
+        rep = None
+    if rep is not None:
+        rep_pred = pred[pd.Index(avg["stimulus"].values).get_indexer(rep["stimulus"].values)]
+        table["single_trial_pearson"] = metrics.single_trial_correlation(rep.values, rep_pred)
+        table["fev"] = metrics.fev(rep.values)
+        table["feve"] = metrics.feve(rep.values, rep_pred)
+    else:
+        table.update(single_trial_pearson=nan, fev=nan, feve=nan)
+    table["ceiling"] = nan if ceiling is None else ceiling
+    table["normalized"] = metrics.ceiling_normalized(table["pearson"], table["ceiling"])
+    if "true_rate" in test:
+        truth = test["true_rate"].transpose("stimulus", "unit").values
+        table["pearson_true"] = metrics.pearson(truth[order], pred)
+    return pd.DataFrame(table)
+
+
+def rf_correlation(rf: np.ndarray, true_filter: np.ndarray) -> np.ndarray:
+    """|Pearson r| between recovered and true receptive fields.
+
+    Parameters
+    ----------
+    rf, true_filter : arrays, shape (unit, y, x[, channel])
+
+    Returns
+    -------
+    array, shape (unit,)
+        NaN for every unit when the shapes differ.
+    """
+    a = rf.reshape(len(rf), -1).astype(np.float64)
+    b = true_filter.reshape(len(true_filter), -1).astype(np.float64)
+    if a.shape != b.shape:
+        return np.full(len(a), np.nan)
+    return np.abs(metrics.pearson(a.T, b.T))
+
+
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """Median of each metric per model, and per model x cell type when units have a ``cell_type``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Per-unit rows with a ``model`` column and any of :data:`SUMMARY_METRICS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model`` [, ``cell_type``], ``n_units``, ``median_<metric>``.
+    """
+    cols = [m for m in SUMMARY_METRICS if m in results and results[m].notna().any()]
+    groups = [["model"]] + ([["model", "cell_type"]] if "cell_type" in results else [])
+    parts = []
+    for keys in groups:
+        g = results.groupby(keys, sort=False)
+        part = g[cols].median().add_prefix("median_")
+        part.insert(0, "n_units", g.size())
+        part = part.reset_index()
+        if "cell_type" not in keys and "cell_type" in results:
+            part.insert(1, "cell_type", "all")
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def headline_models(results: pd.DataFrame) -> list[str]:
+    """Single-layer models, and the best layer (median Pearson r) of each multi-layer feature space."""
+    out = []
+    for _, frame in results.groupby("feature_space", sort=False):
+        medians = frame.groupby("model", sort=False)["pearson"].median()
+        out.append(medians.idxmax() if len(medians) > 1 else medians.index[0])
+    return out

@@ -1,0 +1,55 @@
+"""What a recording holds, in one table: dims, units, splits, repeats and noise ceilings."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from cortexkit import data, metrics
+from cortexkit.errors import CortexkitError
+
+
+def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
+    """(property, value) rows describing a recording, as ``cortexkit info`` prints them.
+
+    Rows: source, modality, stimuli, splits, trials, responses, units, unit and stimulus
+    coordinates, areas, repeats per split, split-half reliability and FEV on the test split (or why
+    there is no ceiling), other variables.
+    """
+    ds = data.open(store)
+    split = ds["split"].values
+    counts = data.repeat_counts(ds).values
+    rows = [
+        ("source", ds.attrs.get("source", "?")),
+        ("modality", ds.attrs.get("modality", "?")),
+        ("stimuli", f"{ds.sizes['stimulus']} {data.stimulus_kind(ds)}s, "
+                    + ", ".join(f"{d}={ds.sizes[d]}" for d in ds['stimuli'].dims[1:])),
+        ("splits", ", ".join(f"{s}: {(split == s).sum()}" for s in data.SPLITS if (split == s).any())),
+        ("trials", str(ds.sizes["trial"])),
+        ("responses", ", ".join(f"{d}={ds.sizes[d]}" for d in ds["responses"].dims)),
+        ("units", str(ds.sizes["unit"])),
+        ("unit coordinates", ", ".join(c for c in ds.coords if ds[c].dims == ("unit",) and c != "unit") or "-"),
+        ("stimulus coordinates", ", ".join(c for c in ds.coords if ds[c].dims == ("stimulus",) and c != "stimulus") or "-"),
+    ]
+    if "area" in ds.coords:
+        areas = pd.Series(ds["area"].values).value_counts()
+        rows.append(("areas", ", ".join(f"{a}: {n}" for a, n in areas.items())))
+    for name in data.SPLITS:
+        sel = split == name
+        if sel.any():
+            c = counts[sel]
+            spread = f"{c.min()}" if c.min() == c.max() else f"{c.min()}-{c.max()} (median {np.median(c):g})"
+            rows.append((f"repeats ({name})", spread))
+    test = data.select(ds, "test")
+    try:
+        rel = metrics.split_half_reliability(data.repeats(test).values)
+        rows.append(("split-half reliability (test)", f"median {np.nanmedian(rel):.3f}, "
+                     f"IQR {np.nanpercentile(rel, 25):.3f}-{np.nanpercentile(rel, 75):.3f}"))
+        rows.append(("FEV (test)", f"median {np.nanmedian(metrics.fev(data.repeats(test).values)):.3f}"))
+    except CortexkitError as exc:
+        rows.append(("noise ceiling", f"not available ({exc.problem})"))
+    extra = [v for v in ds.data_vars if v not in ("stimuli", "responses", "stimulus_id", "split")]
+    rows.append(("other variables", ", ".join(extra) or "-"))
+    return rows

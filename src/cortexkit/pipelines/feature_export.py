@@ -1,0 +1,52 @@
+"""Feature extraction of a whole recording (cached), optionally written as a Zarr store."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import xarray as xr
+
+from cortexkit import data
+from cortexkit._atomic import atomic_path
+from cortexkit.features import get_extractor
+from cortexkit.features.cache import FeatureCache
+from cortexkit.pipelines.ridge_encoding import FeatureSpec
+
+
+def export_features(store: str | os.PathLike, spec: FeatureSpec, out: str | os.PathLike | None = None,
+                    cache: FeatureCache | None = None) -> dict[str, np.ndarray]:
+    """Features of every stimulus of a recording, the extractor fitted on its train split.
+
+    Parameters
+    ----------
+    store : path
+        A recording in the cortexkit data model.
+    spec : FeatureSpec
+        The extractor and its parameters.
+    out : path, optional
+        Write the features here as Zarr: ``features_<i>`` (stimulus, feature_<i>) per layer, with
+        the stimulus labels, splits, extractor name, parameters and layer names.
+    cache : FeatureCache, optional
+        Where features are looked up and stored (the default cache if omitted).
+
+    Returns
+    -------
+    dict of str to array, each of shape (stimulus, feature)
+        One entry per layer.
+    """
+    ds = data.load(store)
+    train = data.select(ds, "train")
+    cache = cache or FeatureCache()
+    feats = cache.features(get_extractor(spec.name, spec.params), np.asarray(ds["stimuli"].values),
+                           np.asarray(train["stimuli"].values))
+    if out:
+        result = xr.Dataset(
+            {f"features_{i}": (("stimulus", f"feature_{i}"), arr) for i, arr in enumerate(feats.values())},
+            coords={"stimulus": ds["stimulus"].values, "split": ("stimulus", ds["split"].values.astype(object))},
+            attrs={"extractor": spec.name, "params": json.dumps(spec.params, default=str), "layers": json.dumps(list(feats))},
+        )
+        with atomic_path(out) as tmp:
+            result.to_zarr(tmp, consolidated=False)
+    return feats

@@ -1,0 +1,161 @@
+"""The trained-predictor pipeline: train a core + readouts end to end into a run directory, then
+score the test split.
+
+``train_predictor(config, out)`` builds a :class:`~cortexkit.encoding.predictor_run.PredictorRun`
+and trains it with :func:`cortexkit.training_loop.train` (seeded, early stopping on the validation
+correlation, learning-rate decay on plateau, gradient clipping, bf16 where supported, a checkpoint
+every epoch, resumed after a kill) and writes::
+
+    RUN/config.yaml      resolved training config, versions, seed
+    RUN/checkpoint.pt    training state (resumable)
+    RUN/model.pt         the final (best validated) weights and what is needed to rebuild them
+    RUN/results.csv      one row per session x unit on the test split
+    RUN/summary.csv      medians per session
+
+Under ``torchrun`` (several processes), the model is wrapped in DistributedDataParallel (NCCL on
+GPUs, gloo on CPUs), each process takes its share of every epoch's batches, and only rank 0
+writes files: ``torchrun --nproc_per_node=N -m cortexkit.pipelines.trained_predictor CONFIG.yaml OUT``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from cortexkit import data, metrics
+from cortexkit._atomic import atomic_path
+from cortexkit.config import provenance
+from cortexkit.encoding.predictor_run import PredictorConfig, PredictorRun
+from cortexkit.errors import DataError
+from cortexkit.evaluation import noise_ceiling, score_predictions, write_run_record, write_table
+from cortexkit.training_loop import TrainSettings, train
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size), joining the process group torchrun set up (if any)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    if world > 1:
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def train_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=print, stop_after: int | None = None) -> PredictorRun:
+    """Train (or resume) a predictor run into ``out``; returns the run with the trained model."""
+    out = Path(out)
+    rank, world = _distributed()
+    run = PredictorRun(config)
+    model = run.model
+    if world > 1:
+        if config.device.startswith("cuda"):
+            torch.cuda.set_device(rank % torch.cuda.device_count())
+        model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    if rank == 0:
+        write_run_record(out, {"training": config.model_dump(), "provenance": provenance(config.seed),
+                               "world_size": world})
+    settings = TrainSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay,
+                             grad_clip=config.grad_clip, patience=config.patience, lr_decay=config.lr_decay,
+                             lr_patience=config.lr_patience, seed=config.seed, bf16=config.bf16,
+                             extra={"config": config.model_dump(), "world": world})
+    train(model, lambda rng: run.batches(rng, rank, world), run.loss, settings,
+          validate=lambda m: run.validation_score(m), checkpoint=out / "checkpoint.pt", save=rank == 0,
+          description="predictor", log=log if rank == 0 else None, stop_after=stop_after)
+    if rank == 0 and stop_after is None:
+        with atomic_path(out / "model.pt") as tmp:
+            torch.save({"state": run.model.state_dict(), "config": config.model_dump(), "map_size": run.map_size}, tmp)
+    return run
+
+
+def load_trained(run_dir: str | os.PathLike) -> PredictorRun:
+    """A finished run's sessions and model, rebuilt from ``RUN/model.pt``."""
+    path = Path(run_dir) / "model.pt"
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise DataError("no trained model (train it first with `cortexkit train`)", source=str(path)) from None
+    except Exception as exc:
+        raise DataError(f"cannot read the model ({type(exc).__name__}: {str(exc)[:200]})", source=str(path)) from None
+    run = PredictorRun(PredictorConfig.model_validate(saved["config"]))
+    run.model.load_state_dict(saved["state"])
+    run.model.eval()
+    return run
+
+
+def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFrame:
+    """Score the test split of every session; write ``results.csv`` and ``summary.csv``."""
+    out = Path(out)
+    frames, summary = [], []
+    label = f"trained:{run.config.core.get('kind', 'conv2d')}"
+    for key, sess in run.sessions.items():
+        test = data.select(sess.dataset, "test")
+        pred, y = run.predictions(run.model, key, "test")
+        if sess.time_resolved:
+            table = pd.DataFrame(metrics.sensorium_scores(pred, y, sess.stim_of_trial[sess.trials["test"]],
+                                                          run.config.skip_frames))
+        else:
+            labels = np.asarray(sess.dataset["stimulus"].values)[sess.stim_of_trial[sess.trials["test"]]]
+            _, first = np.unique(labels, return_index=True)  # one prediction per test stimulus
+            ceiling = noise_ceiling(test)
+            table = score_predictions(test, pred[first], labels[first], ceiling)
+        readout = run.model.readouts[key]
+        if hasattr(readout, "positions_pixels"):
+            learned = readout.positions_pixels(sess.dataset.sizes["y"], sess.dataset.sizes["x"]).cpu().numpy()
+            table["readout_x"], table["readout_y"] = learned[:, 0], learned[:, 1]
+            if {"rf_x", "rf_y"} <= set(sess.dataset.coords):
+                # Known receptive-field centres (simulated recordings): how far the learned positions are.
+                true = np.c_[sess.dataset["rf_x"].values, sess.dataset["rf_y"].values]
+                table["rf_x"], table["rf_y"] = true[:, 0], true[:, 1]
+                table["rf_position_error_px"] = np.linalg.norm(learned - true, axis=1)
+        table.insert(0, "session", key)
+        table.insert(1, "model", label)
+        table.insert(2, "unit", np.asarray(sess.dataset["unit"].values))
+        frames.append(table)
+        row = {"session": key, "model": label, "units": sess.n_units}
+        for col in ("pearson", "ceiling", "normalized", "feve", "single_trial_correlation", "correlation_to_average",
+                    "rf_position_error_px"):
+            if col in table and table[col].notna().any():
+                row[f"median_{col}"] = float(table[col].median())
+                if col in ("single_trial_correlation", "correlation_to_average"):
+                    row[f"mean_{col}"] = float(table[col].mean())
+        summary.append(row)
+    results = pd.concat(frames, ignore_index=True)
+    write_table(results, out / "results.csv")
+    summ = pd.DataFrame(summary)
+    write_table(summ, out / "summary.csv")
+    return summ
+
+
+def run_trained_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=print) -> pd.DataFrame:
+    """Train (or resume) into ``out``, then score the test split; returns the per-session summary
+    (rank 0 of a distributed run; other ranks return an empty table)."""
+    run = train_predictor(config, out, log=log)
+    rank, _ = _distributed()
+    return evaluate_predictor(run, out) if rank == 0 else pd.DataFrame()
+
+
+def main(argv=None) -> int:
+    """``python -m cortexkit.pipelines.trained_predictor CONFIG.yaml OUT`` (what torchrun launches)."""
+    import sys
+
+    from cortexkit.config import load_config
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: torchrun --nproc_per_node=N -m cortexkit.pipelines.trained_predictor CONFIG.yaml OUT_DIR", file=sys.stderr)
+        return 2
+    summary = run_trained_predictor(load_config(PredictorConfig, args[0]), args[1])
+    if not summary.empty:
+        print(summary.round(3).to_string(index=False))
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

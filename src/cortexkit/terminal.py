@@ -1,0 +1,48 @@
+"""Terminal output: the console, progress lines and tables, shared by every command."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+console = Console() if Console().is_terminal else Console(width=200)  # logs and pipes: wide enough for tables
+err_console = Console(stderr=True)
+# Short headers of a ridge run's summary table (summary.csv columns).
+SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "n_units": "units", "median_pearson": "r",
+                   "median_ceiling": "ceiling", "median_normalized": "r²/ceiling", "median_feve": "FEVE", "median_fev": "FEV",
+                   "median_r2": "R²", "median_pearson_true": "r (truth)", "median_rf_corr": "RF |r|"}
+
+
+def log(message: str) -> None:
+    """One indented progress line."""
+    console.print(f"  {message}", highlight=False)
+
+
+def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | None = None, *, nan: str = "nan",
+                dim: list[bool] | None = None, header: bool = True) -> None:
+    """Print a table with rich.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows to print; floats with 3 decimals, numeric columns right-aligned.
+    title : str, optional
+    headers : dict, optional
+        Column name -> printed header (others print their name).
+    nan : str
+        How NaN prints.
+    dim : list of bool, optional
+        Rows printed dimmed (e.g. null models).
+    header : bool
+        Without a header row, the first column is printed bold (a property table).
+    """
+    table = Table(title=title, title_justify="left", show_header=header)
+    for i, col in enumerate(frame.columns):
+        right = header and pd.api.types.is_numeric_dtype(frame[col])
+        table.add_column((headers or {}).get(col, str(col)), justify="right" if right else "left",
+                         style="bold" if not header and i == 0 else None)
+    for i, row in enumerate(frame.itertuples(index=False)):
+        cells = [nan if isinstance(v, float) and v != v else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
+        table.add_row(*cells, style="dim" if dim is not None and dim[i] else None)
+    console.print(table)
