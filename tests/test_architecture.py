@@ -1,0 +1,103 @@
+"""The layering of cortexkit: no module imports a layer above its own (docs/architecture.md).
+
+Every ``import cortexkit.X`` / ``from cortexkit.X import ...`` in the source tree, at module level
+or inside a function, is checked against the layer order below: a module may import its own
+top-level package and the entries of earlier layers, never a later one nor a sibling in its layer.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "cortexkit"
+
+# Lowest first.
+LAYERS = [
+    ("errors",),
+    ("_atomic", "_progress", "memory", "registry"),
+    ("config", "image", "filters", "render", "terminal"),
+    ("training_loop",),
+    ("metrics",),
+    ("data",),
+    ("features",),
+    ("simulate",),
+    ("evaluation",),
+    ("encoding",),
+    ("decoding",),
+    ("pipelines",),
+    ("benchmarks",),
+    ("report",),
+    ("cli",),
+]
+RANK = {name: i for i, group in enumerate(LAYERS) for name in group}
+
+
+def _top(module: str) -> str:
+    return module.split(".")[1] if module.startswith("cortexkit.") else ""
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("cortexkit."):
+                    yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "cortexkit":
+                for alias in node.names:  # from cortexkit import data, metrics
+                    yield node.lineno, f"cortexkit.{alias.name}"
+            elif node.module.startswith("cortexkit."):
+                yield node.lineno, node.module
+
+
+def test_every_module_has_a_layer():
+    tops = {p.relative_to(SRC).parts[0].removesuffix(".py") for p in SRC.rglob("*.py")} - {"__init__"}
+    assert tops <= set(RANK), f"add {sorted(tops - set(RANK))} to LAYERS and docs/architecture.md"
+
+
+def upward_imports(src: Path = SRC) -> list[str]:
+    """``file:line imports target`` for every import of a higher (or a sibling) layer."""
+    bad = []
+    for path in sorted(src.rglob("*.py")):
+        own = path.relative_to(src).parts[0].removesuffix(".py")
+        if own == "__init__":  # the package root re-exports the version only
+            own = "errors"
+        for line, target in _imports(path):
+            other = _top(target)
+            if other in ("", own) or other == "__version__":
+                continue
+            if other not in RANK:
+                bad.append(f"{path.relative_to(src)}:{line} imports unknown {target}")
+            elif RANK[other] > RANK[own] or RANK[other] == RANK[own]:
+                bad.append(f"{path.relative_to(src)}:{line} ({own}) imports {target} ({other})")
+    return bad
+
+
+def test_no_module_imports_a_higher_layer():
+    assert upward_imports() == []
+
+
+def test_the_check_catches_an_upward_import(tmp_path):
+    """The checker itself: an import of a higher layer, even inside a function, is reported."""
+    fake = tmp_path / "cortexkit"
+    (fake / "metrics").mkdir(parents=True)
+    (fake / "metrics" / "bad.py").write_text("def f():\n    from cortexkit.evaluation import score_predictions\n")
+    (fake / "metrics" / "good.py").write_text("from cortexkit.errors import DataError\nimport numpy\n")
+    (fake / "features.py").write_text("from cortexkit import simulate\n")
+    assert upward_imports(fake) == ["features.py:1 (features) imports cortexkit.simulate (simulate)",
+                                    "metrics/bad.py:2 (metrics) imports cortexkit.evaluation (evaluation)"]
+
+
+@pytest.mark.parametrize("package", ["metrics"])
+def test_metrics_needs_only_array_libraries(package):
+    """metrics is pure: numpy, scipy, torch and cortexkit.errors (no pandas, xarray, files)."""
+    allowed = {"numpy", "scipy", "torch", "warnings", "__future__", "math", "functools", "typing", "collections"}
+    for path in (SRC / package).rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            for name in names:
+                root = name.split(".")[0]
+                assert root in allowed or name.startswith(("cortexkit.errors", f"cortexkit.{package}")), f"{path.name} imports {name}"
