@@ -101,3 +101,26 @@ def test_metrics_needs_only_array_libraries(package):
             for name in names:
                 root = name.split(".")[0]
                 assert root in allowed or name.startswith(("cortexkit.errors", f"cortexkit.{package}")), f"{path.name} imports {name}"
+
+
+def undocumented(src: Path = SRC) -> list[str]:
+    """Public module-level functions and classes, and public methods of public classes, without a docstring."""
+    missing = []
+    for path in sorted(src.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name.startswith("_"):
+                continue
+            if not ast.get_docstring(node):
+                missing.append(f"{path.relative_to(src)}:{node.lineno} {node.name}")
+            for sub in node.body if isinstance(node, ast.ClassDef) else []:
+                is_property = any(isinstance(d, ast.Name) and d.id == "property" for d in sub.decorator_list) \
+                    if isinstance(sub, ast.FunctionDef) else True
+                if isinstance(sub, ast.FunctionDef) and not sub.name.startswith("_") and not is_property \
+                        and not ast.get_docstring(sub):
+                    missing.append(f"{path.relative_to(src)}:{sub.lineno} {node.name}.{sub.name}")
+    return missing
+
+
+def test_every_public_function_and_class_has_a_docstring():
+    assert undocumented() == []

@@ -17,6 +17,7 @@ T = TypeVar("T")
 
 
 def enabled() -> bool:
+    """Whether progress bars are drawn: on an interactive terminal, unless ``CORTEXKIT_PROGRESS=0``."""
     if os.environ.get("CORTEXKIT_PROGRESS", "1").lower() in ("0", "false", "no"):
         return False
     return sys.stderr.isatty()

@@ -30,6 +30,7 @@ from cortexkit.errors import DataError
 
 @dataclass
 class TrainSettings:
+    """Optimiser, schedule and stopping settings; their fingerprint decides whether a checkpoint resumes."""
     epochs: int = 20
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -43,11 +44,13 @@ class TrainSettings:
     extra: dict = field(default_factory=dict)  # anything else the caller wants a resume to check
 
     def fingerprint(self) -> str:
+        """SHA-1 of every setting (a checkpoint resumes only under the same one)."""
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()
 
 
 @dataclass
 class TrainResult:
+    """What :func:`train` returns: the per-epoch history, best epoch and score, and the resumed epoch."""
     history: list[dict]
     best_epoch: int
     best_score: float | None

@@ -26,6 +26,7 @@ from cortexkit.training_loop import TrainSettings, train
 
 
 class ConvVAE(nn.Module):
+    """A convolutional VAE: images (B, C, H, W) in [0, 1] <-> latents (B, latent_dim)."""
     def __init__(self, channels: int, size: int, latent_dim: int = 64, width: int = 32):
         super().__init__()
         if size % 8:
@@ -46,13 +47,16 @@ class ConvVAE(nn.Module):
         )
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance, each (B, latent_dim), of images (B, C, H, W)."""
         mean, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
         return mean, logvar.clamp(-10, 10)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) from latents (B, latent_dim)."""
         return self.decoder(self.from_latent(z))
 
     def forward(self, x):
+        """(reconstruction, mean, log-variance) of images (B, C, H, W), sampling the latent (reparameterised)."""
         mean, logvar = self.encode(x)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         return self.decode(z), mean, logvar
@@ -65,6 +69,7 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def from_tensor(x: torch.Tensor, gray: bool) -> np.ndarray:
+    """Images (n, y, x[, channel]) from a (n, C, H, W) tensor (channels back to the last axis)."""
     x = x.detach().cpu()
     return (x[:, 0] if gray else x.permute(0, 2, 3, 1)).numpy()
 
@@ -166,6 +171,7 @@ class AutoencoderDecoder(Decoder):
 
     @torch.no_grad()
     def decode(self, latents) -> np.ndarray:
+        """Images (n, y, x[, channel]) from VAE latents (n, latent_dim)."""
         z = torch.from_numpy(np.asarray(latents, np.float32)).to(self.device)
         return from_tensor(torch.cat([self.vae_.decode(z[s : s + 256]) for s in range(0, len(z), 256)]),
                            gray=len(self.stimulus_shape_) == 2)

@@ -19,6 +19,7 @@ DECODERS = Registry("decoder")
 
 
 def check_responses(responses, name: str = "responses") -> np.ndarray:
+    """Responses as a finite float32 (n_stimuli, n_units) array, else a DataError."""
     r = np.asarray(responses, dtype=np.float32)
     if r.ndim != 2:
         raise DataError(f"expected (n_stimuli, n_units), got shape {r.shape}", variable=name)
@@ -28,6 +29,7 @@ def check_responses(responses, name: str = "responses") -> np.ndarray:
 
 
 def check_stimuli(stimuli, n: int) -> np.ndarray:
+    """Stimuli as a float32 array with ``n`` rows in [0, 1], else a DataError."""
     s = np.asarray(stimuli, dtype=np.float32)
     if s.ndim < 3 or len(s) != n:
         raise DataError(f"expected {n} stimuli (n, [frame], y, x[, channel]), got shape {s.shape}", variable="stimuli")
@@ -42,6 +44,7 @@ class Decoder(BaseEstimator):
     name = "decoder"
 
     def fit(self, responses, stimuli):
+        """Learn the map from responses (n_stimuli, n_units) to the stimuli (n_stimuli, y, x[, channel])."""
         r = check_responses(responses)
         s = check_stimuli(stimuli, len(r))
         self.stimulus_shape_ = s.shape[1:]
@@ -50,6 +53,7 @@ class Decoder(BaseEstimator):
         return self
 
     def reconstruct(self, responses) -> np.ndarray:
+        """Stimuli (n, y, x[, channel]) reconstructed from responses (n, n_units)."""
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "stimulus_shape_")

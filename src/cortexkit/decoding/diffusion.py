@@ -27,6 +27,7 @@ from cortexkit.training_loop import TrainSettings, train
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding (B, dim) of diffusion timesteps (B,)."""
     half = dim // 2
     freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device) / half)
     args = t.float()[:, None] * freqs[None]
@@ -34,6 +35,7 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class FiLMBlock(nn.Module):
+    """A residual MLP block whose activations are scaled and shifted by the conditioning vector (FiLM)."""
     def __init__(self, width: int, cond: int):
         super().__init__()
         self.norm = nn.LayerNorm(width)
@@ -44,6 +46,7 @@ class FiLMBlock(nn.Module):
         nn.init.zeros_(self.lin2.bias)
 
     def forward(self, h, c):
+        """``h`` (B, width) updated under conditioning ``c`` (B, cond_dim)."""
         scale, shift = self.film(c).chunk(2, dim=1)
         x = self.norm(h) * (1 + scale) + shift
         return h + self.lin2(torch.nn.functional.silu(self.lin1(torch.nn.functional.silu(x))))

@@ -27,6 +27,7 @@ class LatentRidge:
         self.seed = seed
 
     def fit(self, responses: np.ndarray, latents: np.ndarray) -> "LatentRidge":
+        """Ridge from responses (n, n_units) to latents (n, k); remembers the latents' spread."""
         self.ridge_ = RidgeCV(alphas=self.alphas, standardize=True, random_state=self.seed).fit(responses, latents)
         self.mean_, self.std_ = latents.mean(0), latents.std(0)
         fitted = self.ridge_.predict(responses)
@@ -34,6 +35,7 @@ class LatentRidge:
         return self
 
     def predict(self, responses: np.ndarray) -> np.ndarray:
+        """Latents (n, k) from responses (n, n_units), re-standardised to the training spread."""
         z = self.ridge_.predict(responses)
         if self.restandardize:
             z = (z - self.pred_mean_) / self.pred_std_ * self.std_ + self.mean_

@@ -49,6 +49,7 @@ class RetrievalDecoder(Decoder):
         self.set_candidates(stimuli if self.candidates is None else self.candidates)
 
     def set_candidates(self, images) -> "RetrievalDecoder":
+        """The images (m, y, x[, channel]) to retrieve from (e.g. the test set)."""
         self.pool_ = np.asarray(images, np.float32)
         self.pool_latents_ = self.latent_.encode(self.pool_)
         return self

@@ -26,11 +26,13 @@ class EncodingCritic:
         self.feature_scale = feature_scale
 
     def predict(self, images) -> np.ndarray:
+        """Predicted responses (n, n_units) to images (n, y, x[, channel])."""
         (features,) = extract_features(self.extractor, images).values()
         return self.ridge.predict(features / self.feature_scale)
 
     @classmethod
     def fit(cls, extractor, stimuli, responses, **ridge_kwargs) -> "EncodingCritic":
+        """Fit the encoding model (Gabor features -> ridge) on images and their responses."""
         from cortexkit.encoding import RidgeCV
 
         (features,) = extract_features(extractor, stimuli).values()

@@ -14,6 +14,7 @@ from torch import nn
 
 
 class Shifter(nn.Module):
+    """Pupil centre (B, 2) -> readout shift (B, 2) in grid units, bounded by ``max_shift``."""
     def __init__(self, hidden: int = 8, max_shift: float = 0.5):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, 2))
@@ -22,10 +23,12 @@ class Shifter(nn.Module):
         self.max_shift = max_shift
 
     def forward(self, pupil_center: torch.Tensor) -> torch.Tensor:
+        """Readout shifts (B, 2) from pupil centres (B, 2)."""
         return self.max_shift * torch.tanh(self.net(pupil_center))
 
 
 class Modulator(nn.Module):
+    """Behaviour (B, n_behaviors) -> a positive gain per unit (B, n_units)."""
     def __init__(self, n_behaviors: int, n_units: int, hidden: int = 16):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(n_behaviors, hidden), nn.ELU(), nn.Linear(hidden, n_units))
@@ -33,4 +36,5 @@ class Modulator(nn.Module):
         nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, behavior: torch.Tensor) -> torch.Tensor:
+        """Gains (B, n_units) from behaviour (B, n_behaviors)."""
         return torch.exp(self.net(behavior))

@@ -24,6 +24,7 @@ NONLINEARITIES = {
 
 
 class NeuralPredictor(nn.Module):
+    """One shared core, one readout per session (``data_key``), optional shifter and modulator."""
     def __init__(self, core: nn.Module, readouts: dict[str, nn.Module], *, nonlinearity: str = "elu1",
                  shifters: dict[str, nn.Module] | None = None, modulators: dict[str, nn.Module] | None = None):
         super().__init__()
@@ -60,12 +61,14 @@ class NeuralPredictor(nn.Module):
         return out
 
     def regularizer(self, key: str | None = None):
+        """The core's penalty plus the readouts' (of session ``key``, or all)."""
         reg = self.core.regularizer() if hasattr(self.core, "regularizer") else 0.0
         keys = [key] if key is not None else list(self.readouts)
         return reg + sum(self.readouts[k].regularizer() for k in keys)
 
     @torch.no_grad()
     def initialize_biases(self, means: dict[str, torch.Tensor]) -> None:
+        """Set every readout's bias so that the first predictions are the units' mean responses."""
         inverse = NONLINEARITIES[self.nonlinearity][1]
         for key, mean in means.items():
             self.readouts[key].initialize_bias(mean.to(next(self.parameters()).device), inverse)

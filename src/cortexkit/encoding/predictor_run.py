@@ -24,6 +24,7 @@ from cortexkit.image import resize, to_grayscale
 
 
 class SessionSpec(BaseModel):
+    """One session of a trained-predictor config: a store path and its key (file stem by default)."""
     model_config = ConfigDict(extra="forbid")
 
     path: str
@@ -66,6 +67,7 @@ class PredictorConfig(BaseModel):
 
 @dataclass
 class Session:
+    """A session's data as training needs it: stimulus tensor, trials per split, responses, behaviour."""
     key: str
     stimuli: torch.Tensor  # (n_stimuli, C, [T], H, W)
     stim_of_trial: np.ndarray
@@ -103,6 +105,7 @@ def _stimulus_tensor(ds, config: PredictorConfig) -> torch.Tensor:
 
 
 def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
+    """Load a session's store; hold out validation stimuli (the 'val' split, or ``val_fraction`` of train)."""
     ds = data.load(spec.path)
     stim_index = pd.Index(ds["stimulus"].values).get_indexer(ds["stimulus_id"].values)
     responses = np.asarray(ds["responses"].values, dtype=np.float32)
@@ -192,9 +195,11 @@ class PredictorRun:
         self.model.initialize_biases(means)
 
     def time_steps(self, sess: Session) -> int | None:
+        """Response time bins of a time-resolved session, else None."""
         return sess.responses.shape[2] if sess.time_resolved else None
 
     def predict(self, model: NeuralPredictor, sess: Session, idx: np.ndarray) -> torch.Tensor:
+        """Predictions (B, units[, time]) for trials ``idx`` of a session."""
         x = sess.stimuli[sess.stim_of_trial[idx]].to(self.device)
         t = self.time_steps(sess)
         if t is not None and x.ndim == 5:
@@ -215,6 +220,7 @@ class PredictorRun:
         return items[rank::world]
 
     def loss(self, model, batch) -> torch.Tensor:
+        """Poisson or MSE loss of one batch plus the model's regulariser."""
         key, idx = batch
         sess = self.sessions[key]
         y = torch.from_numpy(sess.responses[idx]).to(self.device)

@@ -73,6 +73,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     accepts_video = False
 
     def fit(self, stimuli, y=None):
+        """Check the stimuli (n, y, x[, channel]) or videos and fit what the extractor learns from them."""
         stimuli = check_images(stimuli)
         self.input_shape_ = stimuli.shape[1:]
         self._fit(stimuli)
@@ -82,6 +83,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """Learn from training stimuli; nothing by default."""
 
     def transform(self, stimuli) -> np.ndarray:
+        """Features (n_stimuli, n_features) of stimuli (several layers concatenated)."""
         check_is_fitted(self, "input_shape_")
         stimuli = check_images(stimuli)
         if stimuli.shape[1:] != self.input_shape_:

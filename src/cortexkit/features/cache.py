@@ -24,6 +24,7 @@ from cortexkit._atomic import atomic_path
 
 
 def default_root() -> Path:
+    """The cache folder: ``$CORTEXKIT_CACHE`` or ``~/.cache/cortexkit/features``."""
     return Path(os.environ.get("CORTEXKIT_CACHE", Path.home() / ".cache" / "cortexkit" / "features"))
 
 
@@ -71,6 +72,7 @@ class FeatureCache:
         return self.root / f"{key}.zarr"
 
     def get(self, key: str) -> dict[str, np.ndarray] | None:
+        """The cached ``{layer: (n, features)}`` arrays under ``key``, or None (a damaged entry counts as missing)."""
         path = self._path(key)
         if not path.is_dir():
             self.misses += 1
@@ -86,6 +88,7 @@ class FeatureCache:
         return out
 
     def put(self, key: str, layers: dict[str, np.ndarray]) -> None:
+        """Store ``{layer: (n, features)}`` arrays under ``key`` (atomically)."""
         with atomic_path(self._path(key)) as tmp:
             group = zarr.open_group(str(tmp), mode="w")
             for i, arr in enumerate(layers.values()):

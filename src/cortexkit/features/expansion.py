@@ -102,6 +102,7 @@ class ExpansionModel(FeatureExtractor):
         self.device = device
 
     def layer_list(self):
+        """The layers ``extract`` returns, in depth order."""
         if self.layers not in ("last", "all"):
             raise ConfigError(f"layers must be 'last' or 'all', got {self.layers!r}")
         return [f"{self.name}.l{i}" for i in range(1, 6)] if self.layers == "all" else [self.name]
@@ -184,6 +185,7 @@ class ExpansionModel(FeatureExtractor):
         return [np.concatenate(c).astype(np.float32) for c in chunks]
 
     def extract(self, stimuli):
+        """``{layer: (n_stimuli, features)}`` of images (n, y, x[, channel]), in batches within ``max_memory``."""
         from sklearn.utils.validation import check_is_fitted
 
         from cortexkit.features.base import check_images

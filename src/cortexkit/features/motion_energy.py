@@ -80,6 +80,7 @@ class MotionEnergy(FeatureExtractor):
         return arr
 
     def fit(self, stimuli, y=None):
+        """Build the spatio-temporal filter bank for the videos' size."""
         videos = self._videos(stimuli)
         self.input_shape_ = videos.shape[1:]
         n_frames, h, w = videos.shape[1:]
@@ -122,6 +123,7 @@ class MotionEnergy(FeatureExtractor):
         return ((n - 1) - (count - 1) * step) // 2 + step * np.arange(count)
 
     def transform(self, stimuli):
+        """Motion-energy features (n_videos, n_filters) of videos (n, frame, y, x[, channel])."""
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "scales_")
@@ -170,6 +172,7 @@ class RandomCNN3D(FeatureExtractor):
         self.device = device
 
     def fit(self, stimuli, y=None):
+        """Build the seeded random 3D conv stack for the videos' channels."""
         videos = MotionEnergy._videos(stimuli)
         self.input_shape_ = videos.shape[1:]
         with torch.random.fork_rng(devices=[]):
@@ -183,6 +186,7 @@ class RandomCNN3D(FeatureExtractor):
 
     @torch.no_grad()
     def transform(self, stimuli):
+        """Pooled features (n_videos, n_features) of videos (n, frame, y, x[, channel])."""
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "net_")

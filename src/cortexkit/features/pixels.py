@@ -38,6 +38,7 @@ class Pixels(FeatureExtractor):
         return x.reshape(len(x), -1)
 
     def receptive_fields(self, coef):
+        """Weights (n_units, n_features) on the pixels as images (n_units, y, x[, channel])."""
         coef = np.atleast_2d(coef)
         return coef.reshape((len(coef),) + _pixel_shape(self.input_shape_, self.grayscale))
 
@@ -80,6 +81,7 @@ class PixelPCA(FeatureExtractor):
 
     def receptive_fields(self, coef):
         # Features are (x - mean) @ components.T (/ sqrt(var) when whitened): linear in x.
+        """Weights (n_units, n_components) on the components, projected back to images (n_units, y, x[, channel])."""
         coef = np.atleast_2d(coef)
         if self.whiten:
             coef = coef / np.sqrt(self.pca_.explained_variance_)

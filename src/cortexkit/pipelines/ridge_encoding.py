@@ -112,6 +112,7 @@ class EncodingConfig(BaseModel):
 
 
 def train_targets(train: xr.Dataset) -> np.ndarray:
+    """Repeat-averaged training responses (stimulus, unit); a DataError for time bins or missing values."""
     if "time" in train["responses"].dims:
         raise DataError(
             "has a 'time' dim; fixed-feature encoding of images needs one response per trial "

@@ -13,6 +13,7 @@ from cortexkit.errors import ConfigError, DataError
 
 
 def require_file(path: Path, what: str) -> Path:
+    """``path`` if it is an existing file, else a :class:`DataError` naming it and what it should hold."""
     if not path.is_file():
         raise DataError(f"missing ({what})", source=str(path))
     return path

@@ -40,6 +40,7 @@ def _scene_ids(inputs: np.ndarray, scenes: np.ndarray, source: Path) -> np.ndarr
     example="cortexkit convert ../shared/data/allen_boc_ns118_31px allen_ns118.zarr --format allen_boc_ns118",
 )
 def read_allen_boc_ns118(path):
+    """Read the Allen Brain Observatory ns118 extract (31 px scenes, trial-averaged dF/F, source split) into the data model."""
     path = Path(path)
     scenes_file = path / "all_input_scenes_118_961.npy"
     scenes = load_npy(scenes_file, "all scenes")

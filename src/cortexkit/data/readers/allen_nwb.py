@@ -69,6 +69,7 @@ def read_allen_nwb(
     test_fraction: float = 0.2,
     seed: int = 0,
 ):
+    """Read natural-scene presentations of an Allen Visual Coding Neuropixels session (NWB) as spike-count trials."""
     from pynwb import NWBHDF5IO
 
     path = Path(path)

@@ -90,6 +90,7 @@ def read_brainscore(
     test_fraction: float = 0.2,
     seed: int = 0,
 ):
+    """Read a Brain-Score / BrainIO assembly (``.nc`` presentation x neuroid x time_bin, stimulus csv, image zip)."""
     nc = Path(path)
     require_file(nc, "assembly netCDF")
     try:

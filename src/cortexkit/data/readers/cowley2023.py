@@ -62,6 +62,7 @@ def read_cowley2023(
     seed: int = 0,
     repeats: str = "raw",
 ):
+    """Read one Cowley et al. (2023) V4 session: image zips as stimuli, raw repeats as trials, a seeded split."""
     path = Path(path)
     session = choose(sessions(path), session, "session", path, "no responses_repeat_averaged/responses_<session>.npy files")
     if repeats not in ("raw", "average"):

@@ -75,6 +75,7 @@ def read_gold_mt(
     test_fraction: float = 0.2,
     seed: int = 0,
 ):
+    """Read one MT cell's random-dot experiment, rendering each trial's (or condition's) kinematogram."""
     path = Path(path)
     if path.is_dir():
         path = path / "HW5_data.mat"

@@ -39,10 +39,12 @@ RENDER_CHUNK = 64  # stimuli rendered per task
 
 
 def units(path: str | Path) -> list[str]:
+    """Names of the recorded units in the Goris et al. (2015) folder (one ``.mat`` file each)."""
     return sorted(p.name.removesuffix("_tp.mat") for p in Path(path).glob("*_tp.mat"))
 
 
 def loadmat(path: Path, key: str):
+    """The ``key`` struct of a MATLAB file (``scipy.io.loadmat``), with errors naming the file."""
     require_file(path, "MATLAB file")
     try:
         m = sio.loadmat(path, squeeze_me=True, struct_as_record=False)
@@ -101,6 +103,8 @@ def read_goris2015(
     test_fraction: float = 0.2,
     seed: int = 0,
 ):
+    """Read one unit of Goris et al. (2015): each trial's drifting-grating mixture re-rendered as a movie
+    (``size`` px at ``frame_rate`` Hz), with spike counts (or ``time_bin`` counts) and the grating parameters."""
     path = Path(path)
     unit = choose(units(path), unit, "unit", path, "no <unit>_tp.mat files")
     mat = path / f"{unit}_tp.mat"

@@ -88,6 +88,7 @@ def read_nsd(
     image_size: int = 128,
     zscore: bool = True,
 ):
+    """Read NSD betas (per-session HDF5, z-scored per session), stimuli and the experimental design."""
     root = Path(path)
     if not 1 <= int(subject) <= 8:
         raise ConfigError(f"subject must be 1-8, got {subject}")

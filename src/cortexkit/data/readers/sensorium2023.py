@@ -55,6 +55,7 @@ def _duration(video: np.ndarray) -> int:
     },
 )
 def read_sensorium2023(path, *, frames: int | None = None, size: int | None = None, max_trials: int | None = None):
+    """Read a Sensorium 2023 mouse folder: per-trial videos, responses, behaviour and pupil position."""
     root = Path(path)
     tiers_file = root / "meta" / "trials" / "tiers.npy"
     tiers = load_npy(tiers_file, "trial tiers").astype(str)

@@ -145,6 +145,7 @@ _OPTIONS = {
 )
 def read_stsbench(path, *, frames: int = 5, frame_rate: float | None = None, size: int = 64,
                   crop: str | None = "115,260,150,150", grayscale: bool = False):
+    """Read STSBench's dorsal-stream release: dataset pickle, neuron table and ``.mp4`` videos."""
     return _read(path, name="dorsal_stream", frames=frames, frame_rate=frame_rate, size=size, crop=crop,
                  grayscale=grayscale, source="STSBench dorsal stream (dorsal_stream_dataset.pickle)",
                  license="MIT (code); dataset terms on Kaggle (ethantrepka1/stsbench)",
@@ -159,6 +160,7 @@ def read_stsbench(path, *, frames: int = 5, frame_rate: float | None = None, siz
 )
 def read_tvsd(path, *, frames: int = 1, frame_rate: float | None = None, size: int = 64, crop: str | None = None,
               grayscale: bool = False):
+    """Read TVSD V4 in STSBench's release layout (same files as :func:`read_stsbench`)."""
     return _read(path, name="ventral_stream", frames=frames, frame_rate=frame_rate, size=size, crop=crop,
                  grayscale=grayscale, source="TVSD V4 subset (ventral_stream_dataset.pickle)",
                  license="CC BY 4.0 (TVSD)", citation="Papale et al. (2025) Neuron, THINGS Ventral Stream Spiking Dataset")

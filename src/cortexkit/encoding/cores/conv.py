@@ -31,9 +31,11 @@ class Conv2dCore(Core):
         self.smoothness = smoothness
 
     def forward(self, x):
+        """Feature map (B, channels, H', W') of images (B, C, H, W)."""
         return self.features(x)
 
     def regularizer(self):
+        """Laplacian smoothness penalty of the first layer's filters."""
         if not self.smoothness:
             return 0.0
         w = self.features[0].weight
@@ -61,4 +63,5 @@ class Conv3dCore(Core):
         self.out_channels = channels
 
     def forward(self, x):
+        """Feature map (B, channels, T', H', W') of videos (B, C, T, H, W), causal in time."""
         return self.features(x)

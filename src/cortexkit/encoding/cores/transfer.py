@@ -17,6 +17,7 @@ from cortexkit.encoding.cores.base import CORES, Core
 
 @CORES.register("transfer")
 class TransferCore(Core):
+    """A pretrained ImageNet CNN truncated at ``layer`` + batch norm (+ 1x1 conv), frozen or fine-tuned."""
     def __init__(self, arch: str = "alexnet", layer: str = "conv3", weights: str = "imagenet", fine_tune: bool = False,
                  image_size: int | None = None, out_channels: int | None = None, lr_scale: float = 0.1):
         super().__init__()
@@ -42,12 +43,14 @@ class TransferCore(Core):
         self.register_buffer("std", torch.tensor(spec.std)[None, :, None, None])
 
     def train(self, mode: bool = True):
+        """Set training mode; a frozen trunk stays in eval mode."""
         super().train(mode)
         if not self.fine_tune:
             self.trunk.eval()  # frozen: keep its behaviour fixed
         return self
 
     def forward(self, x):
+        """Feature map (B, out_channels, H', W') of images (B, C, H, W) centred on mid-gray."""
         if x.shape[1] == 1:
             x = x.repeat(1, 3, 1, 1)
         if self.image_size and x.shape[-1] != self.image_size:

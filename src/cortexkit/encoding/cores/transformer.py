@@ -16,6 +16,7 @@ from cortexkit.encoding.cores.base import CORES, Core
 
 
 class FactorisedBlock(nn.Module):
+    """Spatial attention within each frame, then causal temporal attention per patch."""
     def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float):
         super().__init__()
         self.norm_s = nn.LayerNorm(dim)
@@ -27,6 +28,7 @@ class FactorisedBlock(nn.Module):
                                  nn.Linear(int(dim * mlp_ratio), dim))
 
     def forward(self, x):  # x: (B, T, N, D)
+        """Tokens (B, T, N, D) -> tokens of the same shape."""
         b, t, n, d = x.shape
         s = x.reshape(b * t, n, d)
         h = self.norm_s(s)
@@ -61,6 +63,7 @@ class FactorisedTransformerCore(Core):
         self.out_channels = dim
 
     def forward(self, x):
+        """Feature map (B, dim, T', H', W') of videos (B, C, T, H, W) (images count as one frame)."""
         if x.ndim == 4:  # an image: one frame
             x = x[:, :, None]
         h = self.embed(x)  # (B, D, T', H', W')

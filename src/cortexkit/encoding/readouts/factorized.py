@@ -16,6 +16,7 @@ from cortexkit.encoding.readouts.base import READOUTS, Readout
 
 @READOUTS.register("factorized")
 class FactorizedReadout(Readout):
+    """Non-negative spatial mask x feature weights per unit (Klindt et al. 2017), L1 and Laplacian penalties."""
     def __init__(self, in_channels: int, n_units: int, map_size: tuple[int, int], l1: float = 0.0,
                  smoothness: float = 0.0, bias: bool = True):
         super().__init__()
@@ -26,13 +27,16 @@ class FactorizedReadout(Readout):
         self.l1, self.smoothness = l1, smoothness
 
     def spatial(self):
+        """Non-negative spatial masks (n_units, H, W)."""
         return F.softplus(self.mask)
 
     def forward(self, x, shift=None):
+        """Responses (B, n_units) from a feature map (B, C, H, W); ``shift`` is ignored."""
         out = torch.einsum("bchw,uhw,uc->bu", x, self.spatial(), self.weights)
         return out + self.bias if self.bias is not None else out
 
     def regularizer(self):
+        """L1 on masks and weights plus Laplacian smoothness of the masks."""
         reg = 0.0
         if self.l1:
             reg = reg + self.l1 * (self.spatial().mean() + self.weights.abs().mean())

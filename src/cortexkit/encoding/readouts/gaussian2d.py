@@ -18,6 +18,7 @@ from cortexkit.encoding.readouts.base import READOUTS, Readout
 
 @READOUTS.register("gaussian2d")
 class Gaussian2dReadout(Readout):
+    """A learned position per unit, sampled with ``grid_sample`` (jittered by a learned Gaussian while training)."""
     def __init__(self, in_channels: int, n_units: int, init_mu_range: float = 0.2, init_sigma: float = 0.3,
                  l1: float = 0.0, bias: bool = True):
         super().__init__()
@@ -28,6 +29,7 @@ class Gaussian2dReadout(Readout):
         self.l1 = l1
 
     def grid(self, batch: int, shift: torch.Tensor | None = None) -> torch.Tensor:
+        """Sampling positions (batch, n_units, 1, 2) in [-1, 1], jittered in training, moved by ``shift``."""
         mu = self.mu.clamp(-1, 1)
         if self.training:
             pos = mu[None] + self.sigma[None] * torch.randn(batch, *mu.shape, device=mu.device)
@@ -38,11 +40,13 @@ class Gaussian2dReadout(Readout):
         return pos.clamp(-1, 1)[:, :, None, :]  # (B, units, 1, 2)
 
     def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+        """Responses (B, n_units) from a feature map (B, C, H, W)."""
         sampled = F.grid_sample(x, self.grid(len(x), shift), align_corners=True)  # (B, C, units, 1)
         out = (sampled[..., 0].transpose(1, 2) * self.features[None]).sum(-1)
         return out + self.bias if self.bias is not None else out
 
     def regularizer(self):
+        """L1 penalty of the feature weights."""
         return self.l1 * self.features.abs().mean() if self.l1 else 0.0
 
     def positions_pixels(self, height: int, width: int) -> torch.Tensor:

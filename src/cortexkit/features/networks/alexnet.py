@@ -15,6 +15,7 @@ CONV_INDICES = (0, 3, 6, 8, 10)
 
 
 class AlexNet(nn.Module):
+    """AlexNet's convolutional stack (torchvision's layer indices)."""
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
@@ -26,6 +27,7 @@ class AlexNet(nn.Module):
         )
 
     def forward(self, x):
+        """Feature map (B, 256, 6, 6) of ImageNet-normalised images (B, 3, 224, 224)."""
         return self.features(x)
 
 

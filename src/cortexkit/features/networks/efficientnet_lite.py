@@ -21,6 +21,7 @@ class SamePadConv(nn.Conv2d):
     """Convolution with TensorFlow's "SAME" padding (extra pixel at the bottom/right when odd)."""
 
     def forward(self, x):
+        """TensorFlow-style 'same' padding, then the convolution."""
         ih, iw = x.shape[-2:]
         kh, kw = self.weight.shape[-2:]
         sh, sw = self.stride
@@ -32,6 +33,7 @@ class SamePadConv(nn.Conv2d):
 
 
 class MBConv(nn.Module):
+    """Mobile inverted bottleneck block (expansion, depthwise conv, projection, residual)."""
     def __init__(self, cin, cout, expand, kernel, stride):
         super().__init__()
         mid = cin * expand
@@ -47,6 +49,7 @@ class MBConv(nn.Module):
         self.act = nn.ReLU6()
 
     def forward(self, x):
+        """Feature map (B, out, H', W') of (B, in, H, W)."""
         h = self.act(self._bn0(self._expand_conv(x))) if self.has_expand else x
         h = self.act(self._bn1(self._depthwise_conv(h)))
         h = self._bn2(self._project_conv(h))
@@ -54,6 +57,7 @@ class MBConv(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
+    """EfficientNet-lite0 (no squeeze-excitation, ReLU6) with ImageNet classifier."""
     def __init__(self, num_classes: int = 1000):
         super().__init__()
         self._conv_stem = SamePadConv(3, 32, 3, stride=2, bias=False)
@@ -70,12 +74,14 @@ class EfficientNetLite0(nn.Module):
         self.act = nn.ReLU6()
 
     def forward_features(self, x):
+        """The last feature map (B, 1280, H/32, W/32) of images (B, 3, H, W)."""
         x = self.act(self._bn0(self._conv_stem(x)))
         for block in self._blocks:
             x = block(x)
         return self.act(self._bn1(self._conv_head(x)))
 
     def forward(self, x):
+        """ImageNet logits (B, 1000) of images (B, 3, H, W)."""
         return self._fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.forward_features(x), 1), 1))
 
 

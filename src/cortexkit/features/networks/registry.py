@@ -19,6 +19,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
 class Architecture:
+    """An architecture by name: its constructor, named layers, input size and normalisation."""
     name: str
     make: Callable[[], nn.Module]
     layers: dict[str, str]  # short name -> module path, in depth order
@@ -42,6 +43,7 @@ ARCHITECTURES = {
 
 
 def get_architecture(name: str) -> Architecture:
+    """The registered architecture ``name`` (alexnet, vgg16, efficientnet_lite0)."""
     if name not in ARCHITECTURES:
         raise ConfigError(f"unknown architecture {name!r}; available: {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[name]

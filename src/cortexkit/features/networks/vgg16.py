@@ -12,6 +12,7 @@ CONFIG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 51
 
 
 class VGG16(nn.Module):
+    """VGG16's convolutional stack (torchvision's layer indices)."""
     def __init__(self):
         super().__init__()
         layers, channels = [], 3
@@ -24,6 +25,7 @@ class VGG16(nn.Module):
         self.features = nn.Sequential(*layers)
 
     def forward(self, x):
+        """Feature map (B, 512, H/32, W/32) of ImageNet-normalised images (B, 3, H, W)."""
         return self.features(x)
 
 
