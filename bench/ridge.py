@@ -171,7 +171,7 @@ def main(argv=None):
         import dask.array as da
         import zarr
 
-        from cortexkit.encoding.ridge.blocks import parse_memory
+        from cortexkit.memory import parse_memory
 
         budget = parse_memory(args.max_memory)
         with tempfile.TemporaryDirectory() as tmp:
