@@ -27,8 +27,19 @@ def to_grayscale(images: np.ndarray, gray_ndim: int = 3) -> np.ndarray:
 def resize(images: np.ndarray, size: int | tuple[int, int], gray_ndim: int = 3) -> np.ndarray:
     """Resize a batch of images (or video frames) with antialiasing, keeping values in [0, 1].
 
-    ``images`` is (..., y, x) grayscale (``gray_ndim`` dims, the leading ones being batch axes) or
-    (..., y, x, channel).
+    Parameters
+    ----------
+    images : array, shape (..., y, x) or (..., y, x, channel)
+        Grayscale images have ``gray_ndim`` dims (the leading ones being batch axes); one more means
+        a channel axis.
+    size : int or (int, int)
+        Output side (square) or (height, width).
+    gray_ndim : int
+        3 for image batches, 4 for video batches.
+
+    Returns
+    -------
+    array, shape (..., height, width[, channel])
     """
     import torch
     import torch.nn.functional as F

@@ -76,6 +76,30 @@ def run_benchmark(
 
     Every recording gets its own run directory ``OUT/<recording>/`` (store, models, results), so
     an interrupted benchmark resumes where it stopped.
+
+    Parameters
+    ----------
+    name : str
+        A registered benchmark (``cortexkit bench`` lists them).
+    data_root : path
+        Folder holding the benchmark's source folder.
+    out : path
+        Output folder.
+    features : list of FeatureSpec, optional
+        Feature spaces instead of the benchmark's own.
+    recordings : list of str, optional
+        A subset of the benchmark's recordings.
+    ridge : RidgeSpec, optional
+        Ridge settings instead of the defaults.
+    log : callable
+        Receives one line per step.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per recording: units, test images, median held-out r per feature space (the best
+        layer and its name for multi-layer spaces), the median ceiling and r²/ceiling where the
+        recording has repeats, and the reference figures.
     """
     bench = get_benchmark(name)
     source = Path(data_root) / bench.folder

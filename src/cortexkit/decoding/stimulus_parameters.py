@@ -88,7 +88,23 @@ def decode_parameter(responses, values, *, kind: str = "auto", cv: int = 5, n_pe
 
 
 def neurometric(responses, direction, coherence, *, cv: int = 5, seed: int = 0) -> dict[float, float]:
-    """Cross-validated accuracy of decoding the direction at each coherence (a neurometric curve)."""
+    """Cross-validated accuracy of decoding the direction at each coherence (a neurometric curve).
+
+    Parameters
+    ----------
+    responses : array, shape (trial, unit)
+    direction : array, shape (trial,)
+        The decoded labels.
+    coherence : array, shape (trial,)
+        The level each trial belongs to.
+    cv, seed :
+        Folds of the cross-validation (as in :func:`decode_parameter`) and their seed.
+
+    Returns
+    -------
+    dict of float to float
+        Accuracy at each coherence level that has at least two directions.
+    """
     x = check_responses(responses)
     direction, coherence = np.asarray(direction), np.asarray(coherence)
     out = {}

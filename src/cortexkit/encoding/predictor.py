@@ -86,9 +86,28 @@ def make_core(core: dict) -> nn.Module:
 def build_predictor(core: nn.Module, readout: dict, sessions: dict[str, dict], *, nonlinearity: str = "elu1",
                     shifter: bool = False, modulator: bool = False, map_size: tuple[int, int] | None = None,
                     n_behaviors: int = 0) -> NeuralPredictor:
-    """Put readouts on a core: ``readout`` = {"kind": gaussian2d | factorized | linear, **params};
-    ``sessions`` = {key: {"n_units": ...}}; ``map_size`` is the core's output size (factorised and
-    linear readouts need it)."""
+    """Put one readout per session on a core.
+
+    Parameters
+    ----------
+    core : torch.nn.Module
+        A core (``out_channels`` feature maps).
+    readout : dict
+        ``{"kind": gaussian2d | factorized | linear, **params}``.
+    sessions : dict
+        ``{key: {"n_units": int}}``.
+    nonlinearity : {"elu1", "softplus"}
+    shifter, modulator : bool
+        Add a shifter (pupil centre -> shift) / modulator (behaviour -> gain) per session.
+    map_size : (int, int), optional
+        The core's output (H, W); factorised and linear readouts need it.
+    n_behaviors : int
+        Behaviour variables the modulator takes.
+
+    Returns
+    -------
+    NeuralPredictor
+    """
     kind = readout.get("kind", "gaussian2d")
     cls = READOUTS.lookup(kind)
     readouts = {}

@@ -161,6 +161,18 @@ def ceiling_normalized(score, ceiling, convention: str = "r2_over_ceiling") -> n
     - ``"legacy_brainscore"``: :math:`(r/\rho)^2`, Brain-Score's ceiled score before 2026.
 
     Units whose ceiling is not positive give NaN.
+
+    Parameters
+    ----------
+    score : array, shape (unit,)
+        Pearson r per unit.
+    ceiling : array, shape (unit,)
+        Split-half reliability per unit (:func:`split_half_reliability`).
+    convention : {"r2_over_ceiling", "r_over_sqrt_ceiling", "legacy_brainscore"}
+
+    Returns
+    -------
+    array, shape (unit,)
     """
     s = np.asarray(score, dtype=np.float64)
     c = np.asarray(ceiling, dtype=np.float64)

@@ -103,7 +103,19 @@ def _ssim_maps(a: np.ndarray, b: np.ndarray, *, gaussian: bool, sample_covarianc
 
 
 def ssim(gt, rec, convention: str = "brain-diffuser") -> np.ndarray:
-    """Structural similarity per image (see the module docstring for the two conventions)."""
+    """Structural similarity per image (see the module docstring for the two conventions).
+
+    Parameters
+    ----------
+    gt, rec : arrays, shape (n, y, x[, channel])
+        Ground truth and reconstructions in [0, 1]; colour images are converted to grayscale.
+    convention : {"brain-diffuser", "skimage"}
+        Gaussian window (sigma 1.5, population covariance, data range 1), or scikit-image's defaults.
+
+    Returns
+    -------
+    array, shape (n,)
+    """
     a, b = _pair(gt, rec)
     if convention == "brain-diffuser":
         return _ssim_maps(_gray(a), _gray(b), gaussian=True, sample_covariance=False, data_range=1.0)
@@ -128,6 +140,17 @@ def psnr(gt, rec, cap: float | None = None) -> np.ndarray:
 
     Identical images have an infinite PSNR; ``cap`` (e.g. :data:`PSNR_CAP`) limits it so that
     means stay finite.
+
+    Parameters
+    ----------
+    gt, rec : arrays, shape (n, ...)
+        Images in [0, 1].
+    cap : float, optional
+        Largest value returned, in dB.
+
+    Returns
+    -------
+    array, shape (n,)
     """
     a, b = _pair(gt, rec)
     a, b = to_uint8(a).astype(np.float64), to_uint8(b).astype(np.float64)
@@ -157,6 +180,20 @@ def identification(gt_features, rec_features, n_way: int = 2, *, n_draws: int = 
     2-way (brain-diffuser): the fraction of the other N - 1 ground truths whose correlation with
     reconstruction ``j`` is below that of its own ground truth. n-way (MindEye): the fraction of
     ``n_draws`` random draws of ``n_way - 1`` distractors that all correlate less.
+
+    Parameters
+    ----------
+    gt_features, rec_features : arrays, shape (n, features)
+        Features of the ground truths and of their reconstructions, rows paired.
+    n_way : int
+        2 for the exhaustive two-way test, more for random n-way draws.
+    n_draws, seed :
+        Random distractor sets per reconstruction (n-way only) and their seed.
+
+    Returns
+    -------
+    array, shape (n,)
+        Accuracy of each reconstruction in [0, 1].
     """
     r = _feature_corr(gt_features, rec_features)
     n = len(r)

@@ -43,7 +43,17 @@ def rdm(x, metric: str = "correlation") -> np.ndarray:
 
 
 def rsa(rdm_a, rdm_b, method: str = "spearman") -> float:
-    """Correlation of the upper triangles (off-diagonal) of two RDMs; Spearman by default."""
+    """Correlation of the upper triangles (off-diagonal) of two RDMs; Spearman by default.
+
+    Parameters
+    ----------
+    rdm_a, rdm_b : arrays, shape (stimulus, stimulus)
+    method : {"spearman", "pearson"}
+
+    Returns
+    -------
+    float
+    """
     a, b = np.asarray(rdm_a, dtype=np.float64), np.asarray(rdm_b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise DataError(f"RDMs must be square and equal in shape, got {a.shape} and {b.shape}", variable="rdm")

@@ -179,7 +179,24 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     """Fit every decoder, reconstruct the test stimuli, score them and their nulls.
 
     Writes ``OUT/config.yaml``, ``OUT/reconstructions/NAME.npz`` and ``OUT/metrics.csv`` / ``.md``;
-    returns the metrics table (one row per decoder and per null model).
+    reconstructions already on disk with the same settings and data are kept (resume).
+
+    Parameters
+    ----------
+    store : path
+        A recording; decoders fit the repeat-averaged train responses (stimulus, unit).
+    out : path
+        The run directory.
+    config : ReconstructionConfig, optional
+        Decoders, image size, permutations, seed (the defaults if omitted).
+    log : callable
+        Receives one line per step.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per decoder and null model (``method``, ``kind``): means over test stimuli of
+        pixcorr, ssim, psnr, lpips_alex, 2way_* and top1_*, and the permutation p-value.
     """
     config = config or ReconstructionConfig()
     out = Path(out)
