@@ -6,5 +6,6 @@ initialisation, the control) or the path of a checkpoint file of the same archit
 """
 
 from cortexkit.features.networks.registry import ARCHITECTURES, build
+from cortexkit.features.networks import alexnet, efficientnet_lite, vgg16  # noqa: F401,E402  (registration)
 
 __all__ = ["ARCHITECTURES", "build"]

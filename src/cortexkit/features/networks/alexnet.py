@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from torch import nn
 
+from cortexkit.features.networks.registry import ARCHITECTURES
+from cortexkit.features.networks.weights import lpips_to_state_dict
+
 # torchvision indices of the conv layers in `features` (ReLU follows each at index + 1)
 CONV_INDICES = (0, 3, 6, 8, 10)
+# Named layers for feature extraction: the ReLU outputs of conv1..conv5 (what LPIPS and most
+# encoding studies read), keyed by short names.
+LAYERS = {f"conv{i + 1}": f"features.{idx + 1}" for i, idx in enumerate(CONV_INDICES)}
 
 
+@ARCHITECTURES.register("alexnet", layers=LAYERS,
+                        convert=lambda blob, path: lpips_to_state_dict(blob, "AlexNet_0", CONV_INDICES, path))
 class AlexNet(nn.Module):
     """AlexNet's convolutional stack (torchvision's layer indices)."""
     def __init__(self):
@@ -29,8 +37,3 @@ class AlexNet(nn.Module):
     def forward(self, x):
         """Feature map (B, 256, 6, 6) of ImageNet-normalised images (B, 3, 224, 224)."""
         return self.features(x)
-
-
-# Named layers for feature extraction: the ReLU outputs of conv1..conv5 (what LPIPS and most
-# encoding studies read), keyed by short names.
-LAYERS = {f"conv{i + 1}": f"features.{idx + 1}" for i, idx in enumerate(CONV_INDICES)}

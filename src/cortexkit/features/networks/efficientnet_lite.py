@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cortexkit.features.networks.registry import ARCHITECTURES
+
 STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
           (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
 BN = dict(eps=1e-3, momentum=0.01)
@@ -56,6 +58,16 @@ class MBConv(nn.Module):
         return h + x if self.residual else h
 
 
+# The last block of each stage, the head, and the logits.
+_ends = []
+_count = 0
+for _e, _k, _s, _c, _r in STAGES:
+    _count += _r
+    _ends.append(_count - 1)
+LAYERS = {**{f"stage{i + 1}": f"_blocks.{b}" for i, b in enumerate(_ends)}, "head": "_bn1", "logits": "_fc"}
+
+
+@ARCHITECTURES.register("efficientnet_lite0", layers=LAYERS)
 class EfficientNetLite0(nn.Module):
     """EfficientNet-lite0 (no squeeze-excitation, ReLU6) with ImageNet classifier."""
     def __init__(self, num_classes: int = 1000):
@@ -83,12 +95,3 @@ class EfficientNetLite0(nn.Module):
     def forward(self, x):
         """ImageNet logits (B, 1000) of images (B, 3, H, W)."""
         return self._fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.forward_features(x), 1), 1))
-
-
-# The last block of each stage, the head, and the logits.
-_ends = []
-_count = 0
-for _e, _k, _s, _c, _r in STAGES:
-    _count += _r
-    _ends.append(_count - 1)
-LAYERS = {**{f"stage{i + 1}": f"_blocks.{b}" for i, b in enumerate(_ends)}, "head": "_bn1", "logits": "_fc"}

@@ -1,4 +1,8 @@
-"""Architectures by name, with their named layers, input normalisation and weight loaders."""
+"""Architectures by name, with their named layers, input normalisation and weight loaders.
+
+Each architecture's module registers its ``nn.Module`` class with ``@ARCHITECTURES.register(name,
+layers=..., convert=...)``; importing :mod:`cortexkit.features.networks` registers them all.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from cortexkit.errors import ConfigError
-from cortexkit.features.networks import alexnet, efficientnet_lite, vgg16
-from cortexkit.features.networks.weights import find_weights, load_checkpoint, lpips_to_state_dict
+from cortexkit.features.networks.weights import find_weights, load_checkpoint
+from cortexkit.registry import Registry
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -29,24 +32,13 @@ class Architecture:
     std: tuple = IMAGENET_STD
 
 
-ARCHITECTURES = {
-    "alexnet": Architecture(
-        "alexnet", alexnet.AlexNet, alexnet.LAYERS,
-        lambda blob, path: lpips_to_state_dict(blob, "AlexNet_0", alexnet.CONV_INDICES, path),
-    ),
-    "vgg16": Architecture(
-        "vgg16", vgg16.VGG16, vgg16.LAYERS,
-        lambda blob, path: lpips_to_state_dict(blob, "VGG16_0", vgg16.CONV_INDICES, path),
-    ),
-    "efficientnet_lite0": Architecture("efficientnet_lite0", efficientnet_lite.EfficientNetLite0, efficientnet_lite.LAYERS),
-}
+# Architectures by name; a registered class is stored as an Architecture with its keyword metadata.
+ARCHITECTURES = Registry("architecture", wrap=lambda name, cls, meta: Architecture(name, cls, **meta))
 
 
 def get_architecture(name: str) -> Architecture:
     """The registered architecture ``name`` (alexnet, vgg16, efficientnet_lite0)."""
-    if name not in ARCHITECTURES:
-        raise ConfigError(f"unknown architecture {name!r}; available: {sorted(ARCHITECTURES)}")
-    return ARCHITECTURES[name]
+    return ARCHITECTURES.lookup(name)
 
 
 def build(name: str, weights: str = "imagenet", seed: int = 0) -> nn.Module:
