@@ -54,7 +54,22 @@ def gabor(
 
 
 def gabor_pair(shape, x0, y0, theta, wavelength, sigma, phase=0.0, aspect=1.0):
-    """The Gabor at ``phase`` and its quadrature partner at ``phase + pi/2``; shape (2, h, w)."""
+    """The Gabor at ``phase`` and its quadrature partner at ``phase + pi/2``.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        (h, w) in pixels.
+    x0, y0 : float
+        Centre in pixels (x right, y down).
+    theta, wavelength, sigma, phase, aspect :
+        Orientation (radians), carrier wavelength and envelope SD (pixels), phase (radians) and
+        the envelope's aspect ratio, as :func:`gabor`.
+
+    Returns
+    -------
+    array, shape (2, h, w)
+    """
     return np.stack(
         [
             gabor(shape, x0, y0, theta, wavelength, sigma, phase, aspect),
@@ -91,10 +106,25 @@ def curvature(size: int, theta: float, curvature: float, frequency: float = 1.2,
 
 def gabor3d(size: int, frames: int, theta: float, wavelength: float, sigma: float, tf: float, t_sigma: float,
             phase: float) -> np.ndarray:
-    """One spatio-temporal Gabor, (frames, size, size), zero-mean and unit-norm.
+    """One spatio-temporal Gabor, zero-mean and unit-norm.
 
-    ``theta`` is the direction of motion in the visual convention of :mod:`cortexkit.render`
-    (x right, y up: 90 degrees is upward motion on the screen, i.e. towards row 0).
+    Parameters
+    ----------
+    size, frames : int
+        Spatial side and temporal extent.
+    theta : float
+        Direction of motion (radians) in the visual convention of :mod:`cortexkit.render` (x right,
+        y up: pi/2 is upward motion on the screen, i.e. towards row 0).
+    wavelength, sigma : float
+        Carrier wavelength and Gaussian envelope SD, in pixels.
+    tf, t_sigma : float
+        Temporal frequency (cycles/frame) and temporal envelope SD (frames).
+    phase : float
+        Carrier phase (radians).
+
+    Returns
+    -------
+    array, shape (frames, size, size), float32
     """
     half, thalf = size // 2, frames // 2
     t, rows, x = np.meshgrid(np.arange(frames) - thalf, np.arange(size) - half, np.arange(size) - half, indexing="ij")

@@ -36,8 +36,26 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
                            bins: int | None = None, n_permutations: int = 200, seed: int = 0) -> dict:
     """Decode ``parameter`` from every trial's responses; write ``OUT/decoding.csv``.
 
-    Returns ``{"result": ParameterDecoding, "curve": {level: accuracy} or None, "table": DataFrame,
-    "parameter": name, "by": name or None, "n_classes": int}``.
+    Parameters
+    ----------
+    store : path
+        A recording; trials with non-finite responses are left out.
+    parameter : str
+        A trial variable or stimulus coordinate (e.g. ``trial_direction``).
+    out : path
+        Folder for ``decoding.csv``.
+    by : str, optional
+        Split the trials by this parameter for a neurometric curve.
+    bins : int, optional
+        Bin a continuous angle (degrees) into this many classes centred on 0, 360/bins, ...
+    n_permutations, seed :
+        Label shuffles for the p-value, and the seed of folds and shuffles.
+
+    Returns
+    -------
+    dict
+        ``{"result": ParameterDecoding, "curve": {level: accuracy} or None, "table": DataFrame,
+        "parameter": name, "by": name or None, "n_classes": int}``.
     """
     ds = data.load(store)
     x = np.asarray(ds["responses"].values, dtype=np.float64).reshape(ds.sizes["trial"], -1)

@@ -42,7 +42,22 @@ def get_architecture(name: str) -> Architecture:
 
 
 def build(name: str, weights: str = "imagenet", seed: int = 0) -> nn.Module:
-    """An architecture in eval mode with ``weights``: "imagenet", "random" (seeded) or a file path."""
+    """An architecture in eval mode.
+
+    Parameters
+    ----------
+    name : str
+        A registered architecture (alexnet, vgg16, efficientnet_lite0).
+    weights : str
+        "imagenet" (the offline weights, see :mod:`.weights`), "random" (seeded initialisation, the
+        untrained control) or the path of a checkpoint of the same architecture.
+    seed : int
+        Seed of the initialisation (the random control is the same network every time).
+
+    Returns
+    -------
+    torch.nn.Module
+    """
     arch = get_architecture(name)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # the random control is the same network every time
