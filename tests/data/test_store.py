@@ -103,3 +103,27 @@ def test_open_is_lazy(tmp_path, small_v1):
     ds = data.open(path)
     assert not isinstance(ds["stimuli"].variable._data, np.ndarray)
     assert os.path.isdir(path)
+
+
+def test_coordinate_order_does_not_depend_on_the_writing_process(tmp_path):
+    """xarray lists a variable's coordinates from a set (hash-seed order); stores written by
+    processes with different hash seeds must open with the same coordinate order (results tables
+    have one column per unit coordinate)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\nfrom cortexkit import data\n"
+        "ds = data.make_dataset(np.random.rand(4, 8, 8).astype('float32'), np.random.rand(6, 3).astype('float32'),"
+        " np.array([0, 1, 2, 3, 0, 1]), np.array(['train', 'train', 'test', 'test']),"
+        " unit_coords={'area': ['V1'] * 3, 'session': ['a'] * 3, 'animal': ['m'] * 3, 'depth': [1.0, 2, 3]})\n"
+        "data.save(ds, sys.argv[1])\n"
+    )
+    orders = set()
+    for seed in ("1", "2", "3", "4"):
+        path = tmp_path / f"s{seed}.zarr"
+        subprocess.run([sys.executable, "-c", script, str(path)], check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        ds = data.open(path)
+        orders.add(tuple(c for c in ds.coords if ds[c].dims == ("unit",)))
+    assert orders == {("unit", "animal", "area", "depth", "session")}

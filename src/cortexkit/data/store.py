@@ -35,6 +35,16 @@ def _strings_to_unicode(ds: xr.Dataset) -> xr.Dataset:
     return _recast(ds, "TO", lambda a: a.astype(object).astype(str))
 
 
+def _sorted_coords(ds: xr.Dataset) -> xr.Dataset:
+    """Non-index coordinates in alphabetical order. xarray writes each variable's coordinate list
+    from a set, so the order they are read back in depends on the writing process's hash seed;
+    a fixed order keeps results tables (one column per unit coordinate) identical across runs."""
+    names = [c for c in ds.coords if c not in ds.indexes]
+    if names == sorted(names):
+        return ds
+    return ds.drop_vars(names).assign_coords({n: ds[n].variable for n in sorted(names)})
+
+
 def save(ds: xr.Dataset, path: str | os.PathLike, *, validate_first: bool = True) -> Path:
     """Write ``ds`` to a Zarr store at ``path``, atomically.
 
@@ -89,7 +99,7 @@ def open(  # noqa: A001 - mirrors xarray.open_zarr / builtins.open naming
         raise DataError("not a Zarr store (no zarr.json or .zgroup metadata)", source=str(path))
     try:
         ds = xr.open_zarr(path, consolidated=False)
-        ds = _strings_to_unicode(ds)
+        ds = _strings_to_unicode(_sorted_coords(ds))
     except Exception as exc:  # zarr/json/codec errors all mean the same thing to the user
         raise DataError(f"cannot read the Zarr store ({type(exc).__name__}: {exc})", source=str(path)) from None
     if validate_store:
