@@ -127,3 +127,26 @@ def parse_key_values(pairs: list[str] | None) -> dict:
             raise ConfigError(f"--option expects key=value, got {pair!r}")
         out[key.strip()] = yaml.safe_load(value) if value else None
     return out
+
+
+def check_device(device: str) -> str:
+    """``device`` if it names a torch device cortexkit runs on ("cpu", "cuda", "cuda:N"); else a
+    ValueError (for pydantic field validators, which turn it into a ConfigError)."""
+    kind, _, index = str(device).partition(":")
+    if (kind == "cpu" and not index) or (kind == "cuda" and (not index or index.isdigit())):
+        return device
+    raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}")
+
+
+def require_device(device: str, option: str = "device") -> None:
+    """A ConfigError unless torch can run on ``device`` on this machine (checked when a run starts,
+    so that configs written for a GPU still load elsewhere)."""
+    import torch
+
+    check_device(device)
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{option} {device!r} is not available: this torch build sees no CUDA device; use cpu")
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"{option} {device!r} is not available: {torch.cuda.device_count()} CUDA device(s)")

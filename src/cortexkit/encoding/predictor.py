@@ -77,10 +77,11 @@ class NeuralPredictor(nn.Module):
 def make_core(core: dict) -> nn.Module:
     """A core from settings {"kind": conv2d | conv3d | transformer | transfer, **params}."""
     cls = CORES.lookup(core.get("kind", "conv2d"))
+    params = {k: v for k, v in core.items() if k != "kind"}
     try:
-        return cls(**{k: v for k, v in core.items() if k != "kind"})
-    except TypeError as exc:
-        raise ConfigError(f"bad core parameters: {exc}") from None
+        return cls(**params)
+    except (TypeError, ValueError, RuntimeError) as exc:  # a module built from bad sizes fails in torch
+        raise ConfigError(f"bad core parameters {params}: {exc}") from None
 
 
 def build_predictor(core: nn.Module, readout: dict, sessions: dict[str, dict], *, nonlinearity: str = "elu1",
@@ -117,8 +118,8 @@ def build_predictor(core: nn.Module, readout: dict, sessions: dict[str, dict], *
             params["map_size"] = tuple(map_size)
         try:
             readouts[key] = cls(core.out_channels, info["n_units"], **params)
-        except TypeError as exc:
-            raise ConfigError(f"bad readout parameters: {exc}") from None
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ConfigError(f"bad readout parameters {params}: {exc}") from None
     shifters = {k: Shifter() for k in sessions} if shifter else None
     modulators = {k: Modulator(n_behaviors, info["n_units"]) for k, info in sessions.items()} if modulator else None
     return NeuralPredictor(core, readouts, nonlinearity=nonlinearity, shifters=shifters, modulators=modulators)

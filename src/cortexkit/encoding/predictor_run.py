@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cortexkit import data, metrics
+from cortexkit.config import check_device, require_device
 from cortexkit.encoding.predictor import NeuralPredictor, build_predictor, make_core
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize, to_grayscale
@@ -41,28 +42,30 @@ class PredictorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data: list[SessionSpec]
-    image_size: int | None = Field(None, description="resize stimuli (square) before the core")
+    image_size: int | None = Field(None, ge=8, description="resize stimuli (square) before the core")
     grayscale: bool = False
-    frames: int | None = Field(None, description="videos: keep the first frames")
+    frames: int | None = Field(None, ge=1, description="videos: keep the first frames")
     skip_frames: int = Field(0, ge=0, description="time-resolved responses: bins left out of loss and scores")
     core: dict[str, Any] = Field(default_factory=lambda: {"kind": "conv2d"})
     readout: dict[str, Any] = Field(default_factory=lambda: {"kind": "gaussian2d"})
     shifter: bool = False
     modulator: bool = False
-    nonlinearity: str = "elu1"
-    loss: str = "poisson"
+    nonlinearity: Literal["elu1", "softplus"] = "elu1"
+    loss: Literal["poisson", "mse"] = "poisson"
     epochs: int = Field(50, ge=1)
     batch_size: int = Field(32, ge=1)
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    patience: int | None = 8
-    lr_patience: int | None = 3
-    lr_decay: float = 0.3
-    grad_clip: float | None = 1.0
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int | None = Field(8, ge=1)
+    lr_patience: int | None = Field(3, ge=1)
+    lr_decay: float = Field(0.3, gt=0, le=1)
+    grad_clip: float | None = Field(1.0, gt=0)
     bf16: bool = False
     device: str = "cpu"
     seed: int = 0
     val_fraction: float = Field(0.1, gt=0, lt=1, description="training stimuli held out for early stopping (no 'val' split)")
+
+    _device = field_validator("device")(classmethod(lambda cls, v: check_device(v)))
 
 
 @dataclass
@@ -166,6 +169,7 @@ class PredictorRun:
     def __init__(self, config: PredictorConfig):
         if not config.data:
             raise ConfigError("the training config lists no data")
+        require_device(config.device)
         self.config = config
         self.sessions = {s.data_key: load_session(s, config) for s in config.data}
         if len(self.sessions) != len(config.data):
@@ -182,7 +186,11 @@ class PredictorRun:
             torch.manual_seed(config.seed)
             core = make_core(core_cfg)
             with torch.no_grad():
-                self.map_size = tuple(core.eval()(first.stimuli[:1]).shape[-2:])
+                try:
+                    self.map_size = tuple(core.eval()(first.stimuli[:1]).shape[-2:])
+                except RuntimeError as exc:  # e.g. kernels larger than the images
+                    raise ConfigError(f"the core {config.core} cannot take stimuli of shape "
+                                      f"{tuple(first.stimuli.shape[1:])}: {exc}") from None
             n_behaviors = first.behavior.shape[-1] if first.behavior is not None else 0
             self.model = build_predictor(core, config.readout, {k: {"n_units": s.n_units} for k, s in self.sessions.items()},
                                          nonlinearity=config.nonlinearity, shifter=config.shifter,

@@ -71,9 +71,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     name = "features"
     #: whether the extractor takes videos (stimulus, frame, y, x[, channel]) itself
     accepts_video = False
+    # scikit-learn parameter constraints, checked by `fit` and by `get_extractor` (none by default)
+    _parameter_constraints: dict = {}
 
     def fit(self, stimuli, y=None):
         """Check the stimuli (n, y, x[, channel]) or videos and fit what the extractor learns from them."""
+        self._validate_params()  # _parameter_constraints, as scikit-learn estimators do in fit
         stimuli = check_images(stimuli)
         self.input_shape_ = stimuli.shape[1:]
         self._fit(stimuli)

@@ -12,9 +12,13 @@ activations fit ``max_memory``.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError
@@ -85,6 +89,19 @@ class ExpansionModel(FeatureExtractor):
     """
 
     name = "expansion"
+
+    # first_layer and image_size are checked in fit, with messages that say what fits
+    _parameter_constraints: dict = {
+        "widths": [list, tuple],
+        "nonlinearity": [StrOptions({"relu", "elu", "none"})],
+        "init": [StrOptions({"kaiming_uniform", "uniform"})],
+        "pool": [StrOptions({"avg", "max"})],
+        "global_pool": ["boolean"],
+        "layers": [StrOptions({"last", "all"})],
+        "seed": [Integral],
+        "max_memory": [str, Integral, None],
+        "device": [str],
+    }
 
     def __init__(self, widths=(1000, 3000, 5000, 3000), first_layer="curvature", nonlinearity="relu",
                  init="kaiming_uniform", pool="avg", global_pool=False, layers="last", image_size=224,

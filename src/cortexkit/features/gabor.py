@@ -14,12 +14,16 @@ over the border sees a blank screen there.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import math
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+
+from sklearn.utils._param_validation import Interval
 
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError
@@ -68,6 +72,19 @@ class GaborPyramid(FeatureExtractor):
     """
 
     name = "gabor"
+
+    _parameter_constraints: dict = {
+        "n_orientations": [Interval(Integral, 1, None, closed="left")],
+        "min_wavelength": [Interval(Real, 0, None, closed="neither")],
+        "max_wavelength": [Interval(Real, 0, None, closed="neither"), None],
+        "scales_per_octave": [Interval(Real, 0, None, closed="neither")],
+        "sigma_per_wavelength": [Interval(Real, 0, None, closed="neither")],
+        "spacing": [Interval(Real, 0, None, closed="neither")],
+        "outputs": [list, tuple],
+        "image_size": [Interval(Integral, 8, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+    }
 
     def __init__(
         self,

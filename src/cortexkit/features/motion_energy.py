@@ -15,12 +15,16 @@ direction, position).
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import math
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+
+from sklearn.utils._param_validation import Interval
 
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError, DataError
@@ -51,6 +55,20 @@ class MotionEnergy(FeatureExtractor):
     """
 
     name = "motion_energy"
+
+    _parameter_constraints: dict = {
+        "n_directions": [Interval(Integral, 1, None, closed="left")],
+        "temporal_frequencies": [list, tuple],
+        "min_wavelength": [Interval(Real, 0, None, closed="neither")],
+        "max_wavelength": [Interval(Real, 0, None, closed="neither"), None],
+        "scales_per_octave": [Interval(Real, 0, None, closed="neither")],
+        "sigma_per_wavelength": [Interval(Real, 0, None, closed="neither")],
+        "spacing": [Interval(Real, 0, None, closed="neither")],
+        "temporal_sigma": [Interval(Real, 0, None, closed="neither")],
+        "image_size": [Interval(Integral, 8, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+    }
     accepts_video = True
 
     def __init__(self, n_directions=8, temporal_frequencies=(0.0, 0.0625, 0.125, 0.25), min_wavelength=4.0,
@@ -81,6 +99,7 @@ class MotionEnergy(FeatureExtractor):
 
     def fit(self, stimuli, y=None):
         """Build the spatio-temporal filter bank for the videos' size."""
+        self._validate_params()
         videos = self._videos(stimuli)
         self.input_shape_ = videos.shape[1:]
         n_frames, h, w = videos.shape[1:]
@@ -163,6 +182,13 @@ class RandomCNN3D(FeatureExtractor):
     """
 
     name = "random_cnn3d"
+
+    _parameter_constraints: dict = {
+        "widths": [list, tuple],
+        "seed": [Integral],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+    }
     accepts_video = True
 
     def __init__(self, widths=(16, 32, 64), seed=0, batch_size=16, device="cpu"):
@@ -173,6 +199,7 @@ class RandomCNN3D(FeatureExtractor):
 
     def fit(self, stimuli, y=None):
         """Build the seeded random 3D conv stack for the videos' channels."""
+        self._validate_params()
         videos = MotionEnergy._videos(stimuli)
         self.input_shape_ = videos.shape[1:]
         with torch.random.fork_rng(devices=[]):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.decomposition import PCA
+
+from sklearn.utils._param_validation import Interval
 
 from cortexkit.features.base import FeatureExtractor
 from cortexkit.features.registry import EXTRACTORS
@@ -29,6 +33,10 @@ class Pixels(FeatureExtractor):
     """
 
     name = "pixels"
+
+    _parameter_constraints: dict = {
+        "grayscale": ["boolean"],
+    }
 
     def __init__(self, grayscale: bool = False):
         self.grayscale = grayscale
@@ -60,6 +68,13 @@ class PixelPCA(FeatureExtractor):
     """
 
     name = "pixel_pca"
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "grayscale": ["boolean"],
+        "whiten": ["boolean"],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, n_components: int = 100, grayscale: bool = False, whiten: bool = False, random_state: int = 0):
         self.n_components = n_components

@@ -25,6 +25,9 @@ def get_extractor(name: str, params: dict[str, Any] | None = None):
     """
     factory = EXTRACTORS.lookup(name)
     try:
-        return factory(**(params or {}))
-    except TypeError as exc:
-        raise ConfigError(f"bad parameters for feature extractor {name!r}: {exc}") from None
+        extractor = factory(**(params or {}))
+        extractor._validate_params()  # each extractor's _parameter_constraints (scikit-learn's checks)
+    except (TypeError, ValueError) as exc:  # unknown names; sklearn's InvalidParameterError is both
+        accepted = sorted(factory().get_params(deep=False))
+        raise ConfigError(f"bad parameters for feature extractor {name!r}: {exc} (it takes {accepted})") from None
+    return extractor

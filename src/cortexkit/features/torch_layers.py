@@ -10,11 +10,15 @@ bounds the feature count. The forward pass stops after the deepest requested lay
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
+
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError, DataError
@@ -182,6 +186,18 @@ class PretrainedCNN(TorchExtractor):
     """
 
     name = "cnn"
+
+    _parameter_constraints: dict = {
+        "arch": [str],
+        "weights": [str],
+        "layers": [str, list, tuple],
+        "pool": [Interval(Integral, 1, None, closed="left"), StrOptions({"global"}), None],
+        "projection": [Interval(Integral, 1, None, closed="left"), None],
+        "image_size": [Interval(Integral, 8, None, closed="left"), None],
+        "seed": [Integral],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+    }
 
     def __init__(self, arch="alexnet", weights="imagenet", layers="all", pool=6, projection=None, image_size=224,
                  batch_size=32, device="cpu", seed=0):

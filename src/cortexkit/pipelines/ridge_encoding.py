@@ -31,7 +31,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cortexkit import data
-from cortexkit.config import parse, provenance
+from cortexkit.config import check_device, parse, provenance, require_device
 from cortexkit.encoding import RidgeCV
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
 from cortexkit.errors import DataError
@@ -86,6 +86,8 @@ class RidgeSpec(BaseModel):
     chunk_size: int | None = Field(None, ge=1, description="most targets per block")
     max_memory: str | None = Field(None, description="memory budget of a fit, e.g. 4GB")
     scheduler: str | None = Field(None, description="Dask scheduler address, e.g. tcp://host:8786")
+
+    _device = field_validator("device")(classmethod(lambda cls, v: check_device(v)))
 
 
 class EncodingConfig(BaseModel):
@@ -222,6 +224,7 @@ def fit_run(
     run_dir = Path(run_dir)
     for spec in config.features:  # unknown names and bad parameters fail before any work
         get_extractor(spec.name, spec.params)
+    require_device(config.ridge.device, "ridge device")
     ds = data.load(data_path, check_values=True)
     record = {"data": str(Path(data_path).resolve()), "encoding": config.model_dump(), **(extra or {})}
     record["provenance"] = provenance(config.seed)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cortexkit.data.model import make_dataset
 from cortexkit.filters import gabor_pair
@@ -48,6 +48,12 @@ class V1SimulationConfig(BaseModel):
     wavelength_range: tuple[float, float] = Field((4.0, 16.0), description="preferred wavelengths, pixels/cycle")
     sigma_per_wavelength: float = Field(0.5, gt=0, description="envelope SD as a fraction of the wavelength")
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _some_cells(self):
+        if self.n_simple + self.n_complex == 0:
+            raise ValueError("n_simple + n_complex must be at least 1")
+        return self
 
 
 @dataclass
