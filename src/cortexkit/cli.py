@@ -32,8 +32,9 @@ def command(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except CortexkitError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        except (CortexkitError, OSError) as exc:  # bad input, or a path that cannot be read or written
+            text = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
+            err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
     return app.command()(wrapper)
 

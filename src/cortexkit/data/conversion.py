@@ -26,7 +26,7 @@ from cortexkit._atomic import atomic_path, write_text
 from cortexkit._progress import progress_bar
 from cortexkit.data.model import validate
 from cortexkit.data.store import _strings_to_objects
-from cortexkit.errors import DataError
+from cortexkit.errors import CortexkitError, DataError
 
 STREAM_BYTES = 16 * 2**20  # variables larger than this are written chunk by chunk
 CHUNK_BYTES = 16 * 2**20  # target size of one chunk of a streamed variable
@@ -120,10 +120,21 @@ def write_streaming(
         for name, start in todo:
             dim = ds[name].dims[0]
             stop = min(ds[name].shape[0], start + lengths[name])
-            piece = plan[[name]].isel({dim: slice(start, stop)})
-            piece = piece.drop_vars(list(piece.coords))
-            values = np.asarray(piece[name].values)
-            _check_chunk(name, values, source)
+            try:
+                piece = plan[[name]].isel({dim: slice(start, stop)})
+                piece = piece.drop_vars(list(piece.coords))
+                values = np.asarray(piece[name].values)
+                _check_chunk(name, values, source)
+            except Exception as exc:
+                # An error (not a kill) says the source or the options are wrong: a store with no
+                # finished chunk is removed, so nothing half-made is left; otherwise it is kept to resume.
+                if not any(done.values()):
+                    shutil.rmtree(partial, ignore_errors=True)
+                    progress_path.unlink(missing_ok=True)
+                if isinstance(exc, CortexkitError):
+                    raise
+                raise DataError(f"cannot convert {name}[{start}:{stop}] ({type(exc).__name__}: {exc})",
+                                source=source, variable=name) from None
             piece[name] = (piece[name].dims, values)
             piece.to_zarr(partial, region={dim: slice(start, stop)}, consolidated=False)
             done.setdefault(name, []).append(start)

@@ -200,6 +200,9 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     """
     config = config or ReconstructionConfig()
     out = Path(out)
+    diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
+    for spec in config.decoders:  # unknown decoders and parameters fail before anything is written
+        _decoder(spec, out, config.seed, log, generator_spec=diffusion)
     ds = data.load(store)
     train, test = data.select(ds, "train"), data.select(ds, "test")
     r_train, r_test = data.repeat_average(train).values, data.repeat_average(test).values
@@ -214,7 +217,6 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
 
     fingerprint = data_fingerprint(ds)
     recs: dict[str, np.ndarray] = {}
-    diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
     for spec in config.decoders:
         path = out / "reconstructions" / f"{spec.model_name}.npz"
         settings = json.dumps({"spec": spec.model_dump(), "image_size": config.image_size, "seed": config.seed,

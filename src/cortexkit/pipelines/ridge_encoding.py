@@ -34,7 +34,7 @@ from cortexkit import data
 from cortexkit.config import check_device, parse, provenance, require_device
 from cortexkit.encoding import RidgeCV
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
-from cortexkit.errors import DataError
+from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import (
     MODELS_DIR,
     RESULTS_FILE,
@@ -315,13 +315,25 @@ def feature_specs(names: str | None, *, layers: str | None = None, params: dict 
     >>> [s.params for s in feature_specs("pixels,alexnet", layers="conv2,conv5")]
     [{}, {'layers': ['conv2', 'conv5']}]
     """
+    if names is not None and not names.strip(","):
+        raise ConfigError("--features is empty; `cortexkit features` lists the feature spaces")
     specs = [FeatureSpec(name=n.strip()) for n in (names or "").split(",") if n.strip()] or list(default or [])
-    out = []
+    params = dict(params or {})
+    out, taken, layered = [], set(), []
     for spec in specs:
         accepted = get_extractor(spec.name, spec.params).get_params(deep=False)
         new = dict(spec.params)
         if layers is not None and "layers" in accepted:
             new["layers"] = layers if layers in ("all", "last") else [v.strip() for v in layers.split(",")]
-        new.update({k: v for k, v in (params or {}).items() if k in accepted})
+            layered.append(spec.name)
+        new.update({k: v for k, v in params.items() if k in accepted})
+        taken |= set(params) & set(accepted)
         out.append(spec.model_copy(update={"params": new}))
+        get_extractor(spec.name, new).layer_list()  # unknown layers and bad values fail here, naming the choices
+    if set(params) - taken:
+        raise ConfigError(f"no feature space in {[s.name for s in specs]} takes parameter(s) {sorted(set(params) - taken)}; "
+                          "`cortexkit features` lists each one's parameters")
+    if layers is not None and not layered:
+        raise ConfigError(f"--layers applies to multi-layer feature spaces (alexnet, vgg16, efficientnet_lite0, "
+                          f"expansion); {[s.name for s in specs]} have none")
     return out

@@ -90,3 +90,10 @@ def choose(available: list[str], value, what: str, path: Path, missing: str) -> 
     if value not in available:
         raise ConfigError(f"{path}: no {what} {value!r}; available: {available}")
     return value
+
+
+def check_positive(**values) -> None:
+    """A ConfigError naming the first reader option that is not a positive number (sizes, rates)."""
+    for name, value in values.items():
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
+            raise ConfigError(f"reader option {name} must be a positive number, got {value!r}")

@@ -24,7 +24,7 @@ import dask.array as dsa
 import numpy as np
 
 from cortexkit.data.model import make_dataset
-from cortexkit.data.readers._common import random_split
+from cortexkit.data.readers._common import check_positive, random_split
 from cortexkit.data.readers.goris2015 import loadmat
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import ConfigError, DataError
@@ -77,6 +77,7 @@ def read_gold_mt(
 ):
     """Read one MT cell's random-dot experiment, rendering each trial's (or condition's) kinematogram."""
     path = Path(path)
+    check_positive(size=size, frame_rate=frame_rate)
     if path.is_dir():
         path = path / "HW5_data.mat"
     if experiment not in EXPERIMENTS:

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.io as sio
 
 from cortexkit.data.model import make_dataset
-from cortexkit.data.readers._common import choose, random_split, require_file
+from cortexkit.data.readers._common import check_positive, choose, random_split, require_file
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import DataError
 from cortexkit.render import drifting_gratings
@@ -106,6 +106,7 @@ def read_goris2015(
     """Read one unit of Goris et al. (2015): each trial's drifting-grating mixture re-rendered as a movie
     (``size`` px at ``frame_rate`` Hz), with spike counts (or ``time_bin`` counts) and the grating parameters."""
     path = Path(path)
+    check_positive(size=size, frame_rate=frame_rate, duration=duration, time_bin=time_bin)
     unit = choose(units(path), unit, "unit", path, "no <unit>_tp.mat files")
     mat = path / f"{unit}_tp.mat"
     s = loadmat(mat, "S")
