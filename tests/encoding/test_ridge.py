@@ -139,3 +139,26 @@ def test_bad_input_errors():
     m = RidgeCV().fit(X, Y)
     with pytest.raises(DataError, match="'X': X has 4 features; the model was fitted on 5"):
         m.predict(X[:, :4])
+
+
+@pytest.mark.parametrize("factor", [1e-30, 1e30])
+def test_choice_does_not_depend_on_the_units_of_the_responses(factor):
+    """Responses in other units (1e30 times: float32 sums of squares overflow) give the same alphas
+    and the same predictions in their own units."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((200, 30)).astype(np.float32)
+    Y = (X @ rng.standard_normal((30, 12)) + 3 * rng.standard_normal((200, 12))).astype(np.float32)
+    ref = RidgeCV(alphas=np.logspace(-2, 4, 13)).fit(X, Y)
+    scaled = RidgeCV(alphas=np.logspace(-2, 4, 13)).fit(X, Y * np.float32(factor))
+    assert np.isfinite(scaled.cv_scores_).all()
+    np.testing.assert_array_equal(scaled.alpha_, ref.alpha_)
+    np.testing.assert_allclose(scaled.predict(X) / factor, ref.predict(X), rtol=1e-4, atol=1e-4)
+
+
+def test_constant_target_never_picks_an_alpha_from_nan_scores():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((100, 8)).astype(np.float32)
+    Y = np.c_[X @ rng.standard_normal(8), np.zeros(100), np.full(100, 4.0)].astype(np.float32)
+    model = RidgeCV(alphas=np.logspace(-1, 3, 5)).fit(X, Y)
+    assert model.alpha_[1] == model.alphas_[0] and model.alpha_[2] == model.alphas_[0]
+    np.testing.assert_allclose(model.predict(X)[:, 1:], np.c_[np.zeros(100), np.full(100, 4.0)], atol=1e-5)

@@ -126,3 +126,28 @@ def test_score_predictions_without_repeats(small_v1):
 def test_evaluate_needs_a_run(tmp_path):
     with pytest.raises(DataError, match="not a run directory"):
         evaluate_run(tmp_path)
+
+
+def test_constant_units_are_named_left_out_of_medians_and_counted(tmp_path, small_v1):
+    """A dead (all-zero) and a constant unit: no CV score of 1.0 or -1e16, NaN scores, medians over
+    the others with the count in the summary, and the units named in the log."""
+    from cortexkit import data
+
+    ds = small_v1.copy(deep=True)
+    resp = ds["responses"].values.copy()
+    resp[:, 0], resp[:, 1] = 0.0, 3.0
+    ds["responses"] = (ds["responses"].dims, resp)
+    store = data.save(ds, tmp_path / "dead.zarr")
+    messages = []
+    fit_run(store, tmp_path / "run", EncodingConfig(features=[FeatureSpec(name="pixels"), FeatureSpec(name="pixel_pca")]),
+            log=messages.append)
+    dead = [str(u) for u in ds["unit"].values[:2]]
+    assert any("2 unit(s) have constant responses" in m and all(u in m for u in dead) for m in messages)
+    model = load_arrays(tmp_path / "run" / "models" / "pixels.npz")
+    assert np.isnan(model["cv_score"][:2]).all() and np.isfinite(model["cv_score"][2:]).all()
+    results = evaluate_run(tmp_path / "run", log=lambda m: None)
+    assert results.loc[results["unit"].astype(str).isin(dead), "pearson"].isna().all()
+    summary = pd.read_csv(tmp_path / "run" / "summary.csv")
+    n = ds.sizes["unit"]
+    assert (summary.loc[summary["cell_type"] == "all", ["n_units", "n_scored"]].values == [n, n - 2]).all()
+    assert summary.filter(like="median_").notna().all().all()

@@ -92,17 +92,19 @@ class BrainOptimizedSearch(Decoder):
         chosen, history = [], np.zeros((len(r), self.rounds))
         for i, resp in enumerate(r):
             latents = gen.sample_latents(resp[None], self.n_candidates, seed=self.seed + i)[0]
-            kept = best = None
+            kept = kept_images = kept_scores = best = None
             for k in range(self.rounds):
                 if k > 0:
                     parents = np.repeat(kept, int(np.ceil(self.n_candidates / len(kept))), axis=0)[: self.n_candidates]
                     strength = self.strength * 0.5 ** (k - 1)
-                    fresh = gen.refine(parents, np.repeat(resp[None], len(parents), 0), strength, seed=self.seed + 1000 * k + i)
-                    latents = np.concatenate([kept, fresh])
+                    latents = gen.refine(parents, np.repeat(resp[None], len(parents), 0), strength, seed=self.seed + 1000 * k + i)
                 images = gen.decode(latents)
                 scores = _corr_rows(self.critic_.predict(images), resp)
-                order = np.argsort(-scores)
-                kept = latents[order[: self.n_keep]]
+                if k > 0:  # kept candidates keep their images and scores (not re-decoded: no float drift)
+                    latents, images = np.concatenate([kept, latents]), np.concatenate([kept_images, images])
+                    scores = np.concatenate([kept_scores, scores])
+                order = np.argsort(-scores, kind="stable")
+                kept, kept_images, kept_scores = latents[order[: self.n_keep]], images[order[: self.n_keep]], scores[order[: self.n_keep]]
                 best = images[order[0]]
                 history[i, k] = scores[order[0]]
             chosen.append(best)

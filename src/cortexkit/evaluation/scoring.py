@@ -137,7 +137,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``model`` [, ``cell_type``], ``n_units``, ``median_<metric>``.
+        ``model`` [, ``cell_type``], ``n_units``, ``n_scored`` (units with a finite Pearson r: the
+        ones the medians cover; constant responses have none), ``median_<metric>`` (NaN left out).
     """
     cols = [m for m in SUMMARY_METRICS if m in results and results[m].notna().any()]
     groups = [["model"]] + ([["model", "cell_type"]] if "cell_type" in results else [])
@@ -146,6 +147,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         g = results.groupby(keys, sort=False)
         part = g[cols].median().add_prefix("median_")
         part.insert(0, "n_units", g.size())
+        part.insert(1, "n_scored", g["pearson"].count() if "pearson" in results else g.size())
         part = part.reset_index()
         if "cell_type" not in keys and "cell_type" in results:
             part.insert(1, "cell_type", "all")

@@ -230,6 +230,7 @@ def fit_run(
     record["provenance"] = provenance(config.seed)
     write_run_record(run_dir, record)
     fingerprint = data_fingerprint(ds)
+    _report_constant_units(ds, log)
     cache = FeatureCache()
     paths = []
     for spec in config.features:
@@ -257,8 +258,18 @@ def fit_run(
             arrays["settings"] = np.array(settings)
             save_arrays(arrays, run_dir / MODELS_DIR / f"{name}.npz")
             log(f"{name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
-                f"{np.median(arrays['cv_score']):.3f}")
+                f"{np.nanmedian(arrays['cv_score']):.3f}")
     return paths
+
+
+def _report_constant_units(ds: xr.Dataset, log) -> None:
+    """Name the units whose training responses are constant: no model can predict them, their scores
+    are NaN, and medians leave them out (the summary's n_scored says how many remain)."""
+    y = train_targets(data.select(ds, "train"))
+    constant = np.asarray(ds["unit"].values)[~(np.nanstd(y, axis=0) > 0)]
+    if len(constant):
+        log(f"{len(constant)} unit(s) have constant responses on the training stimuli and are not scored: "
+            f"{', '.join(map(str, constant[:10]))}{' ...' if len(constant) > 10 else ''}")
 
 
 def read_encoding_run(run_dir: str | os.PathLike) -> tuple[dict, EncodingConfig]:

@@ -234,11 +234,16 @@ def _fold_scores(f: FoldDecomposition, Z: torch.Tensor, y_mean: torch.Tensor, Yv
     BZ = B * Z
     yy = (Yc * Yc).sum(0)
     tiny = torch.finfo(Yv.dtype).tiny
+    # Targets arrive scaled to unit magnitude (blocks._as_tensor): a validation variance below this
+    # is round-off, the target is constant in the fold, and R² or r is undefined there (NaN).
+    flat = n_val * (100 * torch.finfo(Yv.dtype).eps) ** 2
     if scoring == "pearson":
         sy = Yc.sum(0)
         aZ = f.A.sum(0)[:, None] * Z  # column sums of the predictions come from A's column sums
+        constant = (yy - sy**2 / n_val) <= flat
     elif scoring == "r2":
         sst = ((Yv - Yv.mean(0)) ** 2).sum(0)
+        constant = sst <= flat
     out = []
     for i, a in enumerate(range(0, len(alphas), batch)):
         d = 1.0 / (f.evals[:, None] + alphas[None, a : a + batch])  # (k, b)
@@ -254,11 +259,11 @@ def _fold_scores(f: FoldDecomposition, Z: torch.Tensor, y_mean: torch.Tensor, Yv
             cov = cross - sy * sp / n_val
             var_p = (pp - sp**2 / n_val).clamp_min(tiny)
             var_y = (yy - sy**2 / n_val).clamp_min(tiny)
-            out.append(cov / torch.sqrt(var_p * var_y))
+            out.append((cov / torch.sqrt(var_p * var_y)).masked_fill(constant, float("nan")))
             continue
         sse = (yy - 2 * cross + pp).clamp_min(0)
         if scoring == "r2":
-            out.append(1.0 - sse / sst.clamp_min(tiny))
+            out.append((1.0 - sse / sst.clamp_min(tiny)).masked_fill(constant, float("nan")))
         elif scoring == "neg_mse":
             out.append(-sse / n_val)
         else:
@@ -317,7 +322,8 @@ def fit_target_block(
     """
     XtY = X.T @ Y if any(not f.dual for f in folds) or not full.dual else None
     scores = cv_scores_block(X, Y, folds, alphas, scoring=scoring, alpha_batch=alpha_batch, XtY=XtY)
-    best = torch.argmax(scores, dim=0)
+    # NaN scores (e.g. a target constant within a fold) never win; all-NaN targets get the first alpha.
+    best = torch.argmax(torch.nan_to_num(scores, nan=-torch.inf), dim=0)
     coef, intercept = solve_block(X, Y, full, alphas[best], XtY=XtY)
     return {"scores": scores, "best": best, "coef": coef, "intercept": intercept}
 

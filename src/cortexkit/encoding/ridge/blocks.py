@@ -75,22 +75,38 @@ def block_size(
     return size, alpha_batch
 
 
-def _as_tensor(block, dtype: torch.dtype, device, first: int) -> torch.Tensor:
-    arr = np.asarray(block, dtype=np.float64 if dtype == torch.float64 else np.float32)
+def _as_tensor(block, dtype: torch.dtype, device, first: int) -> tuple[torch.Tensor, np.ndarray]:
+    """The block divided by each target's largest absolute value, and those scales (float64).
+
+    Ridge is solved on targets of unit magnitude and the weights scaled back, so that what it
+    chooses does not depend on the units of the responses (spike counts, or 1e30 times them, whose
+    float32 sums of squares overflow). All-zero targets keep a scale of 1.
+    """
+    arr = np.asarray(block)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():
         col = first + int(np.flatnonzero(bad.any(axis=0))[0])
         raise DataError(f"contains NaN/inf (first in target {col})", variable="y")
-    return torch.as_tensor(arr, device=device)
+    scale = np.maximum(arr.max(axis=0), -arr.min(axis=0)).astype(np.float64)  # no |arr| temporary
+    scale[~(scale > 0)] = 1.0
+    work = np.float64 if dtype == torch.float64 else np.float32
+    return torch.as_tensor((arr / scale.astype(arr.dtype)).astype(work, copy=False), device=device), scale
 
 
 def _block_task(X, folds, full, alphas, y_block, first, scoring, alpha_batch, device, threads):
-    """One block of targets, as a (possibly remote) task; returns numpy arrays."""
+    """One block of targets, as a (possibly remote) task; returns numpy arrays in the targets' units."""
     if threads:
         torch.set_num_threads(threads)
-    Y = _as_tensor(y_block, X.dtype, device, first)
+    Y, scale = _as_tensor(y_block, X.dtype, device, first)
     out = _solvers.fit_target_block(X, Y, folds, full, alphas, scoring=scoring, alpha_batch=alpha_batch)
-    return {k: v.cpu().numpy() for k, v in out.items()}
+    out = {k: v.cpu().numpy() for k, v in out.items()}
+    out["coef"] = (out["coef"] * scale).astype(out["coef"].dtype)
+    out["intercept"] = (out["intercept"] * scale).astype(out["intercept"].dtype)
+    if scoring == "neg_mse":  # the other scores are scale-free
+        out["scores"] = (out["scores"] * scale**2).astype(out["scores"].dtype)
+    return out
 
 
 def run_blocks(
