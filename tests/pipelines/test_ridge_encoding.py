@@ -151,3 +151,43 @@ def test_constant_units_are_named_left_out_of_medians_and_counted(tmp_path, smal
     n = ds.sizes["unit"]
     assert (summary.loc[summary["cell_type"] == "all", ["n_units", "n_scored"]].values == [n, n - 2]).all()
     assert summary.filter(like="median_").notna().all().all()
+
+
+def test_a_second_fit_adds_models_and_other_data_is_refused(tmp_path, small_store, small_v1):
+    from cortexkit import data
+    from cortexkit.errors import ConfigError
+
+    run = tmp_path / "run"
+    fit_run(small_store, run, EncodingConfig(features=[FeatureSpec(name="pixels")]), log=lambda m: None)
+    messages = []
+    fit_run(small_store, run, EncodingConfig(features=[FeatureSpec(name="pixel_pca", params={"n_components": 5})]),
+            log=messages.append)
+    assert any("already holds pixels: kept" in m for m in messages)
+    results = evaluate_run(run, log=lambda m: None)
+    assert set(results["model"]) == {"pixels", "pixel_pca"}  # the earlier model is still evaluated
+    other = data.save(small_v1.isel(unit=slice(0, 5)), tmp_path / "other.zarr")
+    with pytest.raises(ConfigError, match="holds models of .*small.zarr; fit .*other.zarr into another --out"):
+        fit_run(other, run, EncodingConfig(features=[FeatureSpec(name="pixels")]), log=lambda m: None)
+    fit_run(other, run, EncodingConfig(features=[FeatureSpec(name="pixels")]), overwrite=True, log=lambda m: None)
+    assert set(evaluate_run(run, log=lambda m: None)["model"]) == {"pixels"}
+
+
+def test_two_writers_of_one_run_are_refused(tmp_path, small_store):
+    import subprocess
+    import sys
+
+    from cortexkit.errors import ConfigError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (run / ".lock").write_text(str(holder.pid))  # a live process holds the run
+        with pytest.raises(ConfigError, match=f"being written by another process \\(pid {holder.pid}\\)"):
+            fit_run(small_store, run, EncodingConfig(features=[FeatureSpec(name="pixels")]), log=lambda m: None)
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its stale lock is taken over and released after the fit
+    fit_run(small_store, run, EncodingConfig(features=[FeatureSpec(name="pixels")]), log=lambda m: None)
+    assert not (run / ".lock").exists() and (run / "models" / "pixels.npz").exists()

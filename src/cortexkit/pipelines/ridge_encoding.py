@@ -45,6 +45,8 @@ from cortexkit.evaluation import (
     noise_ceiling,
     read_run_record,
     rf_correlation,
+    run_kind,
+    run_lock,
     save_arrays,
     score_predictions,
     summarize,
@@ -226,9 +228,35 @@ def fit_run(
         get_extractor(spec.name, spec.params)
     require_device(config.ridge.device, "ridge device")
     ds = data.load(data_path, check_values=True)
-    record = {"data": str(Path(data_path).resolve()), "encoding": config.model_dump(), **(extra or {})}
-    record["provenance"] = provenance(config.seed)
-    write_run_record(run_dir, record)
+    with run_lock(run_dir):
+        config = _accumulated(run_dir, data_path, config, overwrite, log)
+        record = {"data": str(Path(data_path).resolve()), "encoding": config.model_dump(), **(extra or {})}
+        record["provenance"] = provenance(config.seed)
+        write_run_record(run_dir, record)
+        return _fit_models(ds, run_dir, config, overwrite, log)
+
+
+def _accumulated(run_dir: Path, data_path, config: EncodingConfig, overwrite: bool, log) -> EncodingConfig:
+    """``config`` with the feature spaces already fitted in ``run_dir`` added, so that a second fit
+    into a run adds models instead of hiding the earlier ones (``overwrite`` starts afresh)."""
+    if overwrite or run_kind(run_dir) is None:
+        return config
+    raw = read_run_record(run_dir)
+    if "encoding" not in raw:
+        raise ConfigError(f"{run_dir} holds a {run_kind(run_dir)} run; fit into another --out")
+    if raw.get("data") != str(Path(data_path).resolve()):
+        raise ConfigError(f"{run_dir} holds models of {raw.get('data')}; fit {data_path} into another --out, "
+                          "or pass --overwrite to replace them")
+    earlier = parse(EncodingConfig, raw["encoding"], str(run_dir / "config.yaml")).features
+    labels = {s.model_name for s in config.features}
+    kept = [s for s in earlier if s.model_name not in labels]
+    if kept:
+        log(f"{run_dir} already holds {', '.join(s.model_name for s in kept)}: kept in the run")
+    return config.model_copy(update={"features": kept + list(config.features)})
+
+
+def _fit_models(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, overwrite: bool, log) -> list[Path]:
+    """Fit (or keep) every model of ``config``; the part of :func:`fit_run` done under the run lock."""
     fingerprint = data_fingerprint(ds)
     _report_constant_units(ds, log)
     cache = FeatureCache()
