@@ -28,7 +28,7 @@ def make_assembly(root, n_images=12, n_reps=4, seed=0, id_name="stimulus_id"):
         coords={id_name: ("presentation", pres_ids), "repetition": ("presentation", reps),
                 "neuroid_id": ("neuroid", [f"Chabo_L_M_{k}" for k in range(5)]),
                 "region": ("neuroid", ["V4", "V4", "IT", "IT", "IT"]), "animal": ("neuroid", ["Chabo"] * 5),
-                "time_bin_start": ("time_bin", [70, 120]), "time_bin_stop": ("time_bin", [120, 170])},
+                "time_bin_start": ("time_bin", [70, 120]), "time_bin_end": ("time_bin", [120, 170])},
         name="dicarlo.MajajHong2015.public",
     )
     da.to_netcdf(root / "assy_dicarlo_MajajHong2015_public.nc", engine="h5netcdf")
@@ -85,3 +85,22 @@ def test_errors(tmp_path):
     nc.write_bytes(b"CDF\x01 broken")
     with pytest.raises(DataError, match=r"MajajHong2015_public.nc: cannot read the netCDF assembly"):
         read(nc, stimuli=str(tmp_path / "image_dicarlo_hvm-public.csv"))
+
+
+def test_brainio_edge_names_time_window_rules_and_citation(tmp_path):
+    """BrainIO names bin edges time_bin_start/time_bin_end; time_window without time bins is an error,
+    not silently ignored; an assembly without a citation is not credited to MajajHong2015."""
+    make_assembly(tmp_path)
+    nc = tmp_path / "assy_dicarlo_MajajHong2015_public.nc"
+    averaged = xr.load_dataarray(nc, engine="h5netcdf").mean("time_bin")
+    averaged.attrs["identifier"] = "lab.Other2024"
+    other = tmp_path / "assy_other.nc"
+    averaged.to_netcdf(other, engine="h5netcdf")
+    with pytest.raises(DataError, match="has no time_bin dim, so time_window does not apply"):
+        read(other, stimuli=tmp_path / "image_dicarlo_hvm-public.csv", time_window="70,120", image_size=8)
+    ds = read(other, stimuli=tmp_path / "image_dicarlo_hvm-public.csv", image_size=8)
+    assert ds.attrs["citation"] == "Brain-Score assembly lab.Other2024"
+    renamed = xr.load_dataarray(nc, engine="h5netcdf").rename(time_bin_end="time_bin_stop")
+    renamed.to_netcdf(tmp_path / "assy_renamed.nc", engine="h5netcdf")
+    with pytest.raises(DataError, match="has no time_bin_end coordinate for time_window"):
+        read(tmp_path / "assy_renamed.nc", stimuli=tmp_path / "image_dicarlo_hvm-public.csv", time_window="70,120")

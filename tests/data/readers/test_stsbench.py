@@ -129,3 +129,20 @@ def test_tvsd_images(tmp_path):
     assert ds["stimuli"].dims == ("stimulus", "y", "x", "channel")
     np.testing.assert_allclose(ds["reliability"].values, [0.5, 0.6, 0.7])
     np.testing.assert_allclose(ds["stimuli"].values.mean() * 255, 100, atol=4)
+
+
+def test_stsbench_reliability_key_and_count(tmp_path):
+    """STSBench's preprocessing stores neuron reliabilities as `reliability` (TVSD: `reliab`)."""
+    (tmp_path / "ventral_stream").mkdir()
+    for n in ["cat_01", "dog_02", "car_03"]:
+        write_video(tmp_path / "ventral_stream" / f"{n}.mp4", _brightness_movie(100, n=2, h=64, w=64))
+    blob = {"train_stimuli": np.array(["cat_01", "dog_02"]), "test_stimuli": np.array(["car_03"]),
+            "train_activity": np.ones((2, 3)), "test_activity": np.ones((1, 3)), "reliability": np.array([0.1, 0.2, 0.3])}
+    with open(tmp_path / "ventral_stream_dataset.pickle", "wb") as fh:
+        pickle.dump(blob, fh)
+    np.testing.assert_allclose(get_reader("tvsd").read(tmp_path, size=16)["reliability"].values, [0.1, 0.2, 0.3])
+    blob["reliability"] = np.array([0.1, 0.2])
+    with open(tmp_path / "ventral_stream_dataset.pickle", "wb") as fh:
+        pickle.dump(blob, fh)
+    with pytest.raises(DataError, match="reliability.*has 2 values for 3 neurons"):
+        get_reader("tvsd").read(tmp_path, size=16)

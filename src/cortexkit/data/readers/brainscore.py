@@ -5,7 +5,7 @@ Layout (BrainIO packaging)::
     assy_<identifier>.nc   a DataArray (presentation x neuroid x time_bin) whose MultiIndex levels
                            are stored as coordinates: stimulus_id or image_id and repetition on
                            presentation; neuroid_id, region, animal, arr, ... on neuroid;
-                           time_bin_start / time_bin_stop (ms) on time_bin
+                           time_bin_start / time_bin_end (ms) on time_bin
     <stimulus set>.csv     one row per image: stimulus_id or image_id, and the file name in
                            filename / image_file_name / image_path
     <stimulus set>.zip     the images (or a folder of them)
@@ -109,13 +109,18 @@ def read_brainscore(
         assembly = assembly.isel(neuroid=np.flatnonzero(assembly["region"].values.astype(str) == region))
         if assembly.sizes["neuroid"] == 0:
             raise DataError(f"no neuroids in region {region!r}", source=str(nc), variable="region")
+    if time_window and "time_bin" not in assembly.dims:
+        raise DataError("has no time_bin dim, so time_window does not apply (the responses are already one "
+                        "window); leave the option out", source=str(nc), variable="time_bin")
     if "time_bin" in assembly.dims:
         if time_window:
             lo, hi = (float(v) for v in str(time_window).split(","))
-            start = assembly["time_bin_start"].values if "time_bin_start" in assembly.coords else None
-            if start is None:
-                raise DataError("has no time_bin_start coordinate for time_window", source=str(nc))
-            stop = assembly["time_bin_stop"].values
+            # BrainIO names the bin edges time_bin_start / time_bin_end (ms)
+            missing = [c for c in ("time_bin_start", "time_bin_end") if c not in assembly.coords]
+            if missing:
+                raise DataError(f"has no {' or '.join(missing)} coordinate for time_window", source=str(nc),
+                                variable="time_bin")
+            start, stop = assembly["time_bin_start"].values, assembly["time_bin_end"].values
             assembly = assembly.isel(time_bin=np.flatnonzero((start >= lo) & (stop <= hi)))
             if assembly.sizes["time_bin"] == 0:
                 raise DataError(f"no time bins inside {time_window} ms", source=str(nc), variable="time_bin")
@@ -162,7 +167,7 @@ def read_brainscore(
                    if c not in (sid, fcol) and table[c].dtype.kind in "biufO"
                    and not (table[c].dtype.kind == "O" and not all(isinstance(v, str) for v in table[c]))}
     attrs = {"modality": "spikes", "source": f"Brain-Score assembly {nc.name}", "license": "see the assembly's release",
-             "citation": assembly.attrs.get("citation", "Majaj, Hong, Solomon & DiCarlo (2015) J Neurosci 35:13402"),
+             "citation": assembly.attrs.get("citation", f"Brain-Score assembly {assembly.attrs.get('identifier', nc.stem)}"),
              "split_seed": seed}
     if keep_time and "time_bin" in assembly.dims:
         starts = assembly["time_bin_start"].values

@@ -4,7 +4,8 @@ Layout (``dataset/`` of the STSBench repository)::
 
     <name>_dataset.pickle        dict: train_stimuli / test_stimuli (video names), train_activity /
                                  test_activity (stimuli x neurons, repeat-averaged; NaN = not
-                                 recorded), optionally reliab (per neuron)
+                                 recorded), optionally reliability (STSBench) or reliab (TVSD),
+                                 per neuron
     <name>_neuron_table.pickle   optional pandas DataFrame, one row per neuron (neuron_uid = column)
     <name>/<stimulus>.mp4        the stimuli (TVSD images are single-frame-per-image videos)
 
@@ -107,8 +108,12 @@ def _read(path, *, name, frames, frame_rate, size, crop, grayscale, source, lice
                 unit_coords[str(col)] = values
             elif values.dtype.kind == "O" and all(isinstance(v, str) for v in values):
                 unit_coords[str(col)] = values.astype(str)
-    if "reliab" in blob and np.size(blob["reliab"]) == n_units:
-        unit_coords["reliability"] = np.asarray(blob["reliab"], dtype=np.float32).ravel()
+    # STSBench's preprocessing writes the neurons' reliability as "reliability", TVSD's as "reliab"
+    key = next((k for k in ("reliability", "reliab") if k in blob), None)
+    if key is not None:
+        if np.size(blob[key]) != n_units:
+            raise DataError(f"has {np.size(blob[key])} values for {n_units} neurons", source=str(pickle_file), variable=key)
+        unit_coords["reliability"] = np.asarray(blob[key], dtype=np.float32).ravel()
 
     attrs = {"modality": "spikes", "source": source, "license": license, "citation": citation,
              "repeat_averaged": 1, "response_window": "repeat-averaged activity as released"}
