@@ -1,6 +1,7 @@
 """Streaming conversion: identical stores on repeat, resume after a kill, no partial output."""
 
 import filecmp
+import re
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +113,35 @@ def test_unknown_format_and_option(tmp_path, toy_source, toy_format):
         data.convert(toy_source, tmp_path / "x.zarr", toy_format, {"size": 3})
     with pytest.raises(DataError, match="missing.npz: no such file"):
         data.convert(tmp_path / "missing.npz", tmp_path / "x.zarr", toy_format)
+
+
+@pytest.mark.parametrize("bad, count, what", [(np.nan, 3, "3 NaN/inf value(s) (the source declares no missing responses)"),
+                                              (1e30, 2, "2 value(s) beyond +-1e+12")])
+def test_bad_response_values_are_rejected_with_their_count(tmp_path, toy_source, toy_format, bad, count, what):
+    """NaN is legitimate only where a reader declares missing responses (attrs missing_responses);
+    other NaN and absurd magnitudes (a garbage file body) are rejected with file, variable and count."""
+    z = dict(np.load(toy_source))
+    z["responses"] = z["responses"].astype(np.float64)
+    z["responses"].flat[:count] = bad
+    np.savez(toy_source, **z)
+    with pytest.raises(DataError, match=re.escape(f"toy.npz: 'responses': contains {what}")):
+        data.convert(toy_source, tmp_path / "o.zarr", toy_format)
+    assert not (tmp_path / "o.zarr").exists() and not (tmp_path / "o.zarr.partial").exists()
+
+
+def test_declared_missing_responses_may_be_nan(tmp_path):
+    @register("toy_padded", summary="test format", example="-")
+    def read(path):
+        z = np.load(path)
+        return data.make_dataset(z["stimuli"], z["responses"], z["ids"], z["split"], attrs={"missing_responses": "padding"})
+
+    try:
+        rng = np.random.default_rng(1)
+        resp = rng.poisson(2, (20, 3)).astype(np.float32)
+        resp[0, 0] = np.nan
+        np.savez(tmp_path / "p.npz", stimuli=rng.random((20, 8, 8)).astype(np.float32), responses=resp,
+                 ids=np.arange(20), split=np.array(["train"] * 15 + ["test"] * 5))
+        ds = data.open(data.convert(tmp_path / "p.npz", tmp_path / "p.zarr", "toy_padded"), check_values=True)
+        assert np.isnan(ds["responses"].values[0, 0]) and ds.attrs["missing_responses"] == "padding"
+    finally:
+        READERS.pop("toy_padded")

@@ -24,7 +24,7 @@ import xarray as xr
 
 from cortexkit._atomic import atomic_path, write_text
 from cortexkit._progress import progress_bar
-from cortexkit.data.model import validate
+from cortexkit.data.model import MISSING_RESPONSES, response_problems, validate
 from cortexkit.data.store import _strings_to_objects
 from cortexkit.errors import CortexkitError, DataError
 
@@ -66,8 +66,6 @@ def _check_chunk(name: str, values: np.ndarray, source: str) -> None:
         lo, hi = float(values.min()), float(values.max())
         if lo < 0 or hi > 1:
             raise DataError(f"values span [{lo:.3g}, {hi:.3g}]; expected [0, 1]", source=source, variable=name)
-    elif name == "responses" and np.isinf(values).any():
-        raise DataError("contains inf", source=source, variable=name)
 
 
 def write_streaming(
@@ -96,6 +94,8 @@ def write_streaming(
             shutil.rmtree(partial)
             progress_path.unlink(missing_ok=True)
 
+    # the data model's NaN policy: NaN responses only where the reader declares missing responses
+    nan_allowed = ds.attrs.get("missing_responses") in MISSING_RESPONSES
     ds = _strings_to_objects(ds)
     streamed = _streamed(ds)
     # Streamed variables are Dask-chunked along their leading dim so the skeleton holds only their
@@ -125,6 +125,9 @@ def write_streaming(
                 piece = piece.drop_vars(list(piece.coords))
                 values = np.asarray(piece[name].values)
                 _check_chunk(name, values, source)
+                problem = response_problems(values, nan_allowed) if name == "responses" else None
+                if problem:
+                    raise DataError(problem, source=source, variable=name)
             except Exception as exc:
                 # An error (not a kill) says the source or the options are wrong: a store with no
                 # finished chunk is removed, so nothing half-made is left; otherwise it is kept to resume.
@@ -175,7 +178,12 @@ def convert(
     src = Path(src)
     if not src.exists():
         raise DataError("no such file or directory", source=str(src))
-    ds = reader.read(src, **options)
+    try:
+        ds = reader.read(src, **options)
+    except DataError as exc:  # errors raised by the data model's checks inside a reader name no file
+        if exc.source:
+            raise
+        raise exc.with_source(str(src)) from None
     validate(ds, allow_nan_responses=True, check_values=False, source=str(src))
     # How the store was made, so that it can be recognised (and reused) later.
     ds.attrs["conversion"] = json.dumps({"format": format, "options": options}, sort_keys=True, default=str)

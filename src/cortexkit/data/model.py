@@ -254,18 +254,35 @@ def validate(
         lo, hi = float(stim.min()), float(stim.max())
         if lo < 0.0 or hi > 1.0:
             fail(f"values span [{lo:.3g}, {hi:.3g}]; expected [0, 1]", "stimuli")
-        resp = ds["responses"].data
-        if allow_nan_responses:
-            if np.isinf(resp).any():
-                fail("contains inf", "responses")
-        elif not np.isfinite(resp).all():
-            n_bad = int((~np.isfinite(resp)).sum())
-            fail(
-                f"contains {n_bad} NaN/inf value(s); pass allow_nan_responses=True if units "
-                "were not recorded on some trials",
-                "responses",
-            )
+        problem = response_problems(np.asarray(ds["responses"].data),
+                                    allow_nan_responses or ds.attrs.get("missing_responses") in MISSING_RESPONSES)
+        if problem:
+            fail(problem, "responses")
     return ds
+
+
+# Why responses may hold NaN, as a reader declares it in attrs["missing_responses"]; without it, NaN
+# is an error. Sensorium pads trials after their end; STSBench/TVSD mark neurons not recorded.
+MISSING_RESPONSES = ("padding", "not recorded")
+# No modality records responses this large (spike counts, rates, dF/F, betas); such values are a
+# corrupt file, and their float32 squares overflow.
+MAX_RESPONSE = 1e12
+
+
+def response_problems(values: np.ndarray, nan_allowed: bool) -> str | None:
+    """What is wrong with response values under the NaN policy (None if nothing): counts of inf,
+    of NaN (unless ``nan_allowed``) and of magnitudes above :data:`MAX_RESPONSE`."""
+    problems = []
+    n_inf = int(np.isinf(values).sum())
+    n_bad = n_inf if nan_allowed else int((~np.isfinite(values)).sum())
+    n_big = int((np.abs(values[np.isfinite(values)]) > MAX_RESPONSE).sum())
+    if n_bad and not nan_allowed:
+        problems.append(f"{n_bad} NaN/inf value(s) (the source declares no missing responses)")
+    elif n_inf:
+        problems.append(f"inf ({n_inf} value(s))")
+    if n_big:
+        problems.append(f"{n_big} value(s) beyond +-{MAX_RESPONSE:g}")
+    return "contains " + ", ".join(problems) if problems else None
 
 
 def stimulus_kind(ds: xr.Dataset) -> str:

@@ -146,6 +146,7 @@ def read_sensorium2023(path, *, frames: int | None = None, size: int | None = No
             "license": "CC BY-NC 4.0 (Sensorium 2023 data)",
             "citation": "Turishcheva et al. (2023) The Dynamic Sensorium competition for predicting large-scale mouse visual cortex activity from videos",
             "response_window": "deconvolved activity per 30 Hz frame; NaN after a trial ends",
+            "missing_responses": "padding",
         },
         validate_result=False,
     )

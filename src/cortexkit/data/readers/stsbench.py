@@ -115,7 +115,7 @@ def _read(path, *, name, frames, frame_rate, size, crop, grayscale, source, lice
             raise DataError(f"has {np.size(blob[key])} values for {n_units} neurons", source=str(pickle_file), variable=key)
         unit_coords["reliability"] = np.asarray(blob[key], dtype=np.float32).ravel()
 
-    attrs = {"modality": "spikes", "source": source, "license": license, "citation": citation,
+    attrs = {"modality": "spikes", "missing_responses": "not recorded", "source": source, "license": license, "citation": citation,
              "repeat_averaged": 1, "response_window": "repeat-averaged activity as released"}
     if first.shape[0] > 1:
         attrs["frame_rate"] = float(frame_rate) if frame_rate else "as encoded"
