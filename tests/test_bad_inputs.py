@@ -2,6 +2,7 @@
 never a traceback, and leaves no partial output. Add a row for every new command or option."""
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -40,6 +41,8 @@ CASES = [
     ("convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option size=0", "reader option size must be a positive number, got 0"),
     ("convert {tmp} {tmp}/o.zarr --format nope", "unknown format 'nope'"),
     ("bench nope", "unknown benchmark 'nope'"),
+    ("info {cfg}/missing_chunk.zarr", "'responses': 1 of 1 chunk(s) are missing from the store"),
+    ("info {cfg}/truncated_chunk.zarr", "'responses': cannot read this array"),
     ("evaluate {tmp}", "not a run directory"),
     ("report {tmp}", "not a run directory"),
 ]
@@ -56,6 +59,15 @@ def setup(tmp_path_factory, small_v1):
     tmp = tmp_path_factory.mktemp("bad")
     store = data.save(small_v1, tmp / "v1.zarr")
     (tmp / "lr.yaml").write_text(f"data:\n  - {{path: {store}}}\nlr: -1\n")
+    import shutil
+
+    for damaged in ("missing_chunk", "truncated_chunk"):
+        copy = Path(shutil.copytree(store, tmp / f"{damaged}.zarr"))
+        chunk = next(p for p in (copy / "responses").rglob("*") if p.is_file() and p.name != "zarr.json")
+        if damaged == "missing_chunk":
+            chunk.unlink()
+        else:
+            chunk.write_bytes(chunk.read_bytes()[:50])
     (tmp / "ok.yaml").write_text(f"data:\n  - {{path: {store}}}\n")
     (tmp / "channels.yaml").write_text(f"data:\n  - {{path: {store}}}\ncore: {{kind: conv2d, channels: -8}}\n")
     return tmp, store

@@ -45,6 +45,27 @@ def _sorted_coords(ds: xr.Dataset) -> xr.Dataset:
     return ds.drop_vars(names).assign_coords({n: ds[n].variable for n in sorted(names)})
 
 
+def _check_chunks(path: Path, ds: xr.Dataset) -> None:
+    """A DataError naming the array when chunks are missing from the store (a damaged or incomplete
+    copy): Zarr would otherwise read them as NaN. Responses are exempt where the reader declared
+    missing responses, since an all-NaN chunk of them is not written."""
+    import zarr
+
+    try:
+        group = zarr.open_group(str(path), mode="r")
+        names = ["stimuli"] + ([] if ds.attrs.get("missing_responses") else ["responses"])
+        for name in names:
+            arr = group[name]
+            missing = arr.nchunks - arr.nchunks_initialized
+            if missing:
+                raise DataError(f"{missing} of {arr.nchunks} chunk(s) are missing from the store (a damaged or "
+                                "incomplete copy)", source=str(path), variable=name)
+    except DataError:
+        raise
+    except Exception:  # an older layout without these properties: nothing to check
+        return
+
+
 def save(ds: xr.Dataset, path: str | os.PathLike, *, validate_first: bool = True) -> Path:
     """Write ``ds`` to a Zarr store at ``path``, atomically.
 
@@ -103,6 +124,7 @@ def open(  # noqa: A001 - mirrors xarray.open_zarr / builtins.open naming
     except Exception as exc:  # zarr/json/codec errors all mean the same thing to the user
         raise DataError(f"cannot read the Zarr store ({type(exc).__name__}: {exc})", source=str(path)) from None
     if validate_store:
+        _check_chunks(path, ds)
         try:
             validate(ds, allow_nan_responses=allow_nan_responses, check_values=check_values, source=str(path))
         except DataError:

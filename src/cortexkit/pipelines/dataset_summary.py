@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cortexkit import data, metrics
-from cortexkit.errors import CortexkitError
+from cortexkit.errors import CortexkitError, DataError
 
 
 def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
@@ -19,6 +19,12 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
     there is no ceiling), other variables.
     """
     ds = data.open(store)
+    for name in ("responses", "stimulus_id", "split"):  # read now, so that a damaged chunk is named
+        try:
+            ds[name] = ds[name].load()
+        except Exception as exc:
+            raise DataError(f"cannot read this array ({type(exc).__name__}: {exc})", source=str(store),
+                            variable=name) from None
     split = ds["split"].values
     counts = data.repeat_counts(ds).values
     rows = [
