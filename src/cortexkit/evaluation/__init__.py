@@ -23,7 +23,9 @@ from cortexkit.evaluation.runs import (
     write_table,
 )
 from cortexkit.evaluation.scoring import (
+    LOW_CEILING,
     SUMMARY_METRICS,
+    ceiling_warning,
     headline_models,
     noise_ceiling,
     rf_correlation,
@@ -39,6 +41,8 @@ __all__ = [
     "RESULTS_FILE",
     "SUMMARY_FILE",
     "SUMMARY_METRICS",
+    "LOW_CEILING",
+    "ceiling_warning",
     "data_fingerprint",
     "headline_models",
     "load_arrays",

@@ -13,6 +13,22 @@ import xarray as xr
 from cortexkit import data, metrics
 from cortexkit.errors import DataError
 
+# Below this median split-half reliability the test responses are mostly noise: scores divided by
+# the ceiling are dominated by its estimation error.
+LOW_CEILING = 0.2
+
+
+def ceiling_warning(ceiling: np.ndarray | None) -> str | None:
+    """A warning when the median ceiling (split-half reliability) is too low to interpret; else None."""
+    if ceiling is None or not np.isfinite(ceiling).any():
+        return None
+    median = float(np.nanmedian(ceiling))
+    if median < LOW_CEILING:
+        return (f"median ceiling (split-half reliability) {median:.3f} is below {LOW_CEILING}: the test responses "
+                "are mostly noise, and ceiling-normalised scores are unreliable")
+    return None
+
+
 SUMMARY_METRICS = ("pearson", "ceiling", "normalized", "feve", "fev", "r2", "pearson_true", "rf_corr")
 
 

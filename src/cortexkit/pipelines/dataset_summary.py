@@ -9,6 +9,7 @@ import pandas as pd
 
 from cortexkit import data, metrics
 from cortexkit.errors import CortexkitError, DataError
+from cortexkit.evaluation import ceiling_warning
 
 
 def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
@@ -54,6 +55,8 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
         rows.append(("split-half reliability (test)", f"median {np.nanmedian(rel):.3f}, "
                      f"IQR {np.nanpercentile(rel, 25):.3f}-{np.nanpercentile(rel, 75):.3f}"))
         rows.append(("FEV (test)", f"median {np.nanmedian(metrics.fev(data.repeats(test).values)):.3f}"))
+        if ceiling_warning(rel):
+            rows.append(("warning", ceiling_warning(rel)))
     except CortexkitError as exc:
         rows.append(("noise ceiling", f"not available ({exc.problem})"))
     extra = [v for v in ds.data_vars if v not in ("stimuli", "responses", "stimulus_id", "split")]

@@ -38,6 +38,7 @@ from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import (
     MODELS_DIR,
     RESULTS_FILE,
+    ceiling_warning,
     SUMMARY_FILE,
     data_fingerprint,
     load_arrays,
@@ -316,6 +317,8 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     ds = data.load(raw["data"])
     test = data.select(ds, "test")
     ceiling = noise_ceiling(test, n_splits=config.ceiling_splits, seed=config.seed, log=log)
+    if ceiling_warning(ceiling):
+        log(f"warning: {ceiling_warning(ceiling)}")
     units = unit_table(ds)
     frames = []
     for spec in config.features:

@@ -57,9 +57,9 @@ def write_report(run_dir: str | os.PathLike) -> Path:
         items.append(
             (
                 save_figure(figures.score_vs_ceiling(shown), fig_dir / "score_vs_ceiling.png"),
-                "Each unit's test Pearson r against its noise ceiling, the square root of the "
-                "Spearman-Brown-corrected split-half reliability of its repeat-averaged responses. "
-                "Units on the dashed line are predicted as well as their noise allows.",
+                "Each unit's test Pearson r against sqrt(ceiling), where ceiling is the Spearman-Brown-"
+                "corrected split-half reliability of its repeat-averaged responses (the ceiling of r², as "
+                "in the table). Units on the dashed line are predicted as well as their noise allows.",
             )
         )
     metric = "feve" if results["feve"].notna().any() else "pearson"

@@ -61,19 +61,23 @@ def predicted_vs_measured(
 
 
 def score_vs_ceiling(results: pd.DataFrame):
-    """Per-unit Pearson r against its ceiling sqrt(split-half reliability), one panel per model."""
+    """Per-unit Pearson r against sqrt(ceiling), one panel per model.
+
+    ``ceiling`` is the split-half reliability (the ceiling of r², as in every table), so the best r
+    a unit allows is sqrt(ceiling); the title gives the median r / sqrt(ceiling).
+    """
     models = list(dict.fromkeys(results["model"]))
     fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.6), squeeze=False)
     for ax, model in zip(axes[0], models):
         res = results[results["model"] == model]
-        ceiling = np.sqrt(res["ceiling"].clip(lower=0))
-        ax.scatter(ceiling, res["pearson"], s=12, c=_colors(res), alpha=0.8)
+        root = np.sqrt(res["ceiling"].clip(lower=0))
+        ax.scatter(root, res["pearson"], s=12, c=_colors(res), alpha=0.8)
         ax.plot([0, 1], [0, 1], color="k", lw=1, ls="--")
         ax.set_xlim(0, 1.02)
         ax.set_ylim(min(0.0, float(res["pearson"].min()) - 0.05), 1.02)
-        ax.set_xlabel("ceiling: sqrt(split-half reliability)")
+        ax.set_xlabel("sqrt(ceiling)  (ceiling = split-half reliability)")
         ax.set_ylabel("Pearson r (test, repeat average)")
-        ax.set_title(f"{model}: median r/ceiling {np.nanmedian(res['pearson'] / ceiling):.2f}", fontsize=9)
+        ax.set_title(f"{model}: median r/sqrt(ceiling) {np.nanmedian(res['pearson'] / root):.2f}", fontsize=9)
         _legend_by_type(ax, res)
     fig.tight_layout()
     return fig
