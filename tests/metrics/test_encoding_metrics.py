@@ -91,3 +91,13 @@ def test_ceiling_normalized_conventions():
     assert np.isnan(metrics.ceiling_normalized(0.5, 0.0))
     with pytest.raises(ValueError, match="unknown convention"):
         metrics.ceiling_normalized(0.5, 0.5, "other")
+
+
+def test_ceiling_normalized_is_signed_and_bounded():
+    """An anti-correlated unit with a tiny ceiling is not 3.7 (r²/ceiling of -0.6 over 0.1): it is
+    negative and capped at -1; scores above the ceiling are capped at 1 (Brain-Score)."""
+    out = metrics.ceiling_normalized(np.array([-0.6, 0.6, -0.2, 0.5]), np.array([0.1, 0.1, 0.81, -0.2]))
+    np.testing.assert_allclose(out[:3], [-1.0, 1.0, -0.04 / 0.81])
+    assert np.isnan(out[3])
+    for convention in ("r_over_sqrt_ceiling", "legacy_brainscore"):
+        assert (np.abs(metrics.ceiling_normalized(np.array([-0.9, 0.9]), np.array([0.05, 0.05]), convention)) == 1).all()

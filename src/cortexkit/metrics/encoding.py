@@ -149,18 +149,22 @@ def single_trial_correlation(repeats, y_pred) -> np.ndarray:
 
 
 def ceiling_normalized(score, ceiling, convention: str = "r2_over_ceiling") -> np.ndarray:
-    r"""Score divided by its noise ceiling, per unit.
+    r"""Score divided by its noise ceiling, per unit: signed, and bounded to [-1, 1].
 
     Conventions (name the one a number uses):
 
-    - ``"r2_over_ceiling"``: :math:`r^2/\rho` with :math:`\rho` the Spearman-Brown-corrected
-      split-half reliability of the averaged responses: the fraction of the explainable variance
-      of the averaged responses that the model explains. Brain-Score's ceiled score since 2026.
+    - ``"r2_over_ceiling"``: :math:`\mathrm{sign}(r)\,r^2/\rho` with :math:`\rho` the
+      Spearman-Brown-corrected split-half reliability of the averaged responses: the fraction of the
+      explainable variance of the averaged responses that the model explains. Brain-Score's ceiled
+      score since 2026.
     - ``"r_over_sqrt_ceiling"``: :math:`r/\sqrt{\rho}` (correlation relative to the best a
       noise-free model could reach).
-    - ``"legacy_brainscore"``: :math:`(r/\rho)^2`, Brain-Score's ceiled score before 2026.
+    - ``"legacy_brainscore"``: :math:`\mathrm{sign}(r)\,(r/\rho)^2`, Brain-Score's ceiled score before 2026.
 
-    Units whose ceiling is not positive give NaN.
+    Every convention keeps the sign of r (an anti-correlated prediction is never a good score) and
+    is capped at 1 in magnitude, as Brain-Score's ``ceiling_normalize`` caps a score above its
+    ceiling at 1 (an estimate of the ceiling below the model's score is noise in the ceiling).
+    Units whose ceiling is not positive give NaN (and are counted out of medians).
 
     Parameters
     ----------
@@ -172,16 +176,16 @@ def ceiling_normalized(score, ceiling, convention: str = "r2_over_ceiling") -> n
 
     Returns
     -------
-    array, shape (unit,)
+    array, shape (unit,), in [-1, 1] or NaN
     """
     s = np.asarray(score, dtype=np.float64)
     c = np.asarray(ceiling, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         c = np.where(c > 0, c, np.nan)
         if convention == "r2_over_ceiling":
-            return s**2 / c
+            return np.clip(np.sign(s) * s**2 / c, -1.0, 1.0)
         if convention == "r_over_sqrt_ceiling":
-            return s / np.sqrt(c)
+            return np.clip(s / np.sqrt(c), -1.0, 1.0)
         if convention == "legacy_brainscore":
-            return (s / c) ** 2
+            return np.clip(np.sign(s) * (s / c) ** 2, -1.0, 1.0)
     raise ValueError(f"unknown convention {convention!r}")

@@ -319,6 +319,9 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     ceiling = noise_ceiling(test, n_splits=config.ceiling_splits, seed=config.seed, log=log)
     if ceiling_warning(ceiling):
         log(f"warning: {ceiling_warning(ceiling)}")
+    if ceiling is not None and (~(ceiling > 0)).any():
+        log(f"{int((~(ceiling > 0)).sum())} unit(s) have a ceiling <= 0 (no reliable signal across repeats): "
+            "no ceiling-normalised score, left out of its median")
     units = unit_table(ds)
     frames = []
     for spec in config.features:
