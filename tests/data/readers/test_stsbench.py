@@ -117,14 +117,19 @@ def test_neuron_table_mismatch(stsbench_dir):
         get_reader("stsbench").read(path)
 
 
-def test_tvsd_images(tmp_path):
-    (tmp_path / "ventral_stream").mkdir()
+def _tvsd_release(root, **extra):
+    """Three single-frame THINGS videos and a dataset pickle with ``extra`` keys, in TVSD's layout."""
+    (root / "ventral_stream").mkdir(exist_ok=True)
     for n in ["cat_01", "dog_02", "car_03"]:
-        write_video(tmp_path / "ventral_stream" / f"{n}.mp4", _brightness_movie(100, n=2, h=64, w=64))
+        write_video(root / "ventral_stream" / f"{n}.mp4", _brightness_movie(100, n=2, h=64, w=64))
     blob = {"train_stimuli": np.array(["cat_01", "dog_02"]), "test_stimuli": np.array(["car_03"]),
-            "train_activity": np.ones((2, 3)), "test_activity": np.ones((1, 3)), "reliab": np.array([0.5, 0.6, 0.7])}
-    with open(tmp_path / "ventral_stream_dataset.pickle", "wb") as fh:
+            "train_activity": np.ones((2, 3)), "test_activity": np.ones((1, 3)), **extra}
+    with open(root / "ventral_stream_dataset.pickle", "wb") as fh:
         pickle.dump(blob, fh)
+
+
+def test_tvsd_images(tmp_path):
+    _tvsd_release(tmp_path, reliab=np.array([0.5, 0.6, 0.7]))
     ds = get_reader("tvsd").read(tmp_path, size=16)
     assert ds["stimuli"].dims == ("stimulus", "y", "x", "channel")
     np.testing.assert_allclose(ds["reliability"].values, [0.5, 0.6, 0.7])
@@ -133,16 +138,8 @@ def test_tvsd_images(tmp_path):
 
 def test_stsbench_reliability_key_and_count(tmp_path):
     """STSBench's preprocessing stores neuron reliabilities as `reliability` (TVSD: `reliab`)."""
-    (tmp_path / "ventral_stream").mkdir()
-    for n in ["cat_01", "dog_02", "car_03"]:
-        write_video(tmp_path / "ventral_stream" / f"{n}.mp4", _brightness_movie(100, n=2, h=64, w=64))
-    blob = {"train_stimuli": np.array(["cat_01", "dog_02"]), "test_stimuli": np.array(["car_03"]),
-            "train_activity": np.ones((2, 3)), "test_activity": np.ones((1, 3)), "reliability": np.array([0.1, 0.2, 0.3])}
-    with open(tmp_path / "ventral_stream_dataset.pickle", "wb") as fh:
-        pickle.dump(blob, fh)
+    _tvsd_release(tmp_path, reliability=np.array([0.1, 0.2, 0.3]))
     np.testing.assert_allclose(get_reader("tvsd").read(tmp_path, size=16)["reliability"].values, [0.1, 0.2, 0.3])
-    blob["reliability"] = np.array([0.1, 0.2])
-    with open(tmp_path / "ventral_stream_dataset.pickle", "wb") as fh:
-        pickle.dump(blob, fh)
+    _tvsd_release(tmp_path, reliability=np.array([0.1, 0.2]))
     with pytest.raises(DataError, match="reliability.*has 2 values for 3 neurons"):
         get_reader("tvsd").read(tmp_path, size=16)
