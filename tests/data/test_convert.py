@@ -145,3 +145,19 @@ def test_declared_missing_responses_may_be_nan(tmp_path):
         assert np.isnan(ds["responses"].values[0, 0]) and ds.attrs["missing_responses"] == "padding"
     finally:
         READERS.pop("toy_padded")
+
+
+def test_a_second_conversion_to_the_same_store_is_refused(tmp_path, toy_source, toy_format):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / "o.zarr.lock").write_text(str(holder.pid))  # another live conversion holds the store
+        with pytest.raises(ConfigError, match=f"o.zarr is being written by another process \\(pid {holder.pid}\\)"):
+            data.convert(toy_source, tmp_path / "o.zarr", toy_format)
+    finally:
+        holder.kill()
+        holder.wait()
+    data.convert(toy_source, tmp_path / "o.zarr", toy_format)  # the stale lock is taken over
+    assert (tmp_path / "o.zarr").is_dir() and not (tmp_path / "o.zarr.lock").exists()

@@ -22,7 +22,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from cortexkit._atomic import atomic_path, write_text
+from cortexkit._atomic import atomic_path, exclusive, write_text
 from cortexkit._progress import progress_bar
 from cortexkit.data.model import MISSING_RESPONSES, response_problems, validate
 from cortexkit.data.store import _strings_to_objects
@@ -187,4 +187,6 @@ def convert(
     validate(ds, allow_nan_responses=True, check_values=False, source=str(src))
     # How the store was made, so that it can be recognised (and reused) later.
     ds.attrs["conversion"] = json.dumps({"format": format, "options": options}, sort_keys=True, default=str)
-    return write_streaming(ds, dst, fingerprint=source_fingerprint(src, format, options), source=str(src), log=log)
+    dst = Path(dst)
+    with exclusive(dst.with_name(dst.name + ".lock"), str(dst)):  # a second conversion to the same store is refused
+        return write_streaming(ds, dst, fingerprint=source_fingerprint(src, format, options), source=str(src), log=log)

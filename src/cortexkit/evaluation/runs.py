@@ -15,19 +15,17 @@ how interrupted runs resume.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cortexkit._atomic import atomic_path
+from cortexkit._atomic import atomic_path, exclusive
 from cortexkit.config import dump_yaml, load_yaml
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import DataError
 
 CONFIG_FILE = "config.yaml"
 MODELS_DIR = "models"
@@ -66,50 +64,10 @@ def read_run_record(run_dir: str | os.PathLike, required: tuple[str, ...] = ()) 
     return raw
 
 
-@contextlib.contextmanager
-def run_lock(run_dir: str | os.PathLike) -> Iterator[None]:
-    """Hold ``RUN/.lock`` while writing a run, so that two processes never write one folder at once.
-
-    A lock left by a process that no longer runs (a kill) is taken over.
-
-    Raises
-    ------
-    ConfigError
-        When another live process holds the lock.
-    """
-    lock = Path(run_dir) / ".lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            break
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and _alive(pid):
-                raise ConfigError(f"{run_dir} is being written by another process (pid {pid}); wait for it to finish, "
-                                  f"or remove {lock} if it no longer runs") from None
-            lock.unlink(missing_ok=True)  # left behind by a killed run
-    else:
-        raise ConfigError(f"cannot lock {run_dir}: remove {lock}")
-    try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def run_lock(run_dir: str | os.PathLike):
+    """Hold ``RUN/.lock`` while writing a run, so that two processes never write one folder at once
+    (a context manager; see :func:`cortexkit._atomic.exclusive`)."""
+    return exclusive(Path(run_dir) / ".lock", str(run_dir))
 
 
 def run_kind(run_dir: str | os.PathLike) -> str | None:
