@@ -143,3 +143,15 @@ def test_stsbench_reliability_key_and_count(tmp_path):
     _tvsd_release(tmp_path, reliability=np.array([0.1, 0.2]))
     with pytest.raises(DataError, match="reliability.*has 2 values for 3 neurons"):
         get_reader("tvsd").read(tmp_path, size=16)
+
+
+def test_truncated_things_names_match_their_videos(tmp_path):
+    """Upstream pickles hold names as fixed-width unicode: a truncated name finds the one video it
+    starts; a truncated name shared by two videos is an error naming it."""
+    _tvsd_release(tmp_path)
+    (tmp_path / "ventral_stream" / "car_03.mp4").rename(tmp_path / "ventral_stream" / "car_03_long_things_name.mp4")
+    ds = get_reader("tvsd").read(tmp_path, size=16)
+    assert list(ds["stimulus"].values) == ["cat_01", "dog_02", "car_03"]
+    write_video(tmp_path / "ventral_stream" / "car_03_other.mp4", _brightness_movie(50, n=2, h=64, w=64))
+    with pytest.raises(DataError, match="stimulus name 'car_03' \\(truncated\\?\\) matches several videos"):
+        get_reader("tvsd").read(tmp_path, size=16)

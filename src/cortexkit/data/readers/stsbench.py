@@ -71,16 +71,13 @@ def _read(path, *, name, frames, frame_rate, size, crop, grayscale, source, lice
     n_units = activity.shape[1]
 
     video_dir = path / name
-    missing = [n for n in names if not (video_dir / f"{n}.mp4").is_file()]
-    if missing:
-        raise DataError(f"{len(missing)} stimulus video(s) missing, e.g. {missing[0]}.mp4", source=str(video_dir))
+    files = _video_files(video_dir, names)
     crop = _crop(crop)
-    first = read_video(video_dir / f"{names[0]}.mp4", n_frames=frames, frame_rate=frame_rate, size=size,
-                       crop=crop, grayscale=grayscale)
+    first = read_video(files[0], n_frames=frames, frame_rate=frame_rate, size=size, crop=crop, grayscale=grayscale)
 
     def load(a, b):
-        return np.stack([read_video(video_dir / f"{n}.mp4", n_frames=frames, frame_rate=frame_rate, size=size,
-                                    crop=crop, grayscale=grayscale) for n in names[a:b]])
+        return np.stack([read_video(f, n_frames=frames, frame_rate=frame_rate, size=size, crop=crop,
+                                    grayscale=grayscale) for f in files[a:b]])
 
     blocks = [
         dsa.from_delayed(dask.delayed(load)(a, min(len(names), a + VIDEO_CHUNK)),
@@ -140,6 +137,32 @@ _OPTIONS = {
     "crop": "'top,left,height,width' in source pixels, or 'none'",
     "grayscale": "luminance instead of RGB (default false)",
 }
+
+
+def _video_files(video_dir: Path, names: list[str]) -> list[Path]:
+    """The ``.mp4`` of every stimulus name. Upstream pickles store names as fixed-width unicode, so a
+    long THINGS name can arrive truncated: it then matches the one video whose name starts with it;
+    a truncated name that matches none or several is an error naming it."""
+    if not video_dir.is_dir():
+        raise DataError("missing (the folder of stimulus videos)", source=str(video_dir))
+    stems = sorted(p.stem for p in video_dir.glob("*.mp4"))
+    files, missing = [], []
+    for n in names:
+        exact = video_dir / f"{n}.mp4"
+        if exact.is_file():
+            files.append(exact)
+            continue
+        lo = np.searchsorted(stems, n)
+        candidates = [s for s in stems[lo:lo + 3] if s.startswith(n)]
+        if len(candidates) == 1:
+            files.append(video_dir / f"{candidates[0]}.mp4")
+        elif candidates:
+            raise DataError(f"stimulus name {n!r} (truncated?) matches several videos: {candidates}", source=str(video_dir))
+        else:
+            missing.append(n)
+    if missing:
+        raise DataError(f"{len(missing)} stimulus video(s) missing, e.g. {missing[0]}.mp4", source=str(video_dir))
+    return files
 
 
 @register(
