@@ -120,7 +120,7 @@ def train(
         elif log:
             log(f"{description}: {path} was made with other settings; starting afresh")
     bf16 = settings.bf16 and (device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_bf16_supported()))
-    with progress_bar(description, max(0, settings.epochs - start)) as advance:
+    with progress_bar(f"{description}: epochs", max(0, settings.epochs - start)) as advance:
         for epoch in range(start, settings.epochs):
             if settings.patience and state["stale"] >= settings.patience:
                 break

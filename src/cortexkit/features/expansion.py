@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError
@@ -188,7 +188,7 @@ class ExpansionModel(FeatureExtractor):
         want_all = self.layers == "all"
         batch = self._batch_size()
         chunks = [[] for _ in range(5 if want_all else 1)]
-        for start in track(range(0, len(rgb), batch), "expansion features"):
+        for start in track(range(0, len(rgb), batch), f"expansion features: batches of {batch} of {len(rgb)} images"):
             x = resize(rgb[start : start + batch], self.image_size) if rgb.shape[1] != self.image_size else rgb[start : start + batch]
             x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
             outs = self._layers(x)

@@ -178,7 +178,7 @@ class GaborPyramid(FeatureExtractor):
         gray = gray - 0.5  # mid-gray is zero, so padding is a blank screen
         out = np.empty((len(gray), self.n_features_), dtype=np.float32)
         starts = range(0, len(gray), self.batch_size)
-        for start in track(starts, "gabor pyramid"):
+        for start in track(starts, f"gabor pyramid: batches of {self.batch_size} of {len(gray)} images"):
             batch = torch.from_numpy(np.ascontiguousarray(gray[start : start + self.batch_size]))
             out[start : start + len(batch)] = self._batch(batch.to(self.device)[:, None]).cpu().numpy()
         return out

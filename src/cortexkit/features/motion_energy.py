@@ -150,7 +150,7 @@ class MotionEnergy(FeatureExtractor):
         if videos.shape[1:] != self.input_shape_:
             raise DataError(f"videos have shape {videos.shape[1:]}; fitted on {self.input_shape_}", variable="stimuli")
         out = np.empty((len(videos), len(self.features_)), dtype=np.float32)
-        for start in track(range(0, len(videos), self.batch_size), "motion energy"):
+        for start in track(range(0, len(videos), self.batch_size), f"motion energy: batches of {self.batch_size} of {len(videos)} videos"):
             v = videos[start : start + self.batch_size]
             if self.image_size:
                 v = resize(v, int(self.image_size), gray_ndim=4)
@@ -219,7 +219,7 @@ class RandomCNN3D(FeatureExtractor):
         check_is_fitted(self, "net_")
         videos = MotionEnergy._videos(stimuli)
         out = []
-        for start in track(range(0, len(videos), self.batch_size), "random 3D CNN"):
+        for start in track(range(0, len(videos), self.batch_size), f"random 3D CNN: batches of {self.batch_size} of {len(videos)} videos"):
             x = torch.from_numpy(np.ascontiguousarray(videos[start : start + self.batch_size] - 0.5))[:, None].to(self.device)
             h = self.net_(x).mean(2)
             out.append(F.adaptive_avg_pool2d(h, 4).flatten(1).cpu().numpy())

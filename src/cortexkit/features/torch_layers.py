@@ -136,7 +136,8 @@ class TorchExtractor(FeatureExtractor):
         handles = [m.register_forward_hook(hook(i)) for i, m in enumerate(self.modules_)]
         chunks: list[list[np.ndarray]] = [[] for _ in self.modules_]
         try:
-            for start in track(range(0, len(stimuli), self.batch_size), f"{self.name} features"):
+            for start in track(range(0, len(stimuli), self.batch_size),
+                               f"{getattr(self, 'arch', self.name)} features: batches of {self.batch_size} of {len(stimuli)} images"):
                 outputs.clear()
                 try:
                     self.net_(self._prepare(stimuli[start : start + self.batch_size]))

@@ -13,6 +13,7 @@ from cortexkit import data
 from cortexkit.evaluation import (MODELS_DIR, RESULTS_FILE, SUMMARY_FILE, headline_models, load_arrays, read_run_record,
                                   read_table)
 from cortexkit.report import figures
+from cortexkit.terminal import SUMMARY_HEADERS
 from cortexkit.report.page import (FIGURES_DIR, REPORT_FILE, config_html, facts_html, figure_html, save_figure,
                                    table_html, write_page)
 
@@ -42,7 +43,8 @@ def write_report(run_dir: str | os.PathLike) -> Path:
         (
             save_figure(figures.predicted_vs_measured(shown, predictions, measured.values, units_str), fig_dir / "predicted_vs_measured.png"),
             "Predicted vs measured responses to the held-out test stimuli (averaged over repeats), for "
-            "each model's best and median unit by Pearson r. Dashed: identity.",
+            "each model's best and median unit by Pearson r. Dashed: identity. Axes span the 1st-99th "
+            "percentiles of both; points beyond are drawn on the edge and counted in the panel title.",
         )
     )
     if (results["depth"] > 0).any():
@@ -102,15 +104,18 @@ def write_report(run_dir: str | os.PathLike) -> Path:
         ("repeats per test stimulus", f"{n_rep.min()}-{n_rep.max()}" if n_rep.min() != n_rep.max() else n_rep.min()),
         ("feature spaces", ", ".join(dict.fromkeys(results["feature_space"]))),
     ]
-    body = ["<h2>Dataset</h2>", facts_html(facts), "<h2>Summary (medians over units, test set)</h2>", table_html(summary)]
+    body = ["<h2>Dataset</h2>", facts_html(facts), "<h2>Summary (medians over units, test set)</h2>",
+            table_html(summary.rename(columns=SUMMARY_HEADERS))]
     if len(headline) < results["model"].nunique():
         body.append(f"<p>Figures show each single-layer model and the best layer of each multi-layer one: "
                     f"{html.escape(', '.join(headline))}.</p>")
     body.append(
-        "<p>pearson: r against the repeat-averaged test responses; ceiling: split-half reliability "
-        "(Spearman-Brown corrected), the ceiling of r²; normalized: r²/ceiling; FEVE/FEV: fraction of "
-        "explainable variance explained / explainable (neuralpredictors); pearson_true: r against the "
-        "noise-free rates (simulations only); rf_corr: |r| between recovered and true filters.</p>"
+        "<p>r: Pearson r against the repeat-averaged test responses; scored: units with a score (the "
+        "medians cover these); ceiling: split-half reliability (Spearman-Brown corrected), the ceiling of "
+        "r²; r²/ceiling: sign(r) r²/ceiling, capped at ±1; FEVE/FEV: fraction of explainable variance "
+        "explained / explainable (neuralpredictors); r (truth): r against the noise-free rates "
+        "(simulations only); RF |r|: |r| between recovered and true filters. Column names in "
+        "summary.csv: median_pearson, median_ceiling, median_normalized, ...</p>"
     )
     body.append("<h2>Figures</h2>")
     body += [figure_html(src, caption) for src, caption in items]

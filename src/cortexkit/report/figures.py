@@ -50,10 +50,19 @@ def predicted_vs_measured(
             ax = axes[row, col]
             i = pos[rec["unit"]]
             y, p = measured[:, i], predictions[model][:, i]
-            ax.scatter(p, y, s=10, alpha=0.7, color="k")
-            lo, hi = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+            # Axes span the 1st-99th percentiles (plus a margin), so that one outlying prediction does
+            # not squash the rest; points outside are drawn on the edge and counted in the title.
+            both = np.concatenate([y, p])
+            lo, hi = (float(v) for v in np.nanpercentile(both, [1, 99]))
+            pad = 0.05 * (hi - lo or 1.0)
+            lo, hi = lo - pad, hi + pad
+            outside = int(((y < lo) | (y > hi) | (p < lo) | (p > hi)).sum())
+            ax.scatter(np.clip(p, lo, hi), np.clip(y, lo, hi), s=10, alpha=0.7, color="k")
             ax.plot([lo, hi], [lo, hi], color="tab:red", lw=1, ls="--")
-            ax.set_title(f"{model}: {what} {rec['unit']} (r = {rec['pearson']:.2f})", fontsize=9)
+            ax.set_xlim(lo, hi)
+            ax.set_ylim(lo, hi)
+            note = f"\n{outside} point(s) outside the 1-99% range, drawn on the edge" if outside else ""
+            ax.set_title(f"{model}: {what} {rec['unit']} (r = {rec['pearson']:.2f}){note}", fontsize=8)
             ax.set_xlabel("predicted")
             ax.set_ylabel("measured (repeat average)")
     fig.tight_layout()
@@ -73,7 +82,12 @@ def score_vs_ceiling(results: pd.DataFrame):
         root = np.sqrt(res["ceiling"].clip(lower=0))
         ax.scatter(root, res["pearson"], s=12, c=_colors(res), alpha=0.8)
         ax.plot([0, 1], [0, 1], color="k", lw=1, ls="--")
-        ax.set_xlim(0, 1.02)
+        # all ceilings high: zoom in, and say that noise does not limit these units
+        left = 0.0 if not np.isfinite(root).any() or root.min() < 0.6 else float(root.min()) - 0.05
+        ax.set_xlim(left, 1.02)
+        if left > 0:
+            ax.text(0.03, 0.03, f"every sqrt(ceiling) >= {root.min():.2f}:\nnoise does not limit these units",
+                    transform=ax.transAxes, va="bottom", fontsize=7, color="tab:gray")
         ax.set_ylim(min(0.0, float(res["pearson"].min()) - 0.05), 1.02)
         ax.set_xlabel("sqrt(ceiling)  (ceiling = split-half reliability)")
         ax.set_ylabel("Pearson r (test, repeat average)")
