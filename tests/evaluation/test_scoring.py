@@ -26,3 +26,14 @@ def test_score_vs_ceiling_names_the_square_root():
     fig = figures.score_vs_ceiling(pd.DataFrame({"model": ["m"] * 3, "pearson": [0.3, 0.5, 0.6], "ceiling": [0.36, 0.64, 0.81]}))
     ax = fig.axes[0]
     assert ax.get_xlabel().startswith("sqrt(ceiling)") and "median r/sqrt(ceiling) 0.62" in ax.get_title()  # 0.5, 0.625, 0.667
+
+
+def test_score_vs_depth_shows_layer_names():
+    import pandas as pd
+
+    from cortexkit.report import figures
+
+    r = pd.DataFrame({"feature_space": ["alexnet"] * 2 + ["vgg16"] * 2, "depth": [1, 2, 1, 2],
+                      "layer": ["conv1", "conv2", "conv1_1", "conv1_2"], "model": list("abcd"), "pearson": [.1, .3, .2, .25]})
+    labels = [t.get_text() for t in figures.score_vs_depth(r).axes[0].get_xticklabels()]
+    assert labels == ["conv1/conv1_1", "conv2/conv1_2"]

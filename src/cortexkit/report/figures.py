@@ -127,7 +127,10 @@ def score_vs_depth(results: pd.DataFrame, metric: str = "pearson"):
         ax.plot(med["depth"], med[metric], marker="o", label=space)
         best = med.loc[med[metric].idxmax()]
         ax.annotate(str(best["layer"]), (best["depth"], best[metric]), textcoords="offset points", xytext=(4, 6), fontsize=8)
-    ax.set_xlabel("layer depth")
+    names = layered.groupby("depth")["layer"].agg(lambda v: "/".join(dict.fromkeys(map(str, v))))
+    ax.set_xticks(names.index, names.values, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center",
+                  fontsize=8)  # layer names (several spaces' names joined where they differ)
+    ax.set_xlabel("layer")
     ax.set_ylabel(f"median {metric} (test)")
     ax.legend(frameon=False, fontsize=8)
     ax.set_title("score by layer", fontsize=10)
