@@ -273,11 +273,11 @@ def response_problems(values: np.ndarray, nan_allowed: bool) -> str | None:
     """What is wrong with response values under the NaN policy (None if nothing): counts of inf,
     of NaN (unless ``nan_allowed``) and of magnitudes above :data:`MAX_RESPONSE`."""
     problems = []
+    finite = np.isfinite(values)
     n_inf = int(np.isinf(values).sum())
-    n_bad = n_inf if nan_allowed else int((~np.isfinite(values)).sum())
-    n_big = int((np.abs(values[np.isfinite(values)]) > MAX_RESPONSE).sum())
-    if n_bad and not nan_allowed:
-        problems.append(f"{n_bad} NaN/inf value(s) (the source declares no missing responses)")
+    n_big = int((np.abs(values[finite]) > MAX_RESPONSE).sum())
+    if not nan_allowed and not finite.all():
+        problems.append(f"{int((~finite).sum())} NaN/inf value(s) (the source declares no missing responses)")
     elif n_inf:
         problems.append(f"inf ({n_inf} value(s))")
     if n_big:

@@ -12,6 +12,17 @@ from cortexkit.errors import CortexkitError, DataError
 from cortexkit.evaluation import ceiling_warning
 
 
+def _read(ds, names: tuple[str, ...], store):
+    """``ds`` with the arrays ``names`` read into memory; a chunk that cannot be decoded is named."""
+    for name in names:
+        try:
+            ds[name] = ds[name].load()
+        except Exception as exc:
+            raise DataError(f"cannot read this array ({type(exc).__name__}: {exc})", source=str(store),
+                            variable=name) from None
+    return ds
+
+
 def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
     """(property, value) rows describing a recording, as ``cortexkit info`` prints them.
 
@@ -19,13 +30,7 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
     coordinates, areas, repeats per split, split-half reliability and FEV on the test split (or why
     there is no ceiling), other variables.
     """
-    ds = data.open(store)
-    for name in ("responses", "stimulus_id", "split"):  # read now, so that a damaged chunk is named
-        try:
-            ds[name] = ds[name].load()
-        except Exception as exc:
-            raise DataError(f"cannot read this array ({type(exc).__name__}: {exc})", source=str(store),
-                            variable=name) from None
+    ds = _read(data.open(store), ("stimulus_id", "split"), store)
     split = ds["split"].values
     counts = data.repeat_counts(ds).values
     rows = [
@@ -49,14 +54,16 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
             c = counts[sel]
             spread = f"{c.min()}" if c.min() == c.max() else f"{c.min()}-{c.max()} (median {np.median(c):g})"
             rows.append((f"repeats ({name})", spread))
-    test = data.select(ds, "test")
+    test = _read(data.select(ds, "test"), ("responses",), store)  # only the test trials' responses
     try:
-        rel = metrics.split_half_reliability(data.repeats(test).values)
+        repeats = data.repeats(test).values
+        rel = metrics.split_half_reliability(repeats)
         rows.append(("split-half reliability (test)", f"median {np.nanmedian(rel):.3f}, "
                      f"IQR {np.nanpercentile(rel, 25):.3f}-{np.nanpercentile(rel, 75):.3f}"))
-        rows.append(("FEV (test)", f"median {np.nanmedian(metrics.fev(data.repeats(test).values)):.3f}"))
-        if ceiling_warning(rel):
-            rows.append(("warning", ceiling_warning(rel)))
+        rows.append(("FEV (test)", f"median {np.nanmedian(metrics.fev(repeats)):.3f}"))
+        warning = ceiling_warning(rel)
+        if warning:
+            rows.append(("warning", warning))
     except CortexkitError as exc:
         rows.append(("noise ceiling", f"not available ({exc.problem})"))
     extra = [v for v in ds.data_vars if v not in ("stimuli", "responses", "stimulus_id", "split")]

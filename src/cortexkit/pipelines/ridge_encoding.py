@@ -38,8 +38,8 @@ from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import (
     MODELS_DIR,
     RESULTS_FILE,
-    ceiling_warning,
     SUMMARY_FILE,
+    ceiling_warning,
     data_fingerprint,
     load_arrays,
     load_if_settings_match,
@@ -317,8 +317,9 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     ds = data.load(raw["data"])
     test = data.select(ds, "test")
     ceiling = noise_ceiling(test, n_splits=config.ceiling_splits, seed=config.seed, log=log)
-    if ceiling_warning(ceiling):
-        log(f"warning: {ceiling_warning(ceiling)}")
+    warning = ceiling_warning(ceiling)
+    if warning:
+        log(f"warning: {warning}")
     if ceiling is not None and (~(ceiling > 0)).any():
         log(f"{int((~(ceiling > 0)).sum())} unit(s) have a ceiling <= 0 (no reliable signal across repeats): "
             "no ceiling-normalised score, left out of its median")
