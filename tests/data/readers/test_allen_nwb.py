@@ -21,8 +21,9 @@ def make_session(path, with_templates=False, seed=0):
                   session_start_time=datetime(2019, 1, 1, tzinfo=timezone.utc))
     probe = nwb.create_device("probeA")
     group = nwb.create_electrode_group("probeA", description="", location="", device=probe)
-    for cid, loc in [(850, "VISp"), (851, "VISp"), (852, "LGd")]:
-        nwb.add_electrode(id=cid, x=0.0, y=0.0, z=0.0, imp=0.0, location=loc, filtering="", group=group)
+    nwb.add_electrode_column("valid_data", "whether data from this channel is usable")
+    for cid, loc, ok in [(850, "VISp", True), (851, "VISp", True), (852, "LGd", True), (853, "VISp", False)]:
+        nwb.add_electrode(id=cid, x=0.0, y=0.0, z=0.0, imp=0.0, location=loc, filtering="", group=group, valid_data=ok)
     # Presentations: 0.25 s each, scenes 0-5 and blanks (-1), 10 repeats, shuffled.
     frames = rng.permutation(np.repeat(np.arange(-1, N_SCENES), 10))
     starts = 100.0 + 0.25 * np.arange(len(frames))
@@ -35,9 +36,16 @@ def make_session(path, with_templates=False, seed=0):
     nwb.add_unit_column("peak_channel_id", "peak channel")
     nwb.add_unit_column("quality", "sorting quality")
     nwb.add_unit_column("snr", "signal to noise")
-    for k, (cid, q) in enumerate([(850, "good"), (851, "good"), (852, "good"), (850, "noise")]):
+    # The release's quality metrics; AllenSDK hides units failing them by default.
+    for col in ("isi_violations", "amplitude_cutoff", "presence_ratio"):
+        nwb.add_unit_column(col, col)
+    good_qc = {"isi_violations": 0.1, "amplitude_cutoff": 0.01, "presence_ratio": 0.99}
+    units = [(850, "good", good_qc), (851, "good", good_qc), (852, "good", good_qc), (850, "noise", good_qc),
+             (851, "good", {**good_qc, "isi_violations": 2.0}), (851, "good", {**good_qc, "presence_ratio": 0.5}),
+             (853, "good", good_qc)]  # the last one's peak channel is not valid
+    for k, (cid, q, metrics) in enumerate(units):
         spikes = np.concatenate([s + np.linspace(0.01, 0.24, (k + 1) * (f + 2)) for s, f in zip(starts, frames)])
-        nwb.add_unit(spike_times=spikes, peak_channel_id=cid, quality=q, snr=float(k))
+        nwb.add_unit(spike_times=spikes, peak_channel_id=cid, quality=q, snr=float(k), **metrics)
     if with_templates:
         tmpl = (np.arange(N_SCENES)[:, None, None] * 40 + np.zeros((1, 20, 30))).astype(np.uint8)
         nwb.add_stimulus_template(ImageSeries(name="natural_scenes", data=tmpl, unit="NA", rate=1.0))
@@ -88,3 +96,15 @@ def test_errors(tmp_path, templates):
     (tmp_path / "bad.nwb").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
     with pytest.raises(DataError, match=r"bad.nwb: cannot read the NWB file"):
         read(tmp_path / "bad.nwb", images=str(templates))
+
+
+def test_allensdk_quality_filter(tmp_path, templates):
+    """By default the units AllenSDK returns (its QC thresholds, valid peak channel); qc=none keeps all."""
+    make_session(tmp_path / "s.nwb")
+    ds = read(tmp_path / "s.nwb", images=str(templates), image_size=8)
+    assert list(ds["unit"].values) == [0, 1, 2]
+    everything = read(tmp_path / "s.nwb", images=str(templates), image_size=8, qc="none", quality="all")
+    assert list(everything["unit"].values) == [0, 1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(everything["isi_violations"].values[4], 2.0)
+    with pytest.raises(ConfigError, match=r"qc must be one of \['allensdk', 'none'\], got 'strict'"):
+        read(tmp_path / "s.nwb", images=str(templates), qc="strict")

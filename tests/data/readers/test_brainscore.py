@@ -104,3 +104,35 @@ def test_brainio_edge_names_time_window_rules_and_citation(tmp_path):
     renamed.to_netcdf(tmp_path / "assy_renamed.nc", engine="h5netcdf")
     with pytest.raises(DataError, match="has no time_bin_end coordinate for time_window"):
         read(tmp_path / "assy_renamed.nc", stimuli=tmp_path / "image_dicarlo_hvm-public.csv", time_window="70,120")
+
+
+def test_assembly_packaged_like_brainio(tmp_path):
+    """The files BrainIO's packaging writes: MultiIndexes reset, a compressed dataset whose variable
+    is `data`, a metadata group; stimulus_<id>.csv whose `filename` is the path inside the zip."""
+    rng = np.random.default_rng(1)
+    ids = [f"s{i}" for i in range(6)]
+    pres = np.repeat(ids, 3)
+    da = xr.DataArray(
+        rng.standard_normal((18, 4, 1)),
+        dims=("presentation", "neuroid", "time_bin"),
+        coords={"stimulus_id": ("presentation", pres), "repetition": ("presentation", np.tile(np.arange(3), 6)),
+                "neuroid_id": ("neuroid", ["n0", "n1", "n2", "n3"]), "region": ("neuroid", ["V4"] * 4),
+                "time_bin_start": ("time_bin", [70]), "time_bin_end": ("time_bin", [170])},
+    ).set_index(presentation=["stimulus_id", "repetition"], neuroid=["neuroid_id", "region"],
+                time_bin=["time_bin_start", "time_bin_end"])
+    ds = da.reset_index(list(da.indexes)).to_dataset(name="data")
+    nc = tmp_path / "assy_lab_Author2024.nc"
+    ds.to_netcdf(nc, engine="h5netcdf", encoding={v: {"zlib": True, "complevel": 1} for v in ds.variables})
+    xr.DataArray(np.arange(3.0), dims="event", name="meta").to_netcdf(nc, mode="a", group="extra", engine="h5netcdf")
+    table = pd.DataFrame({"stimulus_id": ids, "filename": [f"cat{k % 2}/{i}.png" for k, i in enumerate(ids)],
+                          "object_name": ["a", "b"] * 3})
+    table.to_csv(tmp_path / "stimulus_lab_Author2024.csv", index=False)
+    with zipfile.ZipFile(tmp_path / "stimulus_lab_Author2024.zip", "w") as zf:
+        for k, f in enumerate(table["filename"]):
+            zf.writestr(f, iio.imwrite("<bytes>", np.full((8, 8, 3), 40 * k, np.uint8), extension=".png"))
+        zf.writestr("other/s0.png", b"")  # same base name elsewhere: the csv's path must win
+    out = read(nc, image_size=8)
+    assert out.sizes["trial"] == 18 and list(out["unit"].values) == ["n0", "n1", "n2", "n3"]
+    np.testing.assert_allclose(out["responses"].values, da.values[:, :, 0], rtol=1e-6)
+    np.testing.assert_allclose(out["stimuli"].sel(stimulus="s2").values, 80 / 255, atol=1e-3)
+    assert list(out["area"].values) == ["V4"] * 4

@@ -102,3 +102,37 @@ def test_errors(tmp_path):
         fh["data"] = np.zeros(3)
     with pytest.raises(DataError, match=r"betas_session02.hdf5: no dataset 'betas' \(has \['data'\]\)"):
         read(root)
+
+
+def test_nifti_mask_and_betas_match_hdf5(tmp_path):
+    """NSD's own ROI files (.nii.gz, -1 outside the brain) and NIfTI betas index the same voxels as HDF5."""
+    nib = pytest.importorskip("nibabel")
+    root, *_ = make_nsd(tmp_path, n_sessions=1)
+    roi = np.zeros(VOL, np.int16)
+    roi[0, 0, 0] = roi[1, 2, 3] = roi[2, 3, 1] = 1
+    roi[2, 3, 4] = -1  # outside the brain in NSD's files: not kept
+    roi_dir = root / "nsddata" / "ppdata" / "subj01" / "func1pt8mm" / "roi"
+    roi_dir.mkdir(parents=True)
+    # NIfTI stores (x, y, z); the HDF5 betas are the same volume transposed.
+    nib.save(nib.Nifti1Image(roi.T.astype(np.float32), np.eye(4)), roi_dir / "nsdgeneral.nii.gz")
+    np.save(tmp_path / "mask.npy", roi > 0)
+    from_nii = read(root, mask=str(roi_dir / "nsdgeneral.nii.gz"), image_size=8)
+    from_npy = read(root, mask=str(tmp_path / "mask.npy"), image_size=8)
+    np.testing.assert_array_equal(from_nii["unit"].values, from_npy["unit"].values)
+    assert from_nii.sizes["unit"] == 3
+    np.testing.assert_allclose(from_nii["responses"].values, from_npy["responses"].values)
+
+    beta_dir = root / "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR"
+    with h5py.File(beta_dir / "betas_session01.hdf5", "r") as fh:
+        betas = fh["betas"][()]
+    (beta_dir / "betas_session01.hdf5").unlink()
+    nib.save(nib.Nifti1Image(betas.T, np.eye(4)), beta_dir / "betas_session01.nii.gz")
+    from_nii_betas = read(root, mask=str(roi_dir / "nsdgeneral.nii.gz"), image_size=8)
+    np.testing.assert_allclose(from_nii_betas["responses"].values, from_npy["responses"].values, rtol=1e-6)
+    with pytest.raises(DataError, match=r"nsdgeneral.nii.gz: 'mask': shape \(3, 4\) does not match the beta volume "
+                                        r"\(3, 4, 5\) \(NIfTI shapes are read transposed\)"):
+        nib.save(nib.Nifti1Image(np.ones((4, 3), np.float32), np.eye(4)), roi_dir / "nsdgeneral.nii.gz")
+        read(root, mask=str(roi_dir / "nsdgeneral.nii.gz"))
+    (roi_dir / "nsdgeneral.nii.gz").write_bytes(b"not a nifti")
+    with pytest.raises(DataError, match=r"nsdgeneral.nii.gz: cannot read the NIfTI file"):
+        read(root, mask=str(roi_dir / "nsdgeneral.nii.gz"))

@@ -2,8 +2,10 @@
 
 Layout (``session_<id>.nwb`` of the Visual Coding Neuropixels release, read with pynwb)::
 
-    units                        spike_times per unit; peak_channel_id, quality, snr, ... columns
-    electrodes                   one row per channel (id = channel id), ``location`` = structure acronym
+    units                        spike_times per unit; peak_channel_id, quality, snr, isi_violations,
+                                 amplitude_cutoff, presence_ratio, ... columns
+    electrodes                   one row per channel (id = channel id), ``location`` = structure
+                                 acronym, ``valid_data``
     intervals/natural_scenes_presentations
                                  start_time, stop_time, frame (image index 0-117, -1 = blank)
 
@@ -11,7 +13,9 @@ The scene images are not stored in session files; pass them with ``images`` (a `
 the 118 templates, (118, height, width) uint8 as the AllenSDK provides them), or they are taken
 from ``stimulus/templates/natural_scenes`` when the file has them. Responses are spike counts in
 ``[start + latency, start + latency + window)`` of each presentation (``window`` defaults to the
-presentation's duration), or counts per ``time_bin`` within it. Every presentation is a trial;
+presentation's duration), or counts per ``time_bin`` within it. Units pass AllenSDK's default
+quality filter unless ``qc=none`` (checked against the file listing of DANDI:000021, the release's
+NWB files: ``frame`` is float64 with -1 for the blank, metric columns on ``units``). Every presentation is a trial;
 the blank is one stimulus (mid-gray). Scenes are repeated ~50 times, so the seeded split over scenes
 leaves repeats in the test set for noise ceilings.
 """
@@ -29,6 +33,22 @@ from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize, to_grayscale
 
 TABLE = "natural_scenes_presentations"
+# AllenSDK's EcephysSession returns only units passing these quality metrics by default
+# (amplitude_cutoff_maximum, presence_ratio_minimum, isi_violations_maximum); counting them too would
+# make cortexkit's unit count differ from what every AllenSDK user sees.
+ALLENSDK_QC = {"isi_violations": ("<", 0.5), "amplitude_cutoff": ("<", 0.1), "presence_ratio": (">", 0.9)}
+QC_FILTERS = ("allensdk", "none")
+
+
+def _allensdk_filter(units, valid_channels):
+    keep = np.ones(len(units), bool)
+    for col, (op, limit) in ALLENSDK_QC.items():
+        if col in units:
+            values = units[col].to_numpy(dtype=float)
+            keep &= values < limit if op == "<" else values > limit
+    if valid_channels is not None:
+        keep &= np.array([bool(valid_channels.get(c, True)) for c in units["peak_channel_id"]])
+    return units[keep]
 
 
 def _templates(nwb, images: str | None, path: Path) -> np.ndarray:
@@ -48,6 +68,7 @@ def _templates(nwb, images: str | None, path: Path) -> np.ndarray:
         "images": ".npy of the 118 scene templates (n, height, width), if the NWB lacks them",
         "areas": "comma-separated structure acronyms to keep, e.g. VISp,VISl (default: all)",
         "quality": "keep units whose 'quality' column equals this (default good; 'all' keeps every unit)",
+        "qc": "allensdk (default): AllenSDK's default unit filter (isi_violations < 0.5, amplitude_cutoff < 0.1, presence_ratio > 0.9, peak channel valid); none: no filter",
         "latency": "seconds from presentation onset to the response window (default 0)",
         "window": "response window in seconds (default: each presentation's duration)",
         "time_bin": "count spikes in bins of this many seconds within the window (default: one count)",
@@ -62,6 +83,7 @@ def read_allen_nwb(
     images: str | None = None,
     areas: str | None = None,
     quality: str = "good",
+    qc: str = "allensdk",
     latency: float = 0.0,
     window: float | None = None,
     time_bin: float | None = None,
@@ -98,6 +120,13 @@ def read_allen_nwb(
             units["area"] = units["location"].astype(str)
         else:
             units["area"] = "unknown"
+        if qc not in QC_FILTERS:
+            raise ConfigError(f"qc must be one of {sorted(QC_FILTERS)}, got {qc!r}")
+        if qc == "allensdk":
+            valid = None
+            if nwb.electrodes is not None and "valid_data" in nwb.electrodes.colnames and "peak_channel_id" in units:
+                valid = nwb.electrodes.to_dataframe()["valid_data"]
+            units = _allensdk_filter(units, valid)
         if quality != "all" and "quality" in units:
             units = units[units["quality"].astype(str) == quality]
         if areas:

@@ -6,9 +6,14 @@ Layout (BrainIO packaging)::
                            are stored as coordinates: stimulus_id or image_id and repetition on
                            presentation; neuroid_id, region, animal, arr, ... on neuroid;
                            time_bin_start / time_bin_end (ms) on time_bin
-    <stimulus set>.csv     one row per image: stimulus_id or image_id, and the file name in
-                           filename / image_file_name / image_path
+    <stimulus set>.csv     one row per image: stimulus_id or image_id, and the file's path inside
+                           the zip in filename (or image_file_name / image_path)
     <stimulus set>.zip     the images (or a folder of them)
+
+Checked against BrainIO's packaging code (brain-score/brainio ``packaging.py``: ``write_netcdf``
+resets the MultiIndexes and writes a zlib-compressed dataset whose one variable is ``data``, with
+optional metadata groups; ``package_stimulus_set`` writes ``stimulus_<id>.csv`` with a
+``filename`` column naming each file in ``stimulus_<id>.zip``) and its loader (``open_dataarray``).
 
 Each presentation is a trial. Responses are averaged over the time bins in ``time_window``
 (``start,stop`` in ms; default all bins), or kept per bin with ``keep_time``. Neuroid coordinates
@@ -54,13 +59,31 @@ def _load_images(files: list[str], images: Path) -> np.ndarray:
         return to_unit_range(np.stack(out))
     try:
         with zipfile.ZipFile(images) as zf:
-            members = {Path(n).name: n for n in zf.namelist() if not n.endswith("/")}
+            names = [n for n in zf.namelist() if not n.endswith("/")]
     except (zipfile.BadZipFile, FileNotFoundError) as exc:
         raise DataError(f"cannot open the image archive ({exc})", source=str(images)) from None
-    missing = [f for f in files if Path(f).name not in members]
+    # BrainIO's `filename` is the path inside the zip (flat, or under stimulus_path_within_store
+    # folders); older archives nest the files in one folder, so a unique base name also matches.
+    exact = set(names)
+    by_base: dict[str, list[str]] = {}
+    for n in names:
+        by_base.setdefault(Path(n).name, []).append(n)
+    members, missing, ambiguous = [], [], []
+    for f in files:
+        if f in exact:
+            members.append(f)
+        elif len(by_base.get(Path(f).name, [])) == 1:
+            members.append(by_base[Path(f).name][0])
+        elif Path(f).name in by_base:
+            ambiguous.append(f)
+        else:
+            missing.append(f)
     if missing:
         raise DataError(f"{len(missing)} image(s) listed in the stimulus set are missing, e.g. {missing[0]}", source=str(images))
-    return read_zip_images(images, [members[Path(f).name] for f in files])[1]
+    if ambiguous:
+        raise DataError(f"{len(ambiguous)} image name(s) match several files in different folders, e.g. "
+                        f"{ambiguous[0]}: give the path inside the archive in the csv", source=str(images))
+    return read_zip_images(images, members)[1]
 
 
 @register(

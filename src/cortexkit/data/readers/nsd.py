@@ -7,14 +7,19 @@ Layout (the NSD data release, paths relative to the NSD root)::
     nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5 imgBrick (73000, 425, 425, 3) uint8
     nsddata_betas/ppdata/subjNN/<space>/<betas>/betas_sessionSS.hdf5
                                                  betas (750, ...voxels) int16, percent signal change x 300
+                                                 (or betas_sessionSS.nii.gz, (...voxels, 750), the same
+                                                 values in NIfTI axis order)
 
 Trial ``t`` (0-based over the subject's sessions, 750 per session) shows the 73k image
 ``subjectim[subject, masterordering[t]]``. Betas are divided by 300 and, by default, z-scored per
 voxel within each session (NSD's recommendation). The shared 1000 images (``sharedix``) are the
-test split, seen up to three times each; the rest are train. Volumes are large: pass a ``mask``
-(``.npy`` boolean array shaped like one beta volume as h5py reads it, i.e. the NIfTI mask
-transposed) to keep a region such as nsdgeneral. Both betas and images are read lazily, a session
-or a block of images at a time.
+test split, seen up to three times each; the rest are train. Volumes are large: pass a ``mask`` to
+keep a region, either NSD's own ROI file (``nsddata/ppdata/subjNN/<space>/roi/nsdgeneral.nii.gz``,
+read with nibabel) or a ``.npy`` array shaped like one beta volume as h5py reads it (the NIfTI
+volume transposed). Voxels whose mask value is > 0 are kept: NSD's ROI files mark voxels outside the
+brain with -1 and outside the ROI with 0 (the convention of NSD's own example code). Voxels are
+always indexed in the HDF5 axis order, whichever format the betas come in. Both betas and images
+are read lazily, a session or a block of images at a time.
 """
 
 from __future__ import annotations
@@ -51,16 +56,77 @@ def _open_h5(path: Path, dataset: str):
 
 
 def _session_files(folder: Path, sessions) -> list[Path]:
+    # The release ships HDF5 betas (fast random access); NIfTI betas are read when no HDF5 ones exist.
+    suffix = ".hdf5"
     found = sorted(folder.glob("betas_session*.hdf5"))
     if not found:
-        raise DataError("no betas_sessionNN.hdf5 files", source=str(folder))
+        suffix = ".nii.gz"
+        found = sorted(folder.glob("betas_session*.nii.gz"))
+    if not found:
+        raise DataError("no betas_sessionNN.hdf5 (or .nii.gz) files", source=str(folder))
     if sessions is None:
         return found
     wanted = list(range(1, int(sessions) + 1)) if isinstance(sessions, int) else [int(s) for s in str(sessions).split(",")]
-    files = [folder / f"betas_session{s:02d}.hdf5" for s in wanted]
+    files = [folder / f"betas_session{s:02d}{suffix}" for s in wanted]
     for f in files:
         require_file(f, "session betas")
     return files
+
+
+def _is_nifti(path: Path) -> bool:
+    return path.name.endswith((".nii", ".nii.gz"))
+
+
+def _nifti(path: Path):
+    """Open a NIfTI image lazily (header only), with a clear error when nibabel or the file is missing."""
+    require_file(path, "NIfTI file")
+    try:
+        import nibabel
+    except ImportError:
+        raise ConfigError(f"{path}: reading NIfTI files needs nibabel (pip install nibabel)") from None
+    try:
+        return nibabel.load(str(path))
+    except Exception as exc:
+        raise DataError(f"cannot read the NIfTI file ({type(exc).__name__}: {exc})", source=str(path)) from None
+
+
+def _session_shape(f: Path) -> tuple:
+    """(trials, *volume) in HDF5 axis order."""
+    if _is_nifti(f):
+        shape = _nifti(f).shape
+        return (shape[-1],) + tuple(reversed(shape[:-1]))
+    with _open_h5(f, "betas") as fh:
+        return fh["betas"].shape
+
+
+def _read_session(f: Path) -> np.ndarray:
+    """All betas of one session, (trials, *volume) in HDF5 axis order, raw values."""
+    if _is_nifti(f):
+        try:
+            raw = np.asanyarray(_nifti(f).dataobj)
+        except Exception as exc:
+            raise DataError(f"cannot read the betas ({type(exc).__name__}: {exc})", source=str(f)) from None
+        return raw.transpose(tuple(range(raw.ndim))[::-1])  # (x, y, z, t) -> (t, z, y, x)
+    with _open_h5(f, "betas") as fh:
+        return fh["betas"][()]
+
+
+def _load_mask(path: Path, vol_shape: tuple) -> np.ndarray:
+    """Flat indices of the voxels a mask keeps (value > 0), in HDF5 axis order."""
+    if _is_nifti(path):
+        try:
+            values = np.asarray(_nifti(path).get_fdata()).T  # NIfTI (x, y, z) -> HDF5 (z, y, x)
+        except Exception as exc:
+            raise DataError(f"cannot read the mask ({type(exc).__name__}: {exc})", source=str(path)) from None
+    else:
+        values = load_npy(path, "voxel mask")
+    if values.shape != vol_shape:
+        raise DataError(f"shape {values.shape} does not match the beta volume {vol_shape}"
+                        + (" (NIfTI shapes are read transposed)" if _is_nifti(path) else ""),
+                        source=str(path), variable="mask")
+    if values.dtype.kind not in "biuf":
+        raise DataError(f"has dtype {values.dtype}; expected booleans or numbers", source=str(path), variable="mask")
+    return np.flatnonzero(np.asarray(values > 0).ravel())
 
 
 @register(
@@ -72,7 +138,7 @@ def _session_files(folder: Path, sessions) -> list[Path]:
         "sessions": "number of sessions from the first, or a comma list, e.g. 1,2,3 (default: all found)",
         "space": "beta space folder (default func1pt8mm)",
         "betas": "beta version folder (default betas_fithrf_GLMdenoise_RR)",
-        "mask": ".npy boolean voxel mask shaped like one beta volume (recommended)",
+        "mask": "voxel mask: NSD's ROI .nii.gz (e.g. nsdgeneral.nii.gz) or a .npy shaped like one beta volume; keeps values > 0 (recommended)",
         "image_size": "pixels per side of the stored images (default 128; the source is 425)",
         "zscore": "z-score each voxel within each session (default true)",
     },
@@ -101,25 +167,19 @@ def read_nsd(
 
     beta_dir = root / "nsddata_betas" / "ppdata" / f"subj{int(subject):02d}" / space / betas
     files = _session_files(beta_dir, sessions)
-    shapes = []
-    for f in files:
-        with _open_h5(f, "betas") as fh:
-            shapes.append(fh["betas"].shape)
+    shapes = [_session_shape(f) for f in files]
     vol_shape = shapes[0][1:]
     if any(s[1:] != vol_shape for s in shapes):
         raise DataError("sessions have different volume shapes", source=str(beta_dir))
     if mask is not None:
-        m = load_npy(Path(mask), "voxel mask").astype(bool)
-        if m.shape != vol_shape:
-            raise DataError(f"shape {m.shape} does not match the beta volume {vol_shape}", source=str(mask), variable="mask")
-        voxels = np.flatnonzero(m.ravel())
+        voxels = _load_mask(Path(mask), vol_shape)
     else:
         voxels = np.arange(int(np.prod(vol_shape)))
     if voxels.size == 0:
         raise DataError("selects no voxels", source=str(mask), variable="mask")
 
     counts = [s[0] for s in shapes]
-    session_numbers = [int(f.stem.removeprefix("betas_session")) for f in files]
+    session_numbers = [int(f.name.removeprefix("betas_session").split(".")[0]) for f in files]
     trial_index = np.concatenate([(sn - 1) * 750 + np.arange(c) for sn, c in zip(session_numbers, counts)])
     if trial_index.max() >= order.size:
         raise DataError(f"masterordering has {order.size} trials; sessions need {trial_index.max() + 1}",
@@ -128,8 +188,7 @@ def read_nsd(
     unique_ids = np.unique(image_ids)
 
     def session_betas(f: Path, n: int):
-        with _open_h5(f, "betas") as fh:
-            b = fh["betas"][()].reshape(n, -1)[:, voxels].astype(np.float32) / BETA_SCALE
+        b = _read_session(f).reshape(n, -1)[:, voxels].astype(np.float32) / BETA_SCALE
         if zscore:
             sd = b.std(axis=0)
             b = (b - b.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
