@@ -25,9 +25,31 @@ def test_root_help_lists_commands():
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_has_help_with_example(command):
-    result = runner.invoke(app, [command, "--help"])
+    """Every command's help has a pasteable example that an 80-column terminal does not break."""
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
     assert result.exit_code == 0
-    assert f"Example: cortexkit {command}" in _plain(result.output)
+    out = _plain(result.output)
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
+    lines = []
+    for line in out.split("Example:", 1)[1].strip().splitlines():
+        if not line.strip():
+            break
+        lines.append(line.strip())
+    assert lines[0].startswith(f"cortexkit {command}")
+    # every line but the last ends in a shell continuation, and no option is split from its value
+    assert all(line.endswith(" \\") for line in lines[:-1]) and not lines[-1].endswith("\\")
+    assert all(not line.removesuffix(" \\").endswith((" --out", " --features", " --format")) for line in lines)
+
+
+def test_example_block_keeps_the_command():
+    from cortexkit.terminal import example_block
+
+    doc = "Do it.\n\n    Example: cortexkit fit a.zarr --out runs/x --features pixels,gabor,alexnet --layers conv2,conv5\n    "
+    out = example_block(doc, width=40)
+    lines = out.split("Example:")[1].strip().splitlines()
+    assert " ".join(line.strip().removesuffix(" \\") for line in lines) == (
+        "cortexkit fit a.zarr --out runs/x --features pixels,gabor,alexnet --layers conv2,conv5")
+    assert "--layers conv2,conv5" in out and all(len(line.strip()) <= 44 for line in lines)
 
 
 def test_simulate_info_fit_evaluate_report(tmp_path):

@@ -16,7 +16,7 @@ import typer
 from cortexkit import __version__
 from cortexkit.config import parse_key_values as options
 from cortexkit.errors import ConfigError, CortexkitError
-from cortexkit.terminal import SUMMARY_HEADERS, console, err_console, log, print_table as show
+from cortexkit.terminal import SUMMARY_HEADERS, console, err_console, example_block, log, print_table as show
 
 app = typer.Typer(name="cortexkit", help="Encoding, decoding and benchmarking models of the visual cortex.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False, epilog="Start with: cortexkit demo --out runs/demo")
@@ -28,6 +28,7 @@ SUMMARY = "summary (medians over units, test set)"
 
 def command(func):
     """Register a command whose user-input errors become one line on stderr and exit code 2."""
+    func.__doc__ = example_block(func.__doc__ or "")
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:

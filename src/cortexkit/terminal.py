@@ -46,3 +46,30 @@ def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | N
         cells = [nan if isinstance(v, float) and v != v else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
         table.add_row(*cells, style="dim" if dim is not None and dim[i] else None)
     console.print(table)
+
+
+def example_block(doc: str, width: int = 68) -> str:
+    """Rewrite a docstring's one-line ``Example: cortexkit ...`` as shell lines of at most ``width``
+    characters joined by ``\\``, an option kept with its value, so that an 80-column terminal never
+    breaks the command mid-argument and the block still pastes as one command."""
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        indent, _, command_line = line.partition("Example: ")
+        if not command_line or indent.strip():
+            continue
+        words, units = command_line.split(), []
+        while words:
+            word = words.pop(0)
+            if word.startswith("-") and words and not words[0].startswith("-"):
+                word = f"{word} {words.pop(0)}"  # an option and its value stay on one line
+            units.append(word)
+        packed = [units[0]]
+        for unit in units[1:]:
+            if len(packed[-1]) + 1 + len(unit) > width:
+                packed.append("  " + unit)
+            else:
+                packed[-1] += " " + unit
+        body = [f"{indent}{p}" + (" \\" if k < len(packed) - 1 else "") for k, p in enumerate(packed)]
+        lines[i:i + 1] = [f"{indent}Example:"] + body
+        break
+    return "\n".join(lines)

@@ -101,3 +101,20 @@ def test_ceiling_normalized_is_signed_and_bounded():
     assert np.isnan(out[3])
     for convention in ("r_over_sqrt_ceiling", "legacy_brainscore"):
         assert (np.abs(metrics.ceiling_normalized(np.array([-0.9, 0.9]), np.array([0.05, 0.05]), convention)) == 1).all()
+
+
+def test_feve_and_r2_signs():
+    """FEVE's sign is the single-trial test (MSE < variance); R²'s the repeat-average test. Clear
+    failures are negative on both; they can disagree only near zero (documented in the README)."""
+    rng = np.random.default_rng(3)
+    sig = rng.standard_normal((60, 1))
+    rep = sig[:, None, :] + rng.standard_normal((60, 5, 1))
+    avg = rep.mean(1)
+    for pred in (sig, 0.5 * sig, -sig, sig + 2.0, rng.standard_normal((60, 1))):
+        trials = rep.reshape(-1, 1)
+        mse = ((rep - pred[:, None, :]) ** 2).reshape(-1, 1).mean(0)
+        assert np.sign(metrics.feve(rep, pred)) == np.sign(trials.var(0, ddof=1) - mse)
+    bad = -sig  # anti-correlated: clearly worse than the mean on both
+    assert metrics.r2(avg, bad)[0] < -1 and metrics.feve(rep, bad)[0] < -1
+    good = sig
+    assert metrics.r2(avg, good)[0] > 0.5 and metrics.feve(rep, good)[0] > 0.8

@@ -118,6 +118,10 @@ def feve(repeats, y_pred) -> np.ndarray:
     model that predicts every stimulus's true mean rate scores 1 in expectation; the estimate is
     noisy for units with little explainable variance.
 
+    FEVE > 0 exactly when the single-trial MSE is below the single-trial variance, while :func:`r2`
+    on repeat averages is > 0 when the error on the averages is below their variance; weighted by
+    repeat counts and with the noise removed, the two can differ in sign near zero.
+
     Parameters
     ----------
     repeats : (stimulus, repeat, unit) single trials, NaN-padded
