@@ -16,7 +16,8 @@ import typer
 from cortexkit import __version__
 from cortexkit.config import parse_key_values as options
 from cortexkit.errors import ConfigError, CortexkitError
-from cortexkit.terminal import SUMMARY_HEADERS, console, err_console, example_block, log, print_table as show
+from cortexkit.terminal import (SUMMARY_HEADERS, console, err_console, example_block, log, print_table as show,
+                                reconstruction_headers)
 
 app = typer.Typer(name="cortexkit", help="Encoding, decoding and benchmarking models of the visual cortex.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False, epilog="Start with: cortexkit demo --out runs/demo")
@@ -198,7 +199,7 @@ def train(config: Path = Arg(..., help="YAML with PredictorConfig fields"), out:
 
     stores = [dict(zip(("key", "path"), s.split("=", 1))) if "=" in s else {"path": s} for s in data.split(",")] if data else None
     cfg = configs.resolve_config(PredictorConfig, config, {"epochs": epochs, "device": device, "data": stores})
-    show(pipelines.run_trained_predictor(cfg, out, log=log), SUMMARY)
+    show(pipelines.run_trained_predictor(cfg, out, log=log), SUMMARY, SUMMARY_HEADERS)
     console.print(f"report: {report.write_predictor_report(out)}")
 
 
@@ -243,7 +244,7 @@ def reconstruct(store: Path = STORE, out: Path = Opt(..., help="run directory"),
     cfg = configs.resolve_config(pipelines.ReconstructionConfig, config, given)
     table = pipelines.run_reconstruction(store, out, cfg.quick() if quick else cfg, log=log)
     show(table.drop(columns="kind"), "reconstruction metrics (test set means; null rows marked)",
-         {c: c.replace("alexnet_", "alex ").replace("_", " ") for c in table.columns}, dim=(table["kind"] == "null").tolist())
+         reconstruction_headers(table.columns), dim=(table["kind"] == "null").tolist())
     console.print(f"report: {report.write_reconstruction_report(out)}")
 
 

@@ -11,7 +11,8 @@ err_console = Console(stderr=True)
 # Short headers of a ridge run's summary table (summary.csv columns).
 SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "n_units": "units", "n_scored": "scored", "median_pearson": "r",
                    "median_ceiling": "ceiling", "median_normalized": "r²/ceiling", "median_feve": "FEVE", "median_fev": "FEV",
-                   "median_r2": "R²", "median_pearson_true": "r (truth)", "median_rf_corr": "RF |r|"}
+                   "median_r2": "R²", "median_pearson_true": "r (truth)", "median_rf_corr": "RF |r|",
+                   "median_rf_position_error_px": "RF error (px)", "units": "units"}
 
 
 def log(message: str) -> None:
@@ -73,3 +74,8 @@ def example_block(doc: str, width: int = 68) -> str:
         lines[i:i + 1] = [f"{indent}Example:"] + body
         break
     return "\n".join(lines)
+
+
+def reconstruction_headers(columns) -> dict:
+    """Printed names of reconstruction-metric columns: ``2way_alexnet_conv5`` -> ``2way alex conv5``."""
+    return {c: c.replace("alexnet_", "alex ").replace("_", " ") for c in columns}

@@ -43,3 +43,16 @@ def test_report_of_a_reconstruction_run_is_drawn_from_its_folder(tmp_path, small
     page = write_run_report(tmp_path / "run").read_text()
     assert "figures/reconstructions.png" in page and (tmp_path / "run" / "figures" / "reconstructions.png").is_file()
     assert list(table["method"]) == ["pca", "pca (shuffled)", "mean image", "gray"]
+
+
+def test_tables_keep_strings_pandas_would_read_as_missing(tmp_path):
+    """A null-model row ('null'), a unit or area named 'NA' or 'None' survive a write/read; NaN stays NaN."""
+    import pandas as pd
+
+    from cortexkit.evaluation import write_table
+
+    table = pd.DataFrame({"method": ["pca", "gray"], "kind": ["decoder", "null"], "area": ["NA", "None"],
+                          "score": [0.5, np.nan]})
+    back = read_table(write_table(table, tmp_path / "metrics.csv"))
+    assert list(back["kind"]) == ["decoder", "null"] and list(back["area"]) == ["NA", "None"]
+    assert back["score"].dtype == float and np.isnan(back["score"][1])

@@ -128,4 +128,6 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataError("missing; run `cortexkit evaluate` on this run first", source=str(path))
-    return pd.read_csv(path)
+    # Only empty cells (how write_table writes NaN) are missing: pandas' default would also turn the
+    # strings "null", "NA" or "None" (a null-model row, a unit or area named NA) into NaN.
+    return pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])

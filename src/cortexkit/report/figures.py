@@ -97,6 +97,11 @@ def score_vs_ceiling(results: pd.DataFrame):
     return fig
 
 
+# One printed name per metric, as in the summary tables (cortexkit.terminal.SUMMARY_HEADERS).
+METRIC_LABELS = {"pearson": "Pearson r", "feve": "FEVE", "fev": "FEV", "r2": "R²", "normalized": "r²/ceiling",
+                 "ceiling": "ceiling"}
+
+
 def metric_by_model(results: pd.DataFrame, metric: str = "feve"):
     """Distribution of one metric per model (and cell type): box plot with the units on top."""
     group = ["model", "cell_type"] if "cell_type" in results else ["model"]
@@ -112,8 +117,8 @@ def metric_by_model(results: pd.DataFrame, metric: str = "feve"):
     for i, v in enumerate(values, start=1):
         ax.scatter(i + rng.uniform(-0.15, 0.15, len(v)), v, s=6, color="k", alpha=0.5)
     ax.axhline(0, color="gray", lw=0.5)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} per unit on the test set", fontsize=10)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_title(f"{METRIC_LABELS.get(metric, metric)} per unit on the test set", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -131,7 +136,7 @@ def score_vs_depth(results: pd.DataFrame, metric: str = "pearson"):
     ax.set_xticks(names.index, names.values, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center",
                   fontsize=8)  # layer names (several spaces' names joined where they differ)
     ax.set_xlabel("layer")
-    ax.set_ylabel(f"median {metric} (test)")
+    ax.set_ylabel(f"median {METRIC_LABELS.get(metric, metric)} (test)")
     ax.legend(frameon=False, fontsize=8)
     ax.set_title("score by layer", fontsize=10)
     fig.tight_layout()

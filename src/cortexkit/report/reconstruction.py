@@ -18,6 +18,7 @@ from cortexkit.features.base import is_video
 from cortexkit.metrics import reconstruction as rm
 from cortexkit.pipelines.reconstruction import ReconstructionConfig, prepare_stimuli
 from cortexkit.report import figures
+from cortexkit.terminal import reconstruction_headers
 from cortexkit.report.page import FIGURES_DIR, REPORT_FILE, config_html, figure_html, save_figure, table_html, write_page
 
 
@@ -45,11 +46,11 @@ def write_reconstruction_report(run_dir: str | os.PathLike) -> Path:
         items.append((save_figure(figures.search_rounds(history), fig_dir / "search_rounds.png", dpi=100),
                       "Brain-optimised search: the encoding model's score (Pearson r between predicted and measured "
                       "responses) of the best candidate after each round."))
-    body = ["<h2>Metrics (means over test stimuli)</h2>", table_html(table),
-            "<p>pixcorr: Pearson r of pixels; ssim: brain-diffuser convention; psnr: dB on uint8; lpips_alex: "
-            "LPIPS v0.1 (lower is better); 2way_X: two-way identification in feature space X (chance 0.5); "
-            "top1: retrieval among all test stimuli; p_2way: permutation p-value of the two-way score. Null "
-            "rows: shuffled reconstructions, the training mean image, uniform gray.</p>"]
+    body = ["<h2>Metrics (means over test stimuli)</h2>", table_html(table.rename(columns=reconstruction_headers(table.columns))),
+            "<p>pixcorr: Pearson r of pixels; ssim: brain-diffuser convention; psnr: dB on uint8; lpips alex: "
+            "LPIPS v0.1 (lower is better); 2way X: two-way identification in feature space X (chance 0.5); "
+            "top1: retrieval among all test stimuli; p 2way: permutation p-value of the two-way score. Null "
+            "rows (kind null): shuffled reconstructions, the training mean image, uniform gray.</p>"]
     body += [figure_html(src, caption) for src, caption in items]
     if video:
         import imageio.v3 as iio

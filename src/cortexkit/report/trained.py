@@ -8,6 +8,7 @@ from pathlib import Path
 from cortexkit import data
 from cortexkit.evaluation import read_run_record, read_table
 from cortexkit.report import figures
+from cortexkit.terminal import SUMMARY_HEADERS
 from cortexkit.report.page import FIGURES_DIR, REPORT_FILE, config_html, figure_html, save_figure, table_html, write_page
 from cortexkit.training_loop import load_checkpoint
 
@@ -29,7 +30,7 @@ def write_predictor_report(run_dir: str | os.PathLike) -> Path:
     metric = "feve" if results["feve"].notna().any() else "pearson"
     items.append((save_figure(figures.metric_by_model(results.assign(model=results["session"].astype(str)), metric),
                         fig_dir / f"{metric}_by_session.png"),
-                  f"{metric.upper() if metric == 'feve' else metric} of every unit on the test set, per session."))
+                  f"{figures.METRIC_LABELS[metric]} of every unit on the test set, per session."))
     if {"readout_x", "rf_x", "rf_position_error_px"} <= set(results.columns):
         for spec in raw["training"]["data"]:
             frame = results[results["session"].astype(str) == str(spec["key"])]
@@ -40,10 +41,11 @@ def write_predictor_report(run_dir: str | os.PathLike) -> Path:
             items.append((save_figure(fig, fig_dir / f"readout_positions_{spec['key']}.png"),
                           f"Session {spec['key']}: each unit's learned Gaussian readout position (red) joined to its "
                           "true receptive-field centre (black), known in a simulation."))
-    body = ["<h2>Summary (medians over units, test set)</h2>", table_html(summary),
-            "<p>pearson: r against the repeat-averaged test responses (per frame for time-resolved data); "
-            "ceiling: split-half reliability; normalized: r²/ceiling; FEVE: fraction of explainable variance "
-            "explained; rf_position_error_px: distance between learned readout position and true RF centre.</p>",
+    body = ["<h2>Summary (medians over units, test set)</h2>", table_html(summary.rename(columns=SUMMARY_HEADERS)),
+            "<p>r: Pearson r against the repeat-averaged test responses (per frame for time-resolved data); "
+            "ceiling: split-half reliability (the ceiling of r²); r²/ceiling: sign(r)·r²/ceiling; FEVE: fraction of "
+            "explainable variance explained; RF error (px): distance between the learned readout position and the "
+            "true RF centre.</p>",
             "<h2>Figures</h2>"]
     body += [figure_html(src, caption) for src, caption in items]
     body.append('<p>Per-unit results: <a href="results.csv">results.csv</a>.</p>')
