@@ -15,6 +15,10 @@ SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "n_units": "units", "
                    "median_rf_position_error_px": "RF error (px)", "units": "units"}
 
 
+# Columns that count things (trials, units, ...): printed without decimals even when stored as float.
+COUNT_COLUMNS = {"trials", "n_trials", "units", "n_units", "n_scored", "n", "stimuli", "repeats", "n_test", "n_train"}
+
+
 def log(message: str) -> None:
     """One indented progress line."""
     console.print(f"  {message}", highlight=False)
@@ -43,8 +47,11 @@ def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | N
         right = header and pd.api.types.is_numeric_dtype(frame[col])
         table.add_column((headers or {}).get(col, str(col)), justify="right" if right else "left",
                          style="bold" if not header and i == 0 else None)
+    # A count column that holds a NaN is float in pandas: print its values as the integers they are.
+    counts = [str(c).lower() in COUNT_COLUMNS for c in frame.columns]
     for i, row in enumerate(frame.itertuples(index=False)):
-        cells = [nan if isinstance(v, float) and v != v else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
+        cells = [nan if isinstance(v, float) and v != v else f"{v:.0f}" if isinstance(v, float) and counts[j] and float(v).is_integer()
+                 else f"{v:.3f}" if isinstance(v, float) else str(v) for j, v in enumerate(row)]
         table.add_row(*cells, style="dim" if dim is not None and dim[i] else None)
     console.print(table)
 
