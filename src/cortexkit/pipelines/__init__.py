@@ -19,6 +19,7 @@ from cortexkit.pipelines.parameter_decoding import run_parameter_decoding
 from cortexkit.pipelines.reconstruction import DecoderSpec, ReconstructionConfig, run_reconstruction
 from cortexkit.pipelines.ridge_encoding import (
     EncodingConfig,
+    StackSpec,
     FeatureSpec,
     RidgeSpec,
     evaluate_run,
@@ -31,6 +32,7 @@ from cortexkit.pipelines.trained_predictor import evaluate_predictor, load_train
 
 __all__ = [
     "EncodingConfig",
+    "StackSpec",
     "FeatureSpec",
     "RidgeSpec",
     "feature_specs",

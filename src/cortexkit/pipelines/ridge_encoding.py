@@ -30,10 +30,11 @@ import pandas as pd
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cortexkit import data
+from cortexkit import data, metrics
 from cortexkit.config import check_device, parse, provenance, require_device
 from cortexkit.encoding import RidgeCV
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
+from cortexkit.encoding.stacking import kfold_indices, ridge_oof_predictions, stack_weights, stacked_prediction
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import (
     MODELS_DIR,
@@ -93,6 +94,19 @@ class RidgeSpec(BaseModel):
     _device = field_validator("device")(classmethod(lambda cls, v: check_device(v)))
 
 
+STACKED = "stacked"
+
+
+class StackSpec(BaseModel):
+    """A stacked model over fitted ones (:mod:`cortexkit.encoding.stacking`): per unit, convex weights
+    of the models' predictions fitted to their out-of-fold predictions on the training stimuli."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(default_factory=list, description="model names to combine (default: every model of the run)")
+    cv: int = Field(5, ge=2, description="folds of the out-of-fold predictions")
+
+
 class EncodingConfig(BaseModel):
     """An encoding run: fit each feature space on the train split, score on the test split."""
 
@@ -103,6 +117,7 @@ class EncodingConfig(BaseModel):
     )
     ridge: RidgeSpec = Field(default_factory=RidgeSpec)
     ceiling_splits: int = Field(50, ge=1, description="random split-halves for the noise ceiling")
+    stack: StackSpec | None = Field(None, description="also fit a stacked model over the fitted ones")
     seed: int = 0
 
     @field_validator("features")
@@ -288,7 +303,64 @@ def _fit_models(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, overwrite
             save_arrays(arrays, run_dir / MODELS_DIR / f"{name}.npz")
             log(f"{name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
                 f"{np.nanmedian(arrays['cv_score']):.3f}")
+    if config.stack is not None:
+        paths.append(_fit_stack(ds, run_dir, config, cache, overwrite, log))
     return paths
+
+
+def stack_components(config: EncodingConfig) -> list[tuple[FeatureSpec, str, str]]:
+    """``(spec, layer, model name)`` of the models a stacked model combines, in config order."""
+    every = [(spec, layer, name) for spec in config.features for layer, name in model_names(spec)]
+    wanted = config.stack.models if config.stack is not None else []
+    if not wanted:
+        return every
+    known = {name for _, _, name in every}
+    unknown = [m for m in wanted if m not in known]
+    if unknown:
+        raise ConfigError(f"stack.models names {unknown}, which the run does not fit; models: {sorted(known)}")
+    return [c for c in every if c[2] in wanted]
+
+
+def _fit_stack(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, cache: FeatureCache, overwrite: bool, log) -> Path:
+    """Fit the stacked model: out-of-fold predictions of each component (its own alphas), simplex
+    weights per unit on them, and the weighted sum of the components' test predictions."""
+    path = run_dir / MODELS_DIR / f"{STACKED}.npz"
+    components = stack_components(config)
+    if len(components) < 2:
+        raise ConfigError(f"a stacked model needs at least two models; the run has {[c[2] for c in components]}")
+    saved = {name: load_arrays(run_dir / MODELS_DIR / f"{name}.npz") for _, _, name in components}
+    settings = json.dumps({"stack": config.stack.model_dump(), "seed": config.seed,
+                           "components": {n: str(a["settings"]) for n, a in saved.items()}}, sort_keys=True)
+    if path.exists() and not overwrite and load_if_settings_match(path, settings) is not None:
+        log(f"{STACKED}: already fitted with these components, kept ({path})")
+        return path
+    train = data.select(ds, "train")
+    y = train_targets(train)
+    x_train = np.asarray(train["stimuli"].values)
+    folds = kfold_indices(len(y), config.stack.cv, config.seed)
+    oof = []
+    for spec, layer, name in components:
+        features = cache.features(get_extractor(spec.name, spec.params), x_train, x_train)[layer]
+        model = saved[name]
+        oof.append(ridge_oof_predictions(features / float(model["feature_scale"]), y, model["alpha"], folds))
+        log(f"{STACKED}: out-of-fold predictions of {name}")
+    oof = np.stack(oof, axis=-1)
+    weights = stack_weights(oof, y)
+    arrays = {
+        "prediction": stacked_prediction(np.stack([saved[n]["prediction"] for _, _, n in components], -1), weights).astype(np.float32),
+        "stimulus": saved[components[0][2]]["stimulus"],
+        "unit": saved[components[0][2]]["unit"],
+        "weights": weights.astype(np.float32),
+        "components": np.array([n for _, _, n in components]),
+        "alpha": np.full(y.shape[1], np.nan),
+        "cv_score": metrics.pearson(y, stacked_prediction(oof, weights)),
+        "settings": np.array(settings),
+    }
+    save_arrays(arrays, path)
+    top = np.array([n for _, _, n in components])[np.argsort(-weights.mean(0))[:3]]
+    log(f"{STACKED}: {len(components)} models, out-of-fold median r {np.nanmedian(arrays['cv_score']):.3f}; "
+        f"largest mean weights: {', '.join(top)}")
+    return path
 
 
 def _report_constant_units(ds: xr.Dataset, log) -> None:
@@ -342,6 +414,13 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
             if "receptive_field" in model and "true_filter" in ds:
                 scores["rf_corr"] = rf_correlation(model["receptive_field"], ds["true_filter"].values)
             frames.append(pd.concat([units, scores], axis=1))
+    if config.stack is not None:
+        model = load_arrays(run_dir / MODELS_DIR / f"{STACKED}.npz")
+        scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling)
+        for position, (column, value) in enumerate([("model", STACKED), ("feature_space", STACKED), ("layer", ""), ("depth", 0)]):
+            scores.insert(position, column, value)
+        scores["alpha"], scores["cv_score"] = model["alpha"], model["cv_score"]
+        frames.append(pd.concat([units, scores], axis=1))
     results = pd.concat(frames, ignore_index=True)
     write_table(results, run_dir / RESULTS_FILE)
     summary = summarize(results)
