@@ -47,3 +47,30 @@ def test_registry_entries_are_complete():
 def test_markdown():
     md = to_markdown(pd.DataFrame({"a": ["x"], "b": [0.12345], "c": [float("nan")]}))
     assert md == "| a | b | c |\n|---|---|---|\n| x | 0.123 |  |\n"
+
+
+def test_best_model_columns_and_session_discovery(shared_data, tmp_path):
+    """Sessions come from the files present; the stacked model gets its ratio and paired statistics."""
+    import json
+    import shutil
+
+    src = tmp_path / "data" / "cowley2023_v4"
+    for sub, name in [("images", "images_{}.zip"), ("responses_repeat_averaged", "responses_{}.npy"),
+                      ("responses_raw", "responses_{}.npy")]:
+        (src / sub).mkdir(parents=True)
+        for session in ("210325",):
+            f = shared_data / "cowley2023_v4" / sub / name.format(session)
+            if f.exists():
+                shutil.copy(f, src / sub / f.name)
+    features = [FeatureSpec(name="pixel_pca", params={"n_components": 20}),
+                FeatureSpec(name="gabor", params={"image_size": 24, "outputs": ["energy"]})]
+    messages = []
+    table = run_benchmark("cowley2023-v4", tmp_path / "data", tmp_path / "out", features=features, baseline="pixel_pca",
+                          log=messages.append)
+    assert list(table["recording"]) == ["210325"]  # only the session present
+    row = table.iloc[0]
+    assert row["ratio"] == pytest.approx(row["best model r"] / row["pixel_pca r"], rel=0.02)
+    assert row["best model r"] > row["pixel_pca r"] and row["p (swap)"] < 0.05 and row["units better"] > 0.5
+    overall = json.loads((tmp_path / "out" / "paired.json").read_text())
+    assert overall["n_sessions"] == 1 and overall["min_ratio"] == pytest.approx(row["ratio"])
+    assert any("best model vs pixel_pca" in m for m in messages)

@@ -14,14 +14,18 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.errors import ConfigError, CortexkitError
-from cortexkit.evaluation import to_markdown, write_csv_and_markdown, write_table
-from cortexkit.pipelines.ridge_encoding import EncodingConfig, FeatureSpec, RidgeSpec, evaluate_run, fit_run, model_names
+from cortexkit.evaluation import (MODELS_DIR, combine_sessions, load_arrays, noise_ceiling, paired_comparison, to_markdown,
+                                  write_csv_and_markdown, write_table)
+from cortexkit.pipelines.ridge_encoding import (STACKED, EncodingConfig, FeatureSpec, RidgeSpec, StackSpec, evaluate_run,
+                                                fit_run, model_names)
 from cortexkit.registry import Registry
 
 
@@ -37,6 +41,12 @@ class Benchmark:
     features: tuple[FeatureSpec, ...]
     citation: str = ""
     reference: dict[str, str] = field(default_factory=dict)  # label -> reference numbers, for the table
+    # label -> reader options of the recordings found in the source folder (other sessions of a study)
+    discover: Callable[[Path], dict[str, dict]] | None = None
+    # the best model: a stack over the feature spaces, compared unit by unit with the best layer of
+    # `baseline` (chosen on the test set, which favours the baseline)
+    stack: StackSpec | None = None
+    baseline: str | None = None
 
 
 # Benchmarks by name; each plugin file registers a function returning its Benchmark.
@@ -48,9 +58,9 @@ def get_benchmark(name: str) -> Benchmark:
     return BENCHMARKS.lookup(name)
 
 
-def _store_for(bench: Benchmark, label: str, source: Path, run_dir: Path, log) -> Path:
+def _store_for(bench: Benchmark, recordings: dict, label: str, source: Path, run_dir: Path, log) -> Path:
     store = run_dir / "data.zarr"
-    options = bench.recordings[label]
+    options = recordings[label]
     wanted = json.dumps({"format": bench.format, "options": options}, sort_keys=True, default=str)
     if store.exists():
         try:
@@ -70,6 +80,7 @@ def run_benchmark(
     features: list[FeatureSpec] | None = None,
     recordings: list[str] | None = None,
     ridge: RidgeSpec | None = None,
+    baseline: str | None = None,
     log=print,
 ) -> pd.DataFrame:
     """Run a benchmark; write ``OUT/table.csv`` and ``OUT/table.md``; return the table.
@@ -91,6 +102,9 @@ def run_benchmark(
         A subset of the benchmark's recordings.
     ridge : RidgeSpec, optional
         Ridge settings instead of the defaults.
+    baseline : str, optional
+        Feature space the stacked best model is compared with (default: the benchmark's); with
+        ``features`` given, the stack combines all their models.
     log : callable
         Receives one line per step.
 
@@ -105,16 +119,22 @@ def run_benchmark(
     source = Path(data_root) / bench.folder
     if not source.exists():
         raise ConfigError(f"{source}: benchmark {name!r} needs its source data here (--data-root)")
-    labels = recordings or list(bench.recordings)
-    unknown = sorted(set(labels) - set(bench.recordings))
+    available = bench.discover(source) if bench.discover else bench.recordings
+    if not available:
+        raise ConfigError(f"{source}: no recordings of benchmark {name!r} found there")
+    labels = recordings or list(available)
+    unknown = sorted(set(labels) - set(available))
     if unknown:
-        raise ConfigError(f"benchmark {name!r} has no recording(s) {unknown}; it has {list(bench.recordings)}")
-    config = EncodingConfig(features=list(features or bench.features), ridge=ridge or RidgeSpec(), seed=0)
+        raise ConfigError(f"benchmark {name!r} has no recording(s) {unknown} in {source}; it has {list(available)}")
+    specs = list(features or bench.features)
+    stack = bench.stack if features is None else (StackSpec() if bench.stack else None)
+    baseline = baseline or bench.baseline
+    config = EncodingConfig(features=specs, ridge=ridge or RidgeSpec(), seed=0, stack=stack)
     out = Path(out)
-    rows, layer_rows = [], []
+    rows, layer_rows, paired = [], [], {}
     for label in labels:
         run_dir = out / label
-        store = _store_for(bench, label, source, run_dir, log)
+        store = _store_for(bench, available, label, source, run_dir, log)
         fit_run(store, run_dir, config, log=lambda m, label=label: log(f"{label}: {m}"))
         results = evaluate_run(run_dir, log=lambda m, label=label: log(f"{label}: {m}"))
         ds = data.open(store)
@@ -139,6 +159,8 @@ def run_benchmark(
             row["ceiling"] = float(ceiling.median())
             for space, name in headline.items():
                 row[f"{space} r²/ceiling"] = float(results.loc[results["model"] == name, "normalized"].median())
+        if stack is not None and baseline in headline:
+            row.update(_best_model_columns(store, run_dir, results, headline[baseline], label, paired))
         if label in bench.reference:
             row["reference"] = bench.reference[label]
         rows.append(row)
@@ -151,4 +173,36 @@ def run_benchmark(
         pivot = layers.pivot_table(index=["feature_space", "depth", "layer"], columns="recording", values="median r",
                                    sort=False).reset_index().drop(columns="depth")
         write_text(out / "layers.md", to_markdown(pivot))
+    if paired:
+        overall = combine_sessions(paired)
+        write_text(out / "paired.json", json.dumps(overall, indent=1))
+        log(f"best model vs {baseline}: median ratio {overall['median_ratio']:.3f} (min {overall['min_ratio']:.3f}) "
+            f"over {overall['n_sessions']} recordings; mean difference in median r {overall['mean_median_diff']:+.3f} "
+            f"[{overall['ci_low']:+.3f}, {overall['ci_high']:+.3f}], Wilcoxon over recordings p={overall['wilcoxon_p']:.3g}")
     return table
+
+
+def _best_model_columns(store: Path, run_dir: Path, results: pd.DataFrame, baseline: str, label: str, paired: dict) -> dict:
+    """The stacked model's median r, its ratio to the baseline's, and the paired statistics."""
+    ds = data.open(store)
+    test = data.select(ds, "test")
+    avg = data.repeat_average(test)
+    predictions = {}
+    for name in (STACKED, baseline):
+        model = load_arrays(run_dir / MODELS_DIR / f"{name}.npz")
+        order = pd.Index(model["stimulus"]).get_indexer(avg["stimulus"].values)
+        predictions[name] = model["prediction"][order]
+    try:
+        repeats = data.repeats(test).values
+    except CortexkitError:
+        repeats = None
+    if repeats is not None and repeats.shape[1] < 2:  # repeat-averaged recordings: stimulus bootstrap only
+        repeats = None
+    ceiling = noise_ceiling(test, log=lambda m: None) if repeats is not None else None
+    _, summary = paired_comparison(avg.values, predictions[STACKED], predictions[baseline], repeats=repeats,
+                                   ceiling=ceiling, seed=0)
+    paired[label] = summary
+    best = float(results.loc[results["model"] == STACKED, "pearson"].median())
+    return {"best model r": best, "ratio": summary["ratio"], "diff CI": f"[{summary['ci_low']:+.3f}, {summary['ci_high']:+.3f}]",
+            "p (swap)": summary["permutation_p"], "p (Wilcoxon)": summary["wilcoxon_p"],
+            "units better": summary["fraction_a_better"]}
