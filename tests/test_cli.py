@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from cortexkit.cli import app
 
 runner = CliRunner()
-COMMANDS = ["demo", "simulate", "convert", "formats", "info", "features", "compare", "fit", "evaluate", "report", "bench",
+COMMANDS = ["demo", "simulate", "convert", "formats", "info", "features", "compare", "fit", "evaluate", "report", "bench", "paired",
             "train", "reconstruct", "decode"]
 
 
@@ -202,3 +202,17 @@ def test_train_with_data_override_then_evaluate_and_report(tmp_path):
     assert r.exit_code == 0 and "median_pearson" in r.output, r.output
     r = runner.invoke(app, ["train", str(cfg), "--out", str(tmp_path / "bad")])
     assert r.exit_code == 2 and "nowhere.zarr" in _plain(r.output)
+
+
+def test_paired_command(tmp_path, small_store):
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["fit", str(small_store), "--out", str(run), "--features", "pixels,gabor"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["paired", f"{run}:gabor", f"{run}:pixels", "--out", str(tmp_path / "p"), "--n-bootstrap", "200"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "p" / "paired_units.csv").exists() and (tmp_path / "p" / "report.html").exists()
+    assert "permutation_p" in _plain(r.output)
+    r = runner.invoke(app, ["paired", f"{run}:alexnet", f"{run}:pixels", "--out", str(tmp_path / "q")])
+    assert r.exit_code == 2 and "has no model 'alexnet'; it has ['gabor', 'pixels']" in _plain(r.output)
+    r = runner.invoke(app, ["paired", "gabor", f"{run}:pixels", "--out", str(tmp_path / "q")])
+    assert r.exit_code == 2 and "name a model as RUN:MODEL" in _plain(r.output)

@@ -229,6 +229,22 @@ def report(run: Path = Arg(..., help="evaluated run directory (fit, train or rec
 
 
 @command
+def paired(a: str = Arg(..., help="model A as RUN:MODEL"), b: str = Arg(..., help="model B as RUN:MODEL"),
+           out: Path = Opt(..., help="folder for the tables and report"), n_bootstrap: int = Opt(1000, help="draws"),
+           seed: int = Opt(0, help="seed of the bootstrap")):
+    """Compare two models unit by unit on the same test stimuli: difference in r with a bootstrap CI, p-values.
+
+    Example: cortexkit paired runs/demo:gabor runs/demo:pixel_pca --out runs/demo/paired
+    """
+    from cortexkit import pipelines, report
+
+    _, s = pipelines.compare_models(a, b, out, n_bootstrap=n_bootstrap, seed=seed, log=log)
+    show(pd.DataFrame([(k, f"{v:.3g}" if isinstance(v, float) else str(v)) for k, v in s.items()
+                       if k not in ("data", "seed", "n_bootstrap")], columns=["", "value"]), "A vs B", header=False)
+    console.print(f"report: {report.write_paired_report(out)}")
+
+
+@command
 def reconstruct(store: Path = STORE, out: Path = Opt(..., help="run directory"), image_size: int = Opt(64, help="pixels"),
                 decoder: str = Opt("pca,retrieval,autoencoder,diffusion,search", help="comma-separated decoders"),
                 config: OPath = Opt(None, help="YAML with ReconstructionConfig fields (decoders with params, ...)"),

@@ -6,6 +6,7 @@ the layers below; figures and pages are drawn by :mod:`cortexkit.report` from wh
 - :mod:`~cortexkit.pipelines.reconstruction`: decoders scored against null models
 - :mod:`~cortexkit.pipelines.parameter_decoding`: stimulus parameters from single trials
 - :mod:`~cortexkit.pipelines.comparison`: CKA / RSA between feature spaces and neurons
+- :mod:`~cortexkit.pipelines.model_comparison`: two models unit by unit, with paired statistics
 - :mod:`~cortexkit.pipelines.feature_export`, :mod:`~cortexkit.pipelines.dataset_summary`,
   :mod:`~cortexkit.pipelines.demo`
 """
@@ -15,6 +16,7 @@ from cortexkit.pipelines.dataset_summary import describe_dataset
 from cortexkit.pipelines.demo import run_demo
 from cortexkit.pipelines.evaluate import evaluate_any_run
 from cortexkit.pipelines.feature_export import export_features
+from cortexkit.pipelines.model_comparison import compare_models
 from cortexkit.pipelines.parameter_decoding import run_parameter_decoding
 from cortexkit.pipelines.reconstruction import DecoderSpec, ReconstructionConfig, run_reconstruction
 from cortexkit.pipelines.ridge_encoding import (
@@ -31,6 +33,7 @@ from cortexkit.pipelines.ridge_encoding import (
 from cortexkit.pipelines.trained_predictor import evaluate_predictor, load_trained, run_trained_predictor, train_predictor
 
 __all__ = [
+    "compare_models",
     "EncodingConfig",
     "StackSpec",
     "FeatureSpec",

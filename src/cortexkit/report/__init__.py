@@ -6,11 +6,13 @@ figures. Pages are built from :mod:`cortexkit.report.page`; figures live in
 from cortexkit.report.comparison import write_comparison_figure
 from cortexkit.report.encoding_run import write_report
 from cortexkit.report.parameter_decoding import write_decoding_figures
+from cortexkit.report.paired import write_paired_report
 from cortexkit.report.reconstruction import write_reconstruction_report
 from cortexkit.report.run import write_run_report
 from cortexkit.report.trained import write_predictor_report
 
 __all__ = [
+    "write_paired_report",
     "write_report",
     "write_predictor_report",
     "write_reconstruction_report",

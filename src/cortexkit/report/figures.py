@@ -293,3 +293,28 @@ def readout_positions(results: pd.DataFrame, height: int, width: int):
     ax.legend(frameon=False, fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def paired_scatter(table: pd.DataFrame, label_a: str, label_b: str):
+    """Each unit's r under model B (x) against model A (y); units whose bootstrap interval excludes 0
+    are filled (above the diagonal: A better)."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    sure = table["a_better"] | table["b_better"]
+    ax.scatter(table.loc[~sure, "r_b"], table.loc[~sure, "r_a"], s=14, facecolors="none", edgecolors="gray",
+               label="difference within the interval")
+    ax.scatter(table.loc[table["a_better"], "r_b"], table.loc[table["a_better"], "r_a"], s=14, color="C0",
+               label="A better (interval > 0)")
+    ax.scatter(table.loc[table["b_better"], "r_b"], table.loc[table["b_better"], "r_a"], s=14, color="C3",
+               label="B better (interval < 0)")
+    values = pd.concat([table["r_a"], table["r_b"]]).dropna()
+    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    pad = 0.05 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="k", lw=0.6)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlabel(f"B: {label_b} (Pearson r)")
+    ax.set_ylabel(f"A: {label_a} (Pearson r)")
+    ax.set_title("held-out r per unit", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
