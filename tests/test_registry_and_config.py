@@ -67,3 +67,17 @@ def test_parse_key_values():
     assert parse_key_values(["a=1", "b=true", "c=x,y", "d="]) == {"a": 1, "b": True, "c": "x,y", "d": None}
     with pytest.raises(ConfigError, match="--option expects key=value, got 'oops'"):
         parse_key_values(["oops"])
+
+
+def test_shipped_stacked_config_names_models_it_fits():
+    """configs/v4_stacked.yaml parses, and every model its stack combines is one its features make."""
+    from pathlib import Path
+
+    import yaml
+
+    from cortexkit.pipelines import EncodingConfig
+    from cortexkit.pipelines.ridge_encoding import stack_components
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "v4_stacked.yaml"
+    config = EncodingConfig(**yaml.safe_load(path.read_text()))
+    assert [name for _, _, name in stack_components(config)] == config.stack.models
