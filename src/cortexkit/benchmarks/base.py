@@ -22,8 +22,8 @@ import pandas as pd
 from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.errors import ConfigError, CortexkitError
-from cortexkit.evaluation import (MODELS_DIR, combine_sessions, load_arrays, noise_ceiling, paired_comparison, to_markdown,
-                                  write_csv_and_markdown, write_table)
+from cortexkit.evaluation import MODELS_DIR, combine_sessions, load_arrays, to_markdown, write_csv_and_markdown, write_table
+from cortexkit.pipelines.model_comparison import compare_predictions
 from cortexkit.pipelines.ridge_encoding import (STACKED, EncodingConfig, FeatureSpec, RidgeSpec, StackSpec, evaluate_run,
                                                 fit_run, model_names)
 from cortexkit.registry import Registry
@@ -184,23 +184,11 @@ def run_benchmark(
 
 def _best_model_columns(store: Path, run_dir: Path, results: pd.DataFrame, baseline: str, label: str, paired: dict) -> dict:
     """The stacked model's median r, its ratio to the baseline's, and the paired statistics."""
-    ds = data.open(store)
-    test = data.select(ds, "test")
-    avg = data.repeat_average(test)
-    predictions = {}
-    for name in (STACKED, baseline):
-        model = load_arrays(run_dir / MODELS_DIR / f"{name}.npz")
-        order = pd.Index(model["stimulus"]).get_indexer(avg["stimulus"].values)
-        predictions[name] = model["prediction"][order]
-    try:
-        repeats = data.repeats(test).values
-    except CortexkitError:
-        repeats = None
-    if repeats is not None and repeats.shape[1] < 2:  # repeat-averaged recordings: stimulus bootstrap only
-        repeats = None
-    ceiling = noise_ceiling(test, log=lambda m: None) if repeats is not None else None
-    _, summary = paired_comparison(avg.values, predictions[STACKED], predictions[baseline], repeats=repeats,
-                                   ceiling=ceiling, seed=0)
+    test = data.select(data.open(store), "test")
+    models = [load_arrays(run_dir / MODELS_DIR / f"{name}.npz") for name in (STACKED, baseline)]
+    ceiling = results.loc[results["model"] == baseline, "ceiling"].to_numpy()  # evaluate_run's, unit order
+    _, summary = compare_predictions(test, *models, ceiling=ceiling if np.isfinite(ceiling).any() else None,
+                                     labels=(STACKED, baseline), log=lambda m: None)
     paired[label] = summary
     best = float(results.loc[results["model"] == STACKED, "pearson"].median())
     return {"best model r": best, "ratio": summary["ratio"], "diff CI": f"[{summary['ci_low']:+.3f}, {summary['ci_high']:+.3f}]",

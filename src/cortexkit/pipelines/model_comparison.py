@@ -37,6 +37,33 @@ def _model(spec: str) -> tuple[Path, str, dict, dict]:
     return run_dir, name, record, arrays
 
 
+def compare_predictions(test, model_a: dict, model_b: dict, *, ceiling=None, n_bootstrap: int = 1000, seed: int = 0,
+                        labels: tuple[str, str] = ("A", "B"), log=print) -> tuple[pd.DataFrame, dict]:
+    """:func:`cortexkit.evaluation.paired_comparison` of two saved models (arrays with
+    ``prediction`` and ``stimulus``) on the test split ``test``: predictions aligned to its stimuli,
+    its repeats resampled when stimuli have two or more, and the noise ceiling computed unless given."""
+    avg = data.repeat_average(test)
+    predictions = []
+    for label, model in zip(labels, (model_a, model_b)):
+        order = pd.Index(model["stimulus"]).get_indexer(avg["stimulus"].values)
+        if (order < 0).any() or model["prediction"].shape[1] != avg.shape[1]:
+            raise DataError(f"predictions of {label} do not cover the test stimuli and units", variable="prediction")
+        predictions.append(np.asarray(model["prediction"])[order])
+    try:
+        repeats = data.repeats(test).values
+    except DataError:  # one trial per stimulus (repeat-averaged recordings): stimuli are resampled alone
+        repeats = None
+    if repeats is not None and repeats.shape[1] < 2:
+        repeats = None
+    if ceiling is None and repeats is not None:
+        ceiling = noise_ceiling(test, log=log)
+    table, summary = paired_comparison(avg.values, *predictions, repeats=repeats, ceiling=ceiling,
+                                       units=np.asarray(test["unit"].values), n_bootstrap=n_bootstrap,
+                                       n_permutations=n_bootstrap, seed=seed)
+    summary["repeats_resampled"] = repeats is not None
+    return table, summary
+
+
 def compare_models(a: str, b: str, out: str | os.PathLike, *, n_bootstrap: int = 1000, seed: int = 0,
                    log=print) -> tuple[pd.DataFrame, dict]:
     """Compare model A with model B on their shared test set; write ``OUT/paired_units.csv`` and
@@ -57,25 +84,11 @@ def compare_models(a: str, b: str, out: str | os.PathLike, *, n_bootstrap: int =
         raise ConfigError(f"the models were fitted on different data ({record_a['data']} and {record_b['data']}); "
                           "a paired comparison needs the same test stimuli")
     ds = data.load(record_a["data"])
-    test = data.select(ds, "test")
-    avg = data.repeat_average(test)
-    predictions = []
-    for spec, model in ((a, model_a), (b, model_b)):
-        order = pd.Index(model["stimulus"]).get_indexer(avg["stimulus"].values)
-        if (order < 0).any() or model["prediction"].shape[1] != avg.shape[1]:
-            raise DataError(f"predictions of {spec} do not cover the test stimuli and units of {record_a['data']}",
-                            variable="prediction")
-        predictions.append(np.asarray(model["prediction"])[order])
-    repeats = data.repeats(test).values
-    if repeats.shape[1] < 2:
-        repeats = None
-    ceiling = noise_ceiling(test, log=log) if repeats is not None else None
-    table, summary = paired_comparison(avg.values, *predictions, repeats=repeats, ceiling=ceiling,
-                                       units=np.asarray(ds["unit"].values), n_bootstrap=n_bootstrap,
-                                       n_permutations=n_bootstrap, seed=seed)
+    table, summary = compare_predictions(data.select(ds, "test"), model_a, model_b, n_bootstrap=n_bootstrap, seed=seed,
+                                         labels=(a, b), log=log)
     summary.pop("bootstrap_medians")
     summary.update(a=f"{run_a}:{name_a}", b=f"{run_b}:{name_b}", data=str(record_a["data"]), seed=seed,
-                   n_bootstrap=n_bootstrap, repeats_resampled=repeats is not None)
+                   n_bootstrap=n_bootstrap)
     out = Path(out)
     write_table(table, out / UNITS_FILE)
     write_text(out / SUMMARY_FILE, json.dumps(summary, indent=1, default=float))

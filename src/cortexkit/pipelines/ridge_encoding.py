@@ -396,30 +396,28 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
         log(f"{int((~(ceiling > 0)).sum())} unit(s) have a ceiling <= 0 (no reliable signal across repeats): "
             "no ceiling-normalised score, left out of its median")
     units = unit_table(ds)
-    frames = []
+    # (model, feature space, layer, depth) of every model the run holds, the stacked one last
+    entries = []
     for spec in config.features:
         names = model_names(spec)
-        for depth, (layer, name) in enumerate(names, start=1):
-            path = run_dir / MODELS_DIR / f"{name}.npz"
-            model = load_arrays(path)
-            if not np.array_equal(model["unit"].astype(str), np.asarray(ds["unit"].values).astype(str)):
-                raise DataError("units differ from the dataset's; refit with --overwrite", source=str(path))
-            scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling)
-            scores.insert(0, "model", name)
-            scores.insert(1, "feature_space", spec.model_name)
-            scores.insert(2, "layer", layer if len(names) > 1 else "")
-            scores.insert(3, "depth", depth if len(names) > 1 else 0)
-            scores["alpha"] = model["alpha"]
-            scores["cv_score"] = model["cv_score"]
-            if "receptive_field" in model and "true_filter" in ds:
-                scores["rf_corr"] = rf_correlation(model["receptive_field"], ds["true_filter"].values)
-            frames.append(pd.concat([units, scores], axis=1))
+        entries += [(name, spec.model_name, layer if len(names) > 1 else "", depth if len(names) > 1 else 0)
+                    for depth, (layer, name) in enumerate(names, start=1)]
     if config.stack is not None:
-        model = load_arrays(run_dir / MODELS_DIR / f"{STACKED}.npz")
+        entries.append((STACKED, STACKED, "", 0))
+    frames = []
+    for name, space, layer, depth in entries:
+        path = run_dir / MODELS_DIR / f"{name}.npz"
+        model = load_arrays(path)
+        if not np.array_equal(model["unit"].astype(str), np.asarray(ds["unit"].values).astype(str)):
+            raise DataError("units differ from the dataset's; refit with --overwrite", source=str(path))
         scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling)
-        for position, (column, value) in enumerate([("model", STACKED), ("feature_space", STACKED), ("layer", ""), ("depth", 0)]):
+        for position, (column, value) in enumerate([("model", name), ("feature_space", space), ("layer", layer),
+                                                    ("depth", depth)]):
             scores.insert(position, column, value)
-        scores["alpha"], scores["cv_score"] = model["alpha"], model["cv_score"]
+        scores["alpha"] = model["alpha"]
+        scores["cv_score"] = model["cv_score"]
+        if "receptive_field" in model and "true_filter" in ds:
+            scores["rf_corr"] = rf_correlation(model["receptive_field"], ds["true_filter"].values)
         frames.append(pd.concat([units, scores], axis=1))
     results = pd.concat(frames, ignore_index=True)
     write_table(results, run_dir / RESULTS_FILE)

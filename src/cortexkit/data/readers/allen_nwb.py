@@ -15,9 +15,9 @@ from ``stimulus/templates/natural_scenes`` when the file has them. Responses are
 ``[start + latency, start + latency + window)`` of each presentation (``window`` defaults to the
 presentation's duration), or counts per ``time_bin`` within it. Units pass AllenSDK's default
 quality filter unless ``qc=none`` (checked against the file listing of DANDI:000021, the release's
-NWB files: ``frame`` is float64 with -1 for the blank, metric columns on ``units``). Every presentation is a trial;
-the blank is one stimulus (mid-gray). Scenes are repeated ~50 times, so the seeded split over scenes
-leaves repeats in the test set for noise ceilings.
+NWB files: ``frame`` is float64 with -1 for the blank, metric columns on ``units``). Every
+presentation is a trial; the blank is one stimulus (mid-gray). Scenes are repeated ~50 times, so
+the seeded split over scenes leaves repeats in the test set for noise ceilings.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from cortexkit.image import resize, to_grayscale
 
 TABLE = "natural_scenes_presentations"
 # AllenSDK's EcephysSession returns only units passing these quality metrics by default
-# (amplitude_cutoff_maximum, presence_ratio_minimum, isi_violations_maximum); counting them too would
-# make cortexkit's unit count differ from what every AllenSDK user sees.
-ALLENSDK_QC = {"isi_violations": ("<", 0.5), "amplitude_cutoff": ("<", 0.1), "presence_ratio": (">", 0.9)}
+# (amplitude_cutoff_maximum, presence_ratio_minimum, isi_violations_maximum, bounds included, as in
+# its `units[(amplitude_cutoff <= max) & ...]`); counting the others too would make cortexkit's unit
+# count differ from what every AllenSDK user sees. A missing metric (NaN) fails, as it does there.
+ALLENSDK_QC = {"isi_violations": ("<=", 0.5), "amplitude_cutoff": ("<=", 0.1), "presence_ratio": (">=", 0.9)}
 QC_FILTERS = ("allensdk", "none")
 
 
@@ -45,7 +46,7 @@ def _allensdk_filter(units, valid_channels):
     for col, (op, limit) in ALLENSDK_QC.items():
         if col in units:
             values = units[col].to_numpy(dtype=float)
-            keep &= values < limit if op == "<" else values > limit
+            keep &= values <= limit if op == "<=" else values >= limit
     if valid_channels is not None:
         keep &= np.array([bool(valid_channels.get(c, True)) for c in units["peak_channel_id"]])
     return units[keep]
@@ -68,7 +69,7 @@ def _templates(nwb, images: str | None, path: Path) -> np.ndarray:
         "images": ".npy of the 118 scene templates (n, height, width), if the NWB lacks them",
         "areas": "comma-separated structure acronyms to keep, e.g. VISp,VISl (default: all)",
         "quality": "keep units whose 'quality' column equals this (default good; 'all' keeps every unit)",
-        "qc": "allensdk (default): AllenSDK's default unit filter (isi_violations < 0.5, amplitude_cutoff < 0.1, presence_ratio > 0.9, peak channel valid); none: no filter",
+        "qc": "allensdk (default): AllenSDK's default unit filter (isi_violations <= 0.5, amplitude_cutoff <= 0.1, presence_ratio >= 0.9, peak channel valid); none: no filter",
         "latency": "seconds from presentation onset to the response window (default 0)",
         "window": "response window in seconds (default: each presentation's duration)",
         "time_bin": "count spikes in bins of this many seconds within the window (default: one count)",
