@@ -269,14 +269,16 @@ def decode(store: Path = STORE, parameter: str = Opt(..., help="stimulus coordin
            by: OStr = Opt(None, help="split by this parameter for a neurometric curve"),
            bins: OInt = Opt(None, help="bin an angle (degrees) into this many classes"),
            out: Path = Opt(Path("decoding"), help="folder for decoding.csv and figures"),
-           permutations: int = Opt(200, help="label shuffles for the p-value")):
+           permutations: int = Opt(200, help="label shuffles for the p-value"),
+           method: str = Opt("logistic", help="logistic, or poisson (maximum likelihood on spike counts)")):
     """Decode a stimulus parameter from single trials, with chance, p-value, confusion and neurometric curve.
 
     Example: cortexkit decode mt_cell0.zarr --parameter trial_direction --by trial_coherence
     """
     from cortexkit import pipelines, report
 
-    res = pipelines.run_parameter_decoding(store, parameter, out, by=by, bins=bins, n_permutations=permutations)
+    res = pipelines.run_parameter_decoding(store, parameter, out, by=by, bins=bins, n_permutations=permutations,
+                                         method=method)
     report.write_decoding_figures(res, out)
     show(res["table"], f"decoding {parameter}", nan="")
     console.print(f"wrote {out}")

@@ -1,15 +1,20 @@
-"""The benchmark contract and runner: a source dataset, its recordings, the feature spaces and the score.
+"""The benchmark contract and runner: a source dataset, its recordings, the task, the score.
 
 Each benchmark (one plugin file in this package, registered with ``@BENCHMARKS.register``) names a
-source folder and format, the reader options of each recording and the feature spaces to compare.
-:func:`run_benchmark` converts its recordings (once; later runs reuse the stores), runs the ridge
-encoding pipeline per recording, and collects one row per recording: median held-out Pearson r per
-feature space, with the split-half ceiling and the ceiling-normalised score (r²/ceiling) where the
-recording has single-trial repeats.
+source (a folder and format with the reader options of each recording, or an in-silico recording
+made from a seed), a task (encoding, decoding a stimulus parameter, or reconstruction), its
+stimulus kind (images or movies) and the headline metric. :func:`recording_stores` turns the
+source into one store per recording (once; a changed source file or simulation setting makes
+it again). :func:`run_benchmark` runs the ridge encoding pipeline per recording of an encoding
+benchmark over its feature spaces, and collects one row per recording: median held-out Pearson r
+per feature space, with the split-half ceiling and the ceiling-normalised score (r²/ceiling)
+where the recording has single-trial repeats. The leaderboard (:mod:`cortexkit.benchmarks.leaderboard`)
+runs named models on every benchmark.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -19,7 +24,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from cortexkit import data
+from cortexkit import data, simulate
 from cortexkit._atomic import write_text
 from cortexkit.errors import ConfigError, CortexkitError
 from cortexkit.evaluation import MODELS_DIR, combine_sessions, load_arrays, to_markdown, write_csv_and_markdown, write_table
@@ -29,16 +34,31 @@ from cortexkit.pipelines.ridge_encoding import (STACKED, EncodingConfig, Feature
 from cortexkit.registry import Registry
 
 
+TASKS = ("encoding", "decoding", "reconstruction")
+STIMULI = ("image", "movie")
+# The headline metric of each task: the median over units of held-out Pearson r (against the
+# noise-free rates where the recording is simulated); cross-validated decoding accuracy; the mean
+# 2-way identification of reconstructions (pixel correlation).
+METRICS = {"pearson": "median r", "pearson_true": "median r (true rates)", "accuracy": "accuracy",
+           "identification": "2-way identification"}
+
+
 @dataclass(frozen=True)
 class Benchmark:
-    """A benchmark's definition (no work is done until :func:`run_benchmark`)."""
+    """A benchmark's definition (no work is done until it is run)."""
 
     name: str
     description: str
-    folder: str  # under the data root
-    format: str
-    recordings: dict[str, dict]  # label -> reader options
-    features: tuple[FeatureSpec, ...]
+    folder: str  # under the data root ("" for a simulated benchmark)
+    format: str  # a reader ("" for a simulated benchmark)
+    recordings: dict[str, dict]  # label -> reader options (or simulation settings)
+    features: tuple[FeatureSpec, ...] = ()  # feature spaces of `cortexkit bench NAME` (encoding)
+    task: str = "encoding"
+    stimulus: str = "image"
+    metric: str = "pearson"
+    # simulated benchmarks: the population ("v1", "mt"); recordings hold its config fields
+    simulate: str | None = None
+    parameter: str | None = None  # decoding: the stimulus coordinate or trial variable decoded
     citation: str = ""
     reference: dict[str, str] = field(default_factory=dict)  # label -> reference numbers, for the table
     # label -> reader options of the recordings found in the source folder (other sessions of a study)
@@ -47,6 +67,21 @@ class Benchmark:
     # `baseline` (chosen on the test set, which favours the baseline)
     stack: StackSpec | None = None
     baseline: str | None = None
+
+    def __post_init__(self):
+        if self.task not in TASKS or self.stimulus not in STIMULI or self.metric not in METRICS:
+            raise ConfigError(f"benchmark {self.name!r}: task must be one of {TASKS}, stimulus one of {STIMULI}, "
+                              f"metric one of {list(METRICS)}")
+        if self.task == "decoding" and not self.parameter:
+            raise ConfigError(f"benchmark {self.name!r}: a decoding benchmark names its parameter")
+        if self.simulate is None and not (self.folder and self.format):
+            raise ConfigError(f"benchmark {self.name!r}: needs a source folder and format, or a simulated population")
+
+    def definition(self) -> dict:
+        """What the benchmark's numbers depend on (its fingerprint in the leaderboard)."""
+        return {"name": self.name, "folder": self.folder, "format": self.format, "task": self.task,
+                "stimulus": self.stimulus, "metric": self.metric, "simulate": self.simulate,
+                "parameter": self.parameter, "recordings": self.recordings}
 
 
 # Benchmarks by name; each plugin file registers a function returning its Benchmark.
@@ -58,18 +93,60 @@ def get_benchmark(name: str) -> Benchmark:
     return BENCHMARKS.lookup(name)
 
 
-def _store_for(bench: Benchmark, recordings: dict, label: str, source: Path, run_dir: Path, log) -> Path:
-    store = run_dir / "data.zarr"
-    options = recordings[label]
-    wanted = json.dumps({"format": bench.format, "options": options}, sort_keys=True, default=str)
-    if store.exists():
+def source_stamp(source: Path) -> str:
+    """A hash of every file under ``source`` (relative path, size, modification time): it changes
+    when a file is replaced, added or removed, without reading the data."""
+    h = hashlib.sha1()
+    paths = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p.relative_to(source) if p != source else p.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def available_recordings(bench: Benchmark, data_root: str | os.PathLike | None) -> dict[str, dict]:
+    """Label -> reader options (or simulation settings) of every recording of ``bench`` present."""
+    if bench.simulate is not None:
+        return dict(bench.recordings)
+    source = Path(data_root or ".") / bench.folder
+    if not source.exists():
+        raise ConfigError(f"{source}: benchmark {bench.name!r} needs its source data here (--data-root)")
+    available = bench.discover(source) if bench.discover else bench.recordings
+    if not available:
+        raise ConfigError(f"{source}: no recordings of benchmark {bench.name!r} found there")
+    return available
+
+
+def recording_store(bench: Benchmark, label: str, options: dict, data_root, store: Path, log=print) -> Path:
+    """The store of one recording at ``store``: converted from the source (or simulated) unless a
+    store made from the same source files and settings is already there."""
+    store = Path(store)
+    if bench.simulate is not None:
+        wanted = json.dumps({"simulate": bench.simulate, "config": options}, sort_keys=True, default=str)
+    else:
+        source = Path(data_root) / bench.folder
+        wanted = json.dumps({"format": bench.format, "options": options, "source": source_stamp(source)},
+                            sort_keys=True, default=str)
+    stamp = store.parent / f"{store.name}.source.json"
+    if store.exists() and stamp.is_file() and stamp.read_text() == wanted:
         try:
-            if data.open(store).attrs.get("conversion") == wanted:
-                return store
+            data.open(store)
+            return store
         except CortexkitError:
             pass
-    log(f"{label}: converting {source} ({bench.format})")
-    return data.convert(source, store, bench.format, options, log=log)
+    if bench.simulate is not None:
+        model, run = simulate.POPULATIONS[bench.simulate]
+        log(f"{label}: simulating {bench.simulate.upper()} ({options})")
+        data.save(run(model(**options)), store)
+    else:
+        log(f"{label}: converting {source} ({bench.format})")
+        data.convert(source, store, bench.format, options, log=log)
+    write_text(stamp, wanted)
+    return store
+
+
+def _store_for(bench: Benchmark, recordings: dict, label: str, source: Path, run_dir: Path, log) -> Path:
+    return recording_store(bench, label, recordings[label], source.parent, run_dir / "data.zarr", log)
 
 
 def run_benchmark(
@@ -116,12 +193,11 @@ def run_benchmark(
         recording has repeats, and the reference figures.
     """
     bench = get_benchmark(name)
+    if bench.task != "encoding" or not bench.features:
+        raise ConfigError(f"benchmark {name!r} is a {bench.task} benchmark without feature spaces to compare; "
+                          f"run models on it with `cortexkit leaderboard run --benchmarks {name}`")
     source = Path(data_root) / bench.folder
-    if not source.exists():
-        raise ConfigError(f"{source}: benchmark {name!r} needs its source data here (--data-root)")
-    available = bench.discover(source) if bench.discover else bench.recordings
-    if not available:
-        raise ConfigError(f"{source}: no recordings of benchmark {name!r} found there")
+    available = available_recordings(bench, data_root)
     labels = recordings or list(available)
     unknown = sorted(set(labels) - set(available))
     if unknown:

@@ -4,7 +4,7 @@ from cortexkit.decoding.autoencoder import AutoencoderDecoder, ConvVAE, train_va
 from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
 from cortexkit.decoding.latent import LatentRidge, PixelPCADecoder
-from cortexkit.decoding.stimulus_parameters import ParameterDecoding, decode_parameter, neurometric
+from cortexkit.decoding.stimulus_parameters import ParameterDecoding, PoissonDecoder, decode_parameter, neurometric
 from cortexkit.decoding.retrieval import RetrievalDecoder
 from cortexkit.decoding.search import BrainOptimizedSearch, EncodingCritic
 
@@ -20,6 +20,7 @@ __all__ = [
     "LatentRidge",
     "ConvVAE",
     "train_vae",
+    "PoissonDecoder",
     "decode_parameter",
     "neurometric",
     "ParameterDecoding",

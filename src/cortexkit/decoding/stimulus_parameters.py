@@ -1,7 +1,9 @@
 """Decoding stimulus parameters (motion direction, coherence, speed) from population responses.
 
-Cross-validated linear decoders: multinomial logistic regression for categories (directions),
-ridge for continuous values (speed), on z-scored responses. Results carry their chance level
+Cross-validated decoders: for categories (directions) multinomial logistic regression on z-scored
+responses, or the Poisson maximum-likelihood decoder of the tuning-curve literature (each class's
+mean count per unit, the class of highest Poisson likelihood; counts only); for continuous values
+(speed) ridge on z-scored responses. Results carry their chance level
 (the most frequent class, or R² = 0), a permutation p-value (labels shuffled, the whole CV
 repeated) and, for categories, the confusion matrix.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import confusion_matrix, r2_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
@@ -18,7 +21,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from cortexkit.decoding.base import check_responses
-from cortexkit.errors import DataError
+from cortexkit.errors import ConfigError, DataError
+
+METHODS = ("logistic", "poisson")
 
 
 @dataclass
@@ -34,8 +39,37 @@ class ParameterDecoding:
     confusion: np.ndarray | None = None  # rows: true class, columns: predicted
 
 
+class PoissonDecoder(ClassifierMixin, BaseEstimator):
+    """Maximum-likelihood decoding under independent Poisson counts: ``fit`` takes each class's mean
+    count per unit (its tuning curve), ``predict`` the class maximising
+    ``sum_u k_u log(rate_cu) - rate_cu`` (ties to the first class).
+
+    Parameters
+    ----------
+    floor : float
+        Smallest rate, so that a unit silent in one class's training trials does not veto it.
+    """
+
+    def __init__(self, floor: float = 1e-3):
+        self.floor = floor
+
+    def fit(self, x, y):
+        x = np.asarray(x, dtype=np.float64)
+        self.classes_, idx = np.unique(y, return_inverse=True)
+        self.rates_ = np.maximum(np.stack([x[idx == k].mean(0) for k in range(len(self.classes_))]), self.floor)
+        return self
+
+    def predict_log_likelihood(self, x) -> np.ndarray:
+        """(trial, class) Poisson log-likelihoods, up to the terms that do not depend on the class."""
+        x = np.asarray(x, dtype=np.float64)
+        return x @ np.log(self.rates_).T - self.rates_.sum(1)
+
+    def predict(self, x):
+        return self.classes_[np.argmax(self.predict_log_likelihood(x), axis=1)]
+
+
 def decode_parameter(responses, values, *, kind: str = "auto", cv: int = 5, n_permutations: int = 200,
-                     seed: int = 0, C: float = 1.0) -> ParameterDecoding:
+                     seed: int = 0, C: float = 1.0, method: str = "logistic") -> ParameterDecoding:
     """Cross-validated decoding of one stimulus parameter per trial (or stimulus).
 
     Parameters
@@ -46,8 +80,11 @@ def decode_parameter(responses, values, *, kind: str = "auto", cv: int = 5, n_pe
     cv : folds (stratified for classes)
     n_permutations : label shuffles for the p-value (0 to skip)
     C : inverse L2 penalty of the logistic regression
+    method : "logistic" or "poisson" (:class:`PoissonDecoder`; non-negative counts) for classes
     """
     x = check_responses(responses)
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {list(METHODS)}, got {method!r}")
     y = np.asarray(values)
     if len(y) != len(x):
         raise DataError(f"has {len(y)} values for {len(x)} response rows", variable="values")
@@ -60,7 +97,13 @@ def decode_parameter(responses, values, *, kind: str = "auto", cv: int = 5, n_pe
         folds = min(cv, int(np.bincount(y_idx).min()))
         if folds < 2:
             raise DataError("every class needs at least 2 trials for cross-validation", variable="values")
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+        if method == "poisson":
+            if (x < 0).any() or not np.allclose(x, np.round(x)):
+                raise DataError("the Poisson decoder needs spike counts (non-negative integers); "
+                                "convert with counts, or use method='logistic'", variable="responses")
+            model = PoissonDecoder()
+        else:
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
         splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
 
         def run(target):
@@ -76,6 +119,8 @@ def decode_parameter(responses, values, *, kind: str = "auto", cv: int = 5, n_pe
                                  confusion_matrix(y_idx, pred, labels=np.arange(len(labels))))
     if kind != "regression":
         raise DataError(f"kind must be classification, regression or auto, got {kind!r}", variable="kind")
+    if method != "logistic":
+        raise ConfigError(f"method {method!r} decodes classes; {len(np.unique(y))} distinct values were decoded as a continuous parameter")
     yf = y.astype(float)
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 5, 15)))
     splitter = KFold(cv, shuffle=True, random_state=seed)

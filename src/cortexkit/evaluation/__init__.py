@@ -6,6 +6,7 @@ Sits above :mod:`cortexkit.data` and :mod:`cortexkit.metrics` and below the mode
 trained predictors and benchmarks score with the same function.
 """
 
+from cortexkit.evaluation.intervals import mean_interval, median_r_interval
 from cortexkit.evaluation.paired import combine_sessions, paired_comparison
 from cortexkit.evaluation.runs import (
     CONFIG_FILE,
@@ -38,6 +39,8 @@ from cortexkit.evaluation.tables import to_markdown, write_csv_and_markdown
 
 __all__ = [
     "combine_sessions",
+    "mean_interval",
+    "median_r_interval",
     "paired_comparison",
     "CONFIG_FILE",
     "MODELS_DIR",

@@ -33,7 +33,8 @@ def trial_values(ds: xr.Dataset, name: str) -> np.ndarray:
 
 
 def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | os.PathLike, *, by: str | None = None,
-                           bins: int | None = None, n_permutations: int = 200, seed: int = 0) -> dict:
+                           bins: int | None = None, n_permutations: int = 200, seed: int = 0,
+                           method: str = "logistic") -> dict:
     """Decode ``parameter`` from every trial's responses; write ``OUT/decoding.csv``.
 
     Parameters
@@ -50,12 +51,15 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
         Bin a continuous angle (degrees) into this many classes centred on 0, 360/bins, ...
     n_permutations, seed :
         Label shuffles for the p-value, and the seed of folds and shuffles.
+    method : str
+        ``"logistic"`` or ``"poisson"`` (maximum likelihood on counts), see
+        :func:`cortexkit.decoding.decode_parameter`.
 
     Returns
     -------
     dict
         ``{"result": ParameterDecoding, "curve": {level: accuracy} or None, "table": DataFrame,
-        "parameter": name, "by": name or None, "n_classes": int}``.
+        "parameter": name, "by": name or None, "n_classes": int, "values": the decoded values (trial)}``.
     """
     ds = data.load(store)
     x = np.asarray(ds["responses"].values, dtype=np.float64).reshape(ds.sizes["trial"], -1)
@@ -65,10 +69,10 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
     if bins:
         width = 360.0 / bins  # angular bins centred on 0, width, 2 width, ...
         y = (np.round(np.mod(y.astype(float), 360.0) / width) % bins * width).astype(int)
-    result = decode_parameter(x, y, n_permutations=n_permutations, seed=seed)
+    result = decode_parameter(x, y, n_permutations=n_permutations, seed=seed, method=method)
     out = Path(out)
     rows = [{"parameter": parameter, "subset": "all", "trials": len(y), "score": result.score, "chance": result.chance,
-             "p_value": result.p_value, "kind": result.kind}]
+             "p_value": result.p_value, "kind": result.kind, "method": method}]
     curve = None
     if by is not None:
         curve = neurometric(x, y, trial_values(ds, by)[keep], seed=seed)
@@ -77,4 +81,4 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
     table = pd.DataFrame(rows)
     write_table(table, out / "decoding.csv")
     return {"result": result, "curve": curve, "table": table, "parameter": parameter, "by": by,
-            "n_classes": len(np.unique(y))}
+            "n_classes": len(np.unique(y)), "values": y}

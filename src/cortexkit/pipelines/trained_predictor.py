@@ -87,6 +87,16 @@ def load_trained(run_dir: str | os.PathLike) -> PredictorRun:
     return run
 
 
+def stimulus_predictions(run: PredictorRun, key: str, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """One prediction per stimulus of a session's ``split``: ``(prediction (stimulus, unit),
+    stimulus labels)``, for sessions with one response per trial (not time-resolved)."""
+    sess = run.sessions[key]
+    pred, _ = run.predictions(run.model, key, split)
+    labels = np.asarray(sess.dataset["stimulus"].values)[sess.stim_of_trial[sess.trials[split]]]
+    _, first = np.unique(labels, return_index=True)  # trials of one stimulus share its prediction
+    return pred[first], labels[first]
+
+
 def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFrame:
     """Score the test split of every session; write ``results.csv`` and ``summary.csv``."""
     out = Path(out)
@@ -94,15 +104,12 @@ def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFram
     label = f"trained:{run.config.core.get('kind', 'conv2d')}"
     for key, sess in run.sessions.items():
         test = data.select(sess.dataset, "test")
-        pred, y = run.predictions(run.model, key, "test")
         if sess.time_resolved:
+            pred, y = run.predictions(run.model, key, "test")
             table = pd.DataFrame(metrics.sensorium_scores(pred, y, sess.stim_of_trial[sess.trials["test"]],
                                                           run.config.skip_frames))
         else:
-            labels = np.asarray(sess.dataset["stimulus"].values)[sess.stim_of_trial[sess.trials["test"]]]
-            _, first = np.unique(labels, return_index=True)  # one prediction per test stimulus
-            ceiling = noise_ceiling(test)
-            table = score_predictions(test, pred[first], labels[first], ceiling)
+            table = score_predictions(test, *stimulus_predictions(run, key), noise_ceiling(test))
         readout = run.model.readouts[key]
         if hasattr(readout, "positions_pixels"):
             learned = readout.positions_pixels(sess.dataset.sizes["y"], sess.dataset.sizes["x"]).cpu().numpy()
