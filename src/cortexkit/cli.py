@@ -27,8 +27,11 @@ STORE = Arg(..., help="Zarr store in the cortexkit data model")
 SUMMARY = "summary (medians over units, test set)"
 
 
-def command(func):
-    """Register a command whose user-input errors become one line on stderr and exit code 2."""
+def command(func=None, *, group: typer.Typer | None = None, name: str | None = None):
+    """Register a command (on ``group``, default the top level) whose user-input errors become one
+    line on stderr and exit code 2."""
+    if func is None:
+        return lambda f: command(f, group=group, name=name)
     func.__doc__ = example_block(func.__doc__ or "")
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -38,7 +41,7 @@ def command(func):
             text = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
             err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
-    return app.command()(wrapper)
+    return (group or app).command(name)(wrapper)
 
 
 @command
@@ -297,11 +300,76 @@ def bench(name: OStr = Arg(None, help="benchmark name (omit to list them)"), out
 
     if name is None:
         for b in benchmarks.BENCHMARKS.values():
-            console.print(f"[bold]{b.name}[/]: {b.description} (data: DATA_ROOT/{b.folder})", highlight=False)
+            where = f"DATA_ROOT/{b.folder}" if b.folder else "simulated here"
+            console.print(f"[bold]{b.name}[/] ({b.task}, {b.stimulus}s): {b.description} (data: {where})", highlight=False)
         return
     table = benchmarks.run_benchmark(name, data_root, out or Path("runs/bench") / name, features=pipelines.feature_specs(features)
                                      or None, recordings=[r.strip() for r in recordings.split(",")] if recordings else None, log=log)
     show(table, f"{name}: median Pearson r on held-out images", nan="")
+
+
+board = typer.Typer(help="Every model on every benchmark: run the cells, print the matrix, write the site.",
+                    no_args_is_help=True)
+app.add_typer(board, name="leaderboard")
+BOARD = Opt(Path("runs/leaderboard"), help="the leaderboard's results store (a folder)")
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+@command(group=board, name="run")
+def leaderboard_run(models: OStr = Opt(None, help="comma-separated model names or model .yaml paths (default all)"),
+                    benchmarks: OStr = Opt(None, help="comma-separated benchmark names (default all)"),
+                    data_root: Path = Opt(Path("../shared/data"), help="folder holding the benchmarks' source data"),
+                    store: Path = BOARD, scheduler: OStr = Opt(None, help="Dask scheduler tcp://HOST:PORT: cells run there")):
+    """Score every model on every compatible benchmark; only missing or changed cells are computed.
+
+    Example: cortexkit leaderboard run --models gabor,pixel-pca --benchmarks sim-v1 --store runs/leaderboard
+    """
+    from cortexkit.benchmarks import leaderboard
+
+    table = leaderboard.run_leaderboard(data_root, store, models=_names(models), benchmarks=_names(benchmarks),
+                                        scheduler=scheduler, log=log)
+    show(leaderboard.matrix(table), "leaderboard: score [95% interval]", nan="")
+    console.print(f"results in {store}; next: cortexkit leaderboard html runs/leaderboard_site --store {store}")
+
+
+@command(group=board, name="show")
+def leaderboard_show(store: Path = BOARD, normalized: bool = Opt(False, help="ceiling- or chance-normalised scores")):
+    """Print the model x benchmark matrix of a results store.
+
+    Example: cortexkit leaderboard show --store runs/leaderboard --normalized
+    """
+    from cortexkit.benchmarks import leaderboard
+
+    value = "normalized" if normalized else "score"
+    show(leaderboard.matrix(leaderboard.read_leaderboard(store), value), f"leaderboard: {value}", nan="")
+
+
+@command(group=board, name="html")
+def leaderboard_html(out: Path = Arg(..., help="folder for the site (index.html)"), store: Path = BOARD):
+    """Write the leaderboard as a static site (open OUT/index.html; no server needed).
+
+    Example: cortexkit leaderboard html runs/leaderboard_site --store runs/leaderboard
+    """
+    from cortexkit import report
+
+    console.print(f"wrote {report.write_leaderboard_site(store, out)}")
+
+
+@command(group=board, name="models")
+def leaderboard_models():
+    """List the named models: what each is and which benchmarks it runs on.
+
+    Example: cortexkit leaderboard models
+    """
+    from cortexkit.benchmarks import BENCHMARKS, builtin_models
+
+    for m in builtin_models().values():
+        runs = [b.name for b in BENCHMARKS.values() if m.runs_by_default_on(b)]
+        console.print(f"[bold]{m.name}[/] ({m.kind}; {m.task}, {'/'.join(m.stimulus)}): {m.description}. "
+                      f"Runs on: {', '.join(runs) or '-'}", highlight=False)
 
 
 @app.callback(invoke_without_command=True)

@@ -208,7 +208,8 @@ def test_targets(test, stimulus: np.ndarray, metric: str) -> np.ndarray:
         values = test["true_rate"].transpose("stimulus", "unit")
     else:
         values = data.repeat_average(test)
-    order = pd.Index(values["stimulus"].values).get_indexer(stimulus)
+    # labels compared as text: a saved array may hold numeric ids as strings
+    order = pd.Index(np.asarray(values["stimulus"].values).astype(str)).get_indexer(np.asarray(stimulus).astype(str))
     if (order < 0).any():
         raise DataError("predictions name stimuli the test split does not hold", variable="stimulus")
     return np.asarray(values.values, dtype=np.float64)[order]
@@ -292,8 +293,11 @@ def _reconstruction(cell: Cell, log):
         per_image.append(two_way)
         rows = table.set_index("method")
         decoded, shuffled = rows.loc[spec.model_name], rows.loc[f"{spec.model_name} (shuffled)"]
+        p_column = next(c for c in rows.columns if c.startswith("p_2way"))  # the deepest feature space's
         per_recording[label] = {"score": float(np.nanmean(two_way)), "n": int(np.isfinite(two_way).sum()),
-                                "null_shuffled": float(shuffled["2way_pixels"]), "p_value": float(decoded["p_2way_pixels"])}
+                                "null_shuffled": float(shuffled["2way_pixels"]), "p_value": float(decoded[p_column]),
+                                "p_of": p_column[2:],
+                                **{c: float(decoded[c]) for c in rows.columns if c.startswith("2way_")}}
         nulls.append(float(shuffled["2way_pixels"]))
     items = pd.concat(frames, ignore_index=True)
     interval = mean_interval(per_image)
@@ -394,6 +398,9 @@ def _paired_encoding(out, benchmark: str, folder: Path, a: dict, b: dict) -> dic
         test = data.select(data.open(store), "test")
         stim = arrays[a["model"]][f"stimulus/{label}"]
         order_b = pd.Index(arrays[b["model"]][f"stimulus/{label}"]).get_indexer(stim)
+        if (order_b < 0).any():
+            raise DataError(f"{b['model']} and {a['model']} predicted different test stimuli; rerun the leaderboard",
+                            source=str(folder))
         y = test_targets(test, stim, a["metric"])
         _, summaries[label] = paired_comparison(y, arrays[a["model"]][f"prediction/{label}"],
                                                 arrays[b["model"]][f"prediction/{label}"][order_b], seed=0)

@@ -1,10 +1,11 @@
 """Every figure and HTML page: run reports (ridge, trained, reconstruction), decoding and comparison
-figures. Pages are built from :mod:`cortexkit.report.page`; figures live in
+figures, the leaderboard site. Pages are built from :mod:`cortexkit.report.page`; figures live in
 :mod:`cortexkit.report.figures` and return matplotlib figures without saving them.
 """
 
 from cortexkit.report.comparison import write_comparison_figure
 from cortexkit.report.encoding_run import write_report
+from cortexkit.report.leaderboard import write_leaderboard_site
 from cortexkit.report.parameter_decoding import write_decoding_figures
 from cortexkit.report.paired import write_paired_report
 from cortexkit.report.reconstruction import write_reconstruction_report
@@ -12,6 +13,7 @@ from cortexkit.report.run import write_run_report
 from cortexkit.report.trained import write_predictor_report
 
 __all__ = [
+    "write_leaderboard_site",
     "write_paired_report",
     "write_report",
     "write_predictor_report",

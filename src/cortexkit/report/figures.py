@@ -318,3 +318,22 @@ def paired_scatter(table: pd.DataFrame, label_a: str, label_b: str):
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def score_distributions(scores: dict[str, np.ndarray], label: str):
+    """One box per model (rows in the given order, best first) of its per-item scores, with the items
+    drawn as jittered points: how a median arises, and how much the models overlap."""
+    names = list(scores)
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(names) + 1.2))
+    values = [np.asarray(scores[n], float)[np.isfinite(np.asarray(scores[n], float))] for n in names]
+    positions = np.arange(len(names))[::-1]
+    ax.boxplot(values, positions=positions, vert=False, widths=0.6, showfliers=False)
+    rng = np.random.default_rng(0)
+    for pos, v in zip(positions, values):
+        ax.scatter(v, pos + rng.uniform(-0.18, 0.18, len(v)), s=5, alpha=0.4, color="C0")
+    ax.set_yticks(positions)
+    ax.set_yticklabels(names, fontsize=8)
+    ax.set_xlabel(label)
+    ax.axvline(0, color="k", lw=0.5)
+    fig.tight_layout()
+    return fig
