@@ -41,7 +41,11 @@ def test_unknown_benchmark_and_recording(tmp_path, shared_data):
 
 def test_registry_entries_are_complete():
     for bench in BENCHMARKS.values():
-        assert bench.recordings and bench.features and bench.description
+        assert (bench.recordings or bench.discover) and bench.description and bench.citation
+        # encoding benchmarks compare feature spaces in `cortexkit bench NAME`; the others run models
+        assert bool(bench.features) == (bench.task == "encoding")
+    with pytest.raises(ConfigError, match="is a decoding benchmark"):
+        run_benchmark("gold-mt-direction", ".", ".")
 
 
 def test_markdown():

@@ -42,8 +42,8 @@ from cortexkit.benchmarks.base import BENCHMARKS, METRICS, Benchmark, available_
 from cortexkit.benchmarks.model_specs import ModelSpec, builtin_models, get_model
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import (MODELS_DIR, combine_sessions, load_arrays, mean_interval, median_r_interval,
-                                  noise_ceiling, paired_comparison, read_table, save_arrays, score_predictions,
-                                  write_table)
+                                  noise_ceiling, paired_comparison, read_run_record, read_table, run_kind, save_arrays,
+                                  score_predictions, write_table)
 from cortexkit.metrics import reconstruction as rm
 
 CELLS = "cells"
@@ -248,6 +248,14 @@ def _median(values) -> float:
     return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
 
 
+def _moved(run_dir: Path, store) -> bool:
+    """Whether a run directory was written for a store at another path (a moved or copied results
+    store): it is then refitted rather than refused."""
+    if run_kind(run_dir) is None:
+        return False
+    return read_run_record(run_dir).get("data") != str(Path(store).resolve())
+
+
 def _encoding_ridge(cell: Cell, log):
     from cortexkit.pipelines.ridge_encoding import fit_run
 
@@ -255,7 +263,7 @@ def _encoding_ridge(cell: Cell, log):
     predictions = {}
     for label, store in cell.stores.items():
         run_dir = _run_dir(cell, label)
-        fit_run(store, run_dir, config, log=lambda m, label=label: log(f"{label}: {m}"))
+        fit_run(store, run_dir, config, overwrite=_moved(run_dir, store), log=lambda m, label=label: log(f"{label}: {m}"))
         model = load_arrays(run_dir / MODELS_DIR / f"{cell.model.output}.npz")
         predictions[label] = (model["prediction"], model["stimulus"])
     return _encoding_result(cell, predictions, config.seed)
@@ -315,7 +323,7 @@ def _decoding(cell: Cell, log):
     per_trial, rows, frames, per_recording = [], [], [], {}
     for label, store in cell.stores.items():
         res = run_parameter_decoding(store, cell.benchmark.parameter, _run_dir(cell, label), method=method,
-                                     n_permutations=200, seed=0)
+                                     n_permutations=cell.model.config.get("n_permutations", 200), seed=0)
         result = res["result"]
         if result.kind != "classification":
             raise DataError(f"{cell.benchmark.parameter!r} is continuous; decoding benchmarks score classes",

@@ -14,7 +14,8 @@ A model file holds::
 ``config`` is an :class:`~cortexkit.pipelines.ridge_encoding.EncodingConfig` (ridge, stacked), a
 :class:`~cortexkit.encoding.predictor_run.PredictorConfig` without ``data`` (trained: one core over
 all recordings of the benchmark, a readout per recording), ``{decoder: DecoderSpec, image_size}``
-(reconstruction) or ``{method, C}`` (parameter decoding). The built-in models are the files in this
+(reconstruction) or ``{method, C, n_permutations}`` (parameter decoding; label shuffles of the p-value,
+default 200). The built-in models are the files in this
 package's ``models/`` folder; ``--models path/to/model.yaml`` runs a model of the user's own.
 """
 
@@ -72,8 +73,8 @@ class ModelSpec(BaseModel):
             DecoderSpec.model_validate(self.config.get("decoder", {}))
             if set(self.config) - {"decoder", "image_size"}:
                 raise ValueError(f"config takes decoder and image_size, got {sorted(self.config)}")
-        elif self.config.get("method", "logistic") not in METHODS or set(self.config) - {"method", "C"}:
-            raise ValueError(f"config takes method (one of {list(METHODS)}) and C, got {self.config}")
+        elif self.config.get("method", "logistic") not in METHODS or set(self.config) - {"method", "C", "n_permutations"}:
+            raise ValueError(f"config takes method (one of {list(METHODS)}), C and n_permutations, got {self.config}")
         return self
 
     def encoding(self) -> EncodingConfig:
@@ -89,6 +90,8 @@ class ModelSpec(BaseModel):
         return self.task == bench.task and bench.stimulus in self.stimulus
 
     def runs_by_default_on(self, bench) -> bool:
+        """Whether a leaderboard run that names no models puts the model on ``bench`` (compatible,
+        and listed in ``benchmarks`` where the file restricts it)."""
         return self.runs_on(bench) and (self.benchmarks is None or bench.name in self.benchmarks)
 
     def definition(self) -> dict:

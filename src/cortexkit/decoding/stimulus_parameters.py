@@ -54,6 +54,7 @@ class PoissonDecoder(ClassifierMixin, BaseEstimator):
         self.floor = floor
 
     def fit(self, x, y):
+        """Each class's mean count per unit from trials ``x`` (trial, unit) labelled ``y``."""
         x = np.asarray(x, dtype=np.float64)
         self.classes_, idx = np.unique(y, return_inverse=True)
         self.rates_ = np.maximum(np.stack([x[idx == k].mean(0) for k in range(len(self.classes_))]), self.floor)
@@ -65,6 +66,7 @@ class PoissonDecoder(ClassifierMixin, BaseEstimator):
         return x @ np.log(self.rates_).T - self.rates_.sum(1)
 
     def predict(self, x):
+        """The most likely class of each trial."""
         return self.classes_[np.argmax(self.predict_log_likelihood(x), axis=1)]
 
 

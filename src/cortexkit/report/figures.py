@@ -327,7 +327,10 @@ def score_distributions(scores: dict[str, np.ndarray], label: str):
     fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(names) + 1.2))
     values = [np.asarray(scores[n], float)[np.isfinite(np.asarray(scores[n], float))] for n in names]
     positions = np.arange(len(names))[::-1]
-    ax.boxplot(values, positions=positions, vert=False, widths=0.6, showfliers=False)
+    # matplotlib 3.10 renamed vert=False to orientation="horizontal"
+    horizontal = {"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10) \
+        else {"vert": False}
+    ax.boxplot(values, positions=positions, widths=0.6, showfliers=False, **horizontal)
     rng = np.random.default_rng(0)
     for pos, v in zip(positions, values):
         ax.scatter(v, pos + rng.uniform(-0.18, 0.18, len(v)), s=5, alpha=0.4, color="C0")
