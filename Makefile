@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEIGHTS := $(VENV)/.weights
 
-.PHONY: demo test test-all weights bench clean
+.PHONY: demo test test-all weights bench leaderboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test-all: $(STAMP) $(WEIGHTS)
 
 bench: $(STAMP) $(WEIGHTS)
 	$(BIN)/python bench/ridge.py
+
+# Every model on every benchmark (the data in ../shared/data), then the site: runs/leaderboard_site/index.html
+leaderboard: $(STAMP) $(WEIGHTS)
+	$(BIN)/cortexkit leaderboard run --data-root ../shared/data --store runs/leaderboard
+	$(BIN)/cortexkit leaderboard html runs/leaderboard_site --store runs/leaderboard
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
