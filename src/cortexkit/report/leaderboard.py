@@ -172,6 +172,13 @@ def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: 
     body = ["<p><a href='../index.html'>leaderboard</a></p>", f"<p>{html.escape(bench.description)}</p>",
             "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts)
             + "</table>", "<h2>Scores</h2>", table]
+    extras = {"pixcorr": "PixCorr", "ssim": "SSIM", "null_shuffled": "2-way, shuffled null", "chance": "chance",
+              "pearson": "median r (recorded responses)", "ceiling": "median ceiling (r²)"}
+    shown = [k for k in extras if any(r.get(k) is not None for r in results)]
+    if shown:
+        more = pd.DataFrame([{"model": r["model"], **{extras[k]: r.get(k) for k in shown}} for r in results])
+        body += ["<h2>More metrics and nulls</h2>", more.to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}",
+                                                                 na_rep="")]
     recordings = list(results[0]["per_recording"])
     if len(recordings) > 1:
         per = pd.DataFrame({r["model"]: {k: v["score"] for k, v in r["per_recording"].items()} for r in results})
@@ -193,7 +200,9 @@ def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: 
                  "<p>Same test items for both models. Encoding: per recording, the difference of median r with a "
                  "bootstrap interval over test stimuli (same draw for both) and a swap-permutation p; over several "
                  "recordings, the mean of the per-recording differences and a Wilcoxon test over recordings (units "
-                 "of one recording share its images, so recordings are the independent evidence).</p>",
+                 "of one recording share its images, so recordings are the independent evidence). Decoding and "
+                 "reconstruction: the mean difference of the item scores (trials, test images) with a bootstrap "
+                 "interval over items within recordings and a Wilcoxon test over items.</p>",
                  table.to_html(index=False, border=0, float_format=lambda v: f"{v:.3g}")]
     return _page(out / "benchmarks" / f"{name}.html", f"benchmark: {name}", body)
 
