@@ -23,6 +23,21 @@ def test_median_pools_units_over_recordings():
     assert out["ci_low"] < out["median"] < out["ci_high"]
 
 
+def test_normalized_median_uses_the_same_draws():
+    from cortexkit import metrics
+
+    rng = np.random.default_rng(1)
+    recs = [_recording(rng, 60, 10, 1.0), _recording(rng, 40, 6, 0.5)]
+    ceilings = [np.full(10, 0.8), np.r_[np.full(5, 0.6), np.nan]]
+    out = median_r_interval(recs, ceilings=ceilings, n_bootstrap=300)
+    r = np.concatenate([metrics.pearson(y, p) for y, p in recs])
+    expected = np.nanmedian(metrics.ceiling_normalized(r, np.concatenate(ceilings)))
+    assert out["normalized"] == pytest.approx(expected, abs=1e-12)
+    assert out["normalized_ci_low"] < out["normalized"] < out["normalized_ci_high"]
+    none = median_r_interval(recs, ceilings=[np.full(10, np.nan), np.full(6, np.nan)], n_bootstrap=50)
+    assert np.isnan(none["normalized"]) and np.isnan(none["normalized_ci_low"])
+
+
 def test_interval_covers_the_population_median_at_its_nominal_rate():
     # Units with known r = 1/sqrt(1 + noise²) = 0.707; stimuli drawn afresh each repeat.
     hits = 0

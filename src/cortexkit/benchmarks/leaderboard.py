@@ -218,7 +218,7 @@ def test_targets(test, stimulus: np.ndarray, metric: str) -> np.ndarray:
 def _encoding_result(cell: Cell, predictions: dict[str, tuple[np.ndarray, np.ndarray]], seed: int = 0):
     """Score each recording's (prediction, stimulus labels) exactly as ``cortexkit evaluate`` does."""
     metric = cell.benchmark.metric
-    frames, pairs, per_recording, arrays = [], [], {}, {}
+    frames, pairs, recorded, ceilings, per_recording, arrays = [], [], [], [], {}, {}
     for label, (pred, stimulus) in predictions.items():
         test = data.select(data.open(cell.stores[label]), "test")
         ceiling = noise_ceiling(test, seed=seed)
@@ -228,14 +228,19 @@ def _encoding_result(cell: Cell, predictions: dict[str, tuple[np.ndarray, np.nda
         table["score"] = table[metric]
         frames.append(table)
         pairs.append((test_targets(test, stimulus, metric), pred))
+        recorded.append((test_targets(test, stimulus, "pearson"), pred))
+        ceilings.append(table["ceiling"].to_numpy(float))
         per_recording[label] = {"score": float(table["score"].median()), "n": int(table["score"].notna().sum()),
                                 "normalized": _median(table["normalized"])}
         arrays[f"prediction/{label}"] = np.asarray(pred, np.float32)
         arrays[f"stimulus/{label}"] = np.asarray(stimulus).astype(str)
     items = pd.concat(frames, ignore_index=True)
     interval = median_r_interval(pairs, seed=seed)
+    # r²/ceiling is defined on the recorded responses (also where the headline uses the true rates)
+    normalized = median_r_interval(recorded, ceilings=ceilings, seed=seed)
     result = {"score": interval["median"], "ci_low": interval["ci_low"], "ci_high": interval["ci_high"],
-              "n": interval["n_units"], "normalized": _median(items["normalized"]),
+              "n": interval["n_units"], "normalized": normalized["normalized"],
+              "normalized_ci_low": normalized["normalized_ci_low"], "normalized_ci_high": normalized["normalized_ci_high"],
               "n_normalized": int(items["normalized"].notna().sum()), "normalization": "r²/ceiling",
               "ceiling": _median(items["ceiling"]), "per_recording": per_recording}
     if metric == "pearson_true":
@@ -338,9 +343,12 @@ def _decoding(cell: Cell, log):
                                 "p_value": result.p_value, "normalized": rows[-1]["normalized"]}
     recordings = pd.DataFrame(rows)
     interval = mean_interval(per_trial)
+    # (accuracy - chance) / (1 - chance) is the mean of the trials' rescaled scores: same draws, exact
+    rescaled = mean_interval([(v - c) / (1 - c) for v, c in zip(per_trial, recordings["chance"])])
     chance = float(recordings["chance"].mean())
     result = {"score": interval["mean"], "ci_low": interval["ci_low"], "ci_high": interval["ci_high"],
-              "n": int(recordings["trials"].sum()), "normalized": float(recordings["normalized"].mean()),
+              "n": int(recordings["trials"].sum()), "normalized": rescaled["mean"],
+              "normalized_ci_low": rescaled["ci_low"], "normalized_ci_high": rescaled["ci_high"],
               "normalization": "(accuracy - chance) / (1 - chance)", "chance": chance, "per_recording": per_recording}
     return result, pd.concat(frames, ignore_index=True), {}
 
@@ -360,8 +368,10 @@ def read_cells(out) -> list[dict]:
 
 
 def read_leaderboard(out) -> pd.DataFrame:
-    """One row per cell: benchmark, model, task, metric, score, ci_low, ci_high, normalized, n, seconds."""
-    columns = ["benchmark", "model", "task", "metric", "score", "ci_low", "ci_high", "normalized", "n", "seconds"]
+    """One row per cell: benchmark, model, task, metric, score and its interval, normalized and its
+    interval, n, seconds."""
+    columns = ["benchmark", "model", "task", "metric", "score", "ci_low", "ci_high", "normalized", "normalized_ci_low",
+               "normalized_ci_high", "n", "seconds"]
     return pd.DataFrame([{c: r.get(c) for c in columns} for r in read_cells(out)], columns=columns)
 
 
@@ -371,8 +381,14 @@ def matrix(table: pd.DataFrame, value: str = "score", *, with_ci: bool = True) -
     if table.empty:
         return pd.DataFrame()
     shown = table.copy()
-    fmt = (lambda r: f"{r['score']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]") if value == "score" and with_ci else \
-        (lambda r: "" if pd.isna(r[value]) else f"{r[value]:.3f}")
+    low, high = ("ci_low", "ci_high") if value == "score" else ("normalized_ci_low", "normalized_ci_high")
+
+    def fmt(row) -> str:
+        if pd.isna(row[value]):
+            return ""
+        interval = f" [{row[low]:.3f}, {row[high]:.3f}]" if with_ci and not pd.isna(row.get(low)) else ""
+        return f"{row[value]:.3f}{interval}"
+
     shown["text"] = shown.apply(fmt, axis=1)
     ranks = shown.assign(rank=shown.groupby("benchmark")["score"].rank(ascending=False)).groupby("model")["rank"].mean()
     out = shown.pivot(index="model", columns="benchmark", values="text").fillna("")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cortexkit import metrics
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation.paired import CONFIDENCE, N_BOOTSTRAP, _columnwise_r
 
@@ -20,8 +21,8 @@ def _percentiles(draws: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def median_r_interval(recordings: list[tuple[np.ndarray, np.ndarray]], *, confidence: float = CONFIDENCE,
-                      n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> dict:
+def median_r_interval(recordings: list[tuple[np.ndarray, np.ndarray]], *, ceilings: list[np.ndarray] | None = None,
+                      confidence: float = CONFIDENCE, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> dict:
     """Median over units (pooled over recordings) of Pearson r, with a stimulus-bootstrap interval.
 
     Parameters
@@ -29,13 +30,18 @@ def median_r_interval(recordings: list[tuple[np.ndarray, np.ndarray]], *, confid
     recordings : list of (target, prediction)
         Per recording, arrays of shape (stimulus, unit): the repeat-averaged test responses (or the
         true rates of a simulation) and a model's predictions, rows paired.
+    ceilings : list of arrays (unit,), optional
+        Per recording, each unit's noise ceiling (of r², NaN where none): the ceiling-normalised
+        score r²/ceiling (:func:`cortexkit.metrics.ceiling_normalized`) gets its median and interval
+        from the same draws; units without a ceiling are left out of it.
     confidence, n_bootstrap, seed :
         Interval level, draws (each draw resamples the stimuli of every recording) and seed.
 
     Returns
     -------
     dict
-        ``median``, ``ci_low``, ``ci_high``, ``n_units`` (units with a defined r).
+        ``median``, ``ci_low``, ``ci_high``, ``n_units`` (units with a defined r); with ``ceilings``
+        also ``normalized``, ``normalized_ci_low``, ``normalized_ci_high``.
     """
     if not recordings:
         raise ConfigError("no recordings to score")
@@ -53,12 +59,28 @@ def median_r_interval(recordings: list[tuple[np.ndarray, np.ndarray]], *, confid
         block = max(1, int(2e7 // max(1, y.size)))
         parts = [_columnwise_r(y[draws[a:a + block]], p[draws[a:a + block]]) for a in range(0, n_bootstrap, block)]
         boot.append(np.concatenate(parts))  # (draw, unit)
-    r = np.concatenate(observed)
+    r, draws = np.concatenate(observed), np.concatenate(boot, axis=1)
     with np.errstate(all="ignore"):
-        medians = np.nanmedian(np.concatenate(boot, axis=1), axis=1)
+        medians = np.nanmedian(draws, axis=1)
     lo, hi = _percentiles(medians, confidence)
-    return {"median": float(np.nanmedian(r)) if np.isfinite(r).any() else float("nan"), "ci_low": lo, "ci_high": hi,
-            "n_units": int(np.isfinite(r).sum())}
+    out = {"median": _nanmedian(r), "ci_low": lo, "ci_high": hi, "n_units": int(np.isfinite(r).sum())}
+    if ceilings is not None:
+        c = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in ceilings])
+        if c.shape != r.shape:
+            raise DataError(f"has {c.size} values for {r.size} units", variable="ceilings")
+        nan = float("nan")
+        out.update(normalized=nan, normalized_ci_low=nan, normalized_ci_high=nan)
+        if (c > 0).any():  # some unit has a ceiling
+            keep = c > 0
+            with np.errstate(all="ignore"):
+                normalized = np.nanmedian(metrics.ceiling_normalized(draws[:, keep], c[None, keep]), axis=1)
+            out["normalized"] = _nanmedian(metrics.ceiling_normalized(r, c))
+            out["normalized_ci_low"], out["normalized_ci_high"] = _percentiles(normalized, confidence)
+    return out
+
+
+def _nanmedian(v: np.ndarray) -> float:
+    return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
 
 
 def mean_interval(recordings: list[np.ndarray], *, confidence: float = CONFIDENCE, n_bootstrap: int = N_BOOTSTRAP,

@@ -96,8 +96,9 @@ def _matrix_html(results: list[dict], models: list[str], benchmarks: list[str], 
                 tds.append("<td class='empty' data-value=''></td>")
                 continue
             text = _fmt(value)
-            if view == "score":
-                text += f" <small>[{_fmt(cell['ci_low'])}, {_fmt(cell['ci_high'])}]</small>"
+            low, high = ("ci_low", "ci_high") if view == "score" else ("normalized_ci_low", "normalized_ci_high")
+            if cell.get(low) is not None:
+                text += f" <small>[{_fmt(cell[low])}, {_fmt(cell[high])}]</small>"
             cls = " class='best'" if best[b] is not None and value == best[b] else ""
             tds.append(f"<td{cls} data-value='{value:.6g}' data-model='{html.escape(m)}' "
                        f"data-benchmark='{html.escape(b)}'>{text}</td>")
