@@ -17,8 +17,9 @@ import xarray as xr
 
 from cortexkit import data
 from cortexkit.decoding import decode_parameter, neurometric
+from cortexkit.decoding.stimulus_parameters import METHODS
 from cortexkit.evaluation import write_table
-from cortexkit.errors import DataError
+from cortexkit.errors import ConfigError, DataError
 
 
 def trial_values(ds: xr.Dataset, name: str) -> np.ndarray:
@@ -61,6 +62,8 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
         ``{"result": ParameterDecoding, "curve": {level: accuracy} or None, "table": DataFrame,
         "parameter": name, "by": name or None, "n_classes": int, "values": the decoded values (trial)}``.
     """
+    if method not in METHODS:  # before any work
+        raise ConfigError(f"method must be one of {list(METHODS)}, got {method!r}")
     ds = data.load(store)
     x = np.asarray(ds["responses"].values, dtype=np.float64).reshape(ds.sizes["trial"], -1)
     keep = np.isfinite(x).all(1)
