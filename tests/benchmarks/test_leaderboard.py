@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cortexkit.benchmarks import get_benchmark, leaderboard
 from cortexkit.benchmarks.model_specs import builtin_models, read_model
 from cortexkit.cli import app
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, CortexkitError
 
 QUIET = dict(log=lambda m: None)
 
@@ -247,3 +247,16 @@ def test_site_in_a_real_browser(board, tmp_path):
     page = _Tables(_dom(browser, tmp_path / "site" / "benchmarks" / "sim-v1.html"))
     assert len(page.tables["scores"]["rows"]) == 2 and any("distributions" in src for src in page.images)
     assert "Paired comparisons" in _dom(browser, tmp_path / "site" / "benchmarks" / "sim-v1.html")
+
+
+def test_a_failing_cell_does_not_stop_the_others(board, tmp_path):
+    original, _, _ = board
+    out = tmp_path / "copy"
+    shutil.copytree(original, out)
+    bad = tmp_path / "no-core.yaml"  # the core is looked up when the model is built: fails in the cell
+    bad.write_text("description: x\ntask: encoding\nstimulus: [image]\nkind: trained\n"
+                   "config: {core: {kind: nope}, epochs: 1}\n")
+    with pytest.raises(CortexkitError) as err:
+        leaderboard.run_leaderboard(None, out, models=[str(bad), "gabor"], benchmarks=["sim-v1"], **QUIET)
+    assert "1 of 1 cell(s) failed" in str(err.value) and "sim-v1 / no-core: unknown core 'nope'" in str(err.value)
+    assert set(leaderboard.read_leaderboard(out)["model"]) == {"pixel-pca", "gabor"}

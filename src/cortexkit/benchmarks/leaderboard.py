@@ -40,7 +40,7 @@ from cortexkit._atomic import write_text
 from cortexkit._progress import track
 from cortexkit.benchmarks.base import BENCHMARKS, METRICS, Benchmark, available_recordings, get_benchmark, recording_store
 from cortexkit.benchmarks.model_specs import ModelSpec, builtin_models, get_model
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, CortexkitError, DataError
 from cortexkit.evaluation import (MODELS_DIR, combine_sessions, load_arrays, mean_interval, median_r_interval,
                                   noise_ceiling, paired_comparison, read_run_record, read_table, run_kind, save_arrays,
                                   score_predictions, write_table)
@@ -139,6 +139,9 @@ def run_leaderboard(data_root, out, *, models: list[str] | None = None, benchmar
     scheduler : str, optional
         A Dask ``distributed`` scheduler address: the cells run there as independent tasks (the
         workers must see ``out`` and the data at the same paths).
+
+    A cell that fails on its data or settings (a :class:`~cortexkit.errors.CortexkitError`) does
+    not stop the others; the run ends with one error naming every failed cell.
     log : callable
         Receives one line per step.
     """
@@ -153,6 +156,7 @@ def run_leaderboard(data_root, out, *, models: list[str] | None = None, benchmar
     cells = [Cell(b, m, stores[b.name], str(out)) for b, m in pairs if b.name in stores]
     todo = [c for c in cells if not c.is_current()]
     log(f"{len(cells)} cells, {len(cells) - len(todo)} up to date, {len(todo)} to compute")
+    failures = []
     if scheduler and todo:
         from distributed import Client, as_completed
 
@@ -161,18 +165,30 @@ def run_leaderboard(data_root, out, *, models: list[str] | None = None, benchmar
             futures = {client.submit(score_cell, c, pure=False): c for c in todo}
             for future in track(as_completed(futures), "leaderboard", total=len(futures)):
                 cell = futures[future]
-                result = future.result()
+                try:
+                    result = future.result()
+                except CortexkitError as exc:
+                    failures.append(f"{cell.benchmark.name} / {cell.model.name}: {exc}")
+                    continue
                 log(f"{cell.benchmark.name} / {cell.model.name}: {result['score']:.3f}")
         finally:
             client.close()
     else:
         for cell in track(todo, "leaderboard"):
             log(f"{cell.benchmark.name} / {cell.model.name}: running")
-            result = score_cell(cell, log=lambda m, c=cell: log(f"{c.benchmark.name} / {c.model.name}: {m}"))
+            try:
+                result = score_cell(cell, log=lambda m, c=cell: log(f"{c.benchmark.name} / {c.model.name}: {m}"))
+            except CortexkitError as exc:  # bad data or settings of one cell: the others still run
+                failures.append(f"{cell.benchmark.name} / {cell.model.name}: {exc}")
+                log(f"{failures[-1]} (failed)")
+                continue
             log(f"{cell.benchmark.name} / {cell.model.name}: {result['score']:.3f} "
                 f"[{result['ci_low']:.3f}, {result['ci_high']:.3f}] ({result['seconds']:.0f} s)")
     table = read_leaderboard(out)
     write_table(table, out / "leaderboard.csv")
+    if failures:
+        raise CortexkitError(f"{len(failures)} of {len(todo)} cell(s) failed, the others are in {out}: "
+                             + "; ".join(failures))
     return table
 
 
