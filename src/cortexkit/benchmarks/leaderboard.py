@@ -38,7 +38,7 @@ import pandas as pd
 from cortexkit import __version__, data
 from cortexkit._atomic import write_text
 from cortexkit._progress import track
-from cortexkit.benchmarks.base import BENCHMARKS, METRICS, Benchmark, available_recordings, get_benchmark, recording_store
+from cortexkit.benchmarks.base import BENCHMARKS, METRICS, TASKS, Benchmark, available_recordings, get_benchmark, recording_store
 from cortexkit.benchmarks.model_specs import ModelSpec, builtin_models, get_model
 from cortexkit.errors import ConfigError, CortexkitError, DataError
 from cortexkit.evaluation import (MODELS_DIR, combine_sessions, load_arrays, mean_interval, median_r_interval,
@@ -392,8 +392,9 @@ def read_leaderboard(out) -> pd.DataFrame:
 
 
 def matrix(table: pd.DataFrame, value: str = "score", *, with_ci: bool = True) -> pd.DataFrame:
-    """Models x benchmarks of ``value`` ("score" or "normalized"), as text (the interval beside
-    raw scores), models ordered by their mean rank over the benchmarks they ran on."""
+    """Models x benchmarks of ``value`` ("score" or "normalized"), as text with its interval;
+    models grouped by task (encoding, decoding, reconstruction), then ordered by their mean rank
+    over the benchmarks they ran on."""
     if table.empty:
         return pd.DataFrame()
     shown = table.copy()
@@ -406,10 +407,22 @@ def matrix(table: pd.DataFrame, value: str = "score", *, with_ci: bool = True) -
         return f"{row[value]:.3f}{interval}"
 
     shown["text"] = shown.apply(fmt, axis=1)
-    ranks = shown.assign(rank=shown.groupby("benchmark")["score"].rank(ascending=False)).groupby("model")["rank"].mean()
     out = shown.pivot(index="model", columns="benchmark", values="text").fillna("")
-    out = out.loc[ranks.sort_values().index]
-    return out.reset_index()
+    return out.loc[model_order(table), benchmark_order(table)].reset_index()
+
+
+def benchmark_order(table: pd.DataFrame) -> list[str]:
+    """The benchmarks of ``table`` in the listing order of ``cortexkit bench``."""
+    present = list(dict.fromkeys(table["benchmark"]))
+    return [b for b in BENCHMARKS if b in present] + [b for b in present if b not in BENCHMARKS]
+
+
+def model_order(table: pd.DataFrame) -> list[str]:
+    """Models grouped by task in the order of ``TASKS``, each group by mean rank over its benchmarks."""
+    ranked = table.assign(rank=table.groupby("benchmark")["score"].rank(ascending=False),
+                          task_order=table["task"].map({t: i for i, t in enumerate(TASKS)}))
+    keys = ranked.groupby("model").agg(task_order=("task_order", "min"), rank=("rank", "mean"))
+    return list(keys.sort_values(["task_order", "rank"]).index)
 
 
 def paired_top(out, benchmark: str, k: int = 3) -> list[dict]:

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from cortexkit.benchmarks import get_benchmark
-from cortexkit.benchmarks.leaderboard import CELLS, metric_label, paired_top, read_cells
+from cortexkit.benchmarks.leaderboard import CELLS, benchmark_order, metric_label, model_order, paired_top, read_cells
 from cortexkit.benchmarks.model_specs import get_model
 from cortexkit.errors import CortexkitError
 from cortexkit.evaluation import read_table
@@ -128,13 +128,12 @@ def write_leaderboard_site(store: str | os.PathLike, out: str | os.PathLike, *, 
     results = read_cells(store)
     if not results:
         raise CortexkitError(f"{store}: the leaderboard has no results yet")
-    benchmarks = list(dict.fromkeys(r["benchmark"] for r in results))
-    means = pd.DataFrame(results).assign(rank=lambda t: t.groupby("benchmark")["score"].rank(ascending=False))
-    models = list(means.groupby("model")["rank"].mean().sort_values().index)
+    benchmarks = benchmark_order(pd.DataFrame(results))
+    models = model_order(pd.DataFrame(results))
     body = ["<p>Every model on every benchmark of its task and stimulus kind. Raw scores carry a 95% "
             "interval from resampling test stimuli (trials for decoding, images for reconstruction) within "
             "each recording; normalised scores divide by the noise ceiling (encoding, r²/ceiling over units "
-            "with repeats) or rescale from chance (decoding). Models are ordered by their mean rank; click a "
+            "with repeats) or rescale from chance (decoding). Models are grouped by task and ordered by their mean rank; click a "
             "header to sort, the best score of each benchmark is bold.</p>",
             "<nav><label><input type='radio' name='view' value='score' checked> raw score</label>"
             "<label><input type='radio' name='view' value='normalized'> normalised</label></nav>",
