@@ -65,7 +65,7 @@ if (params.get('sort')) document.querySelectorAll('table.sortable').forEach(tabl
 
 EXTRA_CSS = """<style>
 th { cursor: pointer; } th.sorted { background: #e3ecf7; }
-td small { color: #777; } .best { font-weight: bold; } td.empty { background: #fafafa; }
+td small { color: #777; } td { white-space: nowrap; } .best { font-weight: bold; } td.empty { background: #fafafa; }
 nav { margin-bottom: 1em; } label { margin-right: 1em; }
 </style>"""
 
@@ -173,7 +173,7 @@ def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: 
             "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts)
             + "</table>", "<h2>Scores</h2>", table]
     extras = {"pixcorr": "PixCorr", "ssim": "SSIM", "null_shuffled": "2-way, shuffled null", "chance": "chance",
-              "pearson": "median r (recorded responses)", "ceiling": "median ceiling (r²)"}
+              "pearson": "median r (recorded responses)", "n_normalized": "units with a ceiling"}
     shown = [k for k in extras if any(r.get(k) is not None for r in results)]
     if shown:
         more = pd.DataFrame([{"model": r["model"], **{extras[k]: r.get(k) for k in shown}} for r in results])
