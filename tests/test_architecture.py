@@ -25,6 +25,7 @@ LAYERS = [
     ("evaluation",),
     ("encoding",),
     ("decoding",),
+    ("insilico",),
     ("pipelines",),
     ("benchmarks",),
     ("report",),

@@ -107,6 +107,16 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """
         return None
 
+    def torch_features(self, stimuli) -> dict:
+        """Differentiable features of a batch: ``{layer: (n, n_features) tensor}`` from a float tensor
+        of images (n, y, x[, channel]) in [0, 1], equal to :meth:`extract` up to float rounding; for
+        in-silico experiments (gradients with respect to the pixels). Extractors that cannot say so.
+        """
+        from cortexkit.errors import ConfigError
+
+        raise ConfigError(f"feature space {self.name!r} is not differentiable in cortexkit (gradient-based "
+                          "in-silico experiments need pixels, pixel_pca, gabor or a trained core)")
+
     def layer_list(self) -> list[str]:
         """Names of the layers :meth:`extract` returns, known before fitting."""
         return [self.name]

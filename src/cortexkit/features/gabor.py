@@ -183,8 +183,23 @@ class GaborPyramid(FeatureExtractor):
             out[start : start + len(batch)] = self._batch(batch.to(self.device)[:, None]).cpu().numpy()
         return out
 
+    def torch_features(self, stimuli: torch.Tensor) -> dict:
+        """Differentiable features of a tensor batch (n, y, x[, channel]) in [0, 1]: luminance,
+        resizing and the filter bank as in :meth:`transform` (the energy gets a tiny floor inside its
+        square root so that its gradient stays finite at zero)."""
+        from cortexkit.features.pixels import torch_grayscale
+
+        gray = torch_grayscale(stimuli)
+        if self.image_size and tuple(gray.shape[-2:]) != (self.image_size, self.image_size):
+            gray = F.interpolate(gray[:, None], size=(self.image_size, self.image_size), mode="bilinear",
+                                 antialias=True, align_corners=False)[:, 0].clamp(0.0, 1.0)
+        return {self.name: self._responses((gray - 0.5)[:, None], floor=1e-12)}
+
     @torch.no_grad()
     def _batch(self, x: torch.Tensor) -> torch.Tensor:
+        return self._responses(x)
+
+    def _responses(self, x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
         blocks = []
         n_ori = self.n_orientations
         for scale in self.scales_:
@@ -197,7 +212,7 @@ class GaborPyramid(FeatureExtractor):
             resp = resp.reshape(len(x), n_ori, 2, len(gy), len(gx))
             even, odd = resp[:, :, 0], resp[:, :, 1]
             if "energy" in self.outputs:
-                blocks.append(torch.sqrt(even**2 + odd**2).flatten(1))
+                blocks.append(torch.sqrt(even**2 + odd**2 + floor).flatten(1))
             if "linear" in self.outputs:
                 blocks += [even.flatten(1), odd.flatten(1)]
         return torch.cat(blocks, dim=1)

@@ -19,6 +19,17 @@ def _pixel_shape(input_shape: tuple[int, ...], grayscale: bool) -> tuple[int, ..
     return tuple(input_shape[:2]) if grayscale else tuple(input_shape)
 
 
+def torch_grayscale(x):
+    """Luminance of a tensor batch (n, y, x[, channel]), as :func:`cortexkit.image.to_grayscale`."""
+    import torch
+
+    from cortexkit.image import LUMINANCE
+
+    if x.ndim == 4 and x.shape[-1] == 3:
+        return x @ torch.as_tensor(LUMINANCE, dtype=x.dtype, device=x.device)
+    return x[..., 0] if x.ndim == 4 else x
+
+
 @EXTRACTORS.register("pixels")
 class Pixels(FeatureExtractor):
     """Flattened pixel values (optionally luminance only).
@@ -44,6 +55,11 @@ class Pixels(FeatureExtractor):
     def _transform(self, stimuli):
         x = to_grayscale(stimuli) if self.grayscale else stimuli
         return x.reshape(len(x), -1)
+
+    def torch_features(self, stimuli):
+        """The flattened pixels of a tensor batch (luminance first when ``grayscale``)."""
+        x = torch_grayscale(stimuli) if self.grayscale else stimuli
+        return {self.name: x.reshape(len(x), -1)}
 
     def receptive_fields(self, coef):
         """Weights (n_units, n_features) on the pixels as images (n_units, y, x[, channel])."""
@@ -93,6 +109,19 @@ class PixelPCA(FeatureExtractor):
 
     def _transform(self, stimuli):
         return self.pca_.transform(self._flat(stimuli)).astype(np.float32)
+
+    def torch_features(self, stimuli):
+        """The principal-component projection of a tensor batch (same as :meth:`transform`)."""
+        import torch
+
+        x = torch_grayscale(stimuli) if self.grayscale else stimuli
+        flat = x.reshape(len(x), -1)
+        mean = torch.as_tensor(self.pca_.mean_, dtype=flat.dtype, device=flat.device)
+        components = torch.as_tensor(self.pca_.components_, dtype=flat.dtype, device=flat.device)
+        out = (flat - mean) @ components.T
+        if self.whiten:
+            out = out / torch.as_tensor(np.sqrt(self.pca_.explained_variance_), dtype=flat.dtype, device=flat.device)
+        return {self.name: out}
 
     def receptive_fields(self, coef):
         # Features are (x - mean) @ components.T (/ sqrt(var) when whitened): linear in x.

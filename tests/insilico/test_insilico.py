@@ -1,0 +1,100 @@
+"""In-silico experiments recover the ground truth of simulated V1 from a fitted model."""
+
+import numpy as np
+import pytest
+
+from cortexkit import data
+from cortexkit.errors import ConfigError
+from cortexkit.evaluation import load_arrays
+from cortexkit.insilico import grating_tuning, most_exciting_inputs, top_images
+from cortexkit.pipelines import EncodingConfig, FeatureSpec, fit_run
+from cortexkit.pipelines.in_silico import response_model
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """Ridge on Gabor energy + linear outputs, fitted to 20 simulated V1 cells."""
+    from cortexkit.simulate import simulate_v1
+
+    out = tmp_path_factory.mktemp("insilico")
+    store = data.save(simulate_v1(n_train=1000, n_test=50, n_simple=10, n_complex=10, seed=3), out / "v1.zarr")
+    fit_run(store, out / "run", EncodingConfig(features=[FeatureSpec(name="gabor")]), log=lambda m: None)
+    return data.open(store), response_model(out / "run"), out / "run"
+
+
+def test_the_response_model_reproduces_the_fitted_predictions(fitted):
+    ds, model, run = fitted
+    test = data.select(ds, "test")
+    saved = load_arrays(run / "models" / "gabor.npz")
+    pred = model.predict(np.asarray(test["stimuli"].values))
+    np.testing.assert_allclose(pred, saved["prediction"], rtol=1e-4, atol=1e-3 * np.abs(saved["prediction"]).max())
+    assert list(model.units) == list(ds["unit"].values.astype(str))
+
+
+def _filter_correlation(image, true_filter):
+    mask = np.abs(true_filter) > 0.1 * np.abs(true_filter).max()  # the receptive field
+    return abs(np.corrcoef(true_filter[mask], image[mask])[0, 1])
+
+
+def test_simple_cell_meis_look_like_their_true_filters(fitted):
+    ds, model, _ = fitted
+    simple = np.flatnonzero(ds["cell_type"].values == "simple")
+    res = most_exciting_inputs(model, simple, steps=150, seed=0)
+    r = [_filter_correlation(img, ds["true_filter"].values[u]) for img, u in zip(res.images, simple)]
+    assert np.median(r) >= 0.8, np.round(r, 2)
+    assert res.images.min() >= 0 and res.images.max() <= 1
+    rms = np.sqrt(((res.images - 0.5) ** 2).mean(axis=(1, 2)))
+    assert (rms <= 0.2 + 1e-5).all()  # the contrast budget holds
+    # The ascent raised every unit's response above that to any test image.
+    pool = np.asarray(data.select(ds, "test")["stimuli"].values)
+    assert (res.responses > model.predict(pool)[:, simple].max(0)).all()
+    again = most_exciting_inputs(model, simple, steps=150, seed=0)
+    np.testing.assert_array_equal(again.images, res.images)  # seeded
+
+
+def test_complex_cell_meis_carry_the_true_orientation(fitted):
+    ds, model, _ = fitted
+    complex_ = np.flatnonzero(ds["cell_type"].values == "complex")
+    res = most_exciting_inputs(model, complex_, steps=150)
+    # The MEI's own orientation: the grating orientation its 2D spectrum peaks at.
+    errors = []
+    for img, u in zip(res.images, complex_):
+        spec = np.abs(np.fft.fftshift(np.fft.fft2(img - img.mean())))
+        ky, kx = np.unravel_index(np.argmax(spec), spec.shape)
+        c = img.shape[0] // 2
+        ori = np.rad2deg(np.arctan2(ky - c, kx - c)) % 180
+        errors.append(abs((ori - ds["orientation"].values[u] + 90) % 180 - 90))
+    assert np.median(errors) <= 15, np.round(errors, 1)
+
+
+def test_tuning_curves_peak_at_the_true_orientation(fitted):
+    ds, model, _ = fitted
+    _, preferred = grating_tuning(model, orientations=np.arange(0, 180, 15.0))
+    error = np.abs((preferred["orientation"].to_numpy() - ds["orientation"].values + 90) % 180 - 90)
+    assert (error <= 15).mean() >= 0.9, np.round(error, 1)
+    ratio = preferred["wavelength"].to_numpy() / ds["wavelength"].values
+    assert (np.abs(np.log2(ratio)) <= 0.5 + 1e-9).mean() >= 0.9  # within one step of the sqrt(2) grid
+
+
+def test_top_images_and_bad_units(fitted):
+    ds, model, _ = fitted
+    pool = np.asarray(data.select(ds, "test")["stimuli"].values)
+    order, responses = top_images(model, pool, [0, 1], k=3)
+    full = model.predict(pool)
+    assert order.shape == (2, 3) and (np.diff(responses, axis=1) <= 0).all()
+    assert responses[0, 0] == pytest.approx(full[:, 0].max())
+    with pytest.raises(ConfigError, match="out of range"):
+        most_exciting_inputs(model, [99])
+    with pytest.raises(ConfigError, match="no unit"):
+        model.unit_index(["nope"])
+    with pytest.raises(ConfigError, match="contrast"):
+        most_exciting_inputs(model, [0], contrast=0.9)
+
+
+def test_non_differentiable_feature_spaces_say_so():
+    from cortexkit.features.registry import get_extractor
+    from cortexkit.insilico import ResponseModel
+
+    ext = get_extractor("expansion", {"widths": [4, 4, 4, 8], "image_size": 140}).fit(np.zeros((2, 16, 16), np.float32))
+    with pytest.raises(ConfigError, match="'expansion' is not differentiable"):
+        ResponseModel(ext, "expansion", np.zeros((1, 8)), np.zeros(1), ["u"], (16, 16))
