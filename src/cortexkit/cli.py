@@ -308,6 +308,50 @@ def bench(name: OStr = Arg(None, help="benchmark name (omit to list them)"), out
     show(table, f"{name}: median Pearson r on held-out images", nan="")
 
 
+def _units(text: str | None):
+    if not text:
+        return None
+    names = [u.strip() for u in text.split(",") if u.strip()]
+    return [int(u) for u in names] if all(u.lstrip("-").isdigit() for u in names) else names
+
+
+@command
+def synthesize(run: Path = Arg(..., help="ridge run directory (cortexkit fit)"), out: Path = Opt(..., help="folder to write"),
+               model: OStr = Opt(None, help="model of the run (default: its only one)"),
+               units: OStr = Opt(None, help="comma-separated unit names or indices (default all)"),
+               steps: int = Opt(200, help="gradient-ascent steps"), contrast: float = Opt(0.2, help="RMS contrast budget"),
+               blur: float = Opt(0.5, help="SD (px) of the gradient smoothing"),
+               jitter: int = Opt(0, help="largest random shift (px) per step; 1-2 for deep CNN features"),
+               top_k: int = Opt(5, help="most exciting images of the recording shown beside each MEI"),
+               seed: int = Opt(0, help="seed of the start noise and the jitter")):
+    """Most exciting inputs of a fitted model's units, beside their most exciting recorded images.
+
+    Example: cortexkit synthesize runs/v1 --units 0,1,2 --out runs/v1_meis --steps 200
+    """
+    from cortexkit import pipelines, report
+
+    table = pipelines.synthesize(run, out, model=model, units=_units(units), top_k=top_k, log=log, steps=steps,
+                                 contrast=contrast, blur=blur, jitter=jitter, seed=seed)
+    figure = report.write_synthesis_figure(out)
+    show(table, "most exciting inputs: predicted responses")
+    console.print(f"wrote {out}/meis.csv, {out}/png/, {figure}")
+
+
+@command
+def tuning(run: Path = Arg(..., help="ridge run directory (cortexkit fit)"), out: Path = Opt(..., help="folder to write"),
+           model: OStr = Opt(None, help="model of the run (default: its only one)")):
+    """Grating tuning (orientation, wavelength, phase) of every unit of a fitted model.
+
+    Example: cortexkit tuning runs/v1 --out runs/v1_tuning
+    """
+    from cortexkit import pipelines, report
+
+    preferred = pipelines.tuning(run, out, model=model)
+    figure = report.write_tuning_figure(out)
+    show(preferred, "preferred grating per unit")
+    console.print(f"wrote {out}/tuning.csv, {out}/preferred.csv, {figure}")
+
+
 board = typer.Typer(help="Every model on every benchmark: run the cells, print the matrix, write the site.",
                     no_args_is_help=True)
 app.add_typer(board, name="leaderboard")

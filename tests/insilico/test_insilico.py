@@ -98,3 +98,25 @@ def test_non_differentiable_feature_spaces_say_so():
     ext = get_extractor("expansion", {"widths": [4, 4, 4, 8], "image_size": 140}).fit(np.zeros((2, 16, 16), np.float32))
     with pytest.raises(ConfigError, match="'expansion' is not differentiable"):
         ResponseModel(ext, "expansion", np.zeros((1, 8)), np.zeros(1), ["u"], (16, 16))
+
+
+def test_synthesize_and_tuning_commands(fitted, tmp_path):
+    from typer.testing import CliRunner
+
+    from cortexkit.cli import app
+
+    ds, _, run = fitted
+    runner = CliRunner()
+    result = runner.invoke(app, ["synthesize", str(run), "--units", "0,1", "--out", str(tmp_path / "m"), "--steps", "30"])
+    assert result.exit_code == 0, result.output
+    table = __import__("pandas").read_csv(tmp_path / "m" / "meis.csv", dtype={"unit": str})
+    assert list(table["unit"]) == list(ds["unit"].values[:2].astype(str)) and (table["ratio"] > 1).all()
+    assert sorted(p.name for p in (tmp_path / "m" / "png").iterdir()) == sorted(f"{u}.png" for u in table["unit"])
+    assert (tmp_path / "m" / "figures" / "meis.png").is_file()
+    result = runner.invoke(app, ["tuning", str(run), "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "t" / "preferred.csv").is_file() and (tmp_path / "t" / "figures" / "orientation_tuning.png").is_file()
+    result = runner.invoke(app, ["synthesize", str(run), "--units", "999", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "out of range" in result.output
+    result = runner.invoke(app, ["synthesize", str(run), "--model", "nope", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "has no model 'nope'" in result.output

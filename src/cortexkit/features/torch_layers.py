@@ -102,7 +102,21 @@ class TorchExtractor(FeatureExtractor):
             batch = np.repeat(batch, 3, axis=-1)
         if self.image_size:
             batch = resize(batch, self.image_size)
-        x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).to(self.device)
+        return self._normalize(torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).to(self.device))
+
+    def _prepare_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`_prepare` for a float tensor batch (n, y, x[, channel]), differentiable."""
+        if x.ndim == 3:
+            x = x[..., None]
+        x = x.expand(*x.shape[:-1], 3) if x.shape[-1] == 1 else x
+        x = x.permute(0, 3, 1, 2)
+        if self.image_size and tuple(x.shape[-2:]) != (self.image_size, self.image_size):
+            # as cortexkit.image.resize: bilinear with antialiasing, clipped to [0, 1]
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", antialias=True,
+                              align_corners=False).clamp(0.0, 1.0)
+        return self._normalize(x.to(self.device))
+
+    def _normalize(self, x: torch.Tensor) -> torch.Tensor:
         if self.norm_ is not None:
             mean = torch.tensor(self.norm_[0], dtype=x.dtype, device=x.device)[:, None, None]
             std = torch.tensor(self.norm_[1], dtype=x.dtype, device=x.device)[:, None, None]
@@ -121,8 +135,9 @@ class TorchExtractor(FeatureExtractor):
             flat = flat @ self.projections_[i]
         return flat
 
-    @torch.no_grad()
-    def _run(self, stimuli: np.ndarray) -> list[np.ndarray]:
+    def _layer_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every requested layer's reduced output for a prepared batch (the network stops after the
+        last requested layer)."""
         outputs: dict[int, torch.Tensor] = {}
         last = len(self.modules_) - 1
 
@@ -134,23 +149,31 @@ class TorchExtractor(FeatureExtractor):
             return fn
 
         handles = [m.register_forward_hook(hook(i)) for i, m in enumerate(self.modules_)]
-        chunks: list[list[np.ndarray]] = [[] for _ in self.modules_]
         try:
-            for start in track(range(0, len(stimuli), self.batch_size),
-                               f"{getattr(self, 'arch', self.name)} features: batches of {self.batch_size} of {len(stimuli)} images"):
-                outputs.clear()
-                try:
-                    self.net_(self._prepare(stimuli[start : start + self.batch_size]))
-                except _Stop:
-                    pass
-                for i, path in enumerate(self.layer_paths_):
-                    if i not in outputs:
-                        raise DataError(f"layer {path!r} produced no output (is it used in forward?)", variable="layers")
-                    chunks[i].append(self._reduce(i, outputs[i]).float().cpu().numpy())
+            self.net_(x)
+        except _Stop:
+            pass
         finally:
             for h in handles:
                 h.remove()
+        missing = [path for i, path in enumerate(self.layer_paths_) if i not in outputs]
+        if missing:
+            raise DataError(f"layer {missing[0]!r} produced no output (is it used in forward?)", variable="layers")
+        return [self._reduce(i, outputs[i]) for i in range(len(self.modules_))]
+
+    @torch.no_grad()
+    def _run(self, stimuli: np.ndarray) -> list[np.ndarray]:
+        chunks: list[list[np.ndarray]] = [[] for _ in self.modules_]
+        for start in track(range(0, len(stimuli), self.batch_size),
+                           f"{getattr(self, 'arch', self.name)} features: batches of {self.batch_size} of {len(stimuli)} images"):
+            for i, out in enumerate(self._layer_outputs(self._prepare(stimuli[start : start + self.batch_size]))):
+                chunks[i].append(out.float().cpu().numpy())
         return [np.concatenate(c) for c in chunks]
+
+    def torch_features(self, stimuli: torch.Tensor) -> dict:
+        """Differentiable ``{layer name: (n, n_features)}`` of a float tensor batch in [0, 1]."""
+        check_is_fitted(self, "input_shape_")
+        return dict(zip(self.layer_names_, self._layer_outputs(self._prepare_tensor(stimuli))))
 
     def layer_list(self) -> list[str]:
         """Names of the layers :meth:`extract` returns."""

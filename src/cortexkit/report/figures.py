@@ -340,3 +340,47 @@ def score_distributions(scores: dict[str, np.ndarray], label: str):
     ax.axvline(0, color="k", lw=0.5)
     fig.tight_layout()
     return fig
+
+
+def mei_grid(meis: np.ndarray, units, top: np.ndarray, ratios, n: int = 12):
+    """One row per unit (the first ``n``): its most exciting input, then its most exciting
+    images of the recording, best first; the title gives the MEI's predicted response relative to
+    the best image's."""
+    n = min(n, len(meis))
+    k = top.shape[1]
+    fig, axes = plt.subplots(n, k + 1, figsize=(1.3 * (k + 1), 1.35 * n + 0.3), squeeze=False)
+    gray = meis.ndim == 3
+    for row in range(n):
+        images = [meis[row], *top[row]]
+        for col, image in enumerate(images):
+            ax = axes[row, col]
+            ax.imshow(np.clip(image, 0, 1), cmap="gray" if gray else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title("MEI" if col == 0 else f"image #{col}", fontsize=8)
+        axes[row, 0].set_ylabel(f"{units[row]}\nx{ratios[row]:.1f}", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def orientation_tuning(responses: pd.DataFrame, preferred: pd.DataFrame, n: int = 16):
+    """Orientation tuning curves (maximum over wavelength and phase) of the first ``n`` units, each
+    scaled to its peak, with the preferred orientation marked."""
+    units = list(preferred["unit"])[:n]
+    cols = min(4, len(units))
+    rows = int(np.ceil(len(units) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 1.7 * rows), squeeze=False, sharex=True)
+    for ax, unit in zip(axes.ravel(), units):
+        curve = responses[responses["unit"] == unit].groupby("orientation")["response"].max()
+        ax.plot(curve.index, curve.to_numpy() / (np.abs(curve).max() or 1.0), "-o", ms=2.5)
+        best = preferred.loc[preferred["unit"] == unit, "orientation"].iloc[0]
+        ax.axvline(best, color="C3", lw=0.8)
+        ax.set_title(str(unit), fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(units):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("orientation (deg)", fontsize=8)
+    fig.tight_layout()
+    return fig
