@@ -326,7 +326,7 @@ def synthesize(run: Path = Arg(..., help="ridge run directory (cortexkit fit)"),
                seed: int = Opt(0, help="seed of the start noise and the jitter")):
     """Most exciting inputs of a fitted model's units, beside their most exciting recorded images.
 
-    Example: cortexkit synthesize runs/v1 --units 0,1,2 --out runs/v1_meis --steps 200
+    Example: cortexkit synthesize runs/v1 --model gabor --units 0,1,2 --out runs/v1_meis
     """
     from cortexkit import pipelines, report
 
@@ -342,7 +342,7 @@ def tuning(run: Path = Arg(..., help="ridge run directory (cortexkit fit)"), out
            model: OStr = Opt(None, help="model of the run (default: its only one)")):
     """Grating tuning (orientation, wavelength, phase) of every unit of a fitted model.
 
-    Example: cortexkit tuning runs/v1 --out runs/v1_tuning
+    Example: cortexkit tuning runs/v1 --model gabor --out runs/v1_tuning
     """
     from cortexkit import pipelines, report
 
