@@ -323,7 +323,8 @@ def synthesize(run: Path = Arg(..., help="ridge run directory (cortexkit fit)"),
                blur: float = Opt(0.5, help="SD (px) of the gradient smoothing"),
                jitter: int = Opt(0, help="largest random shift (px) per step; 1-2 for deep CNN features"),
                top_k: int = Opt(5, help="most exciting images of the recording shown beside each MEI"),
-               seed: int = Opt(0, help="seed of the start noise and the jitter")):
+               seed: int = Opt(0, help="seed of the start noise and the jitter"),
+               least: bool = Opt(False, help="least exciting (most suppressive) inputs and images instead")):
     """Most exciting inputs of a fitted model's units, beside their most exciting recorded images.
 
     Example: cortexkit synthesize runs/v1 --model gabor --units 0,1,2 --out runs/v1_meis
@@ -331,7 +332,7 @@ def synthesize(run: Path = Arg(..., help="ridge run directory (cortexkit fit)"),
     from cortexkit import pipelines, report
 
     table = pipelines.synthesize(run, out, model=model, units=_units(units), top_k=top_k, log=log, steps=steps,
-                                 contrast=contrast, blur=blur, jitter=jitter, seed=seed)
+                                 contrast=contrast, blur=blur, jitter=jitter, seed=seed, least=least)
     figure = report.write_synthesis_figure(out)
     show(table, "most exciting inputs: predicted responses")
     console.print(f"wrote {out}/meis.csv, {out}/png/, {figure}")

@@ -76,6 +76,15 @@ def test_tuning_curves_peak_at_the_true_orientation(fitted):
     assert (np.abs(np.log2(ratio)) <= 0.5 + 1e-9).mean() >= 0.9  # within one step of the sqrt(2) grid
 
 
+def test_least_exciting_inputs_suppress_below_every_image(fitted):
+    ds, model, _ = fitted
+    pool = np.asarray(data.select(ds, "test")["stimuli"].values)
+    res = most_exciting_inputs(model, [0, 1, 2], steps=100, least=True)
+    assert (res.responses < model.predict(pool)[:, :3].min(0)).all()
+    order, responses = top_images(model, pool, [0], k=2, least=True)
+    assert responses[0, 0] == pytest.approx(model.predict(pool)[:, 0].min()) and responses[0, 0] <= responses[0, 1]
+
+
 def test_top_images_and_bad_units(fitted):
     ds, model, _ = fitted
     pool = np.asarray(data.select(ds, "test")["stimuli"].values)

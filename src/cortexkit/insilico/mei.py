@@ -61,8 +61,10 @@ def _project(delta: torch.Tensor, mean: float, budget: float) -> torch.Tensor:
 
 
 def most_exciting_inputs(model, units, *, steps: int = 200, step_size: float = 0.1, contrast: float = 0.2,
-                         mean: float = 0.5, blur: float = 0.5, jitter: int = 0, seed: int = 0) -> MEIResult:
-    """Gradient-ascent MEIs of ``units`` (names or output indices) of a :class:`ResponseModel`.
+                         mean: float = 0.5, blur: float = 0.5, jitter: int = 0, seed: int = 0,
+                         least: bool = False) -> MEIResult:
+    """Gradient-ascent MEIs of ``units`` (names or output indices) of a :class:`ResponseModel`
+    (with ``least``, gradient descent: the least exciting, most suppressive inputs).
 
     Parameters
     ----------
@@ -81,6 +83,8 @@ def most_exciting_inputs(model, units, *, steps: int = 200, step_size: float = 0
         to 0.84 with 1 px), hence off by default.
     seed :
         Seed of the start noise and the jitter.
+    least :
+        Minimise the response instead.
     """
     if steps < 1 or step_size <= 0 or not 0 < contrast <= 0.5 or not 0 < mean < 1 or jitter < 0 or blur < 0:
         raise ConfigError(f"MEI settings out of range: steps={steps} (>= 1), step_size={step_size} (> 0), "
@@ -98,7 +102,7 @@ def most_exciting_inputs(model, units, *, steps: int = 200, step_size: float = 0
         shifted = torch.roll(mean + x, shifts=(dy, dx), dims=(1, 2))
         response = model(shifted)[rows, torch.as_tensor(index)]
         history[step] = response.detach().numpy()
-        (grad,) = torch.autograd.grad(response.sum(), x)
+        (grad,) = torch.autograd.grad(-response.sum() if least else response.sum(), x)
         grad = _blur(grad, blur)
         dims = tuple(range(1, grad.ndim))
         grad = grad / (grad.pow(2).mean(dims, keepdim=True).sqrt() + 1e-12)
@@ -108,13 +112,13 @@ def most_exciting_inputs(model, units, *, steps: int = 200, step_size: float = 0
     return MEIResult(model.units[index], (mean + delta).numpy(), final, history)
 
 
-def top_images(model, pool: np.ndarray, units, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` pool images that drive each unit most: ``(indices (unit, k), responses (unit, k))``,
-    best first."""
+def top_images(model, pool: np.ndarray, units, k: int = 5, least: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` pool images that drive each unit most (``least``: least): ``(indices (unit, k),
+    responses (unit, k))``, most extreme first."""
     index = model.unit_index(units)
     pool = np.asarray(pool, dtype=np.float32)
     if pool.shape[1:] != tuple(model.image_shape):
         raise ConfigError(f"pool images have shape {pool.shape[1:]}; the model takes {tuple(model.image_shape)}")
     responses = model.predict(pool)[:, index].T  # (unit, image)
-    order = np.argsort(-responses, axis=1)[:, :k]
+    order = np.argsort(responses if least else -responses, axis=1)[:, :k]
     return order, np.take_along_axis(responses, order, axis=1)

@@ -51,6 +51,8 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
     """Most exciting inputs of ``units`` (default all) of a run's model, beside the most exciting
     images of the run's own stimuli.
 
+    With ``least=True`` (in ``settings``), the least exciting inputs and images instead.
+
     Writes into ``OUT``: ``meis.npz`` (images, units, responses, the top images and their indices),
     ``meis.csv``
     (per unit: MEI response, best natural image, its response, the ratio) and ``png/UNIT.png``, the
@@ -64,7 +66,7 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
     index = net.unit_index(units if units is not None else range(len(net.units)))
     pool, labels = _stimulus_pool(run_dir)
     log(f"{len(index)} unit(s); scoring the {len(pool)} stimuli of the run's dataset")
-    order, best = top_images(net, pool, index, k=top_k)
+    order, best = top_images(net, pool, index, k=top_k, least=settings.get("least", False))
     res = most_exciting_inputs(net, index, **settings)
     table = pd.DataFrame({"unit": res.units, "mei_response": res.responses, "best_image": labels[order[:, 0]],
                           "best_image_response": best[:, 0]})
