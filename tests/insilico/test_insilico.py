@@ -129,3 +129,21 @@ def test_synthesize_and_tuning_commands(fitted, tmp_path):
     assert result.exit_code == 2 and "out of range" in result.output
     result = runner.invoke(app, ["synthesize", str(run), "--model", "nope", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "has no model 'nope'" in result.output
+
+
+def test_receptive_field_maps_find_the_true_filters(fitted):
+    from cortexkit.insilico import gradient_maps, sparse_noise_maps
+
+    ds, model, _ = fitted
+    simple = np.flatnonzero(ds["cell_type"].values == "simple")
+    maps = gradient_maps(model, simple)
+    r = [_filter_correlation(m, ds["true_filter"].values[u]) for m, u in zip(maps, simple)]
+    assert np.median(r) >= 0.8, np.round(r, 2)
+    # Sparse noise: the strongest position (|ON| + |OFF| over 2 px squares) sits on the RF centre.
+    noise = sparse_noise_maps(model, range(len(model.units)), size=2)
+    assert noise.shape == (len(model.units), 2, 16, 16)
+    energy = np.abs(noise).sum(axis=1)
+    peak = np.array([np.unravel_index(np.argmax(m), m.shape) for m in energy]) * 2 + 0.5
+    distance = np.hypot(peak[:, 0] - ds["rf_y"].values, peak[:, 1] - ds["rf_x"].values)
+    sigma = ds["sigma"].values
+    assert (distance <= 2 * sigma + 2).mean() >= 0.9, np.round(distance / sigma, 1)
