@@ -67,10 +67,14 @@ def test_rerun_computes_nothing_and_changes_invalidate(board, tmp_path):
                                 "kind": "ridge", "config": {"features": [{"name": "pixel_pca",
                                                                           "params": {"n_components": 20}}]}}))
     assert read_model(path).definition() != spec.definition()
+    cell = out / "cells" / "sim-v1" / "pixel-pca.json"
+    before = json.loads(cell.read_text())
     messages.clear()
     leaderboard.run_leaderboard(None, out, models=[str(path), "gabor"], benchmarks=["sim-v1"], log=messages.append)
     assert "2 cells, 1 up to date, 1 to compute" in messages
-    assert json.loads((out / "cells" / "sim-v1" / "pixel-pca.json").read_text())["fingerprint"] != ""
+    after = json.loads(cell.read_text())
+    assert after["fingerprint"] != before["fingerprint"] and after["score"] != before["score"]
+    assert after["model_spec"]["config"]["features"][0]["params"] == {"n_components": 20}  # what ran
 
 
 def test_a_changed_source_file_reconverts_and_recomputes(shared_data, tmp_path):
@@ -97,7 +101,7 @@ def test_decoding_cell_equals_the_decode_pipeline(shared_data, tmp_path):
     out = tmp_path / "board"
     logistic = tmp_path / "logistic.yaml"  # the built-in model without its 200 label shuffles (test time)
     logistic.write_text("description: x\ntask: decoding\nstimulus: [movie]\nkind: parameter_decoding\n"
-                        "config: {method: logistic, n_permutations: 0}\n")
+                        "config: {method: logistic, C: 0.01, n_permutations: 0}\n")
     table = leaderboard.run_leaderboard(shared_data, out, models=["poisson-ml", str(logistic)],
                                         benchmarks=["gold-mt-direction"], **QUIET)
     cell = json.loads((out / "cells" / "gold-mt-direction" / "poisson-ml.json").read_text())
@@ -107,6 +111,11 @@ def test_decoding_cell_equals_the_decode_pipeline(shared_data, tmp_path):
     assert cell["score"] == pytest.approx(np.mean(accuracies), abs=1e-9)
     assert cell["chance"] < cell["ci_low"]  # MT cells carry direction information
     assert set(table["model"]) == {"poisson-ml", "logistic"}
+    logistic_cell = json.loads((out / "cells" / "gold-mt-direction" / "logistic.json").read_text())
+    by_hand = [run_parameter_decoding(out / "stores" / "gold-mt-direction" / f"cell{c}.zarr", "direction",
+                                      tmp_path / f"l{c}", method="logistic", C=0.01, n_permutations=0)["result"].score
+               for c in range(5)]
+    assert logistic_cell["score"] == pytest.approx(np.mean(by_hand), abs=1e-9)  # the model's C was used
     comparisons = leaderboard.paired_top(out, "gold-mt-direction")
     assert len(comparisons) == 1 and comparisons[0]["ci_low"] <= comparisons[0]["diff"] <= comparisons[0]["ci_high"]
     assert data.open(out / "stores" / "gold-mt-direction" / "cell0.zarr").sizes["unit"] == 1
@@ -120,6 +129,15 @@ def test_cells_run_as_dask_tasks(board, tmp_path):
                                             scheduler=cluster.scheduler_address, **QUIET)
     serial = table.set_index("model").loc["pixel-pca", "score"]
     assert again.set_index("model").loc["pixel-pca", "score"] == pytest.approx(serial, abs=1e-9)
+
+
+def test_a_named_benchmark_without_its_data_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="needs its source data here"):
+        leaderboard.run_leaderboard(tmp_path, tmp_path / "b", models=["pixel-pca"], benchmarks=["allen-ns118"], **QUIET)
+    messages = []  # benchmarks not named: the one without data is skipped, the simulated one still runs
+    table = leaderboard.run_leaderboard(tmp_path, tmp_path / "b", models=["motion-energy"], log=messages.append)
+    assert any(m.startswith("goris2015-v1v2: skipped") for m in messages)
+    assert list(table["benchmark"]) == ["sim-mt"]
 
 
 def test_plan_matches_task_and_stimulus():

@@ -3,7 +3,7 @@
 Each benchmark (one plugin file in this package, registered with ``@BENCHMARKS.register``) names a
 source (a folder and format with the reader options of each recording, or an in-silico recording
 made from a seed), a task (encoding, decoding a stimulus parameter, or reconstruction), its
-stimulus kind (images or movies) and the headline metric. :func:`recording_stores` turns the
+stimulus kind (images or movies) and the headline metric. :func:`recording_store` turns the
 source into one store per recording (once; a changed source file or simulation setting makes
 it again). :func:`run_benchmark` runs the ridge encoding pipeline per recording of an encoding
 benchmark over its feature spaces, and collects one row per recording: median held-out Pearson r
@@ -117,15 +117,17 @@ def available_recordings(bench: Benchmark, data_root: str | os.PathLike | None) 
     return available
 
 
-def recording_store(bench: Benchmark, label: str, options: dict, data_root, store: Path, log=print) -> Path:
+def recording_store(bench: Benchmark, label: str, options: dict, data_root, store: Path, log=print, *,
+                    stamp: str | None = None) -> Path:
     """The store of one recording at ``store``: converted from the source (or simulated) unless a
-    store made from the same source files and settings is already there."""
+    store made from the same source files and settings is already there. ``stamp`` is the source
+    folder's :func:`source_stamp` when the caller has it (one per folder, not per recording)."""
     store = Path(store)
     if bench.simulate is not None:
         wanted = json.dumps({"simulate": bench.simulate, "config": options}, sort_keys=True, default=str)
     else:
         source = Path(data_root) / bench.folder
-        wanted = json.dumps({"format": bench.format, "options": options, "source": source_stamp(source)},
+        wanted = json.dumps({"format": bench.format, "options": options, "source": stamp or source_stamp(source)},
                             sort_keys=True, default=str)
     stamp = store.parent / f"{store.name}.source.json"
     if store.exists() and stamp.is_file() and stamp.read_text() == wanted:
@@ -143,10 +145,6 @@ def recording_store(bench: Benchmark, label: str, options: dict, data_root, stor
         data.convert(source, store, bench.format, options, log=log)
     write_text(stamp, wanted)
     return store
-
-
-def _store_for(bench: Benchmark, recordings: dict, label: str, source: Path, run_dir: Path, log) -> Path:
-    return recording_store(bench, label, recordings[label], source.parent, run_dir / "data.zarr", log)
 
 
 def run_benchmark(
@@ -198,6 +196,7 @@ def run_benchmark(
                           f"run models on it with `cortexkit leaderboard run --benchmarks {name}`")
     source = Path(data_root) / bench.folder
     available = available_recordings(bench, data_root)
+    stamp = source_stamp(source)
     labels = recordings or list(available)
     unknown = sorted(set(labels) - set(available))
     if unknown:
@@ -210,7 +209,7 @@ def run_benchmark(
     rows, layer_rows, paired = [], [], {}
     for label in labels:
         run_dir = out / label
-        store = _store_for(bench, available, label, source, run_dir, log)
+        store = recording_store(bench, label, available[label], data_root, run_dir / "data.zarr", log, stamp=stamp)
         fit_run(store, run_dir, config, log=lambda m, label=label: log(f"{label}: {m}"))
         results = evaluate_run(run_dir, log=lambda m, label=label: log(f"{label}: {m}"))
         ds = data.open(store)

@@ -34,11 +34,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from cortexkit import __version__, data
 from cortexkit._atomic import write_text
 from cortexkit._progress import track
-from cortexkit.benchmarks.base import BENCHMARKS, METRICS, TASKS, Benchmark, available_recordings, get_benchmark, recording_store
+from cortexkit.benchmarks.base import (BENCHMARKS, METRICS, TASKS, Benchmark, available_recordings, get_benchmark,
+                                       recording_store, source_stamp)
 from cortexkit.benchmarks.model_specs import ModelSpec, builtin_models, get_model
 from cortexkit.errors import ConfigError, CortexkitError, DataError
 from cortexkit.evaluation import (MODELS_DIR, combine_sessions, load_arrays, mean_interval, median_r_interval,
@@ -118,7 +120,8 @@ def prepare_stores(bench: Benchmark, data_root, out, log=print) -> dict[str, str
     """Convert (or simulate) every recording of ``bench`` once, under ``OUT/stores/BENCHMARK/``."""
     recordings = available_recordings(bench, data_root)
     folder = Path(out) / STORES / bench.name
-    return {label: str(recording_store(bench, label, options, data_root, folder / f"{label}.zarr", log))
+    stamp = None if bench.simulate else source_stamp(Path(data_root) / bench.folder)
+    return {label: str(recording_store(bench, label, options, data_root, folder / f"{label}.zarr", log, stamp=stamp))
             for label, options in recordings.items()}
 
 
@@ -139,11 +142,13 @@ def run_leaderboard(data_root, out, *, models: list[str] | None = None, benchmar
     scheduler : str, optional
         A Dask ``distributed`` scheduler address: the cells run there as independent tasks (the
         workers must see ``out`` and the data at the same paths).
-
-    A cell that fails on its data or settings (a :class:`~cortexkit.errors.CortexkitError`) does
-    not stop the others; the run ends with one error naming every failed cell.
     log : callable
         Receives one line per step.
+
+    A benchmark whose source data is absent is skipped when no benchmarks were named (the
+    simulated ones still run) and an error when it was named. A cell that fails on its data or
+    settings (a :class:`~cortexkit.errors.CortexkitError`) does not stop the others; the run ends
+    with one error naming every failed cell.
     """
     out = Path(out)
     pairs = plan_cells(models, benchmarks)
@@ -152,6 +157,8 @@ def run_leaderboard(data_root, out, *, models: list[str] | None = None, benchmar
         try:
             stores[bench.name] = prepare_stores(bench, data_root, out, log)
         except ConfigError as exc:
+            if benchmarks:
+                raise
             log(f"{bench.name}: skipped ({exc})")
     cells = [Cell(b, m, stores[b.name], str(out)) for b, m in pairs if b.name in stores]
     todo = [c for c in cells if not c.is_current()]
@@ -198,7 +205,9 @@ def score_cell(cell: Cell, log=lambda m: None) -> dict:
     runner = {"ridge": _encoding_ridge, "trained": _encoding_trained, "reconstruction": _reconstruction,
               "parameter_decoding": _decoding}[cell.model.kind]
     result, items, arrays = runner(cell, log)
-    result.update(benchmark=cell.benchmark.name, model=cell.model.name, task=cell.benchmark.task,
+    # what ran, for the model's page (a user's model file may be gone or changed later)
+    spec = cell.model.model_dump(include={"description", "kind", "task", "stimulus", "config", "output", "source"})
+    result.update(benchmark=cell.benchmark.name, model=cell.model.name, model_spec=spec, task=cell.benchmark.task,
                   metric=cell.benchmark.metric, fingerprint=cell.fingerprint(), seconds=round(time.time() - start, 1),
                   time=time.strftime("%Y-%m-%d %H:%M:%S"), cortexkit=__version__)
     cell.folder.mkdir(parents=True, exist_ok=True)
@@ -214,7 +223,7 @@ def _run_dir(cell: Cell, label: str | None = None) -> Path:
     return base / label if label else base
 
 
-def test_targets(test, stimulus: np.ndarray, metric: str) -> np.ndarray:
+def scoring_targets(test, stimulus: np.ndarray, metric: str) -> np.ndarray:
     """The (stimulus, unit) targets of an encoding score, rows in the order of ``stimulus``: the
     repeat-averaged responses, or the true rates (``pearson_true``)."""
     if metric == "pearson_true":
@@ -243,8 +252,8 @@ def _encoding_result(cell: Cell, predictions: dict[str, tuple[np.ndarray, np.nda
         table.insert(0, "recording", label)
         table["score"] = table[metric]
         frames.append(table)
-        pairs.append((test_targets(test, stimulus, metric), pred))
-        recorded.append((test_targets(test, stimulus, "pearson"), pred))
+        pairs.append((scoring_targets(test, stimulus, metric), pred))
+        recorded.append((scoring_targets(test, stimulus, "pearson"), pred))
         ceilings.append(table["ceiling"].to_numpy(float))
         per_recording[label] = {"score": float(table["score"].median()), "n": int(table["score"].notna().sum()),
                                 "normalized": _median(table["normalized"])}
@@ -300,9 +309,7 @@ def _encoding_trained(cell: Cell, log):
 
 
 def _reconstruction(cell: Cell, log):
-    from cortexkit.features.base import is_video
-    from cortexkit.pipelines.reconstruction import (DecoderSpec, ReconstructionConfig, identification_features,
-                                                    prepare_stimuli, run_reconstruction)
+    from cortexkit.pipelines.reconstruction import DecoderSpec, ReconstructionConfig, prepare_stimuli, run_reconstruction
 
     spec = DecoderSpec.model_validate(cell.model.config["decoder"])
     config = ReconstructionConfig(decoders=[spec], image_size=cell.model.config.get("image_size", 64), seed=0)
@@ -313,9 +320,8 @@ def _reconstruction(cell: Cell, log):
         test = data.select(data.open(store), "test")
         truth = prepare_stimuli(test["stimuli"].values, config.image_size)
         rec = load_arrays(run_dir / "reconstructions" / f"{spec.model_name}.npz")["reconstructions"]
-        video = is_video(truth)
-        two_way = rm.identification(identification_features(truth, video)["pixels"],
-                                    identification_features(rec, video)["pixels"])
+        # per image, in the pixel space of the run's own 2-way_pixels (its mean is that column)
+        two_way = rm.identification(truth.reshape(len(truth), -1), rec.reshape(len(rec), -1))
         frame = pd.DataFrame({"recording": label, "stimulus": np.asarray(test["stimulus"].values).astype(str),
                               "score": two_way, "pixcorr": rm.pixcorr(truth, rec), "ssim": rm.ssim(truth, rec)})
         frames.append(frame)
@@ -340,11 +346,12 @@ def _reconstruction(cell: Cell, log):
 def _decoding(cell: Cell, log):
     from cortexkit.pipelines.parameter_decoding import run_parameter_decoding
 
-    method, C = cell.model.config.get("method", "logistic"), cell.model.config.get("C", 1.0)
+    settings = cell.model.config
     per_trial, rows, frames, per_recording = [], [], [], {}
     for label, store in cell.stores.items():
-        res = run_parameter_decoding(store, cell.benchmark.parameter, _run_dir(cell, label), method=method,
-                                     n_permutations=cell.model.config.get("n_permutations", 200), seed=0)
+        res = run_parameter_decoding(store, cell.benchmark.parameter, _run_dir(cell, label),
+                                     method=settings.get("method", "logistic"), C=settings.get("C", 1.0),
+                                     n_permutations=settings.get("n_permutations", 200), seed=0)
         result = res["result"]
         if result.kind != "classification":
             raise DataError(f"{cell.benchmark.parameter!r} is continuous; decoding benchmarks score classes",
@@ -454,14 +461,14 @@ def _paired_encoding(out, benchmark: str, folder: Path, a: dict, b: dict) -> dic
         if (order_b < 0).any():
             raise DataError(f"{b['model']} and {a['model']} predicted different test stimuli; rerun the leaderboard",
                             source=str(folder))
-        y = test_targets(test, stim, a["metric"])
+        y = scoring_targets(test, stim, a["metric"])
         _, summaries[label] = paired_comparison(y, arrays[a["model"]][f"prediction/{label}"],
                                                 arrays[b["model"]][f"prediction/{label}"][order_b], seed=0)
-    combined = combine_sessions(summaries)
-    first = next(iter(summaries.values()))
     if len(summaries) == 1:
+        first = next(iter(summaries.values()))
         return {"diff": first["median_diff"], "ci_low": first["ci_low"], "ci_high": first["ci_high"],
                 "p": first["permutation_p"], "test": "stimulus swap", "fraction_a_better": first["fraction_a_better"]}
+    combined = combine_sessions(summaries)
     return {"diff": combined["mean_median_diff"], "ci_low": combined["ci_low"], "ci_high": combined["ci_high"],
             "p": combined["wilcoxon_p"], "test": f"Wilcoxon over {combined['n_sessions']} recordings",
             "fraction_a_better": float(np.mean([s["fraction_a_better"] for s in summaries.values()]))}
@@ -469,11 +476,11 @@ def _paired_encoding(out, benchmark: str, folder: Path, a: dict, b: dict) -> dic
 
 def _paired_items(folder: Path, a: dict, b: dict) -> dict:
     items = {m["model"]: read_table(folder / f"{m['model']}.items.csv") for m in (a, b)}
-    diffs = items[a["model"]]["score"].to_numpy(float) - items[b["model"]]["score"].to_numpy(float)
     groups = items[a["model"]]["recording"].astype(str).to_numpy()
+    if len(items[b["model"]]) != len(groups) or (items[b["model"]]["recording"].astype(str).to_numpy() != groups).any():
+        raise DataError(f"{a['model']} and {b['model']} scored different items; rerun the leaderboard", source=str(folder))
+    diffs = items[a["model"]]["score"].to_numpy(float) - items[b["model"]]["score"].to_numpy(float)
     interval = mean_interval([diffs[groups == g] for g in dict.fromkeys(groups)], seed=0)
-    from scipy import stats
-
     nonzero = diffs[np.isfinite(diffs) & (diffs != 0)]
     p = float(stats.wilcoxon(nonzero).pvalue) if len(nonzero) >= 2 else float("nan")
     return {"diff": interval["mean"], "ci_low": interval["ci_low"], "ci_high": interval["ci_high"], "p": p,

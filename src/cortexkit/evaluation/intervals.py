@@ -93,13 +93,14 @@ def mean_interval(recordings: list[np.ndarray], *, confidence: float = CONFIDENC
     if not recordings:
         raise ConfigError("no recordings to score")
     rng = np.random.default_rng(seed)
-    means, boot = [], []
+    means, boot, n_items = [], [], 0
     for k, v in enumerate(recordings):
         v = np.asarray(v, dtype=np.float64)
         v = v[np.isfinite(v)]
         if v.ndim != 1 or not len(v):
             raise DataError(f"recording {k}: needs a 1-D array of finite item scores", variable="scores")
         means.append(v.mean())
+        n_items += len(v)
         boot.append(v[rng.integers(0, len(v), size=(n_bootstrap, len(v)))].mean(1))
     lo, hi = _percentiles(np.mean(boot, axis=0), confidence)
-    return {"mean": float(np.mean(means)), "ci_low": lo, "ci_high": hi, "n_items": int(sum(len(np.asarray(v)) for v in recordings))}
+    return {"mean": float(np.mean(means)), "ci_low": lo, "ci_high": hi, "n_items": n_items}

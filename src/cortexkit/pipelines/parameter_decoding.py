@@ -35,7 +35,7 @@ def trial_values(ds: xr.Dataset, name: str) -> np.ndarray:
 
 def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | os.PathLike, *, by: str | None = None,
                            bins: int | None = None, n_permutations: int = 200, seed: int = 0,
-                           method: str = "logistic") -> dict:
+                           method: str = "logistic", C: float = 1.0) -> dict:
     """Decode ``parameter`` from every trial's responses; write ``OUT/decoding.csv``.
 
     Parameters
@@ -52,9 +52,9 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
         Bin a continuous angle (degrees) into this many classes centred on 0, 360/bins, ...
     n_permutations, seed :
         Label shuffles for the p-value, and the seed of folds and shuffles.
-    method : str
-        ``"logistic"`` or ``"poisson"`` (maximum likelihood on counts), see
-        :func:`cortexkit.decoding.decode_parameter`.
+    method, C :
+        ``"logistic"`` (with inverse L2 penalty ``C``) or ``"poisson"`` (maximum likelihood on
+        counts), see :func:`cortexkit.decoding.decode_parameter`.
 
     Returns
     -------
@@ -72,7 +72,7 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
     if bins:
         width = 360.0 / bins  # angular bins centred on 0, width, 2 width, ...
         y = (np.round(np.mod(y.astype(float), 360.0) / width) % bins * width).astype(int)
-    result = decode_parameter(x, y, n_permutations=n_permutations, seed=seed, method=method)
+    result = decode_parameter(x, y, n_permutations=n_permutations, seed=seed, method=method, C=C)
     out = Path(out)
     rows = [{"parameter": parameter, "subset": "all", "trials": len(y), "score": result.score, "chance": result.chance,
              "p_value": result.p_value, "kind": result.kind, "method": method}]

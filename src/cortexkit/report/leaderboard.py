@@ -20,11 +20,10 @@ import yaml
 
 from cortexkit.benchmarks import get_benchmark
 from cortexkit.benchmarks.leaderboard import CELLS, benchmark_order, metric_label, model_order, paired_top, read_cells
-from cortexkit.benchmarks.model_specs import get_model
 from cortexkit.errors import CortexkitError
 from cortexkit.evaluation import read_table
 from cortexkit.report import figures
-from cortexkit.report.page import FIGURES_DIR, figure_html, save_figure, write_page
+from cortexkit.report.page import FIGURES_DIR, facts_html, figure_html, save_figure, write_page
 
 # Sorting: a click on a header of a table.sortable orders its rows by that column (numbers by their
 # data-value, empty cells last); a second click reverses. On load, #sort=COLUMN&view=normalized
@@ -170,8 +169,7 @@ def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: 
     if results[0].get("chance") is not None:
         facts.append(("chance", _fmt(results[0]["chance"])))
     body = ["<p><a href='../index.html'>leaderboard</a></p>", f"<p>{html.escape(bench.description)}</p>",
-            "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts)
-            + "</table>", "<h2>Scores</h2>", table]
+            facts_html(facts), "<h2>Scores</h2>", table]
     extras = {"pixcorr": "PixCorr", "ssim": "SSIM", "null_shuffled": "2-way, shuffled null", "chance": "chance",
               "pearson": "median r (recorded responses)", "n_normalized": "units with a ceiling"}
     shown = [k for k in extras if any(r.get(k) is not None for r in results)]
@@ -184,8 +182,8 @@ def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: 
         per = pd.DataFrame({r["model"]: {k: v["score"] for k, v in r["per_recording"].items()} for r in results})
         per.index.name = "recording"
         body += ["<h2>Per recording</h2>", per.reset_index().to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}")]
-    items = {r["model"]: read_table(Path(store) / CELLS / name / f"{r['model']}.items.csv") for r in results}
-    if bench.task != "decoding":
+    if bench.task != "decoding":  # decoding items are 0/1 trials: the per-recording table says more
+        items = {r["model"]: read_table(Path(store) / CELLS / name / f"{r['model']}.items.csv") for r in results}
         what = "unit" if bench.task == "encoding" else "test image"
         item_label = "held-out r per unit" if bench.task == "encoding" else "2-way identification per image"
         fig = save_figure(figures.score_distributions({m: t["score"].to_numpy(float) for m, t in items.items()}, item_label),
@@ -208,20 +206,19 @@ def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: 
 
 
 def _model_page(out: Path, name: str, results: list[dict]) -> Path:
-    try:
-        spec = get_model(name)
-        facts = [("kind", spec.kind), ("task", spec.task), ("stimuli", ", ".join(spec.stimulus)),
-                 ("file", Path(spec.source).name)]
-        config = "<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(spec.config, sort_keys=False)) + "</pre>"
-        description = f"<p>{html.escape(spec.description)}</p>"
-    except CortexkitError:  # a user's model file that is no longer at hand
-        facts, config, description = [], "", ""
+    # the model as it ran, stored in its newest cell (a user's file may have moved or changed since)
+    spec = max(results, key=lambda r: r["time"]).get("model_spec", {})
+    facts = [(k, v if isinstance(v, str) else ", ".join(v)) for k, v in
+             (("kind", spec.get("kind")), ("task", spec.get("task")), ("stimuli", spec.get("stimulus")),
+              ("file", spec.get("source"))) if v]
+    config = ("<h2>Configuration</h2><pre>" + html.escape(yaml.safe_dump(spec["config"], sort_keys=False)) + "</pre>"
+              if "config" in spec else "")
+    description = f"<p>{html.escape(spec['description'])}</p>" if spec.get("description") else ""
     rows = "".join(f"<tr><td><a href='../benchmarks/{r['benchmark']}.html'>{r['benchmark']}</a></td>"
                    f"<td>{html.escape(metric_label(r['metric']))}</td><td data-value='{r['score']:.6g}'>{_fmt(r['score'])}</td>"
                    f"<td>[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]</td><td>{_fmt(r.get('normalized'))}</td>"
                    f"<td>{r['seconds']:.0f}</td><td>{html.escape(r['time'])}</td></tr>" for r in results)
-    body = ["<p><a href='../index.html'>leaderboard</a></p>", description,
-            "<table>" + "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts) + "</table>",
+    body = ["<p><a href='../index.html'>leaderboard</a></p>", description, facts_html(facts),
             "<h2>Scores</h2><table class='sortable'><thead><tr><th>benchmark</th><th>metric</th><th>score</th>"
             "<th>95% interval</th><th>normalised</th><th>seconds</th><th>computed</th></tr></thead><tbody>"
             + rows + "</tbody></table>", config]

@@ -35,10 +35,24 @@ ECODES = ("dot_on", "dot_off", "dot_dir", "dot_coh", "task", "correct")
 RENDER_CHUNK = 32
 
 
-def _cell(path: Path, cell: int, experiment: str):
+def _file(path: Path) -> Path:
+    return path / "HW5_data.mat" if path.is_dir() else path
+
+
+def cell_count(path: str | Path) -> int:
+    """Number of cells in a gold_mt file (or the folder holding ``HW5_data.mat``)."""
+    return int(_cells(_file(Path(path))).shape[0])
+
+
+def _cells(path: Path):
     cells = loadmat(path, "cellArrayOfCells")
     if cells.ndim != 2 or cells.shape[1] != 2:
         raise DataError(f"expected (cells, 2 experiments), got shape {cells.shape}", source=str(path), variable="cellArrayOfCells")
+    return cells
+
+
+def _cell(path: Path, cell: int, experiment: str):
+    cells = _cells(path)
     if not 0 <= cell < cells.shape[0]:
         raise ConfigError(f"{path}: cell must be 0..{cells.shape[0] - 1}, got {cell}")
     return cells[cell, EXPERIMENTS[experiment]]
@@ -76,10 +90,8 @@ def read_gold_mt(
     seed: int = 0,
 ):
     """Read one MT cell's random-dot experiment, rendering each trial's (or condition's) kinematogram."""
-    path = Path(path)
+    path = _file(Path(path))
     check_positive(size=size, frame_rate=frame_rate)
-    if path.is_dir():
-        path = path / "HW5_data.mat"
     if experiment not in EXPERIMENTS:
         raise ConfigError(f"experiment must be one of {list(EXPERIMENTS)}, got {experiment!r}")
     if stimulus_per not in ("trial", "condition") or measure not in ("rate", "count"):
