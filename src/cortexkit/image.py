@@ -42,18 +42,37 @@ def resize(images: np.ndarray, size: int | tuple[int, int], gray_ndim: int = 3) 
     array, shape (..., height, width[, channel])
     """
     import torch
-    import torch.nn.functional as F
 
     images = np.asarray(images, dtype=np.float32)
+    with torch.no_grad():
+        return resize_tensor(torch.from_numpy(np.ascontiguousarray(images)), size, gray_ndim).numpy()
+
+
+def resize_tensor(x, size: int | tuple[int, int], gray_ndim: int = 3):
+    """:func:`resize` of a float tensor, differentiable (what in-silico experiments back-propagate
+    through); the numpy version calls this one, so the two agree exactly."""
+    import torch.nn.functional as F
+
     hw = (size, size) if isinstance(size, int) else tuple(size)
-    color = images.ndim == gray_ndim + 1
-    x = torch.from_numpy(np.ascontiguousarray(images))
+    color = x.ndim == gray_ndim + 1
     if color:
         x = x.movedim(-1, -3)  # (..., c, y, x)
     lead = x.shape[:-2]
-    flat = x.reshape((-1, 1) + tuple(x.shape[-2:]))
-    out = F.interpolate(flat, size=hw, mode="bilinear", antialias=True, align_corners=False)
-    out = out.reshape(lead + hw)
+    out = F.interpolate(x.reshape((-1, 1) + tuple(x.shape[-2:])), size=hw, mode="bilinear", antialias=True,
+                        align_corners=False).reshape(lead + hw)
     if color:
         out = out.movedim(-3, -1)
-    return out.clamp_(0.0, 1.0).numpy()
+    return out.clamp(0.0, 1.0)
+
+
+def grayscale_tensor(x, gray_ndim: int = 3):
+    """:func:`to_grayscale` of a float tensor, differentiable."""
+    import torch
+
+    if x.ndim == gray_ndim:
+        return x
+    if x.ndim == gray_ndim + 1 and x.shape[-1] == 3:
+        return x @ torch.as_tensor(LUMINANCE, dtype=x.dtype, device=x.device)
+    if x.ndim == gray_ndim + 1 and x.shape[-1] == 1:
+        return x[..., 0]
+    raise ValueError(f"expected {gray_ndim} dims, or {gray_ndim + 1} with 1 or 3 channels; got {tuple(x.shape)}")

@@ -100,15 +100,6 @@ def test_top_images_and_bad_units(fitted):
         most_exciting_inputs(model, [0], contrast=0.9)
 
 
-def test_non_differentiable_feature_spaces_say_so():
-    from cortexkit.features.registry import get_extractor
-    from cortexkit.insilico import ResponseModel
-
-    ext = get_extractor("expansion", {"widths": [4, 4, 4, 8], "image_size": 140}).fit(np.zeros((2, 16, 16), np.float32))
-    with pytest.raises(ConfigError, match="'expansion' is not differentiable"):
-        ResponseModel(ext, "expansion", np.zeros((1, 8)), np.zeros(1), ["u"], (16, 16))
-
-
 def test_synthesize_and_tuning_commands(fitted, tmp_path):
     from typer.testing import CliRunner
 

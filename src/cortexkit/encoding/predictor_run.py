@@ -21,7 +21,7 @@ from cortexkit import data, metrics
 from cortexkit.config import check_device, require_device
 from cortexkit.encoding.predictor import NeuralPredictor, build_predictor, make_core
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.image import resize, to_grayscale
+from cortexkit.image import grayscale_tensor, resize_tensor
 
 
 class SessionSpec(BaseModel):
@@ -89,22 +89,26 @@ class Session:
         return self.responses.ndim == 3
 
 
-def _stimulus_tensor(ds, config: PredictorConfig) -> torch.Tensor:
-    s = np.asarray(ds["stimuli"].values, dtype=np.float32)
-    video = data.stimulus_kind(ds) == "video"
+def core_input(stimuli: torch.Tensor, config: PredictorConfig, video: bool) -> torch.Tensor:
+    """Stimuli as the core takes them, differentiably: a float tensor of images (n, y, x[, channel])
+    or videos (n, frame, y, x[, channel]) in [0, 1] -> (n, channel[, frame], y', x') centred on mid-grey,
+    with the config's frames, grayscale and image size."""
     if video and config.frames:
-        s = s[:, : config.frames]
+        stimuli = stimuli[:, : config.frames]
     gray_ndim = 4 if video else 3
-    if config.grayscale and s.ndim == gray_ndim + 1:
-        s = to_grayscale(s, gray_ndim=gray_ndim)
+    if config.grayscale and stimuli.ndim == gray_ndim + 1:
+        stimuli = grayscale_tensor(stimuli, gray_ndim=gray_ndim)
     if config.image_size:
-        s = resize(s, config.image_size, gray_ndim=gray_ndim)
-    t = torch.from_numpy(np.ascontiguousarray(s))
-    if s.ndim == gray_ndim:  # no channel axis: add one
-        t = t.unsqueeze(1)
-    else:  # channel last -> channel first, before frames
-        t = t.movedim(-1, 1)
-    return t - 0.5  # centre on mid-gray
+        stimuli = resize_tensor(stimuli, config.image_size, gray_ndim=gray_ndim)
+    # no channel axis: add one; channel last -> channel first, before frames
+    stimuli = stimuli.unsqueeze(1) if stimuli.ndim == gray_ndim else stimuli.movedim(-1, 1)
+    return stimuli - 0.5
+
+
+def _stimulus_tensor(ds, config: PredictorConfig) -> torch.Tensor:
+    s = torch.from_numpy(np.ascontiguousarray(ds["stimuli"].values, dtype=np.float32))
+    with torch.no_grad():
+        return core_input(s, config, data.stimulus_kind(ds) == "video").contiguous()
 
 
 def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:

@@ -25,7 +25,7 @@ from cortexkit.errors import ConfigError
 from cortexkit.features.base import FeatureExtractor
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.filters import curvature, gabor
-from cortexkit.image import resize
+from cortexkit.image import resize, resize_tensor
 from cortexkit.memory import parse_memory
 
 KERNELS = (7, 5, 3, 3)
@@ -182,23 +182,36 @@ class ExpansionModel(FeatureExtractor):
         per_image = 4 * 3 * max(self.widths[0] * ((s // 2 - 6) ** 2), 108 * s * s, self.widths[1] * ((s // 4 - 8) ** 2))
         return int(max(1, min(256, budget // per_image)))
 
+    def _outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The returned layers' features of an RGB batch (n, c, y, x) at ``image_size``."""
+        outs = self._layers(x)
+        last = outs[-1].mean((2, 3)) if self.global_pool else outs[-1].flatten(1)
+        if self.layers == "all":
+            return [F.adaptive_avg_pool2d(o, 4).flatten(1) for o in outs[:-1]] + [last]
+        return [last]
+
+    def torch_features(self, stimuli: torch.Tensor) -> dict:
+        """Differentiable ``{layer: (n, features)}`` of a float tensor batch (n, y, x[, channel]) in
+        [0, 1], as :meth:`extract` (the network is fixed, so gradients reach the pixels)."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "weights_")
+        x = stimuli[..., None] if stimuli.ndim == 3 else stimuli
+        x = x.expand(*x.shape[:-1], 3) if x.shape[-1] == 1 else x
+        if x.shape[1] != self.image_size:
+            x = resize_tensor(x, self.image_size)
+        return dict(zip(self.layer_list(), self._outputs(x.permute(0, 3, 1, 2).to(self.device))))
+
     @torch.no_grad()
     def _run(self, stimuli) -> list[np.ndarray]:
         rgb = stimuli if stimuli.ndim == 4 else np.repeat(stimuli[..., None], 3, axis=-1)
-        want_all = self.layers == "all"
         batch = self._batch_size()
-        chunks = [[] for _ in range(5 if want_all else 1)]
+        chunks = [[] for _ in self.layer_list()]
         for start in track(range(0, len(rgb), batch), f"expansion features: batches of {batch} of {len(rgb)} images"):
             x = resize(rgb[start : start + batch], self.image_size) if rgb.shape[1] != self.image_size else rgb[start : start + batch]
             x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
-            outs = self._layers(x)
-            last = outs[-1].mean((2, 3)) if self.global_pool else outs[-1].flatten(1)
-            if want_all:
-                for i, o in enumerate(outs[:-1]):
-                    chunks[i].append(F.adaptive_avg_pool2d(o, 4).flatten(1).cpu().numpy())
-                chunks[4].append(last.cpu().numpy())
-            else:
-                chunks[0].append(last.cpu().numpy())
+            for chunk, out in zip(chunks, self._outputs(x)):
+                chunk.append(out.cpu().numpy())
         return [np.concatenate(c).astype(np.float32) for c in chunks]
 
     def extract(self, stimuli):

@@ -30,7 +30,7 @@ from cortexkit.errors import ConfigError
 from cortexkit.features.base import FeatureExtractor
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.filters import gabor_pair
-from cortexkit.image import resize, to_grayscale
+from cortexkit.image import grayscale_tensor, resize, resize_tensor, to_grayscale
 
 OUTPUTS = ("energy", "linear")
 
@@ -187,12 +187,9 @@ class GaborPyramid(FeatureExtractor):
         """Differentiable features of a tensor batch (n, y, x[, channel]) in [0, 1]: luminance,
         resizing and the filter bank as in :meth:`transform` (the energy gets a tiny floor inside its
         square root so that its gradient stays finite at zero)."""
-        from cortexkit.features.pixels import torch_grayscale
-
-        gray = torch_grayscale(stimuli)
+        gray = grayscale_tensor(stimuli)
         if self.image_size and tuple(gray.shape[-2:]) != (self.image_size, self.image_size):
-            gray = F.interpolate(gray[:, None], size=(self.image_size, self.image_size), mode="bilinear",
-                                 antialias=True, align_corners=False)[:, 0].clamp(0.0, 1.0)
+            gray = resize_tensor(gray, self.image_size)
         return {self.name: self._responses((gray - 0.5)[:, None], floor=1e-12)}
 
     @torch.no_grad()

@@ -11,23 +11,12 @@ from sklearn.utils._param_validation import Interval
 
 from cortexkit.features.base import FeatureExtractor
 from cortexkit.features.registry import EXTRACTORS
-from cortexkit.image import to_grayscale
+from cortexkit.image import grayscale_tensor, to_grayscale
 
 
 def _pixel_shape(input_shape: tuple[int, ...], grayscale: bool) -> tuple[int, ...]:
     """Shape of one image as the extractor flattens it."""
     return tuple(input_shape[:2]) if grayscale else tuple(input_shape)
-
-
-def torch_grayscale(x):
-    """Luminance of a tensor batch (n, y, x[, channel]), as :func:`cortexkit.image.to_grayscale`."""
-    import torch
-
-    from cortexkit.image import LUMINANCE
-
-    if x.ndim == 4 and x.shape[-1] == 3:
-        return x @ torch.as_tensor(LUMINANCE, dtype=x.dtype, device=x.device)
-    return x[..., 0] if x.ndim == 4 else x
 
 
 @EXTRACTORS.register("pixels")
@@ -58,7 +47,7 @@ class Pixels(FeatureExtractor):
 
     def torch_features(self, stimuli):
         """The flattened pixels of a tensor batch (luminance first when ``grayscale``)."""
-        x = torch_grayscale(stimuli) if self.grayscale else stimuli
+        x = grayscale_tensor(stimuli) if self.grayscale else stimuli
         return {self.name: x.reshape(len(x), -1)}
 
     def receptive_fields(self, coef):
@@ -114,7 +103,7 @@ class PixelPCA(FeatureExtractor):
         """The principal-component projection of a tensor batch (same as :meth:`transform`)."""
         import torch
 
-        x = torch_grayscale(stimuli) if self.grayscale else stimuli
+        x = grayscale_tensor(stimuli) if self.grayscale else stimuli
         flat = x.reshape(len(x), -1)
         mean = torch.as_tensor(self.pca_.mean_, dtype=flat.dtype, device=flat.device)
         components = torch.as_tensor(self.pca_.components_, dtype=flat.dtype, device=flat.device)

@@ -24,7 +24,7 @@ from cortexkit._progress import track
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.features.base import FeatureExtractor, check_images
 from cortexkit.features.registry import EXTRACTORS
-from cortexkit.image import resize
+from cortexkit.image import resize, resize_tensor
 
 
 class _Stop(Exception):
@@ -109,11 +109,9 @@ class TorchExtractor(FeatureExtractor):
         if x.ndim == 3:
             x = x[..., None]
         x = x.expand(*x.shape[:-1], 3) if x.shape[-1] == 1 else x
+        if self.image_size and tuple(x.shape[1:3]) != (self.image_size, self.image_size):
+            x = resize_tensor(x, self.image_size)
         x = x.permute(0, 3, 1, 2)
-        if self.image_size and tuple(x.shape[-2:]) != (self.image_size, self.image_size):
-            # as cortexkit.image.resize: bilinear with antialiasing, clipped to [0, 1]
-            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", antialias=True,
-                              align_corners=False).clamp(0.0, 1.0)
         return self._normalize(x.to(self.device))
 
     def _normalize(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,12 +1,19 @@
 """In-silico experiments on fitted encoding models: most exciting inputs, the most exciting images of
-a pool, tuning curves from gratings and receptive-field maps. Every experiment talks to one interface, a
-:class:`ResponseModel` (a differentiable map from images to unit responses), built from a ridge run.
+a pool, tuning curves from gratings and drifting gratings, receptive-field maps. Every experiment talks
+to one interface, a :class:`ResponseModel` (a map from stimuli to unit responses, differentiable where
+the model is), built from a ridge run, a stacked model or a trained core.
 """
 
 from cortexkit.insilico.mei import MEIResult, most_exciting_inputs, top_images
 from cortexkit.insilico.receptive_fields import gradient_maps, sparse_noise_maps
-from cortexkit.insilico.response_model import ResponseModel
-from cortexkit.insilico.tuning import grating_tuning
+from cortexkit.insilico.response_model import (
+    PredictorResponseModel,
+    ResponseModel,
+    RidgeResponseModel,
+    StackedResponseModel,
+)
+from cortexkit.insilico.tuning import direction_tuning, grating_tuning
 
-__all__ = ["MEIResult", "ResponseModel", "gradient_maps", "grating_tuning", "most_exciting_inputs", "sparse_noise_maps",
+__all__ = ["MEIResult", "PredictorResponseModel", "ResponseModel", "RidgeResponseModel", "StackedResponseModel",
+           "direction_tuning", "gradient_maps", "grating_tuning", "most_exciting_inputs", "sparse_noise_maps",
            "top_images"]

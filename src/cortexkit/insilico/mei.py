@@ -89,8 +89,10 @@ def most_exciting_inputs(model, units, *, steps: int = 200, step_size: float = 0
     if steps < 1 or step_size <= 0 or not 0 < contrast <= 0.5 or not 0 < mean < 1 or jitter < 0 or blur < 0:
         raise ConfigError(f"MEI settings out of range: steps={steps} (>= 1), step_size={step_size} (> 0), "
                           f"contrast={contrast} (in (0, 0.5]), mean={mean} (in (0, 1)), jitter={jitter}, blur={blur} (>= 0)")
+    model.require_gradients("most exciting inputs")
     index = model.unit_index(units)
     gen = torch.Generator().manual_seed(seed)
+    space = (2, 3) if model.video else (1, 2)  # the y and x axes of a batch
     shape = (len(index),) + tuple(model.image_shape)
     delta = _project(0.01 * torch.randn(shape, generator=gen), mean, contrast)
     rows = torch.arange(len(index))
@@ -99,11 +101,11 @@ def most_exciting_inputs(model, units, *, steps: int = 200, step_size: float = 0
     for step in track(range(steps), f"most exciting inputs of {len(index)} unit(s)"):
         dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=gen).tolist() if jitter else (0, 0))
         x = delta.clone().requires_grad_(True)
-        shifted = torch.roll(mean + x, shifts=(dy, dx), dims=(1, 2))
+        shifted = torch.roll(mean + x, shifts=(dy, dx), dims=space)
         response = model(shifted)[rows, torch.as_tensor(index)]
         history[step] = response.detach().numpy()
         (grad,) = torch.autograd.grad(-response.sum() if least else response.sum(), x)
-        grad = _blur(grad, blur)
+        grad = _blur(grad.flatten(0, 1), blur).view_as(grad) if model.video else _blur(grad, blur)
         dims = tuple(range(1, grad.ndim))
         grad = grad / (grad.pow(2).mean(dims, keepdim=True).sqrt() + 1e-12)
         delta = _project(delta + step_size * contrast * grad, mean, contrast)

@@ -1,5 +1,5 @@
-"""In-silico experiments on a fitted ridge run: the run's model as a differentiable
-:class:`cortexkit.insilico.ResponseModel`, its most exciting inputs and its grating tuning."""
+"""In-silico experiments on a fitted run (ridge, stacked or trained core): the run's model as a
+:class:`cortexkit.insilico.ResponseModel`, its most exciting inputs, tuning and receptive fields."""
 
 from __future__ import annotations
 
@@ -9,41 +9,94 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from cortexkit import data
 from cortexkit._atomic import atomic_path
-from cortexkit.errors import ConfigError
-from cortexkit.evaluation import MODELS_DIR, load_arrays, save_arrays, write_table
+from cortexkit.errors import ConfigError, DataError
+from cortexkit.evaluation import MODELS_DIR, load_arrays, run_kind, save_arrays, write_table
 from cortexkit.features.registry import get_extractor
-from cortexkit.insilico import ResponseModel, grating_tuning, most_exciting_inputs, top_images
-from cortexkit.pipelines.ridge_encoding import model_names, read_encoding_run
+from cortexkit.insilico import (
+    PredictorResponseModel,
+    ResponseModel,
+    RidgeResponseModel,
+    StackedResponseModel,
+    grating_tuning,
+    most_exciting_inputs,
+    top_images,
+)
+from cortexkit.pipelines.ridge_encoding import STACKED, model_names, read_encoding_run, stack_components
 
 
 def response_model(run_dir: str | os.PathLike, model: str | None = None) -> ResponseModel:
-    """The model ``model`` (default: the run's only one) of a ridge run written by ``cortexkit fit``,
-    with its feature space refitted on the run's training stimuli exactly as the fit did."""
+    """A fitted model as a :class:`cortexkit.insilico.ResponseModel`.
+
+    ``run_dir`` is a ridge run (``cortexkit fit``; ``model`` names one of its models, ``stacked``
+    included; default its only one), with its feature spaces refitted on the run's training stimuli
+    exactly as the fit did, or a trained run (``cortexkit train``; ``model`` names a session, default
+    its only one).
+    """
+    return _load(run_dir, model)[0]
+
+
+def _load(run_dir, model: str | None) -> tuple[ResponseModel, xr.Dataset]:
+    """The response model and the dataset it was fitted on."""
     run_dir = Path(run_dir)
+    kind = run_kind(run_dir)
+    if kind == "training":
+        return _trained_model(run_dir, model)
+    if kind != "encoding":
+        raise ConfigError(f"{run_dir} is not a fitted run (cortexkit fit or cortexkit train wrote none there)")
     raw, config = read_encoding_run(run_dir)
     entries = {name: (spec, layer) for spec in config.features for layer, name in model_names(spec)}
+    if config.stack is not None:
+        entries[STACKED] = (None, None)
     if model is None:
         if len(entries) != 1:
-            raise ConfigError(f"{run_dir} holds models {sorted(entries)}; name one")
+            raise ConfigError(f"{run_dir} holds models {sorted(entries)}; name one with --model")
         model = next(iter(entries))
     if model not in entries:
         raise ConfigError(f"{run_dir} has no model {model!r}; it has {sorted(entries)}")
-    spec, layer = entries[model]
-    arrays = load_arrays(run_dir / MODELS_DIR / f"{model}.npz")
-    train = data.select(data.open(raw["data"]), "train")
-    stimuli = np.asarray(train["stimuli"].values, dtype=np.float32)
-    extractor = get_extractor(spec.name, spec.params).fit(stimuli)
-    return ResponseModel(extractor, layer, arrays["coef"], arrays["intercept"], arrays["unit"], stimuli.shape[1:])
-
-
-def _stimulus_pool(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Every stimulus of the run's dataset (train and test) and its label."""
-    raw, _ = read_encoding_run(run_dir)
     ds = data.open(raw["data"])
-    return np.asarray(ds["stimuli"].values, dtype=np.float32), np.asarray(ds["stimulus"].values).astype(str)
+    stimuli = np.asarray(data.select(ds, "train")["stimuli"].values, dtype=np.float32)
+    video = data.stimulus_kind(ds) == "video"
+    extractors = {}
+
+    def ridge(spec, layer, name):
+        if spec.model_name not in extractors:
+            extractors[spec.model_name] = get_extractor(spec.name, spec.params).fit(stimuli)
+        arrays = load_arrays(run_dir / MODELS_DIR / f"{name}.npz")
+        return RidgeResponseModel(extractors[spec.model_name], layer, arrays["coef"], arrays["intercept"],
+                                  arrays["unit"], stimuli.shape[1:], name=name, video=video)
+
+    if model == STACKED:
+        arrays = load_arrays(run_dir / MODELS_DIR / f"{STACKED}.npz")
+        members = [ridge(spec, layer, name) for spec, layer, name in stack_components(config)]
+        if [m.name for m in members] != list(arrays["components"].astype(str)):
+            raise DataError("the stacked model's components differ from the config's; refit the run",
+                            source=str(run_dir / MODELS_DIR / f"{STACKED}.npz"))
+        return StackedResponseModel(members, arrays["weights"]), ds
+    spec, layer = entries[model]
+    return ridge(spec, layer, model), ds
+
+
+def _trained_model(run_dir: Path, key: str | None) -> tuple[ResponseModel, xr.Dataset]:
+    from cortexkit.pipelines.trained_predictor import load_trained
+
+    run = load_trained(run_dir)
+    if key is None:
+        if len(run.sessions) != 1:
+            raise ConfigError(f"{run_dir} is trained on sessions {sorted(run.sessions)}; name one with --model")
+        key = next(iter(run.sessions))
+    if key not in run.sessions:
+        raise ConfigError(f"{run_dir} has no session {key!r}; it has {sorted(run.sessions)}")
+    sess = run.sessions[key]
+    ds = sess.dataset
+    n_behaviors = sess.behavior.shape[-1] if sess.behavior is not None else 0
+    net = PredictorResponseModel(run.model, key, run.config, ds["unit"].values, ds["stimuli"].shape[1:],
+                                 video=data.stimulus_kind(ds) == "video", time_resolved=sess.time_resolved,
+                                 n_behaviors=n_behaviors)
+    return net, ds
 
 
 def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | None = None, units=None,
@@ -62,9 +115,10 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
     import imageio.v3 as iio
 
     run_dir, out = Path(run_dir), Path(out)
-    net = response_model(run_dir, model)
+    net, ds = _load(run_dir, model)
+    net.require_gradients("synthesizing most exciting inputs")
     index = net.unit_index(units if units is not None else range(len(net.units)))
-    pool, labels = _stimulus_pool(run_dir)
+    pool, labels = np.asarray(ds["stimuli"].values, np.float32), np.asarray(ds["stimulus"].values).astype(str)
     log(f"{len(index)} unit(s); scoring the {len(pool)} stimuli of the run's dataset")
     order, best = top_images(net, pool, index, k=top_k, least=settings.get("least", False))
     res = most_exciting_inputs(net, index, **settings)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cortexkit.data.model import make_dataset
 from cortexkit.filters import gabor3d
-from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, source_image
+from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, drifting_grating, source_image
 from cortexkit.image import resize, to_grayscale
 
 
@@ -37,8 +37,6 @@ def motion_movies(n: int, size: int = 24, n_frames: int = 12, *, seed: int = 0, 
     """
     rng = np.random.default_rng(seed)
     # visual convention: x right, y up (row 0 is the top), direction 90 = upward motion
-    rows, xx = np.meshgrid(np.arange(size) - (size - 1) / 2, np.arange(size) - (size - 1) / 2, indexing="ij")
-    yy = -rows
     movies = np.empty((n, n_frames, size, size), dtype=np.float32)
     rows = []
     images = [to_grayscale(source_image(name), gray_ndim=2) for name in NATURAL_IMAGE_SOURCES]
@@ -47,9 +45,7 @@ def motion_movies(n: int, size: int = 24, n_frames: int = 12, *, seed: int = 0, 
         th = np.deg2rad(direction)
         if rng.random() < grating_fraction:
             lam, tf, c = rng.uniform(4, 12), rng.uniform(0, 0.25), rng.uniform(0.3, 1.0)
-            u = xx * np.cos(th) + yy * np.sin(th)
-            t = np.arange(n_frames)[:, None, None]
-            movies[i] = 0.5 + 0.5 * c * np.cos(2 * np.pi * (u[None] / lam - tf * t) + rng.uniform(0, 2 * np.pi))
+            movies[i] = drifting_grating(size, n_frames, direction, lam, tf, rng.uniform(0, 2 * np.pi), c)
             rows.append({"kind": "grating", "direction": direction, "speed": tf * lam, "wavelength": lam})
         else:
             img = images[rng.integers(len(images))]

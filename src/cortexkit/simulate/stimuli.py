@@ -152,3 +152,41 @@ def gratings(
     if color:
         stim = np.repeat(stim[..., None], 3, axis=-1)
     return stim, pd.DataFrame(rows)
+
+
+def drifting_grating(size: int, n_frames: int, direction: float, wavelength: float, temporal_frequency: float,
+                     phase: float = 0.0, contrast: float = 1.0) -> np.ndarray:
+    """One drifting sinusoidal grating movie (frames, size, size) in [0, 1].
+
+    ``0.5 + 0.5 * contrast * cos(2 pi (u / wavelength - temporal_frequency * t) + phase)`` with
+    ``u = x cos(direction) + y sin(direction)`` from the image centre, x to the right and y **up**
+    (row 0 is the top), so the bars move towards ``direction`` (0 = rightward, 90 = upward) at
+    ``temporal_frequency * wavelength`` px/frame. ``phase`` in radians.
+    """
+    grid = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    rows, xx = np.meshgrid(grid, grid, indexing="ij")
+    th = np.deg2rad(direction)
+    u = xx * np.cos(th) - rows * np.sin(th)
+    t = np.arange(n_frames)[:, None, None]
+    movie = 0.5 + 0.5 * contrast * np.cos(2 * np.pi * (u[None] / wavelength - temporal_frequency * t) + phase)
+    return np.clip(movie, 0, 1).astype(np.float32)
+
+
+def drifting_gratings(size: int = 24, n_frames: int = 12, *, directions: Sequence[float] = tuple(np.arange(0, 360, 30.0)),
+                      wavelengths: Sequence[float] = (4.0, 8.0, 12.0),
+                      temporal_frequencies: Sequence[float] = (0.0625, 0.125, 0.25),
+                      phases: Sequence[float] = (0.0, 90.0, 180.0, 270.0), contrast: float = 1.0,
+                      color: bool = False) -> tuple[np.ndarray, pd.DataFrame]:
+    """Drifting gratings (:func:`drifting_grating`) on every combination of the given parameters:
+    movies (n, frames, size, size[, 3]) and one row per movie (direction, wavelength,
+    temporal_frequency, speed in px/frame, phase in degrees, contrast)."""
+    movies, rows = [], []
+    for d in directions:
+        for lam in wavelengths:
+            for tf in temporal_frequencies:
+                for ph in phases:
+                    movies.append(drifting_grating(size, n_frames, d, lam, tf, np.deg2rad(ph), contrast))
+                    rows.append({"direction": float(d), "wavelength": float(lam), "temporal_frequency": float(tf),
+                                 "speed": float(lam * tf), "phase": float(ph), "contrast": float(contrast)})
+    stim = np.stack(movies)
+    return (np.repeat(stim[..., None], 3, axis=-1) if color else stim), pd.DataFrame(rows)
