@@ -316,41 +316,51 @@ def _units(text: str | None):
 
 
 @command
-def synthesize(run: Path = Arg(..., help="ridge run directory (cortexkit fit)"), out: Path = Opt(..., help="folder to write"),
-               model: OStr = Opt(None, help="model of the run (default: its only one)"),
+def synthesize(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit train)"),
+               out: Path = Opt(..., help="folder to write"),
+               model: OStr = Opt(None, help="model of a ridge run (e.g. stacked), or session of a trained run (default: its only one)"),
                units: OStr = Opt(None, help="comma-separated unit names or indices (default all)"),
                steps: int = Opt(200, help="gradient-ascent steps"), contrast: float = Opt(0.2, help="RMS contrast budget"),
                blur: float = Opt(0.5, help="SD (px) of the gradient smoothing"),
                jitter: int = Opt(0, help="largest random shift (px) per step; 1-2 for deep CNN features"),
                top_k: int = Opt(5, help="most exciting images of the recording shown beside each MEI"),
                seed: int = Opt(0, help="seed of the start noise and the jitter"),
-               least: bool = Opt(False, help="least exciting (most suppressive) inputs and images instead")):
+               least: bool = Opt(False, help="least exciting (most suppressive) inputs and images instead"),
+               diverse: int = Opt(0, help="also this many dissimilar exciting inputs per unit (0: none)"),
+               threshold: float = Opt(0.9, help="each diverse input keeps this fraction of the MEI response")):
     """Most exciting inputs of a fitted model's units, beside their most exciting recorded images.
 
-    Example: cortexkit synthesize runs/v1 --model gabor --units 0,1,2 --out runs/v1_meis
+    Works on ridge runs (any model, the stacked one included) and trained cores (image or video).
+
+    Example: cortexkit synthesize runs/v1 --model gabor --units 0,1,2 --diverse 4 --out runs/v1_meis
     """
     from cortexkit import pipelines, report
 
-    table = pipelines.synthesize(run, out, model=model, units=_units(units), top_k=top_k, log=log, steps=steps,
-                                 contrast=contrast, blur=blur, jitter=jitter, seed=seed, least=least)
+    table = pipelines.synthesize(run, out, model=model, units=_units(units), top_k=top_k, diverse=diverse,
+                                 threshold=threshold, log=log, steps=steps, contrast=contrast, blur=blur,
+                                 jitter=jitter, seed=seed, least=least)
     figure = report.write_synthesis_figure(out)
     show(table, "most exciting inputs: predicted responses")
     console.print(f"wrote {out}/meis.csv, {out}/png/, {figure}")
 
 
 @command
-def tuning(run: Path = Arg(..., help="ridge run directory (cortexkit fit)"), out: Path = Opt(..., help="folder to write"),
-           model: OStr = Opt(None, help="model of the run (default: its only one)")):
-    """Grating tuning (orientation, wavelength, phase) of every unit of a fitted model.
+def tuning(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit train)"),
+           out: Path = Opt(..., help="folder to write"),
+           model: OStr = Opt(None, help="model of a ridge run, or session of a trained run (default: its only one)"),
+           rf_size: int = Opt(2, help="side (px) of the sparse-noise squares")):
+    """Tuning and receptive fields of every unit of a fitted model: orientation tuning (images) or
+    direction tuning (videos) from gratings, sparse-noise and gradient RF maps.
 
     Example: cortexkit tuning runs/v1 --model gabor --out runs/v1_tuning
     """
     from cortexkit import pipelines, report
 
-    preferred = pipelines.tuning(run, out, model=model)
+    preferred = pipelines.tuning(run, out, model=model, rf_size=rf_size)
     figure = report.write_tuning_figure(out)
-    show(preferred, "preferred grating per unit")
-    console.print(f"wrote {out}/tuning.csv, {out}/preferred.csv, {figure}")
+    show(preferred, "preferred stimulus and receptive-field centre per unit")
+    console.print(f"wrote {out}/tuning.csv, {out}/preferred.csv, {out}/receptive_fields.npz, {figure}, "
+                  f"{out}/figures/receptive_fields.png")
 
 
 board = typer.Typer(help="Every model on every benchmark: run the cells, print the matrix, write the site.",

@@ -107,15 +107,24 @@ def test_synthesize_and_tuning_commands(fitted, tmp_path):
 
     ds, _, run = fitted
     runner = CliRunner()
-    result = runner.invoke(app, ["synthesize", str(run), "--units", "0,1", "--out", str(tmp_path / "m"), "--steps", "30"])
+    result = runner.invoke(app, ["synthesize", str(run), "--units", "0,1", "--out", str(tmp_path / "m"), "--steps", "30",
+                                 "--diverse", "2"])
     assert result.exit_code == 0, result.output
     table = __import__("pandas").read_csv(tmp_path / "m" / "meis.csv", dtype={"unit": str})
     assert list(table["unit"]) == list(ds["unit"].values[:2].astype(str)) and (table["ratio"] > 1).all()
-    assert sorted(p.name for p in (tmp_path / "m" / "png").iterdir()) == sorted(f"{u}.png" for u in table["unit"])
-    assert (tmp_path / "m" / "figures" / "meis.png").is_file()
+    assert sorted(p.name for p in (tmp_path / "m" / "png").iterdir()) == sorted(
+        f"{u}{s}.png" for u in table["unit"] for s in ("", "_diverse_1", "_diverse_2"))
+    assert (table["diverse_min_fraction"] >= 0.9 - 1e-4).all()
+    assert (tmp_path / "m" / "figures" / "meis.png").is_file() and (tmp_path / "m" / "figures" / "diverse.png").is_file()
     result = runner.invoke(app, ["tuning", str(run), "--out", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "t" / "preferred.csv").is_file() and (tmp_path / "t" / "figures" / "orientation_tuning.png").is_file()
+    for name in ("preferred.csv", "figures/orientation_tuning.png", "figures/receptive_fields.png"):
+        assert (tmp_path / "t" / name).is_file(), name
+    preferred = __import__("pandas").read_csv(tmp_path / "t" / "preferred.csv")
+    distance = np.hypot(preferred["rf_x"] - ds["rf_x"].values, preferred["rf_y"] - ds["rf_y"].values)
+    assert (distance <= 2 * ds["sigma"].values + 2).mean() >= 0.9  # the RF centres, from sparse noise
+    maps = load_arrays(tmp_path / "t" / "receptive_fields.npz")
+    assert maps["gradient"].shape == (20, 32, 32) and maps["sparse_noise"].shape == (20, 2, 16, 16)
     result = runner.invoke(app, ["synthesize", str(run), "--units", "999", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "out of range" in result.output
     result = runner.invoke(app, ["synthesize", str(run), "--model", "nope", "--out", str(tmp_path / "x")])

@@ -21,8 +21,12 @@ from cortexkit.insilico import (
     ResponseModel,
     RidgeResponseModel,
     StackedResponseModel,
+    direction_tuning,
+    diverse_exciting_inputs,
+    gradient_maps,
     grating_tuning,
     most_exciting_inputs,
+    sparse_noise_maps,
     top_images,
 )
 from cortexkit.pipelines.ridge_encoding import STACKED, model_names, read_encoding_run, stack_components
@@ -100,23 +104,24 @@ def _trained_model(run_dir: Path, key: str | None) -> tuple[ResponseModel, xr.Da
 
 
 def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | None = None, units=None,
-               top_k: int = 5, log=print, **settings) -> pd.DataFrame:
+               top_k: int = 5, diverse: int = 0, threshold: float = 0.9, log=print, **settings) -> pd.DataFrame:
     """Most exciting inputs of ``units`` (default all) of a run's model, beside the most exciting
-    images of the run's own stimuli.
+    images of the run's own stimuli, and optionally ``diverse`` dissimilar exciting inputs per unit.
 
     With ``least=True`` (in ``settings``), the least exciting inputs and images instead.
 
     Writes into ``OUT``: ``meis.npz`` (images, units, responses, the top images and their indices),
-    ``meis.csv``
-    (per unit: MEI response, best natural image, its response, the ratio) and ``png/UNIT.png``, the
-    MEIs as 8-bit images ready to show. ``settings`` go to
+    ``meis.csv`` (per unit: MEI response, best natural image, its response, the ratio) and
+    ``png/UNIT.png``, the MEIs as 8-bit images ready to show (``.gif`` for video models). With
+    ``diverse``: ``diverse.npz``, ``diverse.csv`` (per image: response, fraction of the MEI's, the
+    unit's mean pairwise similarity) and ``png/UNIT_diverse_K.png``. ``settings`` go to
     :func:`cortexkit.insilico.most_exciting_inputs` (steps, step_size, contrast, blur, jitter, seed).
     """
-    import imageio.v3 as iio
-
     run_dir, out = Path(run_dir), Path(out)
     net, ds = _load(run_dir, model)
     net.require_gradients("synthesizing most exciting inputs")
+    if diverse and settings.get("least"):
+        raise ConfigError("diverse inputs are of the most exciting kind; drop --least or --diverse")
     index = net.unit_index(units if units is not None else range(len(net.units)))
     pool, labels = np.asarray(ds["stimuli"].values, np.float32), np.asarray(ds["stimulus"].values).astype(str)
     log(f"{len(index)} unit(s); scoring the {len(pool)} stimuli of the run's dataset")
@@ -128,20 +133,68 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
     save_arrays({"images": res.images.astype(np.float32), "units": res.units, "responses": res.responses,
                  "history": res.history, "top_images": order, "top_responses": best,
                  "top_labels": labels[order], "top_pixels": np.round(pool[order] * 255).astype(np.uint8),
-                 "settings": np.array(json.dumps(settings, sort_keys=True))},
+                 "video": np.bool_(net.video), "settings": np.array(json.dumps(settings, sort_keys=True))},
                 out / "meis.npz")
-    write_table(table, out / "meis.csv")
     for unit, image in zip(res.units, res.images):
-        with atomic_path(out / "png" / f"{unit}.png") as tmp:
-            iio.imwrite(tmp, np.round(np.clip(image, 0, 1) * 255).astype(np.uint8), extension=".png")
+        write_stimulus_image(image, out / "png" / str(unit), net.video)
+    if diverse:
+        keep = {k: settings[k] for k in ("contrast", "mean", "blur", "seed") if k in settings}
+        div = diverse_exciting_inputs(net, index, n=diverse, threshold=threshold, mei=res, **keep)
+        save_arrays({"images": div.images.astype(np.float32), "units": div.units, "responses": div.responses,
+                     "mei_responses": div.mei_responses, "similarity": div.similarity}, out / "diverse.npz")
+        rows = [{"unit": unit, "image": k + 1, "response": div.responses[i, k], "fraction_of_mei": div.fraction[i, k],
+                 "unit_mean_similarity": div.mean_similarity[i]}
+                for i, unit in enumerate(div.units) for k in range(diverse)]
+        write_table(pd.DataFrame(rows), out / "diverse.csv")
+        for i, unit in enumerate(div.units):
+            for k in range(diverse):
+                write_stimulus_image(div.images[i, k], out / "png" / f"{unit}_diverse_{k + 1}", net.video)
+        table["diverse_mean_similarity"] = div.mean_similarity
+        table["diverse_min_fraction"] = div.fraction.min(axis=1)
+    write_table(table, out / "meis.csv")
     return table
 
 
-def tuning(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | None = None) -> pd.DataFrame:
-    """Grating tuning of every unit of a run's model; writes ``OUT/tuning.csv`` (responses) and
-    ``OUT/preferred.csv`` (per unit: orientation, wavelength, response, osi); returns the latter."""
+def write_stimulus_image(stimulus: np.ndarray, stem: Path, video: bool) -> Path:
+    """A stimulus in [0, 1] as an 8-bit ``STEM.png`` (an image) or ``STEM.gif`` (a movie, 10 frames/s),
+    atomically; returns the path."""
+    import imageio.v3 as iio
+
+    path = stem.with_name(stem.name + (".gif" if video else ".png"))
+    pixels = np.round(np.clip(stimulus, 0, 1) * 255).astype(np.uint8)
+    with atomic_path(path) as tmp:
+        if video:
+            iio.imwrite(tmp, pixels, extension=".gif", duration=100, loop=0)
+        else:
+            iio.imwrite(tmp, pixels, extension=".png")
+    return path
+
+
+def tuning(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | None = None,
+           rf_size: int = 2) -> pd.DataFrame:
+    """Tuning and receptive fields of every unit of a run's model.
+
+    Image models: orientation tuning (gratings over orientation, wavelength and phase); video models:
+    direction tuning (drifting gratings over direction, wavelength and temporal frequency). Both:
+    sparse-noise RF maps (squares of ``rf_size`` pixels, held still in videos) and, for differentiable
+    image models, the response gradient at mean grey. Writes ``OUT/tuning.csv`` (every response),
+    ``OUT/preferred.csv`` (per unit: the preference, its selectivity, and the RF centre ``rf_x``,
+    ``rf_y`` in pixels where the sparse-noise response is strongest) and ``OUT/receptive_fields.npz``
+    (``sparse_noise`` (unit, ON/OFF, y, x) and ``gradient``); returns the per-unit table.
+    """
     out = Path(out)
-    responses, preferred = grating_tuning(response_model(run_dir, model))
+    net = response_model(run_dir, model)
+    responses, preferred = direction_tuning(net) if net.video else grating_tuning(net)
+    everyone = range(len(net.units))
+    maps = sparse_noise_maps(net, everyone, size=rf_size)
+    energy = np.abs(maps).sum(axis=1).reshape(len(net.units), -1)
+    peak_y, peak_x = np.unravel_index(energy.argmax(axis=1), maps.shape[2:])
+    preferred["rf_x"] = peak_x * rf_size + (rf_size - 1) / 2
+    preferred["rf_y"] = peak_y * rf_size + (rf_size - 1) / 2
+    arrays = {"units": net.units, "sparse_noise": maps.astype(np.float32), "size": np.int64(rf_size)}
+    if net.differentiable and not net.video:
+        arrays["gradient"] = gradient_maps(net, everyone).astype(np.float32)
+    save_arrays(arrays, out / "receptive_fields.npz")
     write_table(responses, out / "tuning.csv")
     write_table(preferred, out / "preferred.csv")
     return preferred

@@ -342,19 +342,19 @@ def score_distributions(scores: dict[str, np.ndarray], label: str):
     return fig
 
 
-def mei_grid(meis: np.ndarray, units, top: np.ndarray, ratios, n: int = 12):
+def mei_grid(meis: np.ndarray, units, top: np.ndarray, ratios, n: int = 12, video: bool = False):
     """One row per unit (the first ``n``): its most exciting input, then its most exciting
     images of the recording, best first; the title gives the MEI's predicted response relative to
-    the best image's."""
+    the best image's (movies: their middle frame)."""
     n = min(n, len(meis))
     k = top.shape[1]
     fig, axes = plt.subplots(n, k + 1, figsize=(1.3 * (k + 1), 1.35 * n + 0.3), squeeze=False)
-    gray = meis.ndim == 3
     for row in range(n):
         images = [meis[row], *top[row]]
         for col, image in enumerate(images):
             ax = axes[row, col]
-            ax.imshow(np.clip(image, 0, 1), cmap="gray" if gray else None, vmin=0, vmax=1)
+            image = _frame(image, video)
+            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
@@ -364,23 +364,83 @@ def mei_grid(meis: np.ndarray, units, top: np.ndarray, ratios, n: int = 12):
     return fig
 
 
-def orientation_tuning(responses: pd.DataFrame, preferred: pd.DataFrame, n: int = 16):
-    """Orientation tuning curves (maximum over wavelength and phase) of the first ``n`` units, each
-    scaled to its peak, with the preferred orientation marked."""
+def _frame(stimulus: np.ndarray, video: bool) -> np.ndarray:
+    """What to draw of a stimulus: itself, or a movie's middle frame."""
+    return stimulus[len(stimulus) // 2] if video else stimulus
+
+
+def diverse_grid(meis: np.ndarray, diverse: np.ndarray, units, similarity, fractions, n: int = 12,
+                 video: bool = False):
+    """One row per unit (the first ``n``): its MEI, then its diverse exciting inputs; the label gives
+    the images' mean pairwise similarity (1: one solution; low: the unit is invariant to what
+    differs) and each title the image's response as a fraction of the MEI's."""
+    n = min(n, len(meis))
+    k = diverse.shape[1]
+    fig, axes = plt.subplots(n, k + 1, figsize=(1.3 * (k + 1), 1.35 * n + 0.3), squeeze=False)
+    for row in range(n):
+        for col, image in enumerate([meis[row], *diverse[row]]):
+            ax = axes[row, col]
+            image = _frame(image, video)
+            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col:
+                ax.set_title(f"{fractions[row][col - 1]:.2f}", fontsize=7)
+            elif row == 0:
+                ax.set_title("MEI", fontsize=8)
+        axes[row, 0].set_ylabel(f"{units[row]}\nsim {similarity[row]:.2f}", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def tuning_curves(responses: pd.DataFrame, preferred: pd.DataFrame, parameter: str = "orientation", n: int = 16):
+    """Tuning curves over ``parameter`` (``orientation``: maximum over wavelength and phase;
+    ``direction``: at the preferred wavelength and temporal frequency, mean over phase) of the first
+    ``n`` units, each scaled to its peak, with the preference marked."""
     units = list(preferred["unit"])[:n]
     cols = min(4, len(units))
     rows = int(np.ceil(len(units) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 1.7 * rows), squeeze=False, sharex=True)
     for ax, unit in zip(axes.ravel(), units):
-        curve = responses[responses["unit"] == unit].groupby("orientation")["response"].max()
+        mine = responses[responses["unit"] == unit]
+        best = preferred.loc[preferred["unit"] == unit].iloc[0]
+        if parameter == "direction":
+            mine = mine[(mine["wavelength"] == best["wavelength"]) & (mine["temporal_frequency"] == best["temporal_frequency"])]
+            curve = mine.groupby(parameter)["response"].mean()
+        else:
+            curve = mine.groupby(parameter)["response"].max()
         ax.plot(curve.index, curve.to_numpy() / (np.abs(curve).max() or 1.0), "-o", ms=2.5)
-        best = preferred.loc[preferred["unit"] == unit, "orientation"].iloc[0]
-        ax.axvline(best, color="C3", lw=0.8)
+        ax.axvline(best[parameter], color="C3", lw=0.8)
         ax.set_title(str(unit), fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(units):]:
         ax.axis("off")
     for ax in axes[-1]:
-        ax.set_xlabel("orientation (deg)", fontsize=8)
+        ax.set_xlabel(f"{parameter} (deg)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def receptive_field_maps(units, sparse_noise: np.ndarray, gradient: np.ndarray | None = None, n: int = 12):
+    """Per unit (the first ``n``, one column each): the sparse-noise ON minus OFF map (red: brighter
+    excites) and, for differentiable models, the response gradient at mean grey (luminance)."""
+    n = min(n, len(units))
+    rows = 1 if gradient is None else 2
+    fig, axes = plt.subplots(rows, n, figsize=(1.2 * n + 0.4, 1.3 * rows + 0.3), squeeze=False)
+    for col in range(n):
+        on_off = sparse_noise[col, 0] - sparse_noise[col, 1]
+        maps = [("ON - OFF", on_off)]
+        if gradient is not None:
+            g = gradient[col]
+            maps.append(("gradient", g.mean(-1) if g.ndim == 3 else g))
+        for row, (label, m) in enumerate(maps):
+            ax = axes[row, col]
+            lim = np.abs(m).max() or 1.0
+            ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0:
+                ax.set_ylabel(label, fontsize=7)
+        axes[0, col].set_title(str(units[col]), fontsize=7)
     fig.tight_layout()
     return fig
