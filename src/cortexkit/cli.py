@@ -363,6 +363,27 @@ def tuning(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit 
                   f"{out}/figures/receptive_fields.png")
 
 
+@command
+def design(runs: list[str] = Arg(..., help="RUN or RUN:MODEL, one or more: the model ensemble (a bare ridge run: all its models)"),
+           pool: Path = Opt(..., help="candidate stimuli: a cortexkit store, or a folder of image files"),
+           out: Path = Opt(..., help="folder to write the stimulus set into"),
+           n: int = Opt(50, help="stimuli to choose"),
+           objective: str = Opt("disagreement", help="disagreement (the ensemble differs most) or drive (chosen units respond most)"),
+           units: OStr = Opt(None, help="comma-separated unit names or indices the objective looks at (default all)"),
+           max_similarity: float = Opt(0.95, help="pass over images whose pixel correlation with a chosen one is above this")):
+    """Choose the next stimuli to show: the pool images a model ensemble disagrees on most, or that
+    drive chosen units most, written as PNG files and a CSV ready to present.
+
+    Example: cortexkit design runs/v4 --pool candidate_images/ --n 100 --out next_session
+    """
+    from cortexkit import pipelines
+
+    table = pipelines.design(runs, pool, out, n, objective=objective, units=_units(units),
+                             max_similarity=max_similarity, log=log)
+    show(table.head(20), f"the {n} stimuli to show next, by {objective} (first 20)")
+    console.print(f"wrote {out}/stimuli.csv, {out}/png/ ({len(table)} files), {out}/design.json")
+
+
 board = typer.Typer(help="Every model on every benchmark: run the cells, print the matrix, write the site.",
                     no_args_is_help=True)
 app.add_typer(board, name="leaderboard")

@@ -16,7 +16,7 @@ from cortexkit.pipelines.dataset_summary import describe_dataset
 from cortexkit.pipelines.demo import run_demo
 from cortexkit.pipelines.evaluate import evaluate_any_run
 from cortexkit.pipelines.feature_export import export_features
-from cortexkit.pipelines.in_silico import response_model, synthesize, tuning
+from cortexkit.pipelines.in_silico import design, response_model, synthesize, tuning
 from cortexkit.pipelines.model_comparison import compare_models
 from cortexkit.pipelines.parameter_decoding import run_parameter_decoding
 from cortexkit.pipelines.reconstruction import DecoderSpec, ReconstructionConfig, run_reconstruction
@@ -35,6 +35,7 @@ from cortexkit.pipelines.trained_predictor import evaluate_predictor, load_train
 
 __all__ = [
     "compare_models",
+    "design",
     "response_model",
     "synthesize",
     "tuning",
