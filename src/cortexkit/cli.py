@@ -327,7 +327,8 @@ def synthesize(run: Path = Arg(..., help="run directory (cortexkit fit or cortex
                seed: int = Opt(0, help="seed of the start noise and the jitter"),
                least: bool = Opt(False, help="least exciting (most suppressive) inputs and images instead"),
                diverse: int = Opt(0, help="also this many dissimilar exciting inputs per unit (0: none)"),
-               threshold: float = Opt(0.9, help="each diverse input keeps this fraction of the MEI response")):
+               threshold: float = Opt(0.9, help="each diverse input keeps this fraction of the MEI response"),
+               compare: OStr = Opt(None, help="RUN or RUN:MODEL: a second model of the same units; how far the two agree")):
     """Most exciting inputs of a fitted model's units, beside their most exciting recorded images.
 
     Works on ridge runs (any model, the stacked one included) and trained cores (image or video).
@@ -337,11 +338,11 @@ def synthesize(run: Path = Arg(..., help="run directory (cortexkit fit or cortex
     from cortexkit import pipelines, report
 
     table = pipelines.synthesize(run, out, model=model, units=_units(units), top_k=top_k, diverse=diverse,
-                                 threshold=threshold, log=log, steps=steps, contrast=contrast, blur=blur,
+                                 threshold=threshold, compare=compare, log=log, steps=steps, contrast=contrast, blur=blur,
                                  jitter=jitter, seed=seed, least=least)
-    figure = report.write_synthesis_figure(out)
+    page = report.write_synthesis_report(out)
     show(table, "most exciting inputs: predicted responses")
-    console.print(f"wrote {out}/meis.csv, {out}/png/, {figure}")
+    console.print(f"wrote {out}/meis.csv, {out}/png/, {page} (figures in {out}/figures)")
 
 
 @command
@@ -357,10 +358,10 @@ def tuning(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit 
     from cortexkit import pipelines, report
 
     preferred = pipelines.tuning(run, out, model=model, rf_size=rf_size)
-    figure = report.write_tuning_figure(out)
+    page = report.write_tuning_report(out)
     show(preferred, "preferred stimulus and receptive-field centre per unit")
-    console.print(f"wrote {out}/tuning.csv, {out}/preferred.csv, {out}/receptive_fields.npz, {figure}, "
-                  f"{out}/figures/receptive_fields.png")
+    console.print(f"wrote {out}/tuning.csv, {out}/preferred.csv, {out}/receptive_fields.npz, {page} "
+                  f"(figures in {out}/figures)")
 
 
 @command

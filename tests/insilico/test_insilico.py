@@ -116,9 +116,11 @@ def test_synthesize_and_tuning_commands(fitted, tmp_path):
         f"{u}{s}.png" for u in table["unit"] for s in ("", "_diverse_1", "_diverse_2"))
     assert (table["diverse_min_fraction"] >= 0.9 - 1e-4).all()
     assert (tmp_path / "m" / "figures" / "meis.png").is_file() and (tmp_path / "m" / "figures" / "diverse.png").is_file()
+    page = (tmp_path / "m" / "report.html").read_text()
+    assert 'src="figures/meis.png"' in page and 'src="figures/diverse.png"' in page
     result = runner.invoke(app, ["tuning", str(run), "--out", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
-    for name in ("preferred.csv", "figures/orientation_tuning.png", "figures/receptive_fields.png"):
+    for name in ("preferred.csv", "figures/orientation_tuning.png", "figures/receptive_fields.png", "report.html"):
         assert (tmp_path / "t" / name).is_file(), name
     preferred = __import__("pandas").read_csv(tmp_path / "t" / "preferred.csv")
     distance = np.hypot(preferred["rf_x"] - ds["rf_x"].values, preferred["rf_y"] - ds["rf_y"].values)

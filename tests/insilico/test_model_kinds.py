@@ -178,3 +178,29 @@ def test_expansion_features_are_differentiable_and_equal_extract():
         np.testing.assert_allclose(feats[layer].detach().numpy(), values, rtol=1e-4, atol=1e-5 * np.abs(values).max())
     (grad,) = torch.autograd.grad(feats["expansion.l5"].sum(), x)
     assert grad.abs().sum() > 0
+
+
+def test_two_families_agree_on_the_meis_of_the_same_unit_and_not_of_others(v1, trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from cortexkit.cli import app
+    from cortexkit.insilico import mei_agreement
+
+    store, ds, out = v1
+    fit_run(store, out / "gabor", EncodingConfig(features=[FeatureSpec(name="gabor")]), log=lambda m: None)
+    a, b = response_model(out / "gabor"), response_model(trained)
+    simple = list(np.flatnonzero(ds["cell_type"].values == "simple"))
+    mei_a, mei_b = most_exciting_inputs(a, simple, steps=100), most_exciting_inputs(b, simple, steps=100)
+    pool = np.asarray(ds["stimuli"].values)
+    same = mei_agreement(a, b, mei_a, mei_b, pool)
+    assert same["cross_drive_ab"].median() > 0.6 and same["pixel_r"].abs().median() > 0.5, same.round(2)
+    assert (same["b_on_a_vs_best_image"] > 1).mean() >= 0.8  # the ridge MEIs beat every image for the core too
+    # the same measure on mismatched units (each MEI against another cell's) is low
+    shifted = type(mei_b)(mei_b.units, np.roll(mei_b.images, 1, axis=0), mei_b.responses, mei_b.history)
+    other = mei_agreement(a, b, mei_a, shifted, pool)
+    assert other["cross_drive_ba"].median() < same["cross_drive_ba"].median() - 0.4
+    result = CliRunner().invoke(app, ["synthesize", str(out / "gabor"), "--units", "0,1", "--steps", "40",
+                                      "--compare", str(trained), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    table = __import__("pandas").read_csv(tmp_path / "m" / "agreement.csv")
+    assert len(table) == 2 and (tmp_path / "m" / "compare" / "png" / "0.png").is_file()

@@ -5,6 +5,7 @@ maps, and the choice of the next stimuli to show. Every experiment talks to one 
 built from a ridge run, a stacked model or a trained core.
 """
 
+from cortexkit.insilico.agreement import mei_agreement
 from cortexkit.insilico.design import design_experiment, design_scores
 from cortexkit.insilico.diverse import DiverseResult, diverse_exciting_inputs
 from cortexkit.insilico.mei import MEIResult, most_exciting_inputs, top_images
@@ -17,6 +18,7 @@ from cortexkit.insilico.response_model import (
 )
 from cortexkit.insilico.tuning import direction_tuning, grating_tuning
 
-__all__ = ["DiverseResult", "MEIResult", "PredictorResponseModel", "ResponseModel", "RidgeResponseModel", "StackedResponseModel",
-           "design_experiment", "design_scores", "direction_tuning", "diverse_exciting_inputs", "gradient_maps", "grating_tuning", "most_exciting_inputs", "sparse_noise_maps",
-           "top_images"]
+__all__ = ["DiverseResult", "MEIResult", "PredictorResponseModel", "ResponseModel", "RidgeResponseModel",
+           "StackedResponseModel", "design_experiment", "design_scores", "direction_tuning",
+           "diverse_exciting_inputs", "gradient_maps", "grating_tuning", "mei_agreement", "most_exciting_inputs",
+           "sparse_noise_maps", "top_images"]

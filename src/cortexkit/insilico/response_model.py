@@ -120,8 +120,12 @@ class RidgeResponseModel(ResponseModel):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Responses (n, unit) of images (n, y, x[, channel])."""
         self.require_gradients("a torch forward pass")
-        features = self.extractor.torch_features(images)[self.layer]
-        return features @ self.coef.T + self.intercept
+        return self.readout(self.extractor.torch_features(images))
+
+    def readout(self, features: dict) -> torch.Tensor:
+        """Responses from the extractor's ``{layer: features}`` (shared by stacked members of one
+        feature space, so a network runs once per batch for all its layers)."""
+        return features[self.layer] @ self.coef.T + self.intercept
 
     @torch.no_grad()
     def predict(self, stimuli: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -155,11 +159,19 @@ class StackedResponseModel(ResponseModel):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Responses (n, unit): the members' responses weighted per unit."""
         self.require_gradients("a torch forward pass")
-        return sum(self.weights[:, i] * m(images) for i, m in enumerate(self.members))
+        features: dict[int, dict] = {}  # one forward pass per feature space
+        total = 0.0
+        for i, m in enumerate(self.members):
+            if id(m.extractor) not in features:
+                features[id(m.extractor)] = m.extractor.torch_features(images)
+            total = total + self.weights[:, i] * m.readout(features[id(m.extractor)])
+        return total
 
     @torch.no_grad()
     def predict(self, stimuli: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Responses (n, unit), each member predicting its own way."""
+        if self.differentiable:
+            return super().predict(stimuli, batch_size)
         stimuli = self.check_stimuli(stimuli)
         w = self.weights.numpy()
         return sum(w[:, i] * m.predict(stimuli, batch_size) for i, m in enumerate(self.members))

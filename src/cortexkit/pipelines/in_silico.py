@@ -26,6 +26,7 @@ from cortexkit.insilico import (
     diverse_exciting_inputs,
     gradient_maps,
     grating_tuning,
+    mei_agreement,
     most_exciting_inputs,
     sparse_noise_maps,
     top_images,
@@ -64,10 +65,14 @@ def _load(run_dir, model: str | None) -> tuple[ResponseModel, xr.Dataset]:
     stimuli = np.asarray(data.select(ds, "train")["stimuli"].values, dtype=np.float32)
     video = data.stimulus_kind(ds) == "video"
     extractors = {}
+    wanted = stack_components(config) if model == STACKED else [(*entries[model], model)]
+    needed: dict[str, list[str]] = {}
+    for spec, layer, _ in wanted:
+        needed.setdefault(spec.model_name, []).append(layer)
 
     def ridge(spec, layer, name):
         if spec.model_name not in extractors:
-            extractors[spec.model_name] = get_extractor(spec.name, spec.params).fit(stimuli)
+            extractors[spec.model_name] = _extractor(spec, needed[spec.model_name], stimuli)
         arrays = load_arrays(run_dir / MODELS_DIR / f"{name}.npz")
         return RidgeResponseModel(extractors[spec.model_name], layer, arrays["coef"], arrays["intercept"],
                                   arrays["unit"], stimuli.shape[1:], name=name, video=video)
@@ -81,6 +86,19 @@ def _load(run_dir, model: str | None) -> tuple[ResponseModel, xr.Dataset]:
         return StackedResponseModel(members, arrays["weights"]), ds
     spec, layer = entries[model]
     return ridge(spec, layer, model), ds
+
+
+def _extractor(spec, layers: list[str], stimuli: np.ndarray):
+    """The feature space of ``spec`` fitted on the training stimuli; a CNN computes only ``layers``
+    (its forward pass stops after the deepest), unless a random projection ties each layer's
+    features to its position in the list."""
+    from cortexkit.features.torch_layers import TorchExtractor
+
+    extractor = get_extractor(spec.name, spec.params)
+    if isinstance(extractor, TorchExtractor) and extractor.projection is None:
+        order = extractor.layer_list()
+        extractor = get_extractor(spec.name, {**spec.params, "layers": [x for x in order if x in set(layers)]})
+    return extractor.fit(stimuli)
 
 
 def _entries(config) -> dict:
@@ -208,7 +226,8 @@ def _trained_model(run_dir: Path, key: str | None) -> tuple[ResponseModel, xr.Da
 
 
 def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | None = None, units=None,
-               top_k: int = 5, diverse: int = 0, threshold: float = 0.9, log=print, **settings) -> pd.DataFrame:
+               top_k: int = 5, diverse: int = 0, threshold: float = 0.9, compare: str | None = None, log=print,
+               **settings) -> pd.DataFrame:
     """Most exciting inputs of ``units`` (default all) of a run's model, beside the most exciting
     images of the run's own stimuli, and optionally ``diverse`` dissimilar exciting inputs per unit.
 
@@ -218,7 +237,10 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
     ``meis.csv`` (per unit: MEI response, best natural image, its response, the ratio) and
     ``png/UNIT.png``, the MEIs as 8-bit images ready to show (``.gif`` for video models). With
     ``diverse``: ``diverse.npz``, ``diverse.csv`` (per image: response, fraction of the MEI's, the
-    unit's mean pairwise similarity) and ``png/UNIT_diverse_K.png``. ``settings`` go to
+    unit's mean pairwise similarity) and ``png/UNIT_diverse_K.png``. With ``compare`` (``RUN`` or
+    ``RUN:MODEL``, a second model of the same units, ideally of another family): its MEIs with the
+    same settings, ``compare/png/``, and ``agreement.csv`` (:func:`cortexkit.insilico.mei_agreement`:
+    how strongly each model's MEI drives the other). ``settings`` go to
     :func:`cortexkit.insilico.most_exciting_inputs` (steps, step_size, contrast, blur, jitter, seed).
     """
     run_dir, out = Path(run_dir), Path(out)
@@ -255,6 +277,24 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
                 write_stimulus_image(div.images[i, k], out / "png" / f"{unit}_diverse_{k + 1}", net.video)
         table["diverse_mean_similarity"] = div.mean_similarity
         table["diverse_min_fraction"] = div.fraction.min(axis=1)
+    if compare is not None:
+        other = ensemble([compare])
+        if len(other) != 1:
+            raise ConfigError(f"--compare {compare} holds {len(other)} models; name one as RUN:MODEL")
+        other = other[0]
+        other.require_gradients("comparing most exciting inputs")
+        log(f"comparing with {other.describe()}")
+        theirs = most_exciting_inputs(other, list(res.units), **settings)
+        agreement = mei_agreement(net, other, res, theirs, pool)
+        write_table(agreement, out / "agreement.csv")
+        for unit, image in zip(theirs.units, theirs.images):
+            write_stimulus_image(image, out / "compare" / "png" / str(unit), net.video)
+        table["cross_drive_ab"] = agreement["cross_drive_ab"].to_numpy()
+        table["cross_drive_ba"] = agreement["cross_drive_ba"].to_numpy()
+        table["pixel_r"] = agreement["pixel_r"].to_numpy()
+        log(f"agreement over {len(table)} unit(s), medians: the other model's response to this MEI "
+            f"{agreement['cross_drive_ab'].median():.2f} of its own MEI's, this model's to the other's "
+            f"{agreement['cross_drive_ba'].median():.2f}; pixel r {agreement['pixel_r'].median():.2f}")
     write_table(table, out / "meis.csv")
     return table
 

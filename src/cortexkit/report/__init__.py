@@ -5,7 +5,7 @@ figures, the leaderboard site. Pages are built from :mod:`cortexkit.report.page`
 
 from cortexkit.report.comparison import write_comparison_figure
 from cortexkit.report.encoding_run import write_report
-from cortexkit.report.in_silico import write_synthesis_figure, write_tuning_figure
+from cortexkit.report.in_silico import write_synthesis_report, write_tuning_report
 from cortexkit.report.leaderboard import write_leaderboard_site
 from cortexkit.report.parameter_decoding import write_decoding_figures
 from cortexkit.report.paired import write_paired_report
@@ -14,8 +14,8 @@ from cortexkit.report.run import write_run_report
 from cortexkit.report.trained import write_predictor_report
 
 __all__ = [
-    "write_synthesis_figure",
-    "write_tuning_figure",
+    "write_synthesis_report",
+    "write_tuning_report",
     "write_leaderboard_site",
     "write_paired_report",
     "write_report",
