@@ -204,3 +204,34 @@ def test_two_families_agree_on_the_meis_of_the_same_unit_and_not_of_others(v1, t
     assert result.exit_code == 0, result.output
     table = __import__("pandas").read_csv(tmp_path / "m" / "agreement.csv")
     assert len(table) == 2 and (tmp_path / "m" / "compare" / "png" / "0.png").is_file()
+
+
+def test_gratings_and_tuning_work_on_rectangular_frames():
+    from cortexkit.insilico import ResponseModel
+    from cortexkit.simulate.stimuli import drifting_grating
+
+    movie = drifting_grating((18, 32), 3, direction=0.0, wavelength=8.0, temporal_frequency=0.125)
+    assert movie.shape == (3, 18, 32)
+    np.testing.assert_allclose(movie[1][:, 1:], movie[0][:, :-1], atol=1e-6)  # 1 px per frame, rightward
+    up = drifting_grating((18, 32), 2, direction=90.0, wavelength=8.0, temporal_frequency=0.125)
+    np.testing.assert_allclose(up[1][:-1], up[0][1:], atol=1e-6)  # upward: towards row 0
+
+    even, odd = (torch.as_tensor(drifting_grating((18, 32), 4, 0.0, 8.0, 0.125, phase) - 0.5) for phase in (0, np.pi / 2))
+
+    class Rightward(ResponseModel):
+        """Motion energy of rightward drift (8 px, 1 px/frame): a quadrature pair of templates."""
+
+        def forward(self, x):
+            return ((x - 0.5).mul(even).sum((1, 2, 3)) ** 2 + (x - 0.5).mul(odd).sum((1, 2, 3)) ** 2)[:, None]
+
+    _, preferred = direction_tuning(Rightward(["r"], (4, 18, 32), video=True))
+    assert preferred["direction"].iloc[0] == 0.0 and preferred["speed"].iloc[0] > 0
+
+    class Vertical(ResponseModel):
+        """Responds to contrast along x (vertical bars, orientation 0)."""
+
+        def forward(self, x):
+            return (x[:, :, 1:] - x[:, :, :-1]).pow(2).mean((1, 2))[:, None] - (x[:, 1:] - x[:, :-1]).pow(2).mean((1, 2))[:, None]
+
+    _, preferred = grating_tuning(Vertical(["v"], (18, 32)))
+    assert preferred["orientation"].iloc[0] == 0.0

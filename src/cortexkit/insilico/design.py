@@ -17,12 +17,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cortexkit._progress import track
 from cortexkit.errors import ConfigError
+from cortexkit.insilico.response_model import RidgeResponseModel
 
 OBJECTIVES = ("disagreement", "drive")
 
 
-def ensemble_predictions(models, pool: np.ndarray) -> np.ndarray:
+def ensemble_predictions(models, pool: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Predictions (model, image, unit) of every model on the pool; the models must share their
     units (same names, same order)."""
     if len(models) < 1:
@@ -34,7 +36,19 @@ def ensemble_predictions(models, pool: np.ndarray) -> np.ndarray:
                               "an ensemble needs models of the same recording")
         if m.image_shape != first.image_shape:
             raise ConfigError(f"the models take different stimuli ({m.image_shape} vs {first.image_shape})")
-    return np.stack([m.predict(pool) for m in models])
+    pool = first.check_stimuli(pool)
+    out = np.empty((len(models), len(pool), len(first.units)), np.float32)
+    # in batches, each feature space run once per batch for all the models (layers) that read it
+    for start in track(range(0, len(pool), batch_size), f"{len(models)} model(s) on {len(pool)} candidate stimuli"):
+        batch, shared = pool[start:start + batch_size], {}
+        for i, m in enumerate(models):
+            if isinstance(m, RidgeResponseModel):
+                if id(m.extractor) not in shared:
+                    shared[id(m.extractor)] = m.features(batch)
+                out[i, start:start + len(batch)] = m.predict_features(shared[id(m.extractor)])
+            else:
+                out[i, start:start + len(batch)] = m.predict(batch)
+    return out
 
 
 def design_scores(predictions: np.ndarray, objective: str = "disagreement", units=None) -> np.ndarray:

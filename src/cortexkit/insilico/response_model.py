@@ -128,12 +128,23 @@ class RidgeResponseModel(ResponseModel):
         return features[self.layer] @ self.coef.T + self.intercept
 
     @torch.no_grad()
+    def features(self, stimuli: np.ndarray) -> dict:
+        """The feature space's ``{layer: (n, features)}`` of a numpy batch, as numpy (torch forward
+        pass when there is one, else :meth:`extract`); shareable by models of one feature space."""
+        if self.differentiable:
+            return {k: v.float().cpu().numpy() for k, v in self.extractor.torch_features(torch.as_tensor(stimuli)).items()}
+        return self.extractor.extract(stimuli)
+
+    def predict_features(self, features: dict) -> np.ndarray:
+        """Responses (n, unit) from :meth:`features`."""
+        return features[self.layer] @ self.coef.numpy().T + self.intercept.numpy()
+
+    @torch.no_grad()
     def predict(self, stimuli: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Responses (n, unit); through :meth:`extract` for feature spaces without gradients."""
         if self.differentiable:
             return super().predict(stimuli, batch_size)
-        features = self.extractor.extract(self.check_stimuli(stimuli))[self.layer]
-        return features @ self.coef.numpy().T + self.intercept.numpy()
+        return self.predict_features(self.features(self.check_stimuli(stimuli)))
 
 
 class StackedResponseModel(ResponseModel):

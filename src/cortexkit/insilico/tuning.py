@@ -10,9 +10,17 @@ from cortexkit.errors import ConfigError
 from cortexkit.simulate.stimuli import drifting_gratings, gratings
 
 
-def grating_tuning(model, *, orientations=tuple(np.arange(0, 180, 15.0)), wavelengths=(4.0, 5.7, 8.0, 11.3, 16.0),
+def default_wavelengths(frame_shape, n: int) -> tuple[float, ...]:
+    """``n`` wavelengths (px/cycle) spaced evenly in log from 4 px (near the Nyquist limit) to half the
+    frame's shorter side, so that the set scales with the stimulus (32 px: 4, 5.7, 8, 11.3, 16)."""
+    top = max(8.0, min(frame_shape[:2]) / 2.0)
+    return tuple(float(w) for w in np.round(np.geomspace(4.0, top, n), 2))
+
+
+def grating_tuning(model, *, orientations=tuple(np.arange(0, 180, 15.0)), wavelengths=None,
                    phases=(0.0, 90.0, 180.0, 270.0), contrast: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Responses of every unit of a :class:`ResponseModel` to gratings, and each unit's preference.
+    """Responses of every unit of a :class:`ResponseModel` to gratings (any frame shape), and each
+    unit's preference. ``wavelengths`` default to five from :func:`default_wavelengths`.
 
     Returns
     -------
@@ -25,10 +33,9 @@ def grating_tuning(model, *, orientations=tuple(np.arange(0, 180, 15.0)), wavele
         curve's minimum).
     """
     height, width = model.frame_shape[:2]
-    if height != width:
-        raise ConfigError(f"grating tuning needs square images; the model takes {height} x {width}")
+    wavelengths = default_wavelengths(model.frame_shape, 5) if wavelengths is None else wavelengths
     color = len(model.frame_shape) == 3 and model.frame_shape[-1] == 3
-    images, params = gratings(int(height), orientations=orientations, wavelengths=wavelengths, phases=phases,
+    images, params = gratings((int(height), int(width)), orientations=orientations, wavelengths=wavelengths, phases=phases,
                               contrasts=(contrast,), color=color)
     if len(model.frame_shape) == 3 and model.frame_shape[-1] == 1:
         images = images[..., None]
@@ -48,12 +55,12 @@ def grating_tuning(model, *, orientations=tuple(np.arange(0, 180, 15.0)), wavele
     return long, pd.DataFrame(rows)
 
 
-def direction_tuning(model, *, directions=tuple(np.arange(0, 360, 30.0)), wavelengths=(4.0, 8.0, 12.0),
+def direction_tuning(model, *, directions=tuple(np.arange(0, 360, 30.0)), wavelengths=None,
                      temporal_frequencies=(0.0625, 0.125, 0.25), phases=(0.0, 90.0, 180.0, 270.0),
                      contrast: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Responses of every unit of a video :class:`ResponseModel` to drifting gratings
-    (:func:`cortexkit.simulate.stimuli.drifting_gratings`: 0 deg = rightward, 90 = upward), and each
-    unit's preference.
+    (:func:`cortexkit.simulate.stimuli.drifting_gratings`: 0 deg = rightward, 90 = upward; any frame
+    shape), and each unit's preference. ``wavelengths`` default to three from :func:`default_wavelengths`.
 
     Returns
     -------
@@ -70,10 +77,9 @@ def direction_tuning(model, *, directions=tuple(np.arange(0, 360, 30.0)), wavele
         raise ConfigError("direction tuning needs a video model (stimuli with a frame axis); "
                           "use orientation tuning (grating_tuning) for image models")
     n_frames, height, width = model.image_shape[:3]
-    if height != width:
-        raise ConfigError(f"direction tuning needs square frames; the model takes {height} x {width}")
+    wavelengths = default_wavelengths(model.frame_shape, 3) if wavelengths is None else wavelengths
     color = len(model.image_shape) == 4 and model.image_shape[-1] == 3
-    movies, params = drifting_gratings(int(height), int(n_frames), directions=directions, wavelengths=wavelengths,
+    movies, params = drifting_gratings((int(height), int(width)), int(n_frames), directions=directions, wavelengths=wavelengths,
                                        temporal_frequencies=temporal_frequencies, phases=phases, contrast=contrast,
                                        color=color)
     if len(model.image_shape) == 4 and model.image_shape[-1] == 1:

@@ -53,22 +53,31 @@ def _load(run_dir, model: str | None) -> tuple[ResponseModel, xr.Dataset]:
         return _trained_model(run_dir, model)
     if kind != "encoding":
         raise ConfigError(f"{run_dir} is not a fitted run (cortexkit fit or cortexkit train wrote none there)")
-    raw, config = read_encoding_run(run_dir)
-    entries = _entries(config)
+    entries = _entries(read_encoding_run(run_dir)[1])
     if model is None:
         if len(entries) != 1:
             raise ConfigError(f"{run_dir} holds models {sorted(entries)}; name one with --model")
         model = next(iter(entries))
-    if model not in entries:
-        raise ConfigError(f"{run_dir} has no model {model!r}; it has {sorted(entries)}")
+    models, ds = _ridge_models(run_dir, [model])
+    return models[0], ds
+
+
+def _ridge_models(run_dir: Path, names: list[str]) -> tuple[list[ResponseModel], xr.Dataset]:
+    """Models ``names`` of a ridge run (``stacked`` included), sharing one fitted feature space per
+    spec, and the run's dataset."""
+    raw, config = read_encoding_run(run_dir)
+    entries = _entries(config)
+    unknown = [n for n in names if n not in entries]
+    if unknown:
+        raise ConfigError(f"{run_dir} has no model {unknown[0]!r}; it has {sorted(entries)}")
     ds = data.open(raw["data"])
     stimuli = np.asarray(data.select(ds, "train")["stimuli"].values, dtype=np.float32)
     video = data.stimulus_kind(ds) == "video"
-    extractors = {}
-    wanted = stack_components(config) if model == STACKED else [(*entries[model], model)]
+    components = stack_components(config) if STACKED in names else []
     needed: dict[str, list[str]] = {}
-    for spec, layer, _ in wanted:
+    for spec, layer, _ in components + [(*entries[n], n) for n in names if n != STACKED]:
         needed.setdefault(spec.model_name, []).append(layer)
+    extractors = {}
 
     def ridge(spec, layer, name):
         if spec.model_name not in extractors:
@@ -77,15 +86,18 @@ def _load(run_dir, model: str | None) -> tuple[ResponseModel, xr.Dataset]:
         return RidgeResponseModel(extractors[spec.model_name], layer, arrays["coef"], arrays["intercept"],
                                   arrays["unit"], stimuli.shape[1:], name=name, video=video)
 
-    if model == STACKED:
+    models = []
+    for name in names:
+        if name != STACKED:
+            models.append(ridge(*entries[name], name))
+            continue
         arrays = load_arrays(run_dir / MODELS_DIR / f"{STACKED}.npz")
-        members = [ridge(spec, layer, name) for spec, layer, name in stack_components(config)]
+        members = [ridge(spec, layer, n) for spec, layer, n in components]
         if [m.name for m in members] != list(arrays["components"].astype(str)):
             raise DataError("the stacked model's components differ from the config's; refit the run",
                             source=str(run_dir / MODELS_DIR / f"{STACKED}.npz"))
-        return StackedResponseModel(members, arrays["weights"]), ds
-    spec, layer = entries[model]
-    return ridge(spec, layer, model), ds
+        models.append(StackedResponseModel(members, arrays["weights"]))
+    return models, ds
 
 
 def _extractor(spec, layers: list[str], stimuli: np.ndarray):
@@ -119,7 +131,7 @@ def ensemble(specs) -> list[ResponseModel]:
             run, name = str(spec), None
         if name is None and run_kind(run) == "encoding":
             names = [n for n in _entries(read_encoding_run(run)[1]) if n != STACKED]
-            models += [_load(run, n)[0] for n in names]
+            models += _ridge_models(Path(run), names)[0]
         else:
             models.append(_load(run, name)[0])
     return models

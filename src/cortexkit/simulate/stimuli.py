@@ -111,8 +111,15 @@ def natural_image_crops(
     return out
 
 
+def _centred_grid(size) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) pixel coordinates from the image centre for ``size`` = side or (height, width)."""
+    height, width = (size, size) if np.isscalar(size) else tuple(size)
+    return np.meshgrid(np.arange(height, dtype=np.float64) - (height - 1) / 2.0,
+                       np.arange(width, dtype=np.float64) - (width - 1) / 2.0, indexing="ij")
+
+
 def gratings(
-    size: int = 32,
+    size: int | tuple[int, int] = 32,
     *,
     orientations: Sequence[float] = tuple(np.arange(0, 180, 22.5)),
     wavelengths: Sequence[float] = (4.0, 8.0, 16.0),
@@ -127,6 +134,7 @@ def gratings(
 
     Parameters
     ----------
+    size : side of square images, or (height, width)
     orientations : degrees (0 = carrier varies along x, i.e. vertical bars)
     wavelengths : pixels per cycle
     phases : degrees
@@ -134,11 +142,10 @@ def gratings(
 
     Returns
     -------
-    stimuli : float32 array, (n, size, size) or (n, size, size, 3)
+    stimuli : float32 array, (n, height, width) or (n, height, width, 3)
     params : DataFrame with one row per stimulus: orientation, wavelength, phase, contrast
     """
-    grid = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    yy, xx = np.meshgrid(grid, grid, indexing="ij")
+    yy, xx = _centred_grid(size)
     rows, images = [], []
     for ori in orientations:
         t = np.deg2rad(ori)
@@ -154,17 +161,17 @@ def gratings(
     return stim, pd.DataFrame(rows)
 
 
-def drifting_grating(size: int, n_frames: int, direction: float, wavelength: float, temporal_frequency: float,
+def drifting_grating(size: int | tuple[int, int], n_frames: int, direction: float, wavelength: float, temporal_frequency: float,
                      phase: float = 0.0, contrast: float = 1.0) -> np.ndarray:
-    """One drifting sinusoidal grating movie (frames, size, size) in [0, 1].
+    """One drifting sinusoidal grating movie (frames, height, width) in [0, 1] (``size``: side, or
+    (height, width)).
 
     ``0.5 + 0.5 * contrast * cos(2 pi (u / wavelength - temporal_frequency * t) + phase)`` with
     ``u = x cos(direction) + y sin(direction)`` from the image centre, x to the right and y **up**
     (row 0 is the top), so the bars move towards ``direction`` (0 = rightward, 90 = upward) at
     ``temporal_frequency * wavelength`` px/frame. ``phase`` in radians.
     """
-    grid = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    rows, xx = np.meshgrid(grid, grid, indexing="ij")
+    rows, xx = _centred_grid(size)
     th = np.deg2rad(direction)
     u = xx * np.cos(th) - rows * np.sin(th)
     t = np.arange(n_frames)[:, None, None]
@@ -172,13 +179,13 @@ def drifting_grating(size: int, n_frames: int, direction: float, wavelength: flo
     return np.clip(movie, 0, 1).astype(np.float32)
 
 
-def drifting_gratings(size: int = 24, n_frames: int = 12, *, directions: Sequence[float] = tuple(np.arange(0, 360, 30.0)),
+def drifting_gratings(size: int | tuple[int, int] = 24, n_frames: int = 12, *, directions: Sequence[float] = tuple(np.arange(0, 360, 30.0)),
                       wavelengths: Sequence[float] = (4.0, 8.0, 12.0),
                       temporal_frequencies: Sequence[float] = (0.0625, 0.125, 0.25),
                       phases: Sequence[float] = (0.0, 90.0, 180.0, 270.0), contrast: float = 1.0,
                       color: bool = False) -> tuple[np.ndarray, pd.DataFrame]:
     """Drifting gratings (:func:`drifting_grating`) on every combination of the given parameters:
-    movies (n, frames, size, size[, 3]) and one row per movie (direction, wavelength,
+    movies (n, frames, height, width[, 3]) and one row per movie (direction, wavelength,
     temporal_frequency, speed in px/frame, phase in degrees, contrast)."""
     movies, rows = [], []
     for d in directions:
