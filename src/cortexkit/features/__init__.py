@@ -10,6 +10,7 @@ from cortexkit.features.gabor import GaborPyramid
 from cortexkit.features.motion_energy import MotionEnergy, RandomCNN3D
 from cortexkit.features.pixels import PixelPCA, Pixels
 from cortexkit.features.torch_layers import PretrainedCNN, TorchExtractor
+from cortexkit.features.library_models import OpenCLIPModel, TimmModel, TorchvisionModel
 
 __all__ = [
     "FeatureExtractor",
@@ -23,6 +24,9 @@ __all__ = [
     "PixelPCA",
     "PretrainedCNN",
     "TorchExtractor",
+    "TimmModel",
+    "TorchvisionModel",
+    "OpenCLIPModel",
     "EXTRACTORS",
     "get_extractor",
 ]

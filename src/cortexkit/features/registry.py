@@ -2,7 +2,9 @@
 
 Each extractor's module registers it with ``@EXTRACTORS.register(name)``. ``alexnet``, ``vgg16``
 and ``efficientnet_lite0`` are :class:`~cortexkit.features.PretrainedCNN` with that ``arch`` (pass
-``weights: random`` for the untrained control, or a checkpoint path).
+``weights: random`` for the untrained control, or a checkpoint path). ``timm:NAME``,
+``torchvision:NAME`` and ``open_clip:NAME`` name a model of that library (the extractor registered
+as ``timm`` etc. with ``model=NAME``).
 """
 
 from __future__ import annotations
@@ -23,9 +25,15 @@ def get_extractor(name: str, params: dict[str, Any] | None = None):
     ConfigError
         For an unknown name or parameters the extractor does not take.
     """
+    params = dict(params or {})
+    if ":" in name:  # library:model
+        name, model = name.split(":", 1)
+        if not model:
+            raise ConfigError(f"name a model after {name + ':'!r}, e.g. timm:resnet50")
+        params["model"] = model
     factory = EXTRACTORS.lookup(name)
     try:
-        extractor = factory(**(params or {}))
+        extractor = factory(**params)
         extractor._validate_params()  # each extractor's _parameter_constraints (scikit-learn's checks)
     except (TypeError, ValueError) as exc:  # unknown names; sklearn's InvalidParameterError is both
         accepted = sorted(factory().get_params(deep=False))
