@@ -129,18 +129,27 @@ def features(store: OPath = Arg(None, help="Zarr store (omit to list the extract
              layers: OStr = Opt(None, help="'all' or a comma list of layers (multi-layer extractors)"),
              param: Optional[list[str]] = Opt(None, "--param", "-p", help="extractor parameter key=value (repeatable)"),
              out: OPath = Opt(None, help="write the features here (Zarr); else only cache and summarise")):
-    """Extract (and cache) features of every stimulus, fitted on the train split; without STORE, list extractors.
+    """Extract (and cache) features of every stimulus, fitted on the train split; without STORE, list the
+    extractors and whether well-known library models' weights are on this machine.
 
     Example: cortexkit features runs/demo/data.zarr --model alexnet --layers conv2,conv5 --out alexnet.zarr
+
+    Example: cortexkit features data.zarr --model timm:resnet50 --layers layer2,layer3 -p weights=resnet50.safetensors
     """
     from cortexkit import pipelines
     from cortexkit.features import EXTRACTORS
     from cortexkit.features.cache import FeatureCache
 
     if store is None:
+        from cortexkit.features.library_models import catalogue
+
         for name, factory in sorted(EXTRACTORS.items()):
             params = ", ".join(f"{k}={v!r}" for k, v in factory().get_params(deep=False).items())
             console.print(f"[bold]{name}[/]: {params}", highlight=False)
+        rows = catalogue()
+        show(pd.DataFrame([(r["name"], "yes" if r["installed"] else "no (pip install \"cortexkit[zoo]\")",
+                            r["weights"], r["where"]) for r in rows], columns=["model", "library", "weights", "where"]),
+             "models by name (any timm/torchvision/open_clip model works the same way; weights: PATH for a file)")
         return
     cache = FeatureCache()
     feats = pipelines.export_features(store, pipelines.feature_specs(model, layers=layers, params=options(param))[0], out, cache)

@@ -247,3 +247,44 @@ def test_bfloat16_autocast_is_close(images):
                          images)["layer2"]
     assert b.dtype == np.float32
     assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
+
+
+def test_library_cache_weights_are_found_and_listed(tmp_path, images):
+    """torchvision's own checkpoint folder is where `weights: pretrained` looks; the listing says so."""
+    from typer.testing import CliRunner
+
+    from cortexkit.cli import app
+
+    torch.manual_seed(2)
+    net = tv.models.get_model("r3d_18", weights=None)
+    folder = tmp_path / "torch" / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save(net.state_dict(), folder / "r3d_18-b3b3357e.pth")
+    ex = get_extractor("torchvision:r3d_18", {"layers": ["stem"], "image_size": 16}).fit(np.zeros((2, 4, 16, 16), np.float32))
+    np.testing.assert_array_equal(ex.net_.stem[0].weight.detach().numpy(), net.stem[0].weight.detach().numpy())
+    listing = CliRunner().invoke(app, ["features"], terminal_width=250)
+    assert listing.exit_code == 0, listing.output
+    line = next(l for l in listing.output.splitlines() if "torchvision:r3d_18" in l)
+    assert "present" in line and "r3d_18-b3b3357e.pth" in line
+    assert "absent" in next(l for l in listing.output.splitlines() if "torchvision:resnet50" in l)
+
+
+def test_cli_features_by_library_name(tmp_path, small_store):
+    """`cortexkit features STORE --model timm:NAME -p weights=FILE` runs the real loading code end to end."""
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    from cortexkit.cli import app
+
+    torch.manual_seed(4)
+    path = tmp_path / "w.pth"
+    torch.save(timm.create_model("test_resnet", pretrained=False).state_dict(), path)
+    out = tmp_path / "feats.zarr"
+    result = CliRunner().invoke(app, ["features", str(small_store), "--model", "timm:test_resnet", "--layers", "layer1,layer3",
+                                      "-p", f"weights={path}", "-p", "image_size=32", "--out", str(out)],
+                                env={"CORTEXKIT_CACHE": str(tmp_path / "cache")}, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "layer1" in result.output and "layer3" in result.output
+    bad = CliRunner().invoke(app, ["features", str(small_store), "--model", "torchvision:resnet18"],
+                             env={"CORTEXKIT_CACHE": str(tmp_path / "cache")}, terminal_width=300)
+    assert bad.exit_code == 2 and "weights for torchvision:resnet18 not found at" in bad.output

@@ -42,6 +42,8 @@ def _weights_stamp(extractor) -> str:
             from cortexkit.features.networks.weights import find_weights
 
             path = find_weights(extractor.arch)
+        elif weights == "pretrained" and hasattr(extractor, "weights_present"):  # a library's own cache
+            path = Path(extractor.weights_present())
         else:
             path = Path(weights)
         st = path.stat()

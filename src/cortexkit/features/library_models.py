@@ -161,6 +161,10 @@ class LibraryModel(TorchExtractor):
         """Where ``weights: pretrained`` is looked for (for listings and messages)."""
         return ""
 
+    def weights_present(self) -> str | None:
+        """The local file of ``weights: pretrained`` when it is there (no import of the weights), else None."""
+        return None
+
     # --- shared plumbing --------------------------------------------------------------------------
     def _check_model(self) -> None:
         if not self.model:
@@ -271,7 +275,7 @@ class TimmModel(LibraryModel):
                 with offline():
                     net = timm.create_model(self.model, pretrained=True)
             except Exception as exc:  # timm raises hub/OS errors of several kinds when offline
-                hub = os.environ.get("HF_HUB_CACHE") or os.path.expanduser("~/.cache/huggingface/hub")
+                hub = _hf_cache()
                 raise self._not_found(
                     f"{hub} ({type(exc).__name__})",
                     f"python -c \"import timm; timm.create_model('{self.model}', pretrained=True)\"") from None
@@ -293,7 +297,29 @@ class TimmModel(LibraryModel):
         return size, tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
 
     def weights_location(self):
-        return os.environ.get("HF_HUB_CACHE") or os.path.expanduser("~/.cache/huggingface/hub")
+        return _hf_cache()
+
+    def weights_present(self):
+        timm = require("timm", self.arch)
+        cfg = timm.models.get_pretrained_cfg(self.model)
+        hub_id = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+        return _hf_file(hub_id, ("model.safetensors", "pytorch_model.bin")) if hub_id else None
+
+
+def _hf_cache() -> str:
+    return os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "hub")
+
+
+def _hf_file(repo: str, filenames) -> str | None:
+    """Path of a file of a Hugging Face repository in the local hub cache, or None."""
+    hub = require("huggingface_hub")
+    repo = repo.strip("/")
+    for name in filenames:
+        found = hub.try_to_load_from_cache(repo, name, cache_dir=_hf_cache())
+        if isinstance(found, str):
+            return found
+    return None
 
 
 def _torchvision_video_models() -> set[str]:
@@ -373,6 +399,10 @@ class TorchvisionModel(LibraryModel):
     def weights_location(self):
         path = self.checkpoint_path()
         return str(path) if path else ""
+
+    def weights_present(self):
+        path = self.checkpoint_path()
+        return str(path) if path is not None and path.is_file() else None
 
     # --- videos ----------------------------------------------------------------------------------
     def fit(self, stimuli, y=None):
@@ -476,7 +506,16 @@ class OpenCLIPModel(LibraryModel):
         return int(size), tuple(mean), tuple(std)
 
     def weights_location(self):
-        return os.environ.get("HF_HUB_CACHE") or os.path.expanduser("~/.cache/huggingface/hub")
+        return _hf_cache()
+
+    def weights_present(self):
+        open_clip = require("open_clip", self.arch)
+        tags = [t for m, t in open_clip.list_pretrained() if m == self.model]
+        tag = tags[0] if self.weights == "pretrained" and tags else self.weights
+        cfg = open_clip.get_pretrained_cfg(self.model, tag) or {}
+        if not cfg.get("hf_hub"):
+            return None
+        return _hf_file(cfg["hf_hub"], ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
 
     @torch.no_grad()
     def text_features(self, captions) -> np.ndarray:
@@ -488,3 +527,31 @@ class OpenCLIPModel(LibraryModel):
         tokens = open_clip.get_tokenizer(self.model)(list(captions)).to(self.device)
         self.clip_.to(self.device)
         return self.clip_.encode_text(tokens).float().cpu().numpy()
+
+
+# Well-known models a listing reports on (any other name of each library works the same way).
+CATALOGUE = {
+    "timm": ["resnet50", "convnext_tiny", "vit_base_patch16_224", "efficientnet_b1"],
+    "torchvision": ["resnet50", "inception_v3", "efficientnet_b1", "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v2_s"],
+    "open_clip": ["ViT-B-32", "ViT-L-14", "RN50"],
+}
+
+
+def catalogue() -> list[dict]:
+    """One row per well-known library model: name, whether its library is installed, and whether its
+    pretrained weights are on this machine (and where they are or would be)."""
+    from cortexkit.optional import available
+
+    classes = {"timm": TimmModel, "torchvision": TorchvisionModel, "open_clip": OpenCLIPModel}
+    rows = []
+    for source, models in CATALOGUE.items():
+        installed = available(source)
+        for model in models:
+            row = {"name": f"{source}:{model}", "installed": installed, "weights": "", "where": ""}
+            if installed:
+                ex = classes[source](model=model)
+                found = ex.weights_present()
+                row["weights"] = "present" if found else "absent"
+                row["where"] = found or ex.weights_location()
+            rows.append(row)
+    return rows
