@@ -260,14 +260,27 @@ def paired(a: str = Arg(..., help="model A as RUN:MODEL"), b: str = Arg(..., hel
 def reconstruct(store: Path = STORE, out: Path = Opt(..., help="run directory"), image_size: int = Opt(64, help="pixels"),
                 decoder: str = Opt("pca,retrieval,autoencoder,diffusion,search", help="comma-separated decoders"),
                 config: OPath = Opt(None, help="YAML with ReconstructionConfig fields (decoders with params, ...)"),
-                quick: bool = Opt(False, help="short training (a smoke run)"), permutations: int = Opt(1000, help="for p")):
+                quick: bool = Opt(False, help="short training (a smoke run)"), permutations: int = Opt(1000, help="for p"),
+                model_dir: OPath = Opt(None, help="local diffusers image-variations folder (second_sight, brain_diffuser)"),
+                device: OStr = Opt(None, help="cpu or cuda, for every decoder that takes it")):
     """Reconstruct held-out stimuli with each decoder; score them against nulls (shuffled, mean, gray).
 
     Example: cortexkit reconstruct runs/demo/data.zarr --out runs/recon --decoder pca,autoencoder --image-size 32
+
+    Example: cortexkit reconstruct nsd_subj01.zarr --out runs/ss --decoder second_sight --model-dir sd-image-variations --device cuda
     """
     from cortexkit import config as configs, pipelines, report
+    from cortexkit.decoding import DECODERS
 
-    decoders = None if config else [{"name": n.strip()} for n in decoder.split(",") if n.strip()]
+    def shared(name):  # --model-dir / --device for the decoders that take them
+        taken = DECODERS.lookup(name)().get_params(deep=False)
+        given = {"model_dir": str(model_dir) if model_dir else None, "device": device}
+        return {k: v for k, v in given.items() if v is not None and k in taken}
+
+    if config and (model_dir or device):
+        raise ConfigError("--model-dir and --device set the decoders of --decoder; with --config, set model_dir and "
+                          "device in each decoder's params in the YAML")
+    decoders = None if config else [{"name": n.strip(), "params": shared(n.strip())} for n in decoder.split(",") if n.strip()]
     given = {"decoders": decoders, "image_size": image_size, "n_permutations": permutations}
     cfg = configs.resolve_config(pipelines.ReconstructionConfig, config, given)
     table = pipelines.run_reconstruction(store, out, cfg.quick() if quick else cfg, log=log)

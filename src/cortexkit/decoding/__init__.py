@@ -5,6 +5,7 @@ from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
 from cortexkit.decoding.latent import LatentRidge, PixelPCADecoder
 from cortexkit.decoding.stimulus_parameters import ParameterDecoding, PoissonDecoder, decode_parameter, neurometric
+from cortexkit.decoding.pretrained_diffusion import BrainDiffuserDecoder, ImageVariationPrior, SecondSightDecoder
 from cortexkit.decoding.retrieval import RetrievalDecoder
 from cortexkit.decoding.search import BrainOptimizedSearch, EncodingCritic
 
@@ -15,6 +16,9 @@ __all__ = [
     "AutoencoderDecoder",
     "LatentDiffusionDecoder",
     "RetrievalDecoder",
+    "SecondSightDecoder",
+    "BrainDiffuserDecoder",
+    "ImageVariationPrior",
     "BrainOptimizedSearch",
     "EncodingCritic",
     "LatentRidge",

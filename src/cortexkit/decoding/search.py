@@ -14,6 +14,7 @@ import numpy as np
 
 from cortexkit.decoding.base import DECODERS, Decoder, check_responses
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
+from cortexkit.errors import ConfigError
 from cortexkit.features.base import extract_features
 
 
@@ -53,9 +54,13 @@ class BrainOptimizedSearch(Decoder):
 
     Parameters
     ----------
-    generator : LatentDiffusionDecoder
-        Fitted with the training pairs in :meth:`fit` (unless already fitted).
-    critic_features : feature extractor for the encoding model (fitted on the training stimuli)
+    generator : decoder with ``sample_latents`` / ``refine`` / ``decode``
+        The sampler: :class:`LatentDiffusionDecoder` (trained here, the default), or a pretrained
+        prior (``second_sight``, ``brain_diffuser``). Fitted with the training pairs in :meth:`fit`
+        unless already fitted.
+    critic_features : feature extractor, or a registry name (``gabor``, ``alexnet``, ``timm:resnet50``)
+        Features of the encoding model that scores candidates (ridge fitted on the training pairs);
+        Gabor energy by default.
     n_candidates : int
         Candidates per round.
     n_keep : int
@@ -77,12 +82,23 @@ class BrainOptimizedSearch(Decoder):
         self.seed = seed
 
     def _fit(self, responses, stimuli):
-        from cortexkit.features import GaborPyramid
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+
+        from cortexkit.features import GaborPyramid, get_extractor
 
         self.generator_ = self.generator if self.generator is not None else LatentDiffusionDecoder()
-        if not hasattr(self.generator_, "denoiser_"):
+        missing = [m for m in ("sample_latents", "refine", "decode") if not callable(getattr(self.generator_, m, None))]
+        if missing:
+            raise ConfigError(f"the search's generator {type(self.generator_).__name__} has no {missing} "
+                              "(use diffusion, second_sight or brain_diffuser)")
+        try:
+            check_is_fitted(self.generator_, "stimulus_shape_")
+        except NotFittedError:
             self.generator_.fit(responses, stimuli)
         extractor = self.critic_features if self.critic_features is not None else GaborPyramid(outputs=("energy",))
+        if isinstance(extractor, str):
+            extractor = get_extractor(extractor)
         self.critic_ = EncodingCritic.fit(extractor, stimuli, responses)
 
     def search(self, responses) -> tuple[np.ndarray, np.ndarray]:

@@ -94,16 +94,27 @@ def _decoder(spec: DecoderSpec, out: Path, seed: int, log, generator_spec: Decod
     if spec.name == "search":
         gen = {k.removeprefix("generator_"): v for k, v in params.items() if k.startswith("generator_")}
         params = {k: v for k, v in params.items() if not k.startswith("generator_")}
-        if not gen and generator_spec is not None:
+        gen_name = params.pop("generator", None) or "diffusion"
+        if gen_name != "diffusion":  # a pretrained prior (second_sight, brain_diffuser) as the sampler
+            gen_cls = DECODERS.lookup(gen_name)
+            gen_accepted = gen_cls().get_params(deep=False)
+            bad = sorted(set(gen) - set(gen_accepted))
+            if bad or not hasattr(gen_cls, "sample_latents"):
+                raise ConfigError(f"search generator {gen_name!r}: " + (f"no parameter(s) {bad}; it takes {sorted(gen_accepted)}"
+                                  if bad else "cannot sample (use diffusion, second_sight or brain_diffuser)"))
+            params["generator"] = gen_cls(**{**({"seed": seed} if "seed" in gen_accepted else {}), **gen})
+            gen = None
+        if gen is not None and not gen and generator_spec is not None:
             # Search around the run's own diffusion decoder: same settings and checkpoints, so
             # fitting the generator resumes the trained model instead of training another.
             gen = dict(generator_spec.params)
             gen["checkpoint_dir"] = str(out / "checkpoints" / generator_spec.model_name)
-        gen.setdefault("checkpoint_dir", str(out / "checkpoints" / f"{spec.model_name}_generator"))
-        gen.setdefault("vae_checkpoint", str(out / "checkpoints" / "vae.pt"))
-        gen.setdefault("log", log)
-        gen.setdefault("seed", seed)
-        params["generator"] = LatentDiffusionDecoder(**gen)
+        if gen is not None:
+            gen.setdefault("checkpoint_dir", str(out / "checkpoints" / f"{spec.model_name}_generator"))
+            gen.setdefault("vae_checkpoint", str(out / "checkpoints" / "vae.pt"))
+            gen.setdefault("log", log)
+            gen.setdefault("seed", seed)
+            params["generator"] = LatentDiffusionDecoder(**gen)
     bad = sorted(set(params) - set(accepted))
     if bad:
         raise ConfigError(f"decoder {spec.name!r} has no parameter(s) {bad}; it takes {sorted(accepted)}")
