@@ -2,6 +2,7 @@
 library's own format, agreement with cortexkit's own networks, and one-line errors."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -288,3 +289,58 @@ def test_cli_features_by_library_name(tmp_path, small_store):
     bad = CliRunner().invoke(app, ["features", str(small_store), "--model", "torchvision:resnet18"],
                              env={"CORTEXKIT_CACHE": str(tmp_path / "cache")}, terminal_width=300)
     assert bad.exit_code == 2 and "weights for torchvision:resnet18 not found at" in bad.output
+
+
+def test_reconstruction_metric_models_present_or_skipped_with_reason(tmp_path, small_store, monkeypatch):
+    """Metric models whose weights sit in torch.hub's folder are used (EfficientNet-B1, SwAV); the
+    others are skipped with the one-line reason, listed in skipped_metrics.json."""
+    import pandas as pd
+
+    from cortexkit.features.perceptual import SWAV_FILE, metric_extractors
+    from cortexkit.pipelines import ReconstructionConfig, run_reconstruction
+
+    folder = tmp_path / "torch" / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(tv.models.get_model("efficientnet_b1", weights=None).state_dict(),
+               folder / os.path.basename(tv.models.get_model_weights("efficientnet_b1").DEFAULT.url))
+    trunk = tv.models.resnet50(weights=None).state_dict()
+    swav = {f"module.{k}": v for k, v in trunk.items() if not k.startswith("fc.")}
+    swav["module.projection_head.0.weight"] = torch.zeros(2, 2)  # the SwAV head, ignored
+    torch.save({"state_dict": swav}, folder / SWAV_FILE)
+    available, skipped = metric_extractors()
+    assert set(available) == {"effnet_b1", "swav"} and set(skipped) == {"clip", "inception"}
+    assert "inception_v3_google" in skipped["inception"] and "\n" not in skipped["inception"]
+
+    # the run with these models at 64 px (their 224-240 px inputs take most of a minute on 2 cores)
+    import cortexkit.features.perceptual as perceptual
+
+    for ex, _ in available.values():
+        ex.image_size = 64
+    monkeypatch.setattr(perceptual, "metric_extractors", lambda device="cpu": (available, skipped))
+    out = tmp_path / "recon"
+    cfg = ReconstructionConfig(decoders=[{"name": "pca"}], image_size=32, n_permutations=0)
+    table = run_reconstruction(small_store, out, cfg, log=lambda *a: None).set_index("method")
+    assert {"2way_effnet_b1", "dist_swav"} <= set(table.columns) and "2way_clip" not in table.columns
+    # the scores are the metric functions on the models' features of the saved reconstructions
+    from cortexkit import data
+    from cortexkit.metrics.reconstruction import feature_distance, identification
+    from cortexkit.pipelines.reconstruction import prepare_stimuli
+
+    gt = prepare_stimuli(data.select(data.load(small_store), "test")["stimuli"].values, 32)
+    rec = np.load(out / "reconstructions" / "pca.npz")["reconstructions"]
+    (swav_ex, _), (eff_ex, _) = available["swav"], available["effnet_b1"]
+    f = lambda ex, x: extract_features(ex, x)["avgpool"]
+    np.testing.assert_allclose(table.loc["pca", "dist_swav"], feature_distance(f(swav_ex, gt), f(swav_ex, rec)).mean(), rtol=1e-5)
+    np.testing.assert_allclose(table.loc["pca", "2way_effnet_b1"], identification(f(eff_ex, gt), f(eff_ex, rec)).mean(), rtol=1e-5)
+    assert set(json.loads((out / "skipped_metrics.json").read_text())) == {"clip", "inception"}
+
+
+def test_feature_distance_is_one_minus_r():
+    from cortexkit.metrics.reconstruction import feature_distance
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((5, 30)), rng.standard_normal((5, 30))
+    expected = [1 - np.corrcoef(x, y)[0, 1] for x, y in zip(a, b)]
+    np.testing.assert_allclose(feature_distance(a, b), expected, rtol=1e-10)
+    np.testing.assert_allclose(feature_distance(a, a), 0, atol=1e-12)

@@ -322,6 +322,10 @@ def _hf_file(repo: str, filenames) -> str | None:
     return None
 
 
+_PRETRAINED_BUILD = {"inception_v3": {"transform_input": True, "aux_logits": True, "init_weights": False},
+                     "googlenet": {"transform_input": True, "aux_logits": False, "init_weights": False}}
+
+
 def _torchvision_video_models() -> set[str]:
     tv = require("torchvision")
     return set(tv.models.list_models(module=tv.models.video))
@@ -367,7 +371,9 @@ class TorchvisionModel(LibraryModel):
             raise ConfigError(f"torchvision has no model {self.model!r}; video models: "
                               f"{sorted(_torchvision_video_models())}; image models include resnet50, "
                               "convnext_tiny, vit_b_16, efficientnet_b1")
-        net = _seeded(lambda: tv.models.get_model(self.model, weights=None), self.seed)
+        # as torchvision builds these models for its own pretrained weights (inception's input transform)
+        extra = _PRETRAINED_BUILD.get(self.model, {}) if weights != "random" else {}
+        net = _seeded(lambda: tv.models.get_model(self.model, weights=None, **extra), self.seed)
         if weights == "pretrained":
             path = self.checkpoint_path()
             if path is None:

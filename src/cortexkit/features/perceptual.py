@@ -76,3 +76,73 @@ class LPIPS:
             d = sum(((x - y) ** 2 * w[None, :, None, None]).sum(1).mean((1, 2)) for x, y, w in zip(fa, fb, self.heads))
             out.append(d.cpu().numpy())
         return np.concatenate(out)
+
+
+# The reconstruction metrics of brain-diffuser / MindEye beyond AlexNet: model, layer and kind.
+# "2way": two-way identification on the features; "distance": mean correlation distance.
+METRIC_MODELS = {
+    "clip": ("open_clip:ViT-L-14", {"weights": "openai"}, "2way"),
+    "inception": ("torchvision:inception_v3", {"layers": ["avgpool"], "pool": "global"}, "2way"),
+    "effnet_b1": ("torchvision:efficientnet_b1", {"layers": ["avgpool"], "pool": "global"}, "2way"),
+    "swav": ("swav_resnet50", {}, "distance"),
+}
+SWAV_FILE = "swav_800ep_pretrain.pth.tar"
+SWAV_URL = "https://dl.fbaipublicfiles.com/deepcluster/swav_800ep_pretrain.pth.tar"
+
+
+def swav_resnet50(path=None, device: str = "cpu"):
+    """The SwAV ResNet-50 (Caron et al. 2020) as an extractor of its pooled 2048-d features.
+
+    The checkpoint is the official ``swav_800ep_pretrain.pth.tar`` (``torch.hub``'s checkpoint folder
+    by default): the trunk's weights under ``module.``; the projection head and prototypes are not
+    used, the torchvision ResNet-50's classifier stays unused.
+    """
+    from pathlib import Path
+
+    from cortexkit.errors import ConfigError
+    from cortexkit.features.library_models import load_state_file
+    from cortexkit.features.torch_layers import TorchExtractor
+    from cortexkit.optional import require
+
+    tv = require("torchvision", "the SwAV metric")
+    path = Path(path) if path else Path(torch.hub.get_dir()) / "checkpoints" / SWAV_FILE
+    if not path.is_file():
+        raise ConfigError(f"weights for SwAV ResNet-50 not found at {path}; download them on a machine with internet "
+                          f"with `curl -L -o {path} {SWAV_URL}` and copy them there")
+    state = {k.removeprefix("module."): v for k, v in load_state_file(path).items()}
+    net = tv.models.resnet50(weights=None)
+    trunk = {k: v for k, v in state.items() if k in net.state_dict() and not k.startswith("fc.")}
+    missing = [k for k in net.state_dict() if k not in trunk and not k.startswith("fc.") and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise DataError(f"is not a SwAV ResNet-50 checkpoint: {len(missing)} trunk parameters missing (e.g. {missing[:2]})",
+                        source=str(path))
+    net.load_state_dict(trunk, strict=False)
+    return TorchExtractor(net.eval(), layers=["avgpool"], pool="global", image_size=224,
+                          mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), device=device)
+
+
+def metric_extractors(device: str = "cpu") -> tuple[dict, dict]:
+    """Extractors of the brain-diffuser/MindEye metric models whose weights are on this machine.
+
+    Returns
+    -------
+    (available, skipped) : dict, dict
+        ``{metric: (extractor, kind)}`` and ``{metric: reason}`` (the one-line error of the absent
+        weights or library).
+    """
+    from cortexkit.errors import CortexkitError
+    from cortexkit.features.registry import get_extractor
+
+    available, skipped = {}, {}
+    for metric, (name, params, kind) in METRIC_MODELS.items():
+        try:
+            if name == "swav_resnet50":
+                ex = swav_resnet50(device=device)
+            else:
+                ex = get_extractor(name, {**params, "device": device})
+                if ex.weights_present() is None:  # checked without loading (absent weights are the usual case)
+                    ex._build(ex.weights)  # raises the one-line error naming where they were looked for
+            available[metric] = (ex, kind)
+        except CortexkitError as exc:
+            skipped[metric] = str(exc)
+    return available, skipped

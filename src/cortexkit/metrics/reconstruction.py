@@ -174,6 +174,12 @@ def _feature_corr(gt_features, rec_features) -> np.ndarray:
         return (a / na) @ (b / nb).T  # r[i, j] = corr(gt_i, rec_j); NaN for a constant image
 
 
+def feature_distance(gt_features, rec_features) -> np.ndarray:
+    """Correlation distance ``1 - r`` between each reconstruction's features and its ground truth's
+    (brain-diffuser's EfficientNet/SwAV distances; lower is better), shape (n,)."""
+    return 1.0 - np.diag(_feature_corr(gt_features, rec_features))
+
+
 def identification(gt_features, rec_features, n_way: int = 2, *, n_draws: int = 100, seed: int = 0) -> np.ndarray:
     """n-way identification accuracy of each reconstruction (chance = 1 / n_way).
 

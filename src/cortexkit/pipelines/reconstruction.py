@@ -150,6 +150,29 @@ def identification_features(images: np.ndarray, video: bool) -> dict[str, np.nda
     return out
 
 
+def _metric_models(video: bool, out: Path, log) -> dict:
+    """brain-diffuser/MindEye metric models (CLIP, InceptionV3, EfficientNet-B1, SwAV) whose weights are
+    present; each absent one is logged with its reason and listed in ``OUT/skipped_metrics.json``."""
+    from cortexkit.features.perceptual import metric_extractors
+
+    if video:
+        available, skipped = {}, {m: "image metric; not computed for videos" for m in ("clip", "inception", "effnet_b1", "swav")}
+    else:
+        available, skipped = metric_extractors()
+    for metric, reason in skipped.items():
+        log(f"metric {metric} skipped: {reason}")
+    from cortexkit._atomic import write_text
+
+    write_text(out / "skipped_metrics.json", json.dumps(skipped, indent=1))
+    return available
+
+
+def _model_features(extractor, images: np.ndarray) -> np.ndarray:
+    from cortexkit.features.base import extract_features
+
+    return np.concatenate(list(extract_features(extractor, images).values()), axis=1)
+
+
 def _lpips(video: bool):
     if video:
         return {}
@@ -249,18 +272,31 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
 
     gt_feats = identification_features(s_test, video)
     lpips = _lpips(video)
+    models = _metric_models(video, out, log)
+    gt_model = {m: _model_features(ex, s_test) for m, (ex, _) in models.items()}
     rng = np.random.default_rng(config.seed)
     rows = []
     common = dict(video=video, n_permutations=config.n_permutations, seed=config.seed)
+
+    def model_scores(feats):
+        return {f"{'2way' if models[m][1] == '2way' else 'dist'}_{m}":
+                float(np.nanmean(rm.identification(gt_model[m], f) if models[m][1] == "2way"
+                                 else rm.feature_distance(gt_model[m], f))) for m, f in feats.items()}
+
     for name, rec in recs.items():
         feats = identification_features(rec, video)
-        rows.append({"method": name, "kind": "decoder", **score(s_test, rec, gt_feats, lpips, rec_feats=feats, **common)})
+        rec_model = {m: _model_features(ex, rec) for m, (ex, _) in models.items()}
+        rows.append({"method": name, "kind": "decoder", **score(s_test, rec, gt_feats, lpips, rec_feats=feats, **common),
+                     **model_scores(rec_model)})
         order = rng.permutation(len(rec))  # the shuffled null: same images, features permuted rather than recomputed
         rows.append({"method": f"{name} (shuffled)", "kind": "null",
-                     **score(s_test, rec[order], gt_feats, lpips, rec_feats={k: v[order] for k, v in feats.items()}, **common)})
+                     **score(s_test, rec[order], gt_feats, lpips, rec_feats={k: v[order] for k, v in feats.items()}, **common),
+                     **model_scores({m: f[order] for m, f in rec_model.items()})})
     mean_image = np.broadcast_to(s_train.mean(0), s_test.shape).copy()
-    rows.append({"method": "mean image", "kind": "null", **score(s_test, mean_image, gt_feats, lpips, **common)})
-    rows.append({"method": "gray", "kind": "null", **score(s_test, np.full_like(s_test, 0.5), gt_feats, lpips, **common)})
+    gray = np.full_like(s_test, 0.5)
+    for label, images in (("mean image", mean_image), ("gray", gray)):
+        rows.append({"method": label, "kind": "null", **score(s_test, images, gt_feats, lpips, **common),
+                     **model_scores({m: _model_features(ex, images) for m, (ex, _) in models.items()})})
     table = pd.DataFrame(rows)
     write_csv_and_markdown(table, out, "metrics")
     return table

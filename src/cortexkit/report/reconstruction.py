@@ -49,7 +49,10 @@ def write_reconstruction_report(run_dir: str | os.PathLike) -> Path:
     body = ["<h2>Metrics (means over test stimuli)</h2>", table_html(table.rename(columns=reconstruction_headers(table.columns))),
             "<p>pixcorr: Pearson r of pixels; ssim: brain-diffuser convention; psnr: dB on uint8; lpips alex: "
             "LPIPS v0.1 (lower is better); 2way X: two-way identification in feature space X (chance 0.5); "
-            "top1: retrieval among all test stimuli; p 2way: permutation p-value of the two-way score. Null "
+            "top1: retrieval among all test stimuli; p 2way: permutation p-value of the two-way score; 2way clip / "
+            "inception / effnet b1: two-way identification on CLIP ViT-L/14, InceptionV3 and EfficientNet-B1 "
+            "features; dist swav: correlation distance on SwAV ResNet-50 features (lower is better); these four "
+            "appear when their weights are on the machine (skipped_metrics.json says why one is missing). Null "
             "rows (kind null): shuffled reconstructions, the training mean image, uniform gray.</p>"]
     body += [figure_html(src, caption) for src, caption in items]
     if video:
