@@ -182,16 +182,23 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
         layers: OStr = Opt(None, help="multi-layer feature spaces: 'all' or a comma list (one model per layer)"),
         param: Optional[list[str]] = Opt(None, "--param", "-p", help="extractor parameter key=value (repeatable)"),
         config: OPath = Opt(None, help="YAML with EncodingConfig fields"), seed: OInt = Opt(None, help="seed of the CV folds"),
-        device: OStr = Opt(None, help="ridge device (cpu, cuda)"), max_memory: OStr = Opt(None, help="budget per fit, e.g. 4GB"),
+        device: OStr = Opt(None, help="device of the ridge and of the feature networks (cpu, cuda)"),
+        max_memory: OStr = Opt(None, help="budget per fit, e.g. 4GB"),
         scheduler: OStr = Opt(None, help="Dask scheduler tcp://HOST:PORT"), overwrite: bool = Opt(False, help="refit")):
     """Fit a cross-validated ridge model per feature space (and layer) on the train split; resumes.
 
     Example: cortexkit fit runs/demo/data.zarr --out runs/mine --features pixel_pca,gabor
+
+    Example: cortexkit fit v4.zarr --out runs/r50 --features timm:resnet50 --layers layer2,layer3 --device cuda
     """
     from cortexkit import config as configs, pipelines
+    from cortexkit.features import get_extractor
 
     default = configs.resolve_config(pipelines.EncodingConfig, config).features
     specs = pipelines.feature_specs(features, layers=layers, params=options(param), default=default)
+    if device:  # the networks run where the ridge does, unless a --param says otherwise
+        specs = [s.model_copy(update={"params": {"device": device, **s.params}})
+                 if "device" in get_extractor(s.name, s.params).get_params(deep=False) else s for s in specs]
     ridge = {"device": device, "max_memory": max_memory, "scheduler": scheduler}
     cfg = configs.resolve_config(pipelines.EncodingConfig, config, {"features": specs, "seed": seed, "ridge": ridge})
     pipelines.fit_run(store, out, cfg, overwrite=overwrite, log=log)

@@ -344,3 +344,27 @@ def test_feature_distance_is_one_minus_r():
     expected = [1 - np.corrcoef(x, y)[0, 1] for x, y in zip(a, b)]
     np.testing.assert_allclose(feature_distance(a, b), expected, rtol=1e-10)
     np.testing.assert_allclose(feature_distance(a, a), 0, atol=1e-12)
+
+
+def test_cli_fit_with_a_library_model(tmp_path, small_store):
+    """`cortexkit fit --features timm:NAME` names the model in results like any feature space."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from cortexkit.cli import app
+
+    torch.manual_seed(5)
+    path = tmp_path / "w.pth"
+    torch.save(timm.create_model("test_resnet", pretrained=False).state_dict(), path)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["fit", str(small_store), "--out", str(out), "--features", "timm:test_resnet",
+                                      "--layers", "layer2", "-p", f"weights={path}", "-p", "image_size=32"],
+                                env={"CORTEXKIT_CACHE": str(tmp_path / "cache")}, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    evaluated = CliRunner().invoke(app, ["evaluate", str(out)], terminal_width=200)
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "timm:test_resnet" in evaluated.output
+    cuda = CliRunner().invoke(app, ["fit", str(small_store), "--out", str(tmp_path / "gpu"), "--features", "timm:test_resnet",
+                                    "--layers", "layer2", "-p", f"weights={path}", "--device", "cuda"], terminal_width=200)
+    if not torch.cuda.is_available():
+        assert cuda.exit_code == 2 and "cuda" in cuda.output.lower()

@@ -256,10 +256,13 @@ _PARAMS_DOC = """
 
 @DECODERS.register("second_sight")
 class SecondSightDecoder(_PretrainedDiffusionDecoder):
-    __doc__ = """Responses -> CLIP image embedding (ridge) -> Stable Diffusion image variations.
+    """Responses -> CLIP image embedding (ridge) -> Stable Diffusion image variations.
 
-    Parameters
-    ----------""" + _PARAMS_DOC
+    Parameters: ``model_dir`` (the local image-variations folder), ``generation_size`` (512 for
+    Stable Diffusion 1.x), ``num_inference_steps``, ``guidance_scale`` (against the zero embedding;
+    1 = none), ``alphas``, ``batch_size``, ``device``, ``dtype`` (float32, bfloat16, float16), ``seed``;
+    described in full in :data:`_PARAMS_DOC`.
+    """
 
     name = "second_sight"
 
@@ -284,17 +287,17 @@ class SecondSightDecoder(_PretrainedDiffusionDecoder):
 
 @DECODERS.register("brain_diffuser")
 class BrainDiffuserDecoder(_PretrainedDiffusionDecoder):
-    __doc__ = """Responses -> low-level VAE latents (ridge) -> initial image, then img2img under the
+    """Responses -> low-level VAE latents (ridge) -> initial image, then img2img under the
     predicted CLIP image embedding.
 
-    Parameters
-    ----------""" + _PARAMS_DOC + """
+    Parameters: those of :class:`SecondSightDecoder` (see :data:`_PARAMS_DOC`), and
+
     low_level_size : int
         Side of the images whose VAE latents the first stage predicts (brain-diffuser: 64).
     strength : float
         Fraction of the schedule the initial image is noised to (brain-diffuser: 0.75); 0 returns
         the first stage's image.
-"""
+    """
 
     name = "brain_diffuser"
 

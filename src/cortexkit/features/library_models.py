@@ -297,9 +297,11 @@ class TimmModel(LibraryModel):
         return size, tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
 
     def weights_location(self):
+        """The Hugging Face hub cache folder."""
         return _hf_cache()
 
     def weights_present(self):
+        """The cached timm weight file of this model, or None."""
         timm = require("timm", self.arch)
         cfg = timm.models.get_pretrained_cfg(self.model)
         hub_id = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
@@ -403,10 +405,12 @@ class TorchvisionModel(LibraryModel):
         return 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
     def weights_location(self):
+        """torch.hub's checkpoint file for this model's default weights."""
         path = self.checkpoint_path()
         return str(path) if path else ""
 
     def weights_present(self):
+        """That checkpoint file when it exists, else None."""
         path = self.checkpoint_path()
         return str(path) if path is not None and path.is_file() else None
 
@@ -512,9 +516,11 @@ class OpenCLIPModel(LibraryModel):
         return int(size), tuple(mean), tuple(std)
 
     def weights_location(self):
+        """The Hugging Face hub cache folder."""
         return _hf_cache()
 
     def weights_present(self):
+        """The cached OpenCLIP checkpoint of this architecture and tag, or None."""
         open_clip = require("open_clip", self.arch)
         tags = [t for m, t in open_clip.list_pretrained() if m == self.model]
         tag = tags[0] if self.weights == "pretrained" and tags else self.weights
