@@ -357,7 +357,8 @@ def synthesize(run: Path = Arg(..., help="run directory (cortexkit fit or cortex
                least: bool = Opt(False, help="least exciting (most suppressive) inputs and images instead"),
                diverse: int = Opt(0, help="also this many dissimilar exciting inputs per unit (0: none)"),
                threshold: float = Opt(0.9, help="each diverse input keeps this fraction of the MEI response"),
-               compare: OStr = Opt(None, help="RUN or RUN:MODEL: a second model of the same units; how far the two agree")):
+               compare: OStr = Opt(None, help="RUN or RUN:MODEL: a second model of the same units; how far the two agree"),
+               device: str = Opt("cpu", help="where the networks run (cpu, cuda)")):
     """Most exciting inputs of a fitted model's units, beside their most exciting recorded images.
 
     Works on ridge runs (any model, the stacked one included) and trained cores (image or video).
@@ -367,7 +368,7 @@ def synthesize(run: Path = Arg(..., help="run directory (cortexkit fit or cortex
     from cortexkit import pipelines, report
 
     table = pipelines.synthesize(run, out, model=model, units=_units(units), top_k=top_k, diverse=diverse,
-                                 threshold=threshold, compare=compare, log=log, steps=steps, contrast=contrast, blur=blur,
+                                 threshold=threshold, compare=compare, device=device, log=log, steps=steps, contrast=contrast, blur=blur,
                                  jitter=jitter, seed=seed, least=least)
     page = report.write_synthesis_report(out)
     show(table, "most exciting inputs: predicted responses")
@@ -378,7 +379,8 @@ def synthesize(run: Path = Arg(..., help="run directory (cortexkit fit or cortex
 def tuning(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit train)"),
            out: Path = Opt(..., help="folder to write"),
            model: OStr = Opt(None, help="model of a ridge run, or session of a trained run (default: its only one)"),
-           rf_size: int = Opt(2, help="side (px) of the sparse-noise squares")):
+           rf_size: int = Opt(2, help="side (px) of the sparse-noise squares"),
+           device: str = Opt("cpu", help="where the networks run (cpu, cuda)")):
     """Tuning and receptive fields of every unit of a fitted model: orientation tuning (images) or
     direction tuning (videos) from gratings, sparse-noise and gradient RF maps.
 
@@ -386,7 +388,7 @@ def tuning(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit 
     """
     from cortexkit import pipelines, report
 
-    preferred = pipelines.tuning(run, out, model=model, rf_size=rf_size)
+    preferred = pipelines.tuning(run, out, model=model, rf_size=rf_size, device=device)
     page = report.write_tuning_report(out)
     show(preferred, "preferred stimulus and receptive-field centre per unit")
     console.print(f"wrote {out}/tuning.csv, {out}/preferred.csv, {out}/receptive_fields.npz, {page} "
@@ -400,7 +402,8 @@ def design(runs: list[str] = Arg(..., help="RUN or RUN:MODEL, one or more: the m
            n: int = Opt(50, help="stimuli to choose"),
            objective: str = Opt("disagreement", help="disagreement (the ensemble differs most) or drive (chosen units respond most)"),
            units: OStr = Opt(None, help="comma-separated unit names or indices the objective looks at (default all)"),
-           max_similarity: float = Opt(0.95, help="pass over images whose pixel correlation with a chosen one is above this")):
+           max_similarity: float = Opt(0.95, help="pass over images whose pixel correlation with a chosen one is above this"),
+           device: str = Opt("cpu", help="where the networks run (cpu, cuda)")):
     """Choose the next stimuli to show: the pool images a model ensemble disagrees on most, or that
     drive chosen units most, written as PNG files and a CSV ready to present.
 
@@ -409,7 +412,7 @@ def design(runs: list[str] = Arg(..., help="RUN or RUN:MODEL, one or more: the m
     from cortexkit import pipelines
 
     table = pipelines.design(runs, pool, out, n, objective=objective, units=_units(units),
-                             max_similarity=max_similarity, log=log)
+                             max_similarity=max_similarity, device=device, log=log)
     show(table.head(20), f"the {n} stimuli to show next, by {objective} (first 20)")
     console.print(f"wrote {out}/stimuli.csv, {out}/png/ ({len(table)} files), {out}/design.json")
 

@@ -149,3 +149,20 @@ def test_receptive_field_maps_find_the_true_filters(fitted):
     distance = np.hypot(peak[:, 0] - ds["rf_y"].values, peak[:, 1] - ds["rf_x"].values)
     sigma = ds["sigma"].values
     assert (distance <= 2 * sigma + 2).mean() >= 0.9, np.round(distance / sigma, 1)
+
+
+def test_device_option_is_checked_before_any_work(fitted, tmp_path):
+    """`--device cuda` on a machine without CUDA stops with one line before loading anything."""
+    import torch
+    from typer.testing import CliRunner
+
+    from cortexkit.cli import app
+
+    run = fitted[2]
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    for command in (["tuning", str(run), "--out", str(tmp_path / "t")],
+                    ["synthesize", str(run), "--out", str(tmp_path / "s"), "--steps", "2"]):
+        result = CliRunner().invoke(app, command + ["--device", "cuda"], terminal_width=200)
+        assert result.exit_code == 2 and "'cuda' is not available" in result.output, result.output
+        assert not (tmp_path / command[3].rsplit("/", 1)[-1]).exists()

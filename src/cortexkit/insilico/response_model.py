@@ -125,7 +125,8 @@ class RidgeResponseModel(ResponseModel):
     def readout(self, features: dict) -> torch.Tensor:
         """Responses from the extractor's ``{layer: features}`` (shared by stacked members of one
         feature space, so a network runs once per batch for all its layers)."""
-        return features[self.layer] @ self.coef.T + self.intercept
+        # the network may run on a GPU; the readout and the pixels stay where the weights are
+        return features[self.layer].to(self.coef.device, torch.float32) @ self.coef.T + self.intercept
 
     @torch.no_grad()
     def features(self, stimuli: np.ndarray) -> dict:
@@ -226,4 +227,4 @@ class PredictorResponseModel(ResponseModel):
         out = self.predictor(x, self.key, time_resolved=time is not None, **extras)
         if out.ndim == 3:  # (n, unit, time): the mean over the scored bins
             out = out[..., self.config.skip_frames:].mean(-1)
-        return out
+        return out.to(stimuli.device)  # the core may run on a GPU; experiments keep pixels on the CPU

@@ -34,23 +34,27 @@ from cortexkit.insilico import (
 from cortexkit.pipelines.ridge_encoding import STACKED, model_names, read_encoding_run, stack_components
 
 
-def response_model(run_dir: str | os.PathLike, model: str | None = None) -> ResponseModel:
+def response_model(run_dir: str | os.PathLike, model: str | None = None, device: str = "cpu") -> ResponseModel:
     """A fitted model as a :class:`cortexkit.insilico.ResponseModel`.
 
     ``run_dir`` is a ridge run (``cortexkit fit``; ``model`` names one of its models, ``stacked``
     included; default its only one), with its feature spaces refitted on the run's training stimuli
     exactly as the fit did, or a trained run (``cortexkit train``; ``model`` names a session, default
-    its only one).
+    its only one). ``device`` runs the networks (feature spaces, trained cores) there; pixels, ridge
+    weights and results stay on the CPU.
     """
-    return _load(run_dir, model)[0]
+    return _load(run_dir, model, device)[0]
 
 
-def _load(run_dir, model: str | None) -> tuple[ResponseModel, xr.Dataset]:
+def _load(run_dir, model: str | None, device: str = "cpu") -> tuple[ResponseModel, xr.Dataset]:
     """The response model and the dataset it was fitted on."""
+    from cortexkit.config import require_device
+
+    require_device(device, "--device")
     run_dir = Path(run_dir)
     kind = run_kind(run_dir)
     if kind == "training":
-        return _trained_model(run_dir, model)
+        return _trained_model(run_dir, model, device)
     if kind != "encoding":
         raise ConfigError(f"{run_dir} is not a fitted run (cortexkit fit or cortexkit train wrote none there)")
     entries = _entries(read_encoding_run(run_dir)[1])
@@ -58,11 +62,11 @@ def _load(run_dir, model: str | None) -> tuple[ResponseModel, xr.Dataset]:
         if len(entries) != 1:
             raise ConfigError(f"{run_dir} holds models {sorted(entries)}; name one with --model")
         model = next(iter(entries))
-    models, ds = _ridge_models(run_dir, [model])
+    models, ds = _ridge_models(run_dir, [model], device)
     return models[0], ds
 
 
-def _ridge_models(run_dir: Path, names: list[str]) -> tuple[list[ResponseModel], xr.Dataset]:
+def _ridge_models(run_dir: Path, names: list[str], device: str = "cpu") -> tuple[list[ResponseModel], xr.Dataset]:
     """Models ``names`` of a ridge run (``stacked`` included), sharing one fitted feature space per
     spec, and the run's dataset."""
     raw, config = read_encoding_run(run_dir)
@@ -81,7 +85,7 @@ def _ridge_models(run_dir: Path, names: list[str]) -> tuple[list[ResponseModel],
 
     def ridge(spec, layer, name):
         if spec.model_name not in extractors:
-            extractors[spec.model_name] = _extractor(spec, needed[spec.model_name], stimuli)
+            extractors[spec.model_name] = _extractor(spec, needed[spec.model_name], stimuli, device)
         arrays = load_arrays(run_dir / MODELS_DIR / f"{name}.npz")
         return RidgeResponseModel(extractors[spec.model_name], layer, arrays["coef"], arrays["intercept"],
                                   arrays["unit"], stimuli.shape[1:], name=name, video=video)
@@ -100,16 +104,19 @@ def _ridge_models(run_dir: Path, names: list[str]) -> tuple[list[ResponseModel],
     return models, ds
 
 
-def _extractor(spec, layers: list[str], stimuli: np.ndarray):
+def _extractor(spec, layers: list[str], stimuli: np.ndarray, device: str = "cpu"):
     """The feature space of ``spec`` fitted on the training stimuli; a CNN computes only ``layers``
     (its forward pass stops after the deepest), unless a random projection ties each layer's
     features to its position in the list."""
     from cortexkit.features.torch_layers import TorchExtractor
 
-    extractor = get_extractor(spec.name, spec.params)
+    params = dict(spec.params)
+    if "device" in get_extractor(spec.name, params).get_params(deep=False):
+        params["device"] = device  # the network runs there; its features come back to the readout's device
+    extractor = get_extractor(spec.name, params)
     if isinstance(extractor, TorchExtractor) and extractor.projection is None:
         order = extractor.layer_list()
-        extractor = get_extractor(spec.name, {**spec.params, "layers": [x for x in order if x in set(layers)]})
+        extractor = get_extractor(spec.name, {**params, "layers": [x for x in order if x in set(layers)]})
     return extractor.fit(stimuli)
 
 
@@ -121,7 +128,7 @@ def _entries(config) -> dict:
     return entries
 
 
-def ensemble(specs) -> list[ResponseModel]:
+def ensemble(specs, device: str = "cpu") -> list[ResponseModel]:
     """Response models from ``RUN`` or ``RUN:MODEL`` strings: a bare ridge run stands for every model
     it holds (the stacked one left out: it is a mixture of the others)."""
     models = []
@@ -131,9 +138,9 @@ def ensemble(specs) -> list[ResponseModel]:
             run, name = str(spec), None
         if name is None and run_kind(run) == "encoding":
             names = [n for n in _entries(read_encoding_run(run)[1]) if n != STACKED]
-            models += _ridge_models(Path(run), names)[0]
+            models += _ridge_models(Path(run), names, device)[0]
         else:
-            models.append(_load(run, name)[0])
+            models.append(_load(run, name, device)[0])
     return models
 
 
@@ -192,14 +199,14 @@ def load_pool(path: str | os.PathLike, model: ResponseModel) -> tuple[np.ndarray
 
 
 def design(runs, pool: str | os.PathLike, out: str | os.PathLike, n: int, *, objective: str = "disagreement",
-           units=None, max_similarity: float = 0.95, log=print) -> pd.DataFrame:
+           units=None, max_similarity: float = 0.95, device: str = "cpu", log=print) -> pd.DataFrame:
     """The ``n`` stimuli of ``pool`` to show next (:func:`cortexkit.insilico.design_experiment`) for the
     ensemble of ``runs`` (``RUN`` or ``RUN:MODEL`` each, see :func:`ensemble`), written as a set ready
     to present: ``OUT/png/NNN_LABEL.png`` (or ``.gif``) in presentation order and ``OUT/stimuli.csv``
     (rank, file, source label, score, both objectives, predicted responses); ``OUT/design.json`` keeps
     the settings."""
     out = Path(out)
-    models = ensemble(runs)
+    models = ensemble(runs, device)
     stimuli, labels = load_pool(pool, models[0])
     log(f"{len(models)} model(s): {', '.join(m.describe() for m in models)}; {len(stimuli)} candidate stimuli")
     table = design_experiment(models, stimuli, n, objective=objective, units=units, max_similarity=max_similarity)
@@ -218,7 +225,7 @@ def design(runs, pool: str | os.PathLike, out: str | os.PathLike, n: int, *, obj
     return table
 
 
-def _trained_model(run_dir: Path, key: str | None) -> tuple[ResponseModel, xr.Dataset]:
+def _trained_model(run_dir: Path, key: str | None, device: str = "cpu") -> tuple[ResponseModel, xr.Dataset]:
     from cortexkit.pipelines.trained_predictor import load_trained
 
     run = load_trained(run_dir)
@@ -231,15 +238,15 @@ def _trained_model(run_dir: Path, key: str | None) -> tuple[ResponseModel, xr.Da
     sess = run.sessions[key]
     ds = sess.dataset
     n_behaviors = sess.behavior.shape[-1] if sess.behavior is not None else 0
-    net = PredictorResponseModel(run.model, key, run.config, ds["unit"].values, ds["stimuli"].shape[1:],
+    net = PredictorResponseModel(run.model.to(device), key, run.config, ds["unit"].values, ds["stimuli"].shape[1:],
                                  video=data.stimulus_kind(ds) == "video", time_resolved=sess.time_resolved,
                                  n_behaviors=n_behaviors)
     return net, ds
 
 
 def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | None = None, units=None,
-               top_k: int = 5, diverse: int = 0, threshold: float = 0.9, compare: str | None = None, log=print,
-               **settings) -> pd.DataFrame:
+               top_k: int = 5, diverse: int = 0, threshold: float = 0.9, compare: str | None = None,
+               device: str = "cpu", log=print, **settings) -> pd.DataFrame:
     """Most exciting inputs of ``units`` (default all) of a run's model, beside the most exciting
     images of the run's own stimuli, and optionally ``diverse`` dissimilar exciting inputs per unit.
 
@@ -256,7 +263,7 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
     :func:`cortexkit.insilico.most_exciting_inputs` (steps, step_size, contrast, blur, jitter, seed).
     """
     run_dir, out = Path(run_dir), Path(out)
-    net, ds = _load(run_dir, model)
+    net, ds = _load(run_dir, model, device)
     net.require_gradients("synthesizing most exciting inputs")
     if diverse and settings.get("least"):
         raise ConfigError("diverse inputs are of the most exciting kind; drop --least or --diverse")
@@ -290,7 +297,7 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
         table["diverse_mean_similarity"] = div.mean_similarity
         table["diverse_min_fraction"] = div.fraction.min(axis=1)
     if compare is not None:
-        other = ensemble([compare])
+        other = ensemble([compare], device)
         if len(other) != 1:
             raise ConfigError(f"--compare {compare} holds {len(other)} models; name one as RUN:MODEL")
         other = other[0]
@@ -327,7 +334,7 @@ def write_stimulus_image(stimulus: np.ndarray, stem: Path, video: bool) -> Path:
 
 
 def tuning(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | None = None,
-           rf_size: int = 2) -> pd.DataFrame:
+           rf_size: int = 2, device: str = "cpu") -> pd.DataFrame:
     """Tuning and receptive fields of every unit of a run's model.
 
     Image models: orientation tuning (gratings over orientation, wavelength and phase); video models:
@@ -339,7 +346,7 @@ def tuning(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | N
     (``sparse_noise`` (unit, ON/OFF, y, x) and ``gradient``); returns the per-unit table.
     """
     out = Path(out)
-    net = response_model(run_dir, model)
+    net = response_model(run_dir, model, device)
     responses, preferred = direction_tuning(net) if net.video else grating_tuning(net)
     everyone = range(len(net.units))
     maps = sparse_noise_maps(net, everyone, size=rf_size)
