@@ -160,3 +160,22 @@ def test_cli_reconstruct_with_pretrained_priors(tmp_path, small_store, tiny_sd_v
     both = CliRunner().invoke(app, ["reconstruct", str(small_store), "--out", str(tmp_path / "r3"), "--config", str(path),
                                     "--device", "cuda"], terminal_width=250)
     assert both.exit_code == 2 and "with --config, set model_dir and device" in both.output
+
+
+@pytest.mark.slow
+def test_pretrained_priors_at_their_default_schedule(tmp_path, small_store, tiny_sd_variations):
+    """Both decoders and the search at the default 50 DDIM steps, generating at 64 px (slow)."""
+    import pandas as pd
+
+    from cortexkit.pipelines import ReconstructionConfig, run_reconstruction
+
+    common = {"model_dir": str(tiny_sd_variations), "generation_size": 64}
+    cfg = ReconstructionConfig(image_size=32, n_permutations=100, decoders=[
+        {"name": "second_sight", "params": common},
+        {"name": "brain_diffuser", "params": {**common, "low_level_size": 32}},
+        {"name": "search", "params": {"generator": "second_sight", "critic_features": "gabor",
+                                      **{f"generator_{k}": v for k, v in common.items()}}}])
+    table = run_reconstruction(small_store, tmp_path / "run", cfg, log=lambda *a: None).set_index("method")
+    assert {"second_sight", "brain_diffuser", "search"} <= set(table.index)
+    history = np.load(tmp_path / "run" / "reconstructions" / "search.npz")["history"]
+    assert (np.diff(history, axis=1) >= -1e-9).all()

@@ -368,3 +368,30 @@ def test_cli_fit_with_a_library_model(tmp_path, small_store):
                                     "--layers", "layer2", "-p", f"weights={path}", "--device", "cuda"], terminal_width=200)
     if not torch.cuda.is_available():
         assert cuda.exit_code == 2 and "cuda" in cuda.output.lower()
+
+
+@pytest.mark.slow
+def test_library_model_at_full_resolution_in_a_ridge_run(tmp_path, small_store):
+    """A full-size torchvision ResNet-18 (random weights saved to a file) at 224 px through `fit` (slow)."""
+    from cortexkit.pipelines import EncodingConfig, FeatureSpec, fit_run
+
+    torch.manual_seed(0)
+    path = tmp_path / "resnet18.pth"
+    torch.save(tv.models.get_model("resnet18", weights=None).state_dict(), path)
+    spec = FeatureSpec(name="torchvision:resnet18", params={"weights": str(path), "layers": ["layer2", "layer3"]})
+    results = fit_run(small_store, tmp_path / "run", EncodingConfig(features=[spec]), log=lambda *a: None)
+    assert results is not None and (tmp_path / "run" / "models").is_dir()
+    assert sorted(p.stem for p in (tmp_path / "run" / "models").glob("*.npz")) == ["torchvision:resnet18.layer2",
+                                                                                   "torchvision:resnet18.layer3"]
+
+
+def test_run_model_names_with_colons(tmp_path):
+    """RUN:MODEL splits at the run folder, so library model names keep their colon."""
+    from cortexkit.evaluation import split_run_model
+
+    run = tmp_path / "run"
+    run.mkdir()
+    assert split_run_model(f"{run}:timm:resnet50.layer3") == (str(run), "timm:resnet50.layer3")
+    assert split_run_model(f"{run}:gabor") == (str(run), "gabor")
+    assert split_run_model(str(run)) == (str(run), None)
+    assert split_run_model(f"{tmp_path}/absent:gabor") == (f"{tmp_path}/absent:gabor", None)

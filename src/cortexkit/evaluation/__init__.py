@@ -9,6 +9,7 @@ trained predictors and benchmarks score with the same function.
 from cortexkit.evaluation.intervals import mean_interval, median_r_interval
 from cortexkit.evaluation.paired import combine_sessions, paired_comparison
 from cortexkit.evaluation.runs import (
+    split_run_model,
     CONFIG_FILE,
     MODELS_DIR,
     RESULTS_FILE,
@@ -60,6 +61,7 @@ __all__ = [
     "run_kind",
     "run_lock",
     "save_arrays",
+    "split_run_model",
     "score_predictions",
     "summarize",
     "to_markdown",

@@ -131,3 +131,12 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     # Only empty cells (how write_table writes NaN) are missing: pandas' default would also turn the
     # strings "null", "NA" or "None" (a null-model row, a unit or area named NA) into NaN.
     return pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+
+
+def split_run_model(text: str) -> tuple[str, str | None]:
+    """``RUN:MODEL`` -> (RUN, MODEL); a bare ``RUN`` -> (RUN, None). The run is the first prefix before
+    a colon that is a folder, so model names with colons (``timm:resnet50.layer3``) survive."""
+    for i, ch in enumerate(text):
+        if ch == ":" and i and Path(text[:i]).is_dir():
+            return text[:i], text[i + 1:] or None
+    return text, None

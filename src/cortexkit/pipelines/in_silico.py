@@ -14,7 +14,7 @@ import xarray as xr
 from cortexkit import data
 from cortexkit._atomic import atomic_path
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.evaluation import MODELS_DIR, load_arrays, run_kind, save_arrays, write_table
+from cortexkit.evaluation import MODELS_DIR, load_arrays, run_kind, save_arrays, split_run_model, write_table
 from cortexkit.features.registry import get_extractor
 from cortexkit.insilico import (
     PredictorResponseModel,
@@ -133,9 +133,7 @@ def ensemble(specs, device: str = "cpu") -> list[ResponseModel]:
     it holds (the stacked one left out: it is a mixture of the others)."""
     models = []
     for spec in specs:
-        run, sep, name = str(spec).rpartition(":")
-        if not sep or "/" in name or not run:
-            run, name = str(spec), None
+        run, name = split_run_model(str(spec))
         if name is None and run_kind(run) == "encoding":
             names = [n for n in _entries(read_encoding_run(run)[1]) if n != STACKED]
             models += _ridge_models(Path(run), names, device)[0]

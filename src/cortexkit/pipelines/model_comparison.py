@@ -14,7 +14,7 @@ import pandas as pd
 from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.evaluation import MODELS_DIR, load_arrays, noise_ceiling, paired_comparison, read_run_record, write_table
+from cortexkit.evaluation import MODELS_DIR, split_run_model, load_arrays, noise_ceiling, paired_comparison, read_run_record, write_table
 
 UNITS_FILE = "paired_units.csv"
 SUMMARY_FILE = "paired_summary.json"
@@ -22,8 +22,10 @@ SUMMARY_FILE = "paired_summary.json"
 
 def _model(spec: str) -> tuple[Path, str, dict, dict]:
     """(run dir, model name, run record, model arrays) of ``RUN:MODEL``."""
-    run, _, name = str(spec).rpartition(":")
-    if not run:
+    run, name = split_run_model(str(spec))
+    if name is None and ":" in str(spec):
+        raise ConfigError(f"{spec!r}: no run folder {str(spec).rsplit(':', 1)[0]!r}")
+    if name is None:
         raise ConfigError(f"{spec!r}: name a model as RUN:MODEL, e.g. runs/demo:gabor")
     run_dir = Path(run)
     record = read_run_record(run_dir, required=("data",))
