@@ -164,16 +164,18 @@ def test_cli_reconstruct_with_pretrained_priors(tmp_path, small_store, tiny_sd_v
 
 @pytest.mark.slow
 def test_pretrained_priors_at_their_default_schedule(tmp_path, small_store, tiny_sd_variations):
-    """Both decoders and the search at the default 50 DDIM steps, generating at 64 px (slow)."""
+    """Both decoders and the search (4 candidates, 2 rounds) at the default 50 DDIM steps, generating
+    at 32 px (slow)."""
     import pandas as pd
 
     from cortexkit.pipelines import ReconstructionConfig, run_reconstruction
 
-    common = {"model_dir": str(tiny_sd_variations), "generation_size": 64}
+    common = {"model_dir": str(tiny_sd_variations), "generation_size": 32}
     cfg = ReconstructionConfig(image_size=32, n_permutations=100, decoders=[
         {"name": "second_sight", "params": common},
-        {"name": "brain_diffuser", "params": {**common, "low_level_size": 32}},
-        {"name": "search", "params": {"generator": "second_sight", "critic_features": "gabor",
+        {"name": "brain_diffuser", "params": {**common, "low_level_size": 16}},
+        {"name": "search", "params": {"generator": "second_sight", "critic_features": "gabor", "n_candidates": 4,
+                                      "n_keep": 2, "rounds": 2,
                                       **{f"generator_{k}": v for k, v in common.items()}}}])
     table = run_reconstruction(small_store, tmp_path / "run", cfg, log=lambda *a: None).set_index("method")
     assert {"second_sight", "brain_diffuser", "search"} <= set(table.index)
