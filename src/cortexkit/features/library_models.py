@@ -23,20 +23,19 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.features.base import check_images
 from cortexkit.features.registry import EXTRACTORS
-from cortexkit.features.torch_layers import TorchExtractor
+from cortexkit.features.torch_layers import NETWORK_CONSTRAINTS, TorchExtractor
 from cortexkit.image import resize
 from cortexkit.optional import offline, require
 
@@ -114,18 +113,8 @@ class LibraryModel(TorchExtractor):
 
     source = ""
 
-    _parameter_constraints: dict = {
-        "model": [str],
-        "weights": [str],
-        "layers": [str, list, tuple],
-        "pool": [Interval(Integral, 1, None, closed="left"), StrOptions({"global"}), None],
-        "projection": [Interval(Integral, 1, None, closed="left"), None],
-        "image_size": [Interval(Integral, 8, None, closed="left"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-        "dtype": [StrOptions({"float32", "bfloat16"})],
-        "seed": [Integral],
-    }
+    _parameter_constraints: dict = {"model": [str], **NETWORK_CONSTRAINTS,
+                                     "dtype": [StrOptions({"float32", "bfloat16"})]}
 
     def __init__(self, model="", weights="pretrained", layers="all", pool=6, projection=None, image_size=None,
                  batch_size=32, device="cpu", dtype="float32", seed=0):

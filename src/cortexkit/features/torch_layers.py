@@ -27,6 +27,19 @@ from cortexkit.features.registry import EXTRACTORS
 from cortexkit.image import resize, resize_tensor
 
 
+# scikit-learn parameter checks shared by the network extractors (built-in and library models)
+NETWORK_CONSTRAINTS: dict = {
+    "weights": [str],
+    "layers": [str, list, tuple],
+    "pool": [Interval(Integral, 1, None, closed="left"), StrOptions({"global"}), None],
+    "projection": [Interval(Integral, 1, None, closed="left"), None],
+    "image_size": [Interval(Integral, 8, None, closed="left"), None],
+    "seed": [Integral],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "device": [str],
+}
+
+
 class _Stop(Exception):
     """Raised by the hook of the deepest requested layer to end the forward pass early."""
 
@@ -209,17 +222,7 @@ class PretrainedCNN(TorchExtractor):
 
     name = "cnn"
 
-    _parameter_constraints: dict = {
-        "arch": [str],
-        "weights": [str],
-        "layers": [str, list, tuple],
-        "pool": [Interval(Integral, 1, None, closed="left"), StrOptions({"global"}), None],
-        "projection": [Interval(Integral, 1, None, closed="left"), None],
-        "image_size": [Interval(Integral, 8, None, closed="left"), None],
-        "seed": [Integral],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-    }
+    _parameter_constraints: dict = {"arch": [str], **NETWORK_CONSTRAINTS}
 
     def __init__(self, arch="alexnet", weights="imagenet", layers="all", pool=6, projection=None, image_size=224,
                  batch_size=32, device="cpu", seed=0):
