@@ -17,8 +17,9 @@ U^\top` and :math:`\hat W(\alpha) = X^\top U (\Lambda + \alpha)^{-1} U^\top Y`. 
 held-out rows :math:`X_v` are :math:`A\,\mathrm{diag}(1/(\lambda + \alpha))\,Z` with
 :math:`A = X_v V,\ Z = V^\top X^\top Y` (primal) or :math:`A = X_v X^\top U,\ Z = U^\top Y` (dual),
 so a new alpha costs one (n_val x k) @ (k x n_targets) product, done for all alphas of a batch at
-once. In the primal form the fold's :math:`X_{tr}^\top Y_{tr}` is obtained from the full
-:math:`X^\top Y` minus :math:`X_v^\top Y_v`, a quarter of the work with 5 folds.
+once. In the primal form the fold's projected targets come from the full :math:`X^\top Y` rotated
+into the fold's eigenbasis minus the validation rows' share, :math:`A^\top Y_v`, which is also the
+cross-product the validation scores need (:func:`_fold_projection`).
 
 The work is organised for bounded memory: :func:`decompose_folds` computes everything that depends
 on ``X`` only (kept for the whole fit), then :func:`fit_target_block` handles one block of targets
@@ -218,8 +219,30 @@ def _project(d: Decomposition, X: torch.Tensor, Y: torch.Tensor, XtY: torch.Tens
     return d.evecs.T @ centred, y_mean
 
 
+def _fold_projection(f: FoldDecomposition, X: torch.Tensor, Y: torch.Tensor, XtY: torch.Tensor):
+    r"""``(Z, y_mean, Yv, B)`` of a primal fold, with one (k x n_val) @ (n_val x t) product for both
+    the downdate and the validation cross-products.
+
+    With :math:`V_s = S^{-1} V` (eigenvectors in raw-column units), :math:`m` the training column
+    means and :math:`\bar y` the training target means, :math:`A = X_v V_s - 1 (V_s^\top m)^\top`, so
+    :math:`G = A^\top Y_v` gives both :math:`Z = V_s^\top X^\top Y - G - (V_s^\top m)(1^\top Y_v
+    + n_{tr}\bar y)^\top` (the training rows' :math:`V^\top X_s^\top Y` without forming their
+    cross-product) and :math:`B = A^\top (Y_v - \bar y) = G - (A^\top 1)\bar y^\top`.
+    """
+    Yv = Y[f.val]
+    n_tr = Y.shape[0] - Yv.shape[0]
+    sum_v = Yv.sum(0)
+    y_mean = (Y.sum(0) - sum_v) / n_tr
+    Vs = f.evecs / f.x_scale[:, None]
+    vm = Vs.T @ f.x_mean  # (k,)
+    G = f.A.T @ Yv  # (k, t)
+    Z = Vs.T @ XtY - G - torch.outer(vm, sum_v + n_tr * y_mean)
+    B = G - torch.outer(f.A.sum(0), y_mean)
+    return Z, y_mean, Yv, B
+
+
 def _fold_scores(f: FoldDecomposition, Z: torch.Tensor, y_mean: torch.Tensor, Yv: torch.Tensor,
-                 alphas: torch.Tensor, scoring: str, batch: int) -> torch.Tensor:
+                 alphas: torch.Tensor, scoring: str, batch: int, B: torch.Tensor | None = None) -> torch.Tensor:
     r"""Validation score of every alpha for one fold: (n_alphas, n_targets).
 
     Predictions are never stored: with :math:`P_\alpha = A\,\mathrm{diag}(d_\alpha) Z` and the
@@ -230,7 +253,8 @@ def _fold_scores(f: FoldDecomposition, Z: torch.Tensor, y_mean: torch.Tensor, Yv
     """
     n_val = Yv.shape[0]
     Yc = Yv - y_mean
-    B = f.A.T @ Yc  # (k, t)
+    if B is None:
+        B = f.A.T @ Yc  # (k, t)
     BZ = B * Z
     yy = (Yc * Yc).sum(0)
     tiny = torch.finfo(Yv.dtype).tiny
@@ -288,8 +312,12 @@ def cv_scores_block(
     batch = n_alphas if not alpha_batch else max(1, min(alpha_batch, n_alphas))
     total = Y.new_zeros((n_alphas, Y.shape[1]))
     for f in folds:
-        Z, y_mean = _project(f, X, Y, XtY)
-        total += _fold_scores(f, Z, y_mean, Y[f.val], alphas, scoring, batch)
+        if f.dual:
+            Z, y_mean = _project(f, X, Y, XtY)
+            total += _fold_scores(f, Z, y_mean, Y[f.val], alphas, scoring, batch)
+        else:
+            Z, y_mean, Yv, B = _fold_projection(f, X, Y, XtY)
+            total += _fold_scores(f, Z, y_mean, Yv, alphas, scoring, batch, B)
     return total / len(folds)
 
 
