@@ -32,8 +32,11 @@ test: $(STAMP) $(WEIGHTS)
 test-all: $(STAMP) $(WEIGHTS)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
+# Speed against references run in the same process: ridge (himalaya, scikit-learn, the arithmetic
+# floor) and feature extraction (the raw forward pass of the same networks)
 bench: $(STAMP) $(WEIGHTS)
 	$(BIN)/python bench/ridge.py
+	$(BIN)/python bench/features.py
 
 # Every model on every benchmark (the data in ../shared/data), then the site: runs/leaderboard_site/index.html
 leaderboard: $(STAMP) $(WEIGHTS)

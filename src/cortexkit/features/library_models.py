@@ -36,7 +36,6 @@ from cortexkit.errors import ConfigError, DataError
 from cortexkit.features.base import check_images
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.features.torch_layers import NETWORK_CONSTRAINTS, TorchExtractor
-from cortexkit.image import resize
 from cortexkit.optional import offline, require
 
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
@@ -190,13 +189,7 @@ class LibraryModel(TorchExtractor):
             raise ConfigError(f"device {self.device!r} asked for, but torch sees no CUDA device")
 
     def _prepare(self, batch: np.ndarray) -> torch.Tensor:
-        if batch.ndim == 3:
-            batch = np.repeat(batch[..., None], 3, axis=-1)
-        elif batch.shape[-1] == 1:
-            batch = np.repeat(batch, 3, axis=-1)
-        if batch.shape[1:3] != (self.input_size_, self.input_size_):
-            batch = resize(batch, self.input_size_)
-        return self._normalize(torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).to(self.device))
+        return self._to_network(batch, self.input_size_)
 
     def _prepare_tensor(self, x: torch.Tensor) -> torch.Tensor:
         from cortexkit.image import resize_tensor
