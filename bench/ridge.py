@@ -197,21 +197,28 @@ def main(argv=None):
               f"cortexkit {ours['time']:.2f} s = {ours['time'] / f['floor']:.2f}x the floor")
 
     if "scaling" not in skip:
-        print("\n# scaling (cortexkit): time vs targets (samples and features as above)")
-        print("| targets | time (s) |\n|---|---|")
-        for t in (1000, 2500, 5000, 10000):
-            m = RidgeCV(alphas=alphas, cv=cv, device=args.device)
-            t0 = time.perf_counter()
-            m.fit(Xtr, Ytr[:, :t])
-            print(f"| {t} | {time.perf_counter() - t0:.2f} |")
-        print("\n# scaling (cortexkit): time vs samples (1000 features, 2000 targets)")
-        print("| samples | time (s) |\n|---|---|")
-        for n in (1000, 2000, 4000, 8000):
-            X, Y, _, _ = make_data(n, args.features, 2000, 0, seed=1)
+        def timed(X, Y):
             m = RidgeCV(alphas=alphas, cv=cv, device=args.device)
             t0 = time.perf_counter()
             m.fit(X, Y)
-            print(f"| {n} | {time.perf_counter() - t0:.2f} |")
+            return time.perf_counter() - t0
+
+        def table(label, sizes, times):
+            print(f"| {label} | time (s) |\n|---|---|")
+            for size, t in zip(sizes, times):
+                print(f"| {size} | {t:.2f} |")
+            slope = np.polyfit(np.log(sizes), np.log(times), 1)[0]
+            print(f"fitted exponent (time ~ {label}^a): a = {slope:.2f}")
+
+        sizes = (1000, 2500, 5000, 10000)
+        print("\n# scaling (cortexkit): time vs targets (samples and features as above)")
+        table("targets", sizes, [timed(Xtr, Ytr[:, :t]) for t in sizes])
+        sizes = (1000, 2000, 4000, 8000)
+        print("\n# scaling (cortexkit): time vs samples (1000 features, 2000 targets)")
+        table("samples", sizes, [timed(*make_data(n, args.features, 2000, 0, seed=1)[:2]) for n in sizes])
+        sizes = (250, 500, 1000, 2000)
+        print("\n# scaling (cortexkit): time vs features (4000 samples, 2000 targets)")
+        table("features", sizes, [timed(*make_data(4000, p, 2000, 0, seed=2)[:2]) for p in sizes])
 
     if "big" not in skip:
         import dask.array as da
