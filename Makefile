@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEIGHTS := $(VENV)/.weights
 
-.PHONY: demo test test-all weights bench leaderboard clean
+.PHONY: demo test test-all weights extras bench leaderboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,25 @@ $(WEIGHTS): $(STAMP)
 
 weights: $(WEIGHTS)
 
+# The optional model libraries, for the tests of models by name and pretrained priors. torchvision
+# goes in without dependencies and everything under a pin of the torch already installed, so nothing
+# here can replace the CPU torch with a CUDA build (pip stops instead). `make demo` needs none of it.
+EXTRAS := $(VENV)/.extras
+$(EXTRAS): $(STAMP)
+	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/torch-pin.txt
+	$(BIN)/python -m pip install --quiet --no-deps torchvision==0.28.0
+	$(BIN)/python -m pip install --quiet -c $(VENV)/torch-pin.txt timm open_clip_torch diffusers transformers safetensors
+	touch $(EXTRAS)
+
+extras: $(EXTRAS)
+
 demo: $(STAMP)
 	$(BIN)/cortexkit demo --out runs/demo
 
-test: $(STAMP) $(WEIGHTS)
+test: $(STAMP) $(WEIGHTS) $(EXTRAS)
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP) $(WEIGHTS)
+test-all: $(STAMP) $(WEIGHTS) $(EXTRAS)
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 # Speed against references run in the same process: ridge (himalaya, scikit-learn, the arithmetic

@@ -11,9 +11,11 @@ import torch.nn.functional as F
 
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.features import PretrainedCNN, extract_features, get_extractor
-from cortexkit.optional import require
+from cortexkit.optional import available, require
 
-tv = require("torchvision")  # the [zoo] extra, part of [test]
+if not all(available(p) for p in ("torchvision", "timm", "open_clip", "safetensors")):
+    pytest.skip("needs the optional model libraries (`make extras`; `make test` installs them)", allow_module_level=True)
+tv = require("torchvision")
 timm = require("timm")
 open_clip = require("open_clip")
 

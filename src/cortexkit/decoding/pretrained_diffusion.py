@@ -237,7 +237,12 @@ class _PretrainedDiffusionDecoder(Decoder):
             raise DataError(f"decoder {self.name!r} reconstructs images, not videos", variable="stimuli")
 
 
-_PARAMS_DOC = """
+@DECODERS.register("second_sight")
+class SecondSightDecoder(_PretrainedDiffusionDecoder):
+    """Responses -> CLIP image embedding (ridge) -> Stable Diffusion image variations.
+
+    Parameters
+    ----------
     model_dir : path
         A local diffusers image-variations folder (``lambdalabs/sd-image-variations-diffusers``).
     generation_size : int
@@ -251,17 +256,6 @@ _PARAMS_DOC = """
     device : str
     dtype : {"float32", "bfloat16", "float16"}
     seed : int
-"""
-
-
-@DECODERS.register("second_sight")
-class SecondSightDecoder(_PretrainedDiffusionDecoder):
-    """Responses -> CLIP image embedding (ridge) -> Stable Diffusion image variations.
-
-    Parameters: ``model_dir`` (the local image-variations folder), ``generation_size`` (512 for
-    Stable Diffusion 1.x), ``num_inference_steps``, ``guidance_scale`` (against the zero embedding;
-    1 = none), ``alphas``, ``batch_size``, ``device``, ``dtype`` (float32, bfloat16, float16), ``seed``;
-    described in full in :data:`_PARAMS_DOC`.
     """
 
     name = "second_sight"
@@ -290,7 +284,7 @@ class BrainDiffuserDecoder(_PretrainedDiffusionDecoder):
     """Responses -> low-level VAE latents (ridge) -> initial image, then img2img under the
     predicted CLIP image embedding.
 
-    Parameters: those of :class:`SecondSightDecoder` (see :data:`_PARAMS_DOC`), and
+    Parameters: those of :class:`SecondSightDecoder`, and
 
     low_level_size : int
         Side of the images whose VAE latents the first stage predicts (brain-diffuser: 64).
@@ -325,10 +319,14 @@ class BrainDiffuserDecoder(_PretrainedDiffusionDecoder):
         self.low_shape_ = tuple(z.shape[1:])
         self.low_level_ridge_ = LatentRidge(self.alphas, seed=self.seed).fit(responses, z.flatten(1).numpy())
 
+    def _first_stage(self, responses) -> torch.Tensor:
+        """The first stage's RGB images (n, 3, y, x) at ``low_level_size``: predicted latents, decoded."""
+        z = torch.from_numpy(self.low_level_ridge_.predict(check_responses(responses)))
+        return self.prior_.decode(z.reshape((-1,) + self.low_shape_))
+
     def low_level_images(self, responses) -> np.ndarray:
         """The first stage's images (n, y, x[, channel]) at the stimuli's shape."""
-        z = torch.from_numpy(self.low_level_ridge_.predict(check_responses(responses))).reshape((-1,) + self.low_shape_)
-        return self._to_stimuli(self.prior_.decode(z))
+        return self._to_stimuli(self._first_stage(responses))
 
     def _reconstruct(self, responses):
         if self.strength == 0:  # no second stage: the first stage's images, without a VAE round trip
@@ -336,6 +334,5 @@ class BrainDiffuserDecoder(_PretrainedDiffusionDecoder):
         return super()._reconstruct(responses)
 
     def _init_latents(self, responses):
-        z = torch.from_numpy(self.low_level_ridge_.predict(responses)).reshape((-1,) + self.low_shape_)
-        first = self.prior_.decode(z).permute(0, 2, 3, 1).cpu().numpy()
+        first = self._first_stage(responses).permute(0, 2, 3, 1).cpu().numpy()
         return self.prior_.encode(first, int(self.generation_size))

@@ -184,9 +184,9 @@ class LibraryModel(TorchExtractor):
         return net, paths, names, (mean, std)
 
     def _fit(self, stimuli):
-        super()._fit(stimuli)
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
+        if self.device.startswith("cuda") and not torch.cuda.is_available():  # before building anything
             raise ConfigError(f"device {self.device!r} asked for, but torch sees no CUDA device")
+        super()._fit(stimuli)
 
     def _prepare(self, batch: np.ndarray) -> torch.Tensor:
         return self._to_network(batch, self.input_size_)
@@ -310,9 +310,10 @@ _PRETRAINED_BUILD = {"inception_v3": {"transform_input": True, "aux_logits": Tru
                      "googlenet": {"transform_input": True, "aux_logits": False, "init_weights": False}}
 
 
-def _torchvision_video_models() -> set[str]:
+@lru_cache(maxsize=1)
+def _torchvision_video_models() -> frozenset[str]:
     tv = require("torchvision")
-    return set(tv.models.list_models(module=tv.models.video))
+    return frozenset(tv.models.list_models(module=tv.models.video))
 
 
 @EXTRACTORS.register("torchvision")
@@ -357,8 +358,7 @@ class TorchvisionModel(LibraryModel):
                               "convnext_tiny, vit_b_16, efficientnet_b1")
         # as torchvision builds these models for its own pretrained weights (inception's input transform)
         extra = _PRETRAINED_BUILD.get(self.model, {}) if weights != "random" else {}
-        net = _seeded(lambda: tv.models.get_model(self.model, weights=None, **extra), self.seed)
-        if weights == "pretrained":
+        if weights == "pretrained":  # found (or not) before the network is built
             path = self.checkpoint_path()
             if path is None:
                 raise ConfigError(f"torchvision publishes no pretrained weights for {self.model}; pass weights: PATH")
@@ -366,6 +366,7 @@ class TorchvisionModel(LibraryModel):
                 url = self._weights_enum().url
                 raise self._not_found(str(path), f"`curl -L -o {path} {url}`")
             weights = path
+        net = _seeded(lambda: tv.models.get_model(self.model, weights=None, **extra), self.seed)
         if weights != "random":
             load_into(net, weights, f"torchvision {self.model}")
         return net.eval()

@@ -160,24 +160,30 @@ def psnr(gt, rec, cap: float | None = None) -> np.ndarray:
     return np.minimum(out, cap) if cap is not None else out
 
 
-def _feature_corr(gt_features, rec_features) -> np.ndarray:
+def _unit_rows(gt_features, rec_features) -> tuple[np.ndarray, np.ndarray]:
+    """Both feature sets as rows centred and scaled to unit norm (NaN rows for constant images)."""
     a = np.asarray(gt_features, dtype=np.float64).reshape(len(gt_features), -1)
     b = np.asarray(rec_features, dtype=np.float64).reshape(len(rec_features), -1)
     if a.shape != b.shape:
         raise DataError(f"shape {b.shape} does not match the ground-truth features {a.shape}", variable="rec_features")
-    if len(a) < 2:
-        raise DataError("identification needs at least 2 images", variable="gt_features")
     a = a - a.mean(1, keepdims=True)
     b = b - b.mean(1, keepdims=True)
-    na, nb = np.linalg.norm(a, axis=1, keepdims=True), np.linalg.norm(b, axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (a / na) @ (b / nb).T  # r[i, j] = corr(gt_i, rec_j); NaN for a constant image
+        return a / np.linalg.norm(a, axis=1, keepdims=True), b / np.linalg.norm(b, axis=1, keepdims=True)
+
+
+def _feature_corr(gt_features, rec_features) -> np.ndarray:
+    if len(gt_features) < 2:
+        raise DataError("identification needs at least 2 images", variable="gt_features")
+    a, b = _unit_rows(gt_features, rec_features)
+    return a @ b.T  # r[i, j] = corr(gt_i, rec_j); NaN for a constant image
 
 
 def feature_distance(gt_features, rec_features) -> np.ndarray:
     """Correlation distance ``1 - r`` between each reconstruction's features and its ground truth's
     (brain-diffuser's EfficientNet/SwAV distances; lower is better), shape (n,)."""
-    return 1.0 - np.diag(_feature_corr(gt_features, rec_features))
+    a, b = _unit_rows(gt_features, rec_features)
+    return 1.0 - (a * b).sum(1)  # paired rows only: no n x n matrix
 
 
 def identification(gt_features, rec_features, n_way: int = 2, *, n_draws: int = 100, seed: int = 0) -> np.ndarray:
