@@ -162,3 +162,43 @@ def test_constant_target_never_picks_an_alpha_from_nan_scores():
     model = RidgeCV(alphas=np.logspace(-1, 3, 5)).fit(X, Y)
     assert model.alpha_[1] == model.alphas_[0] and model.alpha_[2] == model.alphas_[0]
     np.testing.assert_allclose(model.predict(X)[:, 1:], np.c_[np.zeros(100), np.full(100, 4.0)], atol=1e-5)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_kernel_path_equals_per_fold_decompositions(fit_intercept):
+    """With more features than samples, every fold's decomposition comes from one kernel of all rows;
+    the validation predictions of every alpha equal those of decomposing each fold's rows."""
+    import torch
+
+    from cortexkit.encoding.ridge import _solvers
+
+    X, Y = _problem(60, 200)
+    Xt, Yt = torch.as_tensor(X), torch.as_tensor(Y)
+    folds = [(torch.as_tensor(tr), torch.as_tensor(va)) for tr, va in KFold(4, shuffle=True, random_state=0).split(X)]
+    opts = dict(fit_intercept=fit_intercept, standardize=False, solver="auto")
+    kernel, full_k = _solvers.decompose_all(Xt, folds, **opts)
+    assert all(f.Xs is None for f in kernel)  # no fold keeps a copy of its rows
+    direct = _solvers.decompose_folds(Xt, folds, **opts)
+    alphas = torch.as_tensor(ALPHAS)
+    for a, b in zip(kernel, direct):
+        for f in (a, b):
+            f.quad = None
+        sa = _solvers._fold_scores(a, *_solvers._project(a, Xt, Yt, None), Yt[a.val], alphas, "r2", len(ALPHAS))
+        sb = _solvers._fold_scores(b, *_solvers._project(b, Xt, Yt, None), Yt[b.val], alphas, "r2", len(ALPHAS))
+        np.testing.assert_allclose(sa.numpy(), sb.numpy(), atol=1e-10)
+    coef_k, icpt_k = _solvers.solve_block(Xt, Yt, full_k, alphas[[3] * Y.shape[1]])
+    coef_d, icpt_d = _solvers.solve_block(Xt, Yt, _solvers.decompose(Xt, None, **opts), alphas[[3] * Y.shape[1]])
+    np.testing.assert_allclose(coef_k.numpy(), coef_d.numpy(), atol=1e-10)
+    np.testing.assert_allclose(icpt_k.numpy(), icpt_d.numpy(), atol=1e-10)
+
+
+def test_dual_float32_with_large_feature_offsets():
+    """Features far from zero (ReLU activations) lose nothing in float32: the rows are centred on the
+    mean of all rows before the kernel is formed."""
+    X, Y = _problem(80, 300)
+    X = X + 50.0
+    a = RidgeCV(alphas=ALPHAS, dtype="float64").fit(X, Y)
+    b = RidgeCV(alphas=ALPHAS, dtype="float32").fit(X, Y)
+    np.testing.assert_array_equal(a.alpha_, b.alpha_)
+    np.testing.assert_allclose(b.cv_scores_, a.cv_scores_, atol=1e-4)
+    np.testing.assert_allclose(b.predict(X), a.predict(X), atol=1e-3 * np.abs(a.predict(X)).max())

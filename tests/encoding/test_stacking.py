@@ -9,18 +9,19 @@ from cortexkit.encoding.stacking import kfold_indices, ridge_oof_predictions, st
 from cortexkit.errors import DataError
 
 
-def test_oof_predictions_match_sklearn_per_fold():
+@pytest.mark.parametrize("n, p, offset", [(60, 200, 0.0), (60, 20, 30.0)], ids=["features>samples", "offset"])
+def test_oof_predictions_match_sklearn_per_fold(n, p, offset):
     rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((60, 200)), rng.standard_normal((60, 3))
+    x, y = rng.standard_normal((n, p)) + offset, rng.standard_normal((n, 3))
     alpha = np.array([0.1, 10.0, 1000.0])
-    folds = kfold_indices(60, 4, seed=1)
+    folds = kfold_indices(n, 4, seed=1)
     oof = ridge_oof_predictions(x, y, alpha, folds)
     for val in folds:
-        fit = np.setdiff1d(np.arange(60), val)
+        fit = np.setdiff1d(np.arange(n), val)
         for t in range(3):
             expected = Ridge(alpha=alpha[t]).fit(x[fit], y[fit, t]).predict(x[val])
             np.testing.assert_allclose(oof[val, t], expected, rtol=1e-7, atol=1e-9)
-    assert sorted(np.concatenate(folds).tolist()) == list(range(60))
+    assert sorted(np.concatenate(folds).tolist()) == list(range(n))
 
 
 def test_weights_recover_a_convex_mixture():

@@ -45,14 +45,20 @@ def ridge_oof_predictions(x, y, alpha, folds: list[np.ndarray]) -> np.ndarray:
         raise DataError(f"shapes x {x.shape}, y {y.shape}, alpha {alpha.shape} do not match", variable="x")
     out = np.empty_like(y)
     everything = np.arange(len(x))
+    # Kernel form (samples < features for image features), one kernel for every fold: a fold's
+    # centred Gram matrix and validation cross-products are the kernel re-centred on its training rows.
+    xc = x - x.mean(0)
+    kernel = xc @ xc.T
     for val in folds:
         fit = np.setdiff1d(everything, val)
-        x_mean, y_mean = x[fit].mean(0), y[fit].mean(0)
-        xf, xv = x[fit] - x_mean, x[val] - x_mean
-        lam, vecs = np.linalg.eigh(xf @ xf.T)  # kernel form: samples < features for image features
+        k_ff, k_vf = kernel[np.ix_(fit, fit)], kernel[np.ix_(val, fit)]
+        a, b = k_ff.mean(1), k_vf.mean(1)
+        g = a.mean()
+        y_mean = y[fit].mean(0)
+        lam, vecs = np.linalg.eigh(k_ff - a[:, None] - a[None, :] + g)
         lam = np.clip(lam, 0.0, None)
         dual = vecs @ ((vecs.T @ (y[fit] - y_mean)) / (lam[:, None] + alpha[None, :]))
-        out[val] = (xv @ xf.T) @ dual + y_mean
+        out[val] = (k_vf - b[:, None] - a[None, :] + g) @ dual + y_mean
     return out
 
 

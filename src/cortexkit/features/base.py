@@ -71,6 +71,11 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     name = "features"
     #: whether the extractor takes videos (stimulus, frame, y, x[, channel]) itself
     accepts_video = False
+    #: whether ``fit`` learns from the training stimuli' contents (a PCA basis). Extractors that only
+    #: read the stimuli's shape set False: their features of one stimulus are the same whatever they
+    #: were fitted on, so the feature cache can share them between recordings that show the same
+    #: stimuli. True (the safe answer) unless an extractor says otherwise.
+    learns_from_stimuli = True
     # scikit-learn parameter constraints, checked by `fit` and by `get_extractor` (none by default)
     _parameter_constraints: dict = {}
 

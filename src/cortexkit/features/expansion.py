@@ -88,6 +88,8 @@ class ExpansionModel(FeatureExtractor):
     device : str
     """
 
+    learns_from_stimuli = False  # fit reads only the stimuli's shape
+
     name = "expansion"
 
     # first_layer and image_size are checked in fit, with messages that say what fits

@@ -71,6 +71,8 @@ class GaborPyramid(FeatureExtractor):
         (degrees), ``x``, ``y`` (centre in pixels).
     """
 
+    learns_from_stimuli = False  # fit reads only the stimuli's shape
+
     name = "gabor"
 
     _parameter_constraints: dict = {

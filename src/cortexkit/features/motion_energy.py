@@ -54,6 +54,8 @@ class MotionEnergy(FeatureExtractor):
     device : str
     """
 
+    learns_from_stimuli = False  # fit reads only the stimuli's shape
+
     name = "motion_energy"
 
     _parameter_constraints: dict = {
@@ -180,6 +182,8 @@ class RandomCNN3D(FeatureExtractor):
     Three (3 x 5 x 5) convolutions with ``widths`` channels, ReLU and 2x spatial max pooling,
     seeded Kaiming-uniform weights; the last layer averaged over time and pooled to 4 x 4.
     """
+
+    learns_from_stimuli = False  # fit reads only the stimuli's shape
 
     name = "random_cnn3d"
 

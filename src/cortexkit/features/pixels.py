@@ -32,6 +32,8 @@ class Pixels(FeatureExtractor):
         Convert RGB stimuli to luminance first.
     """
 
+    learns_from_stimuli = False  # fit reads only the stimuli's shape
+
     name = "pixels"
 
     _parameter_constraints: dict = {

@@ -68,6 +68,8 @@ class TorchExtractor(FeatureExtractor):
         Seed of the random projections.
     """
 
+    learns_from_stimuli = False  # fit reads only the stimuli's shape
+
     name = "torch"
 
     def __init__(self, module=None, layers=(), pool=6, projection=None, image_size=None, mean=None, std=None,

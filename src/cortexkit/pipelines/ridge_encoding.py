@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,7 @@ def model_names(spec: FeatureSpec) -> list[tuple[str, str]]:
 
 def fit_feature_space(
     ds: xr.Dataset, spec: FeatureSpec, ridge: RidgeSpec, seed: int = 0, cache: FeatureCache | None = None,
-    skip: set[str] | frozenset = frozenset(),
+    skip: set[str] | frozenset = frozenset(), log=None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Fit one feature space (every layer of it) on the train split and predict the test stimuli.
 
@@ -176,15 +177,20 @@ def fit_feature_space(
     ``receptive_field`` (unit, y, x[, channel]) for extractors linear in the pixels.
 
     Features are divided by one scalar, the root mean feature variance on the train stimuli, so
-    that one alpha grid suits every feature space and layer.
+    that one alpha grid suits every feature space and layer. ``log``, when given, receives a line
+    with the time spent extracting features and fitting ridge (the profile of a long run).
     """
+    started = time.perf_counter()
     train, test = data.select(ds, "train"), data.select(ds, "test")
     y_train = train_targets(train)
     extractor = get_extractor(spec.name, spec.params)
     cache = cache or FeatureCache()
     x_train = np.asarray(train["stimuli"].values)
+    computed = cache.rows_computed
     f_train = cache.features(extractor, x_train, x_train)
     f_test = cache.features(extractor, np.asarray(test["stimuli"].values), x_train)
+    computed = cache.rows_computed - computed
+    extracted = time.perf_counter()
     # Extractors linear in the pixels map weights back to receptive fields (images only); they
     # need fitting when their features came from the cache.
     linear = type(extractor).receptive_fields is not FeatureExtractor.receptive_fields and not is_video(x_train)
@@ -213,6 +219,11 @@ def fit_feature_space(
         if linear:
             arrays["receptive_field"] = extractor.receptive_fields(arrays["coef"]).astype(np.float32)
         out[name] = arrays
+    if log is not None:
+        done = time.perf_counter()
+        what = (f"features of {computed} stimuli in {extracted - started:.1f} s "
+                f"({computed / max(extracted - started, 1e-9):.0f}/s)" if computed else "features from the cache")
+        log(f"{spec.model_name}: {what}; ridge on {len(out)} layer(s) in {done - extracted:.1f} s")
     return out
 
 
@@ -298,7 +309,7 @@ def _fit_models(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, overwrite
                     log(f"{name}: data or settings changed since the last fit, refitting")
         if len(done) == len(names):
             continue
-        for name, arrays in fit_feature_space(ds, spec, config.ridge, config.seed, cache, skip=done).items():
+        for name, arrays in fit_feature_space(ds, spec, config.ridge, config.seed, cache, skip=done, log=log).items():
             arrays["settings"] = np.array(settings)
             save_arrays(arrays, run_dir / MODELS_DIR / f"{name}.npz")
             log(f"{name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
@@ -338,6 +349,7 @@ def _fit_stack(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, cache: Fea
     y = train_targets(train)
     x_train = np.asarray(train["stimuli"].values)
     folds = kfold_indices(len(y), config.stack.cv, config.seed)
+    started = time.perf_counter()
     oof = []
     for spec, layer, name in components:
         features = cache.features(get_extractor(spec.name, spec.params), x_train, x_train)[layer]
@@ -359,7 +371,7 @@ def _fit_stack(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, cache: Fea
     save_arrays(arrays, path)
     top = np.array([n for _, _, n in components])[np.argsort(-weights.mean(0))[:3]]
     log(f"{STACKED}: {len(components)} models, out-of-fold median r {np.nanmedian(arrays['cv_score']):.3f}; "
-        f"largest mean weights: {', '.join(top)}")
+        f"largest mean weights: {', '.join(top)} ({time.perf_counter() - started:.1f} s)")
     return path
 
 

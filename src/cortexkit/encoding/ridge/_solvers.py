@@ -21,7 +21,7 @@ once. In the primal form the fold's projected targets come from the full :math:`
 into the fold's eigenbasis minus the validation rows' share, :math:`A^\top Y_v`, which is also the
 cross-product the validation scores need (:func:`_fold_projection`).
 
-The work is organised for bounded memory: :func:`decompose_folds` computes everything that depends
+The work is organised for bounded memory: :func:`decompose_all` computes everything that depends
 on ``X`` only (kept for the whole fit), then :func:`fit_target_block` handles one block of targets
 (scores of every alpha on every fold, the chosen alphas, the refitted weights). Target blocks are
 independent, which is what the chunked and the distributed (Dask) drivers exploit.
@@ -146,12 +146,13 @@ def use_dual(n_samples: int, n_features: int, solver: str) -> bool:
 
 
 def eigh_gram(Xs: torch.Tensor, dual: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigendecomposition of ``Xs.T @ Xs`` (primal) or ``Xs @ Xs.T`` (dual).
+    """Eigendecomposition of ``Xs.T @ Xs`` (primal) or ``Xs @ Xs.T`` (dual); see :func:`eigh_psd`."""
+    return eigh_psd(Xs @ Xs.T if dual else Xs.T @ Xs)
 
-    Returns eigenvalues (k,) clipped at 0 and eigenvectors, in ``Xs``'s dtype. A decomposition that
-    fails or is not finite in float32 (an ill-conditioned problem) is redone in float64.
-    """
-    gram = Xs @ Xs.T if dual else Xs.T @ Xs
+
+def eigh_psd(gram: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues (k,) clipped at 0 and eigenvectors of a Gram matrix, in its dtype. A decomposition
+    that fails or is not finite in float32 (an ill-conditioned problem) is redone in float64."""
     try:
         evals, evecs = torch.linalg.eigh(gram)
         ok = bool(torch.isfinite(evals).all()) and bool(torch.isfinite(evecs).all())
@@ -159,7 +160,7 @@ def eigh_gram(Xs: torch.Tensor, dual: bool) -> tuple[torch.Tensor, torch.Tensor]
         ok = False
     if not ok:
         evals, evecs = torch.linalg.eigh(gram.double())
-        evals, evecs = evals.to(Xs.dtype), evecs.to(Xs.dtype)
+        evals, evecs = evals.to(gram.dtype), evecs.to(gram.dtype)
     return evals.clamp_min(0), evecs
 
 
@@ -195,6 +196,42 @@ def decompose_folds(X: torch.Tensor, folds, *, fit_intercept: bool = True, stand
         A = (Xv @ d.Xs.T) @ d.evecs if d.dual else Xv @ d.evecs
         out.append(FoldDecomposition(**vars(d), val=val, A=A))
     return out
+
+
+def decompose_all(X: torch.Tensor, folds, *, fit_intercept: bool = True, standardize: bool = False,
+                  solver: str = "auto") -> tuple[list[FoldDecomposition], Decomposition]:
+    r"""The fold decompositions and the decomposition of all rows.
+
+    When every one of them is dual (more features than samples) and the columns are not
+    standardised, they all come from one kernel :math:`K = X_c X_c^\top` of the centred rows: a
+    fold's centred Gram matrix is :math:`H K_{rr} H` (:math:`H` centres on the fold's training rows)
+    and its validation cross-products :math:`(K_{vr} - 1 \bar k_r^\top) H` likewise, so the
+    n x n x p product is done once instead of once per fold, and no fold keeps a copy of its rows.
+    """
+    n, p = X.shape
+    n_train = min((len(tr) for tr, _ in folds), default=n)
+    if standardize or not (use_dual(n, p, solver) and use_dual(n_train, p, solver)):
+        options = dict(fit_intercept=fit_intercept, standardize=standardize, solver=solver)
+        return decompose_folds(X, folds, **options), decompose(X, None, **options)
+    mean = X.mean(0) if fit_intercept else X.new_zeros(p)
+    Xc = X - mean  # centred first, so that the folds' re-centring below cancels little
+    K = Xc @ Xc.T
+    ones = X.new_ones(p)
+    out = []
+    for train, val in folds:
+        K_rr, K_vr = K[train][:, train], K[val][:, train]
+        if fit_intercept:
+            a, b = K_rr.mean(1), K_vr.mean(1)
+            g = a.mean()
+            gram = K_rr - a[:, None] - a[None, :] + g
+            cross = K_vr - b[:, None] - a[None, :] + g
+            x_mean = mean + (Xc.sum(0) - Xc[val].sum(0)) / len(train)
+        else:
+            gram, cross, x_mean = K_rr, K_vr, mean
+        evals, evecs = eigh_psd(gram)
+        out.append(FoldDecomposition(train, x_mean, ones, evals, evecs, True, None, val=val, A=cross @ evecs))
+    evals, evecs = eigh_psd(K)
+    return out, Decomposition(None, mean, ones, evals, evecs, True, Xc)
 
 
 def _project(d: Decomposition, X: torch.Tensor, Y: torch.Tensor, XtY: torch.Tensor | None):

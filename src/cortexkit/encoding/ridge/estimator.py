@@ -167,7 +167,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def _decompose(self, Xt, folds):
         options = dict(fit_intercept=self.fit_intercept, standardize=self.standardize, solver=self.solver)
-        return _solvers.decompose_folds(Xt, folds, **options), _solvers.decompose(Xt, None, **options)
+        return _solvers.decompose_all(Xt, folds, **options)
 
     def fit(self, X, y):
         """Choose an alpha per target by cross-validation, then refit on all of ``X``, ``y``.
