@@ -64,14 +64,19 @@ def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed
 
 
 @command
-def simulate(out: Path = Arg(..., help="Zarr store to write"), population: str = Opt("v1", help="v1 (images) or mt (movies)"),
+def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of one store per subject)"),
+             population: str = Opt("v1", help="v1 (images), mt (movies) or fmri (NSD-like voxels, several subjects)"),
              config: OPath = Opt(None, help="YAML with the population's config fields"), n_train: OInt = Opt(None),
-             n_test: OInt = Opt(None), n_repeats: OInt = Opt(None, help="per test stimulus"), n_simple: OInt = Opt(None),
-             n_complex: OInt = Opt(None), n_units: OInt = Opt(None, help="mt units"), size: OInt = Opt(None, help="pixels"),
-             color: Optional[bool] = Opt(None, "--color/--gray", help="RGB or grayscale (v1)"), seed: OInt = Opt(None)):
-    """Simulate a recording with known ground truth (V1SimulationConfig, MTSimulationConfig) as Zarr.
+             n_test: OInt = Opt(None), n_repeats: OInt = Opt(None, help="per test stimulus (fmri: per image)"),
+             n_simple: OInt = Opt(None), n_complex: OInt = Opt(None), n_units: OInt = Opt(None, help="mt units"),
+             n_subjects: OInt = Opt(None, help="fmri subjects"), n_shared: OInt = Opt(None, help="fmri test images every subject sees"),
+             size: OInt = Opt(None, help="pixels"), color: Optional[bool] = Opt(None, "--color/--gray", help="RGB or grayscale (v1, fmri)"),
+             seed: OInt = Opt(None)):
+    """Simulate a recording with known ground truth (V1SimulationConfig, MTSimulationConfig, FMRISimulationConfig) as Zarr.
 
     Example: cortexkit simulate v1.zarr --n-train 1000 --n-simple 20 --n-complex 20 --seed 1
+
+    Example: cortexkit simulate runs/fmri --population fmri --n-subjects 2 --n-train 600 --n-shared 100
     """
     from cortexkit import config as configs, data, simulate as sim
 
@@ -79,11 +84,18 @@ def simulate(out: Path = Arg(..., help="Zarr store to write"), population: str =
         raise ConfigError(f"--population must be one of {list(sim.POPULATIONS)}, got {population!r}")
     model, run = sim.POPULATIONS[population]
     given = dict(n_train=n_train, n_test=n_test, n_repeats=n_repeats, n_simple=n_simple, n_complex=n_complex,
-                 n_units=n_units, size=size, color=color, seed=seed)
+                 n_units=n_units, n_subjects=n_subjects, n_shared=n_shared, size=size, color=color, seed=seed)
     cfg = configs.resolve_config(model, config, given, context=f"--population {population}")
-    ds = run(cfg)
-    data.save(ds, out)
-    console.print(f"wrote {out}: {ds.sizes['unit']} {population.upper()} units, {cfg.n_train} train + {cfg.n_test} test stimuli")
+    result = run(cfg)
+    if isinstance(result, dict):  # several subjects: one store each
+        for subject, ds in result.items():
+            data.save(ds, out / f"{subject}.zarr")
+            areas = ", ".join(f"{a} {n}" for a, n in pd.Series(ds["area"].values).value_counts(sort=False).items())
+            console.print(f"wrote {out / f'{subject}.zarr'}: {ds.sizes['unit']} voxels ({areas}), "
+                          f"{ds.sizes['trial']} trials of {ds.sizes['stimulus']} images")
+        return
+    data.save(result, out)
+    console.print(f"wrote {out}: {result.sizes['unit']} {population.upper()} units, {cfg.n_train} train + {cfg.n_test} test stimuli")
 
 
 @command

@@ -9,7 +9,7 @@ from rich.table import Table
 console = Console() if Console().is_terminal else Console(width=200)  # logs and pipes: wide enough for tables
 err_console = Console(stderr=True)
 # Short headers of a ridge run's summary table (summary.csv columns).
-SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "n_units": "units", "n_scored": "scored", "median_pearson": "r",
+SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "area": "area", "n_units": "units", "n_scored": "scored", "median_pearson": "r",
                    "median_ceiling": "ceiling", "median_normalized": "r²/ceiling", "median_feve": "FEVE", "median_fev": "FEV",
                    "median_r2": "R²", "median_pearson_true": "r (truth)", "median_rf_corr": "RF |r|",
                    "median_rf_position_error_px": "RF error (px)"}

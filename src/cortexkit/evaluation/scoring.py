@@ -24,7 +24,7 @@ def ceiling_warning(ceiling: np.ndarray | None) -> str | None:
         return None
     median = float(np.nanmedian(ceiling))
     if median < LOW_CEILING:
-        return (f"median ceiling (split-half reliability) {median:.3f} is below {LOW_CEILING}: the test responses "
+        return (f"median noise ceiling {median:.3f} is below {LOW_CEILING}: the test responses "
                 "are mostly noise, and ceiling-normalised scores are unreliable")
     return None
 
@@ -33,14 +33,19 @@ SUMMARY_METRICS = ("pearson", "ceiling", "normalized", "feve", "fev", "r2", "pea
 
 
 def noise_ceiling(test: xr.Dataset, n_splits: int = 50, seed: int = 0, log=None) -> np.ndarray | None:
-    """Split-half reliability (Spearman-Brown corrected) of each unit over the test repeats.
+    """The noise ceiling of each unit's repeat-averaged test responses (a ceiling on r²).
+
+    fMRI recordings (``modality: fmri``) use NSD's definition: the NCSNR of the single trials and
+    NC = ncsnr² / (ncsnr² + mean(1/n)) over the test stimuli's trial counts n
+    (:func:`cortexkit.metrics.ncsnr_ceiling`). Other recordings use the split-half reliability of
+    the test repeats, Spearman-Brown corrected (:func:`cortexkit.metrics.split_half_reliability`).
 
     Parameters
     ----------
     test : xarray.Dataset
         The test split of a recording.
     n_splits, seed :
-        Random split-halves and their seed (:func:`cortexkit.metrics.split_half_reliability`).
+        Random split-halves and their seed (split-half reliability).
     log : callable, optional
         Told why, when there is no ceiling.
 
@@ -50,11 +55,15 @@ def noise_ceiling(test: xr.Dataset, n_splits: int = 50, seed: int = 0, log=None)
         None when the test stimuli are not repeated.
     """
     try:
-        return metrics.split_half_reliability(data.repeats(test).values, n_splits=n_splits, seed=seed)
+        rep = data.repeats(test).values
     except DataError as exc:
         if log is not None:
             log(f"no noise ceiling: {exc}")
         return None
+    if test.attrs.get("modality") == "fmri":
+        counts = data.repeat_counts(test).values
+        return metrics.ncsnr_ceiling(metrics.ncsnr(rep), counts[counts > 0])
+    return metrics.split_half_reliability(rep, n_splits=n_splits, seed=seed)
 
 
 def unit_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -143,7 +152,8 @@ def rf_correlation(rf: np.ndarray, true_filter: np.ndarray) -> np.ndarray:
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Median of each metric per model, and per model x cell type when units have a ``cell_type``.
+    """Median of each metric per model, and per model x cell type and per model x area (brain
+    region, e.g. an fMRI ROI) when units have a ``cell_type`` or more than one ``area``.
 
     Parameters
     ----------
@@ -153,21 +163,23 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``model`` [, ``cell_type``], ``n_units``, ``n_scored`` (units with a finite Pearson r: the
-        ones the medians cover; constant responses have none), ``median_<metric>`` (NaN left out).
+        ``model`` [, ``cell_type``] [, ``area``], ``n_units``, ``n_scored`` (units with a finite
+        Pearson r: the ones the medians cover; constant responses have none), ``median_<metric>``
+        (NaN left out); rows over all units say ``all`` in the grouping columns.
     """
     cols = [m for m in SUMMARY_METRICS if m in results and results[m].notna().any()]
-    groups = [["model"]] + ([["model", "cell_type"]] if "cell_type" in results else [])
+    by = [c for c in ("cell_type", "area") if c in results and (c == "cell_type" or results[c].nunique() > 1)]
     parts = []
-    for keys in groups:
+    for keys in [["model"]] + [["model", c] for c in by]:
         g = results.groupby(keys, sort=False)
         part = g[cols].median().add_prefix("median_")
         part.insert(0, "n_units", g.size())
         part.insert(1, "n_scored", g["pearson"].count() if "pearson" in results else g.size())
         part = part.reset_index()
-        if "cell_type" not in keys and "cell_type" in results:
-            part.insert(1, "cell_type", "all")
-        parts.append(part)
+        for pos, c in enumerate(by, start=1):
+            if c not in keys:
+                part.insert(pos, c, "all")
+        parts.append(part[["model", *by, *[c for c in part.columns if c not in ("model", *by)]]])
     return pd.concat(parts, ignore_index=True)
 
 

@@ -88,10 +88,17 @@ def ncsnr(repeats) -> np.ndarray:
         return np.sqrt(signal) / np.sqrt(noise)
 
 
-def ncsnr_ceiling(snr, n_trials: float) -> np.ndarray:
-    r"""Noise ceiling (fraction of variance, 0-1) of the average of ``n_trials`` repeats (NSD).
+def ncsnr_ceiling(snr, n_trials) -> np.ndarray:
+    r"""Noise ceiling (fraction of variance, 0-1) of trial averages (NSD, Allen et al. 2022).
 
-    :math:`NC = ncsnr^2 / (ncsnr^2 + 1/n)`. NSD reports it in percent (``100 * NC``).
+    :math:`NC = ncsnr^2 / (ncsnr^2 + 1/n)` for averages of ``n_trials`` trials. Given the number of
+    trials of each stimulus (an array), :math:`1/n` is their mean of :math:`1/n_i`, NSD's form for
+    images seen once, twice or three times: :math:`(A/3 + B/2 + C/1) / (A + B + C)`. NSD reports
+    it in percent (``100 * NC``).
     """
     s2 = np.asarray(snr, dtype=np.float64) ** 2
-    return s2 / (s2 + 1.0 / n_trials)
+    n = np.asarray(n_trials, dtype=np.float64)
+    if n.ndim and (n.size == 0 or (n < 1).any()):
+        raise DataError("trial counts must be >= 1 for every stimulus", variable="n_trials")
+    inverse = float(np.mean(1.0 / n)) if n.ndim else 1.0 / float(n)
+    return s2 / (s2 + inverse)

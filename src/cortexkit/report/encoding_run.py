@@ -59,11 +59,32 @@ def write_report(run_dir: str | os.PathLike) -> Path:
         items.append(
             (
                 save_figure(figures.score_vs_ceiling(shown), fig_dir / "score_vs_ceiling.png"),
-                "Each unit's test Pearson r against sqrt(ceiling), where ceiling is the Spearman-Brown-"
-                "corrected split-half reliability of its repeat-averaged responses (the ceiling of r², as "
-                "in the table). Units on the dashed line are predicted as well as their noise allows.",
+                "Each unit's test Pearson r against sqrt(ceiling), where ceiling is the noise ceiling of its "
+                "repeat-averaged responses (the ceiling of r², as in the table: NSD's NCSNR-based ceiling for "
+                "fMRI, else the Spearman-Brown-corrected split-half reliability). Units on the dashed line are "
+                "predicted as well as their noise allows.",
             )
         )
+    areas = results["area"].nunique() if "area" in results else 0
+    if areas > 1:
+        for space in dict.fromkeys(results.loc[results["depth"] > 0, "feature_space"]):
+            items.append(
+                (
+                    save_figure(figures.layer_profile_by_area(results, space), fig_dir / f"layers_by_area_{space}.png"),
+                    f"Median test Pearson r per {space} layer in each area (brain region); the star marks "
+                    "each area's best layer. Regions higher in the visual hierarchy should peak later.",
+                )
+            )
+    if areas > 1 and {"flat_x", "flat_y"} <= set(results.columns):
+        metric = "normalized" if results["normalized"].notna().any() else "pearson"
+        for name in headline:
+            items.append(
+                (
+                    save_figure(figures.flat_maps(results, name, metric), fig_dir / f"flat_maps_{name}.png"),
+                    f"{name}: each voxel's {figures.METRIC_LABELS.get(metric, metric)} on its area's flat map "
+                    "(voxels laid out by population receptive-field position, rows by elevation).",
+                )
+            )
     metric = "feve" if results["feve"].notna().any() else "pearson"
     items.append(
         (
@@ -111,8 +132,8 @@ def write_report(run_dir: str | os.PathLike) -> Path:
                     f"{html.escape(', '.join(headline))}.</p>")
     body.append(
         "<p>r: Pearson r against the repeat-averaged test responses; scored: units with a score (the "
-        "medians cover these); ceiling: split-half reliability (Spearman-Brown corrected), the ceiling of "
-        "r²; r²/ceiling: sign(r) r²/ceiling, capped at ±1; FEVE/FEV: fraction of explainable variance "
+        "medians cover these); ceiling: the noise ceiling of r² (fMRI: NSD's ncsnr² / (ncsnr² + mean 1/n); "
+        "otherwise the Spearman-Brown-corrected split-half reliability); r²/ceiling: sign(r) r²/ceiling, capped at ±1; FEVE/FEV: fraction of explainable variance "
         "explained / explainable (neuralpredictors); r (truth): r against the noise-free rates "
         "(simulations only); RF |r|: |r| between recovered and true filters. Column names in "
         "summary.csv: median_pearson, median_ceiling, median_normalized, ...</p>"

@@ -143,6 +143,48 @@ def score_vs_depth(results: pd.DataFrame, metric: str = "pearson"):
     return fig
 
 
+def layer_profile_by_area(results: pd.DataFrame, feature_space: str, metric: str = "pearson"):
+    """Median score per layer of one multi-layer feature space, one line per area (brain region),
+    each area's best layer marked: where along the network each region is predicted best."""
+    frame = results[(results["feature_space"] == feature_space) & (results["depth"] > 0)]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    names = frame.groupby("depth")["layer"].first()
+    for area, part in frame.groupby("area", sort=False):
+        med = part.groupby("depth", sort=True)[metric].median()
+        line, = ax.plot(med.index, med.values, marker="o", label=str(area))
+        ax.plot(med.idxmax(), med.max(), marker="*", ms=14, color=line.get_color())
+    ax.set_xticks(names.index, names.values, fontsize=8)
+    ax.set_xlabel(f"{feature_space} layer")
+    ax.set_ylabel(f"median {METRIC_LABELS.get(metric, metric)} (test)")
+    ax.legend(frameon=False, fontsize=8, title="area", title_fontsize=8)
+    ax.set_title(f"{feature_space}: score by layer per area (star: best layer)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def flat_maps(results: pd.DataFrame, model: str, metric: str = "pearson"):
+    """Each area's voxels on its flat grid (``flat_x``, ``flat_y``), coloured by one model's score."""
+    frame = results[results["model"] == model]
+    areas = list(dict.fromkeys(frame["area"]))
+    values = frame[metric].to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(np.percentile(finite, 1)), float(np.percentile(finite, 99))) if finite.size else (0.0, 1.0)
+    fig, axes = plt.subplots(1, len(areas), figsize=(2.6 * len(areas) + 0.8, 2.9), squeeze=False)
+    im = None
+    for ax, area in zip(axes[0], areas):
+        part = frame[frame["area"] == area]
+        fx, fy = part["flat_x"].to_numpy(int), part["flat_y"].to_numpy(int)
+        grid = np.full((fy.max() + 1, fx.max() + 1), np.nan)
+        grid[fy, fx] = part[metric].to_numpy(dtype=float)
+        im = ax.imshow(grid, cmap="viridis", vmin=lo, vmax=hi, origin="lower")
+        ax.set_title(f"{area} ({len(part)} voxels)\nmedian {np.nanmedian(grid):.2f}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=list(axes[0]), fraction=0.025, label=METRIC_LABELS.get(metric, metric))
+    fig.suptitle(f"{model}: {METRIC_LABELS.get(metric, metric)} per voxel on flat ROI maps", fontsize=10)
+    return fig
+
+
 def similarity_matrix(frame: pd.DataFrame, title: str = ""):
     """Heat map of a square similarity table (CKA / RSA), values written in the cells."""
     n = len(frame)

@@ -3,9 +3,12 @@
 from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, gratings, natural_image_crops
 from cortexkit.simulate.mt import MTPopulation, MTSimulationConfig, motion_movies, simulate_mt
 from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
+from cortexkit.simulate.fmri import FMRISimulationConfig, simulate_fmri
 
-# Populations by name (`cortexkit simulate --population NAME`): (config model, simulator).
-POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt)}
+# Populations by name (`cortexkit simulate --population NAME`): (config model, simulator). A
+# simulator returns one dataset, or ``{subject: dataset}`` for several subjects (fmri).
+POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt),
+               "fmri": (FMRISimulationConfig, simulate_fmri)}
 
 __all__ = [
     "POPULATIONS",
@@ -19,4 +22,6 @@ __all__ = [
     "MTSimulationConfig",
     "motion_movies",
     "simulate_mt",
+    "FMRISimulationConfig",
+    "simulate_fmri",
 ]

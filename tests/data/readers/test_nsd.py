@@ -136,3 +136,27 @@ def test_nifti_mask_and_betas_match_hdf5(tmp_path):
     (roi_dir / "nsdgeneral.nii.gz").write_bytes(b"not a nifti")
     with pytest.raises(DataError, match=r"nsdgeneral.nii.gz: cannot read the NIfTI file"):
         read(root, mask=str(roi_dir / "nsdgeneral.nii.gz"))
+
+
+def test_roi_labels_become_areas(tmp_path):
+    """A label volume (NSD's prf-visualrois layout: 1..7 = V1v ... hV4, 0 and -1 outside) names each
+    voxel's area; without a mask the labelled voxels are kept; trials carry their session."""
+    root, *_ = make_nsd(tmp_path)
+    labels = np.zeros(VOL, np.int16) - 1
+    labels[0, 0, :] = 1
+    labels[1, 1, :2] = 7
+    labels[2, 3, 4] = 0
+    np.save(tmp_path / "rois.npy", labels)
+    ds = read(root, rois=str(tmp_path / "rois.npy"), image_size=8)
+    assert sorted(ds["area"].values.tolist()) == ["V1v"] * 5 + ["hV4"] * 2
+    assert np.array_equal(np.unique(ds["session"].values), [1, 2]) and (ds["session"].values[:750] == 1).all()
+    mask = np.zeros(VOL, bool)
+    mask[0, 0, 0] = mask[2, 3, 4] = True
+    np.save(tmp_path / "mask.npy", mask)
+    both = read(root, rois=str(tmp_path / "rois.npy"), mask=str(tmp_path / "mask.npy"), roi_names="1=V1", image_size=8)
+    assert dict(zip(both["voxel_axis0"].values.tolist(), both["area"].values.tolist())) == {0: "V1", 2: "other"}
+    with pytest.raises(ConfigError, match="roi_names must look like 1=V1v,2=V1d; got 'V1'"):
+        read(root, rois=str(tmp_path / "rois.npy"), roi_names="V1")
+    np.save(tmp_path / "bad.npy", np.zeros((3, 4), np.int16))
+    with pytest.raises(DataError, match=r"bad.npy: 'rois': shape \(3, 4\) does not match the beta volume"):
+        read(root, rois=str(tmp_path / "bad.npy"))

@@ -111,22 +111,44 @@ def _read_session(f: Path) -> np.ndarray:
         return fh["betas"][()]
 
 
-def _load_mask(path: Path, vol_shape: tuple) -> np.ndarray:
-    """Flat indices of the voxels a mask keeps (value > 0), in HDF5 axis order."""
+def _load_volume(path: Path, vol_shape: tuple, what: str) -> np.ndarray:
+    """A volume (NIfTI or .npy) shaped like one beta volume, in HDF5 axis order."""
     if _is_nifti(path):
         try:
             values = np.asarray(_nifti(path).get_fdata()).T  # NIfTI (x, y, z) -> HDF5 (z, y, x)
         except Exception as exc:
-            raise DataError(f"cannot read the mask ({type(exc).__name__}: {exc})", source=str(path)) from None
+            raise DataError(f"cannot read the {what} ({type(exc).__name__}: {exc})", source=str(path)) from None
     else:
-        values = load_npy(path, "voxel mask")
+        values = load_npy(path, f"voxel {what}")
     if values.shape != vol_shape:
         raise DataError(f"shape {values.shape} does not match the beta volume {vol_shape}"
                         + (" (NIfTI shapes are read transposed)" if _is_nifti(path) else ""),
-                        source=str(path), variable="mask")
+                        source=str(path), variable=what)
     if values.dtype.kind not in "biuf":
-        raise DataError(f"has dtype {values.dtype}; expected booleans or numbers", source=str(path), variable="mask")
-    return np.flatnonzero(np.asarray(values > 0).ravel())
+        raise DataError(f"has dtype {values.dtype}; expected booleans or numbers", source=str(path), variable=what)
+    return values
+
+
+def _load_mask(path: Path, vol_shape: tuple) -> np.ndarray:
+    """Flat indices of the voxels a mask keeps (value > 0), in HDF5 axis order."""
+    return np.flatnonzero(np.asarray(_load_volume(path, vol_shape, "mask") > 0).ravel())
+
+
+# The labels of NSD's prf-visualrois.nii.gz (nsddata/ppdata/subjNN/<space>/roi/): 0 outside, -1 outside the brain.
+VISUAL_ROIS = {1: "V1v", 2: "V1d", 3: "V2v", 4: "V2d", 5: "V3v", 6: "V3d", 7: "hV4"}
+
+
+def _roi_names(text) -> dict[int, str]:
+    """``"1=V1v,2=V1d"`` -> {1: "V1v", 2: "V1d"}; None -> NSD's visual ROI labels."""
+    if text is None:
+        return dict(VISUAL_ROIS)
+    out = {}
+    for part in str(text).split(","):
+        key, sep, name = part.partition("=")
+        if not sep or not key.strip().lstrip("-").isdigit() or not name.strip():
+            raise ConfigError(f"roi_names must look like 1=V1v,2=V1d; got {part!r}")
+        out[int(key)] = name.strip()
+    return out
 
 
 @register(
@@ -139,6 +161,8 @@ def _load_mask(path: Path, vol_shape: tuple) -> np.ndarray:
         "space": "beta space folder (default func1pt8mm)",
         "betas": "beta version folder (default betas_fithrf_GLMdenoise_RR)",
         "mask": "voxel mask: NSD's ROI .nii.gz (e.g. nsdgeneral.nii.gz) or a .npy shaped like one beta volume; keeps values > 0 (recommended)",
+        "rois": "ROI label volume (e.g. prf-visualrois.nii.gz, or a .npy): each voxel's `area`; without a mask, keeps the labelled voxels (> 0)",
+        "roi_names": "label=name pairs for `rois`, e.g. 1=V1v,2=V1d (default: NSD's prf-visualrois labels V1v ... hV4)",
         "image_size": "pixels per side of the stored images (default 128; the source is 425)",
         "zscore": "z-score each voxel within each session (default true)",
     },
@@ -151,6 +175,8 @@ def read_nsd(
     space: str = "func1pt8mm",
     betas: str = "betas_fithrf_GLMdenoise_RR",
     mask: str | None = None,
+    rois: str | None = None,
+    roi_names: str | None = None,
     image_size: int = 128,
     zscore: bool = True,
 ):
@@ -171,8 +197,12 @@ def read_nsd(
     vol_shape = shapes[0][1:]
     if any(s[1:] != vol_shape for s in shapes):
         raise DataError("sessions have different volume shapes", source=str(beta_dir))
+    roi_labels = None if rois is None else np.rint(_load_volume(Path(rois), vol_shape, "rois")).astype(np.int64).ravel()
+    names = _roi_names(roi_names)
     if mask is not None:
         voxels = _load_mask(Path(mask), vol_shape)
+    elif roi_labels is not None:
+        voxels = np.flatnonzero(roi_labels > 0)
     else:
         voxels = np.arange(int(np.prod(vol_shape)))
     if voxels.size == 0:
@@ -217,7 +247,11 @@ def read_nsd(
     labels = np.array([f"nsd{i:05d}" for i in unique_ids])
     split = np.where(np.isin(unique_ids, shared), "test", "train")
     ijk = np.stack(np.unravel_index(voxels, vol_shape), axis=1)
-    return make_dataset(
+    if roi_labels is None:
+        area = np.array(["mask" if mask is not None else "all"] * voxels.size)
+    else:  # labels without a name (0, -1: outside every ROI) are "other"
+        area = np.array([names.get(int(v), "other") for v in roi_labels[voxels]])
+    ds = make_dataset(
         stimuli,
         responses,
         np.array([f"nsd{i:05d}" for i in image_ids]),
@@ -226,7 +260,7 @@ def read_nsd(
         unit=voxels,
         # Voxel position: its index along each axis of the beta volume as stored in the HDF5 file.
         unit_coords={**{f"voxel_axis{i}": ijk[:, i] for i in range(len(vol_shape))},
-                     "area": ["mask" if mask is not None else "all"] * voxels.size},
+                     "area": area},
         stimulus_coords={"nsd_id": unique_ids},
         attrs={
             "modality": "fmri",
@@ -237,3 +271,5 @@ def read_nsd(
         },
         validate_result=False,
     )
+    # the scan session of each trial, as in cortexkit's fMRI simulation
+    return ds.assign_coords(session=("trial", np.repeat(session_numbers, counts)))
