@@ -56,7 +56,8 @@ class Benchmark:
     task: str = "encoding"
     stimulus: str = "image"
     metric: str = "pearson"
-    # simulated benchmarks: the population ("v1", "mt"); recordings hold its config fields
+    # simulated benchmarks: the population ("v1", "mt", "fmri"); recordings hold its config fields
+    # (a population of several subjects gives each recording the subject named by its label)
     simulate: str | None = None
     parameter: str | None = None  # decoding: the stimulus coordinate or trial variable decoded
     citation: str = ""
@@ -139,7 +140,12 @@ def recording_store(bench: Benchmark, label: str, options: dict, data_root, stor
     if bench.simulate is not None:
         model, run = simulate.POPULATIONS[bench.simulate]
         log(f"{label}: simulating {bench.simulate.upper()} ({options})")
-        data.save(run(model(**options)), store)
+        result = run(model(**options))
+        if isinstance(result, dict):  # several subjects (fmri): the recording is the one named by its label
+            if label not in result:
+                raise ConfigError(f"benchmark {bench.name!r}: the simulation of {label!r} gives {list(result)}")
+            result = result[label]
+        data.save(result, store)
     else:
         log(f"{label}: converting {source} ({bench.format})")
         data.convert(source, store, bench.format, options, log=log)
@@ -206,7 +212,7 @@ def run_benchmark(
     baseline = baseline or bench.baseline
     config = EncodingConfig(features=specs, ridge=ridge or RidgeSpec(), seed=0, stack=stack)
     out = Path(out)
-    rows, layer_rows, paired = [], [], {}
+    rows, layer_rows, area_rows, paired = [], [], [], {}
     for label in labels:
         run_dir = out / label
         store = recording_store(bench, label, available[label], data_root, run_dir / "data.zarr", log, stamp=stamp)
@@ -234,6 +240,8 @@ def run_benchmark(
             row["ceiling"] = float(ceiling.median())
             for space, name in headline.items():
                 row[f"{space} r²/ceiling"] = float(results.loc[results["model"] == name, "normalized"].median())
+        if "area" in results and results["area"].nunique() > 1:
+            area_rows += _area_rows(results, config.features, label)
         if stack is not None and baseline in headline:
             row.update(_best_model_columns(store, run_dir, results, headline[baseline], label, paired))
         if label in bench.reference:
@@ -248,6 +256,8 @@ def run_benchmark(
         pivot = layers.pivot_table(index=["feature_space", "depth", "layer"], columns="recording", values="median r",
                                    sort=False).reset_index().drop(columns="depth")
         write_text(out / "layers.md", to_markdown(pivot))
+    if area_rows:
+        write_csv_and_markdown(pd.DataFrame(area_rows), out, "areas")
     if paired:
         overall = combine_sessions(paired)
         write_text(out / "paired.json", json.dumps(overall, indent=1))
@@ -255,6 +265,31 @@ def run_benchmark(
             f"over {overall['n_sessions']} recordings; mean difference in median r {overall['mean_median_diff']:+.3f} "
             f"[{overall['ci_low']:+.3f}, {overall['ci_high']:+.3f}], Wilcoxon over recordings p={overall['wilcoxon_p']:.3g}")
     return table
+
+
+def _area_rows(results: pd.DataFrame, specs, label: str) -> list[dict]:
+    """One row per area (brain region) of a recording: voxels, the median noise ceiling (and the true
+    one when simulated), each feature space's median r²/ceiling at its best layer for that area,
+    and that best layer (by median r)."""
+    rows = []
+    for area, part in results.groupby("area", sort=False):
+        first = part[part["model"] == part["model"].iloc[0]]
+        row = {"recording": label, "area": area, "units": len(first)}
+        if first["ceiling"].notna().any():
+            row["ceiling"] = float(first["ceiling"].median())
+        if "true_ceiling" in first:
+            row["true ceiling"] = float(first["true_ceiling"].median())
+        for spec in specs:
+            names = [name for _, name in model_names(spec)]
+            medians = part[part["model"].isin(names)].groupby("model")["pearson"].median()
+            best = medians.idxmax()
+            row[f"{spec.model_name} r"] = float(medians[best])
+            if "ceiling" in row:
+                row[f"{spec.model_name} r²/ceiling"] = float(part.loc[part["model"] == best, "normalized"].median())
+            if len(names) > 1:
+                row[f"{spec.model_name} best layer"] = next(layer for layer, name in model_names(spec) if name == best)
+        rows.append(row)
+    return rows
 
 
 def _best_model_columns(store: Path, run_dir: Path, results: pd.DataFrame, baseline: str, label: str, paired: dict) -> dict:

@@ -36,3 +36,24 @@ def sim_mt() -> Benchmark:
         features=(FeatureSpec(name="pixel_pca", params={"n_components": 100}), FeatureSpec(name="motion_energy")),
         citation="cortexkit simulation (motion-energy MT cells with opponency, Poisson spikes)",
     )
+
+
+# The regions' own units (cortexkit.simulate.fmri.ROI_UNITS): Gabor energy for V1, the untrained
+# AlexNet's layers for V2 (conv2), V4 (conv3) and higher (conv5).
+_FMRI = {"n_subjects": 2, "n_shared": 100, "n_train": 600, "n_repeats": 3, "size": 64, "seed": 0}
+
+
+@BENCHMARKS.register("sim-fmri")
+def sim_fmri() -> Benchmark:
+    """Two simulated NSD-like fMRI subjects (V1, V2, V4 and a higher region; 100 shared test images,
+    600 own training images, 3 trials each, z-scored sessions), with the true noise ceilings."""
+    return Benchmark(
+        name="sim-fmri",
+        description="simulated 7T fMRI in NSD's design, 2 subjects x 4 regions of pRF voxels, 600 train / 100 shared "
+                    "test images at 64 px (3 trials each); NCSNR noise ceilings",
+        folder="", format="", simulate="fmri",
+        recordings={f"subj{s:02d}": {**_FMRI, "subjects": [s]} for s in (1, 2)},
+        features=(FeatureSpec(name="gabor", params={"outputs": ["energy"]}),
+                  FeatureSpec(name="alexnet", params={"weights": "random", "layers": "all"}, label="alexnet_untrained")),
+        citation="cortexkit simulation (pRF voxels pooling Gabor-energy and untrained-AlexNet units, NSD design)",
+    )

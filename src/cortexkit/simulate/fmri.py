@@ -58,6 +58,8 @@ class FMRISimulationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     n_subjects: int = Field(2, ge=1, le=99, description="subjects, each with its own voxels and training images")
+    subjects: list[int] | None = Field(None, description="simulate only these subjects (1-based; the same data as "
+                                                         "in the full experiment); default all")
     n_shared: int = Field(100, ge=4, description="test images every subject sees (NSD: 1000)")
     n_train: int = Field(600, ge=10, description="training images per subject, unique to it (NSD: 9000)")
     n_repeats: int = Field(3, ge=2, le=10, description="presentations of each image (NSD: 3)")
@@ -80,6 +82,8 @@ class FMRISimulationConfig(BaseModel):
         lo, hi = self.voxels
         if not 1 <= lo <= hi:
             raise ValueError(f"voxels must be (low, high) with 1 <= low <= high, got {self.voxels}")
+        if self.subjects is not None and not (self.subjects and all(1 <= s <= self.n_subjects for s in self.subjects)):
+            raise ValueError(f"subjects must be numbers from 1 to n_subjects={self.n_subjects}, got {self.subjects}")
         lo, hi = self.ncsnr_range
         if not 0 < lo <= hi:
             raise ValueError(f"ncsnr_range must be (low, high) with 0 < low <= high, got {self.ncsnr_range}")
@@ -178,7 +182,7 @@ def simulate_fmri(config: FMRISimulationConfig | None = None, **overrides) -> di
     cfg = FMRISimulationConfig.model_validate(cfg.model_dump())
     shared = natural_image_crops(cfg.n_shared, cfg.size, color=cfg.color, seed=cfg.seed * 1000)
     out = {}
-    for s in range(1, cfg.n_subjects + 1):
+    for s in cfg.subjects or range(1, cfg.n_subjects + 1):
         rng = np.random.default_rng([cfg.seed, s])
         own = natural_image_crops(cfg.n_train, cfg.size, color=cfg.color, seed=cfg.seed * 1000 + s)
         stimuli = np.concatenate([shared, own])

@@ -1,0 +1,55 @@
+"""The fMRI leg on a small simulation: voxel-wise ridge per region through the usual fit and
+evaluate, NCSNR ceilings, per-area summaries, the per-area benchmark table and the report's ROI
+figures; regions are best predicted by their own units."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cortexkit import data
+from cortexkit.benchmarks.base import _area_rows
+from cortexkit.pipelines.ridge_encoding import EncodingConfig, FeatureSpec, evaluate_run, fit_run
+from cortexkit.report import write_report
+from cortexkit.simulate import simulate_fmri
+
+SPECS = [FeatureSpec(name="gabor", params={"outputs": ["energy"]}),
+         FeatureSpec(name="alexnet", params={"weights": "random", "layers": ["conv1", "conv2", "conv5"]}, label="alexnet_untrained")]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fmri")
+    ds = simulate_fmri(n_subjects=1, n_train=240, n_shared=60, voxels=(14, 18), size=48, rois=["V1", "higher"],
+                       ncsnr_range=(0.8, 1.5))["subj01"]
+    data.save(ds, tmp / "subj01.zarr")
+    fit_run(tmp / "subj01.zarr", tmp / "run", EncodingConfig(features=SPECS), log=lambda m: None)
+    results = evaluate_run(tmp / "run", log=lambda m: None)
+    return tmp / "run", results
+
+
+def test_regions_are_best_predicted_by_their_own_units(run):
+    _, results = run
+    truth = results.pivot_table(index="area", columns="model", values="pearson_true", aggfunc="median")
+    assert truth.loc["V1", "gabor"] > truth.loc["V1", "alexnet_untrained.conv5"]
+    assert truth.loc["higher", "alexnet_untrained.conv5"] > truth.loc["higher", "gabor"]
+    # the fMRI ceiling is NSD's NCSNR one, close to the simulator's truth over voxels
+    first = results[results["model"] == "gabor"]
+    assert abs(first["ceiling"].median() - first["true_ceiling"].median()) < 0.1
+
+
+def test_area_summaries_table_and_report(run):
+    run_dir, results = run
+    summary = pd.read_csv(run_dir / "summary.csv")
+    per_area = summary[summary["area"] != "all"]
+    assert set(per_area["area"]) == {"V1", "higher"}
+    v1 = per_area[(per_area["area"] == "V1") & (per_area["model"] == "gabor")]
+    expected = results[(results["area"] == "V1") & (results["model"] == "gabor")]["pearson"].median()
+    np.testing.assert_allclose(v1["median_pearson"].iloc[0], expected)
+    rows = pd.DataFrame(_area_rows(results, SPECS, "subj01")).set_index("area")
+    assert rows.loc["higher", "alexnet_untrained best layer"] in ("conv2", "conv5")
+    assert rows.loc["V1", "units"] == (results["area"][results["model"] == "gabor"] == "V1").sum()
+    np.testing.assert_allclose(rows.loc["V1", "true ceiling"],
+                               results[(results["model"] == "gabor") & (results["area"] == "V1")]["true_ceiling"].median())
+    page = write_report(run_dir).read_text()
+    assert "layers_by_area_alexnet_untrained.png" in page and "flat_maps_gabor.png" in page
+    assert (run_dir / "figures" / "flat_maps_gabor.png").stat().st_size > 5000
