@@ -84,6 +84,22 @@ def test_simulate_with_config_file(tmp_path):
     assert "3 V1 units, 30 train + 5 test" in r.output
 
 
+def test_simulate_fmri_writes_one_store_per_subject(tmp_path):
+    from cortexkit import data
+
+    cfg = tmp_path / "fmri.yaml"
+    cfg.write_text("n_train: 20\nn_shared: 8\nvoxels: [3, 4]\nsize: 40\nrois: [V1, V4]\n")
+    r = runner.invoke(app, ["simulate", str(tmp_path / "fmri"), "--population", "fmri", "--config", str(cfg),
+                            "--n-subjects", "2"])
+    assert r.exit_code == 0, r.output
+    assert "84 trials of 28 images" in _plain(r.output)
+    a, b = (data.load(tmp_path / "fmri" / f"subj0{s}.zarr") for s in (1, 2))
+    assert a.attrs["modality"] == "fmri" and set(a["area"].values) == {"V1", "V4"}
+    assert list(a["stimulus"].values[:8]) == list(b["stimulus"].values[:8])  # the shared test images
+    r = runner.invoke(app, ["simulate", str(tmp_path / "x"), "--population", "fmri", "--n-simple", "3"])
+    assert r.exit_code == 2 and "do not apply to --population fmri" in _plain(r.output)
+
+
 def _error_line(result) -> str:
     text = _plain(result.stderr if hasattr(result, "stderr") else result.output).strip()
     assert "Traceback" not in text
