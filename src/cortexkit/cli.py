@@ -95,7 +95,9 @@ def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of o
                           f"{ds.sizes['trial']} trials of {ds.sizes['stimulus']} images")
         return
     data.save(result, out)
-    console.print(f"wrote {out}: {result.sizes['unit']} {population.upper()} units, {cfg.n_train} train + {cfg.n_test} test stimuli")
+    split = pd.Series(result["split"].values).value_counts()
+    console.print(f"wrote {out}: {result.sizes['unit']} {population.upper()} units, {split.get('train', 0)} train + "
+                  f"{split.get('test', 0)} test stimuli")
 
 
 @command
@@ -306,6 +308,35 @@ def reconstruct(store: Path = STORE, out: Path = Opt(..., help="run directory"),
     show(table.drop(columns="kind"), "reconstruction metrics (test set means; null rows marked)",
          reconstruction_headers(table.columns), dim=(table["kind"] == "null").tolist())
     console.print(f"report: {report.write_reconstruction_report(out)}")
+
+
+@command
+def streams(store: Path = STORE, out: Path = Opt(Path("streams"), help="folder for the tables, the figure and the encoding run"),
+            parameters: OStr = Opt(None, help="comma-separated stimulus parameters to decode (default: every one with 2-16 values)"),
+            features: str = Opt("gabor,motion_energy", help="feature spaces for the per-region encoding (2-D and 3-D)"),
+            permutations: int = Opt(200, help="label shuffles for each decoding p-value"),
+            alpha: float = Opt(0.01, help="significance level of the double dissociation")):
+    """Compare two regions on the same stimuli: decoding per parameter (McNemar between regions), encoding with
+    2-D vs 3-D features per region, CKA with model layers; report a double dissociation.
+
+    Example: cortexkit simulate streams.zarr --population streams && cortexkit streams streams.zarr --out runs/streams
+    """
+    from cortexkit import pipelines, report
+
+    specs = pipelines.feature_specs(features)
+    names = [p.strip() for p in parameters.split(",") if p.strip()] if parameters else None
+    res = pipelines.run_streams(store, out, parameters=names, features=specs, n_permutations=permutations, alpha=alpha,
+                                log=log)
+    show(res["comparisons"][["parameter", "area_a", "accuracy_a", "area_b", "accuracy_b", "p_mcnemar", "better"]],
+         "decoding per region (cross-validated accuracy; exact McNemar test between regions)")
+    show(res["encoding"], "encoding per region (median over units, test set)")
+    d = res["dissociation"]
+    if d is None:
+        console.print(f"no double dissociation at p < {alpha}")
+    else:
+        parts = "; ".join(f"{area} decodes {param} better" for area, param in d.items() if area != "p")
+        console.print(f"double dissociation: {parts} (both p <= {d['p']:.2g})")
+    console.print(f"figure: {report.write_streams_figure(res, out)}; tables in {out}")
 
 
 @command

@@ -7,6 +7,7 @@ the layers below; figures and pages are drawn by :mod:`cortexkit.report` from wh
 - :mod:`~cortexkit.pipelines.parameter_decoding`: stimulus parameters from single trials
 - :mod:`~cortexkit.pipelines.comparison`: CKA / RSA between feature spaces and neurons
 - :mod:`~cortexkit.pipelines.model_comparison`: two models unit by unit, with paired statistics
+- :mod:`~cortexkit.pipelines.streams`: two regions on the same stimuli (decoding, encoding, CKA)
 - :mod:`~cortexkit.pipelines.feature_export`, :mod:`~cortexkit.pipelines.dataset_summary`,
   :mod:`~cortexkit.pipelines.demo`
 """
@@ -20,6 +21,7 @@ from cortexkit.pipelines.in_silico import design, response_model, synthesize, tu
 from cortexkit.pipelines.model_comparison import compare_models
 from cortexkit.pipelines.parameter_decoding import run_parameter_decoding
 from cortexkit.pipelines.reconstruction import DecoderSpec, ReconstructionConfig, run_reconstruction
+from cortexkit.pipelines.streams import run_streams
 from cortexkit.pipelines.ridge_encoding import (
     EncodingConfig,
     StackSpec,
@@ -56,6 +58,7 @@ __all__ = [
     "DecoderSpec",
     "ReconstructionConfig",
     "run_reconstruction",
+    "run_streams",
     "run_parameter_decoding",
     "compare_representations",
     "export_features",

@@ -11,6 +11,7 @@ from cortexkit.report.parameter_decoding import write_decoding_figures
 from cortexkit.report.paired import write_paired_report
 from cortexkit.report.reconstruction import write_reconstruction_report
 from cortexkit.report.run import write_run_report
+from cortexkit.report.streams import write_streams_figure
 from cortexkit.report.trained import write_predictor_report
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "write_reconstruction_report",
     "write_run_report",
     "write_decoding_figures",
+    "write_streams_figure",
     "write_comparison_figure",
 ]

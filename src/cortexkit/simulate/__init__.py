@@ -4,11 +4,12 @@ from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, gratings, natural_
 from cortexkit.simulate.mt import MTPopulation, MTSimulationConfig, motion_movies, simulate_mt
 from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
 from cortexkit.simulate.fmri import FMRISimulationConfig, simulate_fmri
+from cortexkit.simulate.streams import StreamsSimulationConfig, simulate_streams
 
 # Populations by name (`cortexkit simulate --population NAME`): (config model, simulator). A
 # simulator returns one dataset, or ``{subject: dataset}`` for several subjects (fmri).
 POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt),
-               "fmri": (FMRISimulationConfig, simulate_fmri)}
+               "fmri": (FMRISimulationConfig, simulate_fmri), "streams": (StreamsSimulationConfig, simulate_streams)}
 
 __all__ = [
     "POPULATIONS",
@@ -24,4 +25,6 @@ __all__ = [
     "simulate_mt",
     "FMRISimulationConfig",
     "simulate_fmri",
+    "StreamsSimulationConfig",
+    "simulate_streams",
 ]

@@ -1,0 +1,47 @@
+"""The figure of a two-region comparison: decoding accuracy per parameter and region, and CKA."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from cortexkit.report.page import save_figure  # noqa: E402
+
+
+def write_streams_figure(result: dict, out: str | os.PathLike) -> Path:
+    """Draw ``OUT/streams.png``: decoding accuracy of each parameter from each region (chance dashed,
+    McNemar p over each pair of bars) beside the CKA matrix of regions and model layers."""
+    decoding, comparisons, areas = result["decoding"], result["comparisons"], result["areas"]
+    params = list(dict.fromkeys(decoding["parameter"]))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(5 + 1.6 * len(params), 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
+    width = 0.8 / len(areas)
+    for j, area in enumerate(areas):
+        acc = [float(decoding[(decoding["parameter"] == p) & (decoding["area"] == area)]["accuracy"].iloc[0]) for p in params]
+        ax.bar(np.arange(len(params)) + (j - (len(areas) - 1) / 2) * width, acc, width, label=area)
+    for i, p in enumerate(params):
+        chance = float(decoding[decoding["parameter"] == p]["chance"].iloc[0])
+        ax.plot([i - 0.45, i + 0.45], [chance, chance], "k--", lw=1)
+        rows = comparisons[comparisons["parameter"] == p]
+        if len(rows) == 1:
+            ax.text(i, 1.02, f"p={rows['p_mcnemar'].iloc[0]:.1g}", ha="center", fontsize=8)
+    ax.set_xticks(range(len(params)), params, fontsize=8)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("decoding accuracy (cross-validated)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("decoding per region (dashed: chance; p: McNemar)", fontsize=9)
+    sim = result["similarity"]
+    im = ax2.imshow(sim.values, vmin=0, vmax=1, cmap="viridis")
+    ax2.set_xticks(range(len(sim)), sim.columns, rotation=60, ha="right", fontsize=7)
+    ax2.set_yticks(range(len(sim)), sim.index, fontsize=7)
+    ax2.set_title("linear CKA", fontsize=9)
+    fig.colorbar(im, ax=ax2, fraction=0.046)
+    fig.tight_layout()
+    return save_figure(fig, Path(out) / "streams.png")
+

@@ -1,0 +1,70 @@
+"""Dorsal vs ventral on the same movies: the simulation's double dissociation comes out of
+`run_streams` with McNemar p < 0.01, motion-energy (3-D) features predict the dorsal units and
+frame-averaged Gabor (2-D) features do not."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cortexkit import data
+from cortexkit.errors import DataError
+from cortexkit.pipelines.ridge_encoding import FeatureSpec
+from cortexkit.pipelines.streams import double_dissociation, mcnemar, run_streams
+from cortexkit.simulate import simulate_streams
+
+SMALL = dict(n_objects=4, n_directions=4, speeds=[1.0, 2.0], n_starts=1, n_repeats=4, n_dorsal=24, n_ventral=24,
+             size=24, n_frames=10)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("streams")
+    data.save(simulate_streams(**SMALL), tmp / "s.zarr")
+    specs = [FeatureSpec(name="gabor"), FeatureSpec(name="motion_energy")]
+    return run_streams(tmp / "s.zarr", tmp / "out", features=specs, n_permutations=20, log=lambda m: None), tmp
+
+
+def test_movies_and_labels():
+    ds = simulate_streams(**SMALL)
+    data.validate(ds)
+    assert ds.sizes["stimulus"] == 4 * 4 * 2 and set(ds["area"].values) == {"dorsal", "ventral"}
+    assert sorted(np.unique(ds["motion_direction"].values)) == [0, 90, 180, 270]
+    # an upward-moving object (90 deg) moves towards row 0
+    up = ds["stimuli"].values[int(np.flatnonzero((ds["motion_direction"].values == 90) & (ds["motion_speed"].values == 2))[0])]
+    rows = [np.average(np.arange(24), weights=np.abs(f - 0.5).sum(1) + 1e-9) for f in up]
+    assert rows[-1] < rows[0] - 4
+
+
+def test_double_dissociation(result):
+    res, tmp = result
+    dec = res["decoding"].set_index(["parameter", "area"])
+    assert dec.loc[("motion_direction", "dorsal"), "accuracy"] > 0.9
+    assert dec.loc[("motion_direction", "ventral"), "accuracy"] < 0.5
+    assert dec.loc[("object", "ventral"), "accuracy"] > dec.loc[("object", "dorsal"), "accuracy"]
+    d = res["dissociation"]
+    assert d is not None and d["dorsal"] in ("motion_direction", "motion_speed") and d["ventral"] == "object"
+    assert d["p"] < 0.01
+    enc = res["encoding"].set_index(["area", "model"])["pearson"]
+    assert enc[("dorsal", "motion_energy")] > enc[("dorsal", "gabor")] + 0.3
+    assert (tmp / "out" / "comparisons.csv").is_file() and (tmp / "out" / "similarity.csv").is_file()
+
+
+def test_mcnemar_matches_the_binomial_and_dissociation_logic():
+    a = np.array([True] * 10 + [False] * 2 + [True] * 5)
+    b = np.array([False] * 10 + [True] * 2 + [True] * 5)
+    a_only, b_only, p = mcnemar(a, b)
+    assert (a_only, b_only) == (10, 2)
+    np.testing.assert_allclose(p, 2 * sum(__import__("math").comb(12, k) for k in range(0, 3)) / 2**12)
+    table = pd.DataFrame([
+        {"parameter": "direction", "area_a": "d", "area_b": "v", "p_mcnemar": 1e-5, "better": "d"},
+        {"parameter": "object", "area_a": "d", "area_b": "v", "p_mcnemar": 0.02, "better": "v"},
+    ])
+    assert double_dissociation(table, 0.01) is None
+    assert double_dissociation(table, 0.05) == {"p": 0.02, "d": "direction", "v": "object"}
+
+
+def test_one_region_is_an_error(tmp_path):
+    ds = simulate_streams(**SMALL)
+    data.save(ds.isel(unit=ds["area"].values == "dorsal"), tmp_path / "d.zarr")
+    with pytest.raises(DataError, match="needs units of two or more regions"):
+        run_streams(tmp_path / "d.zarr", tmp_path / "out", log=lambda m: None)
