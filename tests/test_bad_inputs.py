@@ -18,7 +18,7 @@ CASES = [
     ("simulate {tmp}/x.zarr --n-repeats 0", "n_repeats: Input should be greater than or equal to 2"),
     ("simulate {tmp}/x.zarr --size 0", "size: Input should be greater than or equal to 8"),
     ("simulate {tmp}/x.zarr --n-simple 0 --n-complex 0", "n_simple + n_complex must be at least 1"),
-    ("simulate {tmp}/x.zarr --population v2", "--population must be one of ['v1', 'mt', 'fmri'], got 'v2'"),
+    ("simulate {tmp}/x.zarr --population v2", "--population must be one of ['v1', 'mt', 'fmri', 'streams'], got 'v2'"),
     ("fit {store} --out {tmp}/r --features pixels,pixels", "feature spaces need distinct labels"),
     ("fit {store} --out {tmp}/r --features pixel_pca -p n_components=-3", "'n_components' parameter of PixelPCA must be an int in the range [1, inf)"),
     ("fit {store} --out {tmp}/r --features pixel_pca -p n_components=0", "'n_components' parameter of PixelPCA must be an int in the range [1, inf)"),

@@ -105,11 +105,13 @@ def test_kill_and_resume_matches_uninterrupted(tiny_v1, tmp_path):
 
 def test_bf16_autocast_trains_and_stays_close(tiny_v1, tmp_path):
     path, _ = tiny_v1
-    full = train_predictor(_config(path, epochs=3), tmp_path / "f32", log=lambda m: None)
-    half = train_predictor(_config(path, epochs=3, bf16=True), tmp_path / "bf16", log=lambda m: None)
+    # Trained to near convergence: after 3 epochs the two runs are still mid-descent, where bf16 rounding
+    # moves the score by up to 0.12 on CPUs without native bf16 (0.473 vs 0.352); after 8, 0.685 vs 0.679.
+    full = train_predictor(_config(path, epochs=8), tmp_path / "f32", log=lambda m: None)
+    half = train_predictor(_config(path, epochs=8, bf16=True), tmp_path / "bf16", log=lambda m: None)
     a = evaluate_predictor(full, tmp_path / "f32")["median_pearson"].iloc[0]
     b = evaluate_predictor(half, tmp_path / "bf16")["median_pearson"].iloc[0]
-    assert np.isfinite(b) and abs(a - b) < 0.1  # bf16 matmuls: same learning, within rounding drift
+    assert np.isfinite(b) and a > 0.5 and abs(a - b) < 0.05  # bf16 matmuls: same learning, within rounding drift
 
 
 def test_gaussian_readout_finds_receptive_fields(tiny_v1, tmp_path):
