@@ -115,6 +115,32 @@ def convert(source: Path = Arg(..., help="source file or folder"), out: Path = A
 
 
 @command
+def merge(out: Path = Arg(..., help="Zarr store to write"),
+          recordings: list[str] = Arg(..., help="AREA=STORE, two or more: each recording and the area its units get"),
+          match: str = Opt("stimulus", help="match stimuli by label (stimulus) or by pixel content (content)"),
+          pixel_tolerance: float = Opt(0.05, help="largest mean absolute pixel difference of matched stimuli")):
+    """Merge recordings of different regions that saw the same stimuli into one (pseudo-trials paired per stimulus).
+
+    Example: cortexkit merge both.zarr dorsal=stsbench.zarr ventral=tvsd.zarr && cortexkit streams both.zarr --out runs/streams
+    """
+    from cortexkit import data
+
+    stores = {}
+    for item in recordings:
+        area, sep, path = item.partition("=")
+        if not sep or not area or not path:
+            raise ConfigError(f"expected AREA=STORE, got {item!r}")
+        if area in stores:
+            raise ConfigError(f"area {area!r} given twice")
+        stores[area] = data.load(path)
+    merged = data.merge_regions(stores, match=match, pixel_tolerance=pixel_tolerance)
+    data.save(merged, out)
+    units = ", ".join(f"{a} {n}" for a, n in pd.Series(merged["area"].values).value_counts(sort=False).items())
+    console.print(f"wrote {out}: {merged.sizes['unit']} units ({units}), {merged.sizes['stimulus']} shared stimuli, "
+                  f"{merged.sizes['trial']} pseudo-trials")
+
+
+@command
 def formats():
     """List the source formats `cortexkit convert` reads, with their options and an example.
 
@@ -278,7 +304,8 @@ def paired(a: str = Arg(..., help="model A as RUN:MODEL"), b: str = Arg(..., hel
 
 
 @command
-def reconstruct(store: Path = STORE, out: Path = Opt(..., help="run directory"), image_size: int = Opt(64, help="pixels"),
+def reconstruct(stores: list[Path] = Arg(..., help="Zarr store; several (one per subject): each, and pooled on shared test stimuli"),
+                out: Path = Opt(..., help="run directory"), image_size: int = Opt(64, help="pixels"),
                 decoder: str = Opt("pca,retrieval,autoencoder,diffusion,search", help="comma-separated decoders"),
                 config: OPath = Opt(None, help="YAML with ReconstructionConfig fields (decoders with params, ...)"),
                 quick: bool = Opt(False, help="short training (a smoke run)"), permutations: int = Opt(1000, help="for p"),
@@ -289,6 +316,8 @@ def reconstruct(store: Path = STORE, out: Path = Opt(..., help="run directory"),
     Example: cortexkit reconstruct runs/demo/data.zarr --out runs/recon --decoder pca,autoencoder --image-size 32
 
     Example: cortexkit reconstruct nsd_subj01.zarr --out runs/ss --decoder second_sight --model-dir sd-image-variations --device cuda
+
+    Example: cortexkit reconstruct runs/fmri/subj01.zarr runs/fmri/subj02.zarr --out runs/recon-pooled --decoder pca,retrieval --image-size 32
     """
     from cortexkit import config as configs, pipelines, report
     from cortexkit.decoding import DECODERS
@@ -304,7 +333,16 @@ def reconstruct(store: Path = STORE, out: Path = Opt(..., help="run directory"),
     decoders = None if config else [{"name": n.strip(), "params": shared(n.strip())} for n in decoder.split(",") if n.strip()]
     given = {"decoders": decoders, "image_size": image_size, "n_permutations": permutations}
     cfg = configs.resolve_config(pipelines.ReconstructionConfig, config, given)
-    table = pipelines.run_reconstruction(store, out, cfg.quick() if quick else cfg, log=log)
+    cfg = cfg.quick() if quick else cfg
+    if len(stores) > 1:
+        table = pipelines.run_pooled_reconstruction(stores, out, cfg, log=log)
+        show(table.drop(columns="kind"), "each subject and the pool on the shared test stimuli (means; null rows marked)",
+             reconstruction_headers(table.columns), dim=(table["kind"] == "null").tolist())
+        pages = [report.write_reconstruction_report(d) for d in sorted(out.iterdir()) if (d / "metrics.csv").exists()
+                 and d.name != "pooled"]
+        console.print(f"reports: {', '.join(map(str, pages))}; pooled: {report.write_pooled_reconstruction_figure(out)}")
+        return
+    table = pipelines.run_reconstruction(stores[0], out, cfg, log=log)
     show(table.drop(columns="kind"), "reconstruction metrics (test set means; null rows marked)",
          reconstruction_headers(table.columns), dim=(table["kind"] == "null").tolist())
     console.print(f"report: {report.write_reconstruction_report(out)}")
@@ -315,21 +353,34 @@ def streams(store: Path = STORE, out: Path = Opt(Path("streams"), help="folder f
             parameters: OStr = Opt(None, help="comma-separated stimulus parameters to decode (default: every one with 2-16 values)"),
             features: str = Opt("gabor,motion_energy", help="feature spaces for the per-region encoding (2-D and 3-D)"),
             permutations: int = Opt(200, help="label shuffles for each decoding p-value"),
-            alpha: float = Opt(0.01, help="significance level of the double dissociation")):
+            alpha: float = Opt(0.01, help="significance level of the double dissociation"),
+            reconstruct: OStr = Opt(None, help="comma-separated decoders to reconstruct the test stimuli from each region"),
+            image_size: int = Opt(32, help="pixels, for --reconstruct")):
     """Compare two regions on the same stimuli: decoding per parameter (McNemar between regions), encoding with
     2-D vs 3-D features per region, CKA with model layers; report a double dissociation.
 
     Example: cortexkit simulate streams.zarr --population streams && cortexkit streams streams.zarr --out runs/streams
+
+    Example: cortexkit streams both.zarr --out runs/streams --reconstruct pca,retrieval --image-size 32
     """
     from cortexkit import pipelines, report
 
     specs = pipelines.feature_specs(features)
     names = [p.strip() for p in parameters.split(",") if p.strip()] if parameters else None
+    recon = None
+    if reconstruct:
+        recon = pipelines.ReconstructionConfig(decoders=[{"name": n.strip()} for n in reconstruct.split(",") if n.strip()],
+                                               image_size=image_size, n_permutations=permutations)
     res = pipelines.run_streams(store, out, parameters=names, features=specs, n_permutations=permutations, alpha=alpha,
-                                log=log)
-    show(res["comparisons"][["parameter", "area_a", "accuracy_a", "area_b", "accuracy_b", "p_mcnemar", "better"]],
-         "decoding per region (cross-validated accuracy; exact McNemar test between regions)")
+                                reconstruction=recon, log=log)
+    if len(res["comparisons"]):
+        show(res["comparisons"][["parameter", "area_a", "accuracy_a", "area_b", "accuracy_b", "p_mcnemar", "better"]],
+             "decoding per region (cross-validated accuracy; exact McNemar test between regions)")
     show(res["encoding"], "encoding per region (median over units, test set)")
+    if res["reconstruction"] is not None:
+        table = res["reconstruction"]
+        show(table.drop(columns="kind"), "reconstruction from each region (test set means; null rows marked)",
+             reconstruction_headers(table.columns), dim=(table["kind"] == "null").tolist())
     d = res["dissociation"]
     if d is None:
         console.print(f"no double dissociation at p < {alpha}")

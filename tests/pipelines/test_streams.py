@@ -8,6 +8,7 @@ import pytest
 
 from cortexkit import data
 from cortexkit.errors import DataError
+from cortexkit.pipelines.reconstruction import ReconstructionConfig
 from cortexkit.pipelines.ridge_encoding import FeatureSpec
 from cortexkit.pipelines.streams import double_dissociation, mcnemar, run_streams
 from cortexkit.simulate import simulate_streams
@@ -21,7 +22,9 @@ def result(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("streams")
     data.save(simulate_streams(**SMALL), tmp / "s.zarr")
     specs = [FeatureSpec(name="gabor"), FeatureSpec(name="motion_energy")]
-    return run_streams(tmp / "s.zarr", tmp / "out", features=specs, n_permutations=20, log=lambda m: None), tmp
+    recon = ReconstructionConfig(decoders=[{"name": "pca"}], image_size=16, n_permutations=10)
+    return run_streams(tmp / "s.zarr", tmp / "out", features=specs, n_permutations=20, reconstruction=recon,
+                       log=lambda m: None), tmp
 
 
 def test_movies_and_labels():
@@ -47,6 +50,17 @@ def test_double_dissociation(result):
     enc = res["encoding"].set_index(["area", "model"])["pearson"]
     assert enc[("dorsal", "motion_energy")] > enc[("dorsal", "gabor")] + 0.3
     assert (tmp / "out" / "comparisons.csv").is_file() and (tmp / "out" / "similarity.csv").is_file()
+
+
+def test_reconstruction_from_each_region_alone(result):
+    res, tmp = result
+    table = res["reconstruction"]
+    assert list(table[table["kind"] == "decoder"]["area"]) == ["dorsal", "ventral"]
+    assert (tmp / "out" / "reconstruction.csv").is_file()
+    for area, n in (("dorsal", SMALL["n_dorsal"]), ("ventral", SMALL["n_ventral"])):
+        region = data.load(tmp / "out" / "regions" / f"{area}.zarr")
+        assert region.sizes["unit"] == n and set(region["area"].values) == {area}
+        assert (tmp / "out" / "reconstruction" / area / "reconstructions" / "pca.npz").is_file()
 
 
 def test_mcnemar_matches_the_binomial_and_dissociation_logic():

@@ -4,6 +4,7 @@ the layers below; figures and pages are drawn by :mod:`cortexkit.report` from wh
 - :mod:`~cortexkit.pipelines.ridge_encoding`: ridge on fixed features (``fit_run``, ``evaluate_run``)
 - :mod:`~cortexkit.pipelines.trained_predictor`: cores + readouts trained end to end
 - :mod:`~cortexkit.pipelines.reconstruction`: decoders scored against null models
+- :mod:`~cortexkit.pipelines.pooled_reconstruction`: several subjects pooled on shared test stimuli
 - :mod:`~cortexkit.pipelines.parameter_decoding`: stimulus parameters from single trials
 - :mod:`~cortexkit.pipelines.comparison`: CKA / RSA between feature spaces and neurons
 - :mod:`~cortexkit.pipelines.model_comparison`: two models unit by unit, with paired statistics
@@ -20,6 +21,7 @@ from cortexkit.pipelines.feature_export import export_features
 from cortexkit.pipelines.in_silico import design, response_model, synthesize, tuning
 from cortexkit.pipelines.model_comparison import compare_models
 from cortexkit.pipelines.parameter_decoding import run_parameter_decoding
+from cortexkit.pipelines.pooled_reconstruction import run_pooled_reconstruction
 from cortexkit.pipelines.reconstruction import DecoderSpec, ReconstructionConfig, run_reconstruction
 from cortexkit.pipelines.streams import run_streams
 from cortexkit.pipelines.ridge_encoding import (
@@ -58,6 +60,7 @@ __all__ = [
     "DecoderSpec",
     "ReconstructionConfig",
     "run_reconstruction",
+    "run_pooled_reconstruction",
     "run_streams",
     "run_parameter_decoding",
     "compare_representations",

@@ -254,7 +254,8 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     for spec in config.decoders:
         path = out / "reconstructions" / f"{spec.model_name}.npz"
         settings = json.dumps({"spec": spec.model_dump(), "image_size": config.image_size, "seed": config.seed,
-                               "data": fingerprint}, sort_keys=True, default=str)
+                               "data": fingerprint, **({"similarity": True} if spec.name == "retrieval" else {})},
+                              sort_keys=True, default=str)
         saved = load_if_settings_match(path, settings)
         if saved is not None:
             recs[spec.model_name] = saved["reconstructions"]
@@ -267,6 +268,8 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
             decoder.set_candidates(s_test)  # identification among the test stimuli
         rec = decoder.reconstruct(r_test)
         extra = {"history": decoder.history_} if spec.name == "search" else {}
+        if spec.name == "retrieval":  # correlations with every candidate, for pooling subjects' evidence
+            extra["similarity"] = decoder.similarity(r_test)
         save_arrays({"reconstructions": rec, "settings": np.array(settings), **extra}, path)
         recs[spec.model_name] = rec
 

@@ -12,10 +12,13 @@ dorsal and TVSD's ventral recordings merged by stimulus):
    better, both with p < ``alpha``;
 2. **encoding**: ridge per unit on 2-D (frame-averaged) and 3-D (spatio-temporal) features, scored
    per region;
-3. **similarity**: linear CKA between the regions' stimulus-averaged responses and every model layer.
+3. **similarity**: linear CKA between the regions' stimulus-averaged responses and every model layer;
+4. **reconstruction** (when decoders are given): the test stimuli reconstructed from each region's
+   units alone with :func:`~cortexkit.pipelines.run_reconstruction` (each region's units saved as
+   ``OUT/regions/AREA.zarr``, its run under ``OUT/reconstruction/AREA/``), one table over regions.
 
-Writes ``OUT/decoding.csv``, ``OUT/comparisons.csv``, ``OUT/encoding.csv``, ``OUT/similarity.csv``
-and the encoding run under ``OUT/encoding/``.
+Writes ``OUT/decoding.csv``, ``OUT/comparisons.csv``, ``OUT/encoding.csv``, ``OUT/similarity.csv``,
+``OUT/reconstruction.csv`` (with decoders) and the encoding run under ``OUT/encoding/``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from cortexkit.evaluation import write_table
 from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.parameter_decoding import trial_values
+from cortexkit.pipelines.reconstruction import run_reconstruction
 from cortexkit.pipelines.ridge_encoding import EncodingConfig, FeatureSpec, evaluate_run, fit_run, model_names
 
 DEFAULT_FEATURES = (FeatureSpec(name="gabor", label="gabor_2d"), FeatureSpec(name="motion_energy", label="motion_energy_3d"))
@@ -75,14 +79,20 @@ def double_dissociation(comparisons: pd.DataFrame, alpha: float = 0.01) -> dict 
 
 def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters: list[str] | None = None,
                 features: list[FeatureSpec] | None = None, n_permutations: int = 200, alpha: float = 0.01,
-                seed: int = 0, log=print) -> dict:
+                reconstruction=None, seed: int = 0, log=print) -> dict:
     """Decoding, encoding and representational similarity per region (see the module docstring).
+
+    Parameters
+    ----------
+    reconstruction : ReconstructionConfig, optional
+        Decoders for reconstruction from each region (none by default: the step is skipped).
 
     Returns
     -------
     dict
-        ``decoding``, ``comparisons``, ``encoding``, ``similarity`` (DataFrames, also written as CSV)
-        and ``dissociation`` (:func:`double_dissociation`, or None).
+        ``decoding``, ``comparisons``, ``encoding``, ``similarity``, ``reconstruction`` (DataFrames,
+        also written as CSV; ``reconstruction`` None without decoders) and ``dissociation``
+        (:func:`double_dissociation`, or None).
     """
     ds = data.load(store)
     if "area" not in ds.coords or len(np.unique(ds["area"].values)) < 2:
@@ -92,6 +102,8 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
     unknown = [p for p in names if p not in ds.coords and p not in ds.variables]
     if unknown:
         raise ConfigError(f"{store}: no stimulus parameter(s) {unknown}; decodable ones: {_parameters(ds, None)}")
+    if not names:
+        log("decoding: no stimulus parameter to decode (none has 2-16 values; name one with parameters=)")
     out = Path(out)
     x = np.asarray(ds["responses"].values, dtype=np.float64).reshape(ds.sizes["trial"], -1)
     keep = np.isfinite(x).all(1)
@@ -138,5 +150,21 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
     matrix = metrics.compare_representations(spaces, method="cka")
     similarity = pd.DataFrame(matrix, index=list(spaces), columns=list(spaces))
     write_table(similarity.reset_index(names="space"), out / "similarity.csv")
+
+    recon = None
+    if reconstruction is not None:
+        tables = []
+        for area in areas:
+            region = out / "regions" / f"{area}.zarr"
+            # Only this region's units, so every decoder sees what one stream alone carries.
+            sub = ds.isel(unit=np.flatnonzero(area_of == area))
+            sub = sub.drop_vars([v for v in sub.data_vars if v not in ("stimuli", "responses", "stimulus_id", "split")])
+            data.save(sub, region)
+            table = run_reconstruction(region, out / "reconstruction" / str(area), reconstruction,
+                                       log=lambda m, a=area: log(f"reconstruction from {a}: {m}"))
+            tables.append(table.assign(area=area))
+        recon = pd.concat(tables, ignore_index=True)
+        recon = recon[["area"] + [c for c in recon.columns if c != "area"]]
+        write_table(recon, out / "reconstruction.csv")
     return {"decoding": decoding, "comparisons": comparisons, "encoding": encoding, "similarity": similarity,
-            "dissociation": dissociation, "areas": areas}
+            "reconstruction": recon, "dissociation": dissociation, "areas": areas}

@@ -66,3 +66,22 @@ def write_reconstruction_report(run_dir: str | os.PathLike) -> Path:
             body.append(f'<p>{html.escape(name)}: <img src="videos/{html.escape(name)}.gif"></p>')
     body.append(config_html(record))
     return write_page(run_dir / REPORT_FILE, f"cortexkit reconstruction report: {Path(record['data']).name}", body)
+
+
+def write_pooled_reconstruction_figure(run_dir: str | os.PathLike, n: int = 10) -> Path:
+    """``RUN/pooled/reconstructions.png`` of a pooled run (:func:`cortexkit.pipelines.run_pooled_reconstruction`):
+    ground truth, then for each decoder one row per subject and one for the pool (middle frame of videos)."""
+    pooled = Path(run_dir) / "pooled"
+    gt = load_arrays(pooled / "ground_truth.npz")["stimuli"]
+    table = read_table(pooled / "metrics.csv")
+    rows = {}
+    for method in dict.fromkeys(table.loc[table["kind"] == "decoder", "method"]):
+        saved = load_arrays(pooled / "reconstructions" / f"{method}.npz")
+        for i, subject in enumerate(saved["subjects"]):
+            rows[f"{subject} {method}"] = saved[f"subject_{i}"]
+        rows[f"pooled {method}"] = saved["reconstructions"]
+    video = is_video(gt)
+    frame = (lambda x: x[:, x.shape[1] // 2]) if video else (lambda x: x)
+    save_figure(figures.reconstruction_grid(frame(gt), {k: frame(v) for k, v in rows.items()}, n=n),
+                pooled / "reconstructions.png", dpi=100)
+    return pooled / "reconstructions.png"

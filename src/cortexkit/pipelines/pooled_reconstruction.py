@@ -1,0 +1,116 @@
+"""Reconstruction pooled over subjects who saw the same test stimuli (NSD's shared images).
+
+Subjects have different voxels (and, in NSD, different training images), so no decoder can take
+all their responses at once. Each subject's decoders are fitted and run on its own data by
+:func:`~cortexkit.pipelines.run_reconstruction` (``OUT/SUBJECT/``); on the test stimuli every subject
+saw, the subjects' evidence is then pooled per decoder:
+
+- **retrieval**: the candidate with the highest correlation between predicted and candidate latents
+  *averaged over subjects* (a consensus identification, not an average of images);
+- **every other decoder**: the mean of the subjects' reconstructions of each shared stimulus (for the
+  linear ``pca`` decoder this equals decoding the average of the subjects' predicted latents mapped
+  to pixels; for generative decoders it trades detail for agreement).
+
+``OUT/pooled/metrics.csv`` scores each subject and the pooled reconstructions on the same shared
+stimuli, with each decoder's shuffled null; ``OUT/pooled/reconstructions/NAME.npz`` holds the pooled
+and the subjects' images of the shared stimuli, ``OUT/pooled/ground_truth.npz`` the stimuli;
+:func:`cortexkit.report.write_pooled_reconstruction_figure` draws them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cortexkit import data
+from cortexkit.errors import DataError
+from cortexkit.evaluation import load_arrays, save_arrays, write_csv_and_markdown
+from cortexkit.features.base import is_video
+from cortexkit.pipelines.reconstruction import (ReconstructionConfig, _lpips, identification_features, prepare_stimuli,
+                                                run_reconstruction, score)
+
+
+def _subject_name(store: Path, taken: set) -> str:
+    name = store.name.removesuffix(".zarr") or store.parent.name
+    base, i = name, 2
+    while name in taken:
+        name, i = f"{base}_{i}", i + 1
+    return name
+
+
+def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.PathLike,
+                              config: ReconstructionConfig | None = None, *, log=print) -> pd.DataFrame:
+    """Reconstruct per subject, then pool the subjects on their shared test stimuli (see the module).
+
+    Parameters
+    ----------
+    stores : list of paths
+        Two or more recordings (one per subject); test stimuli are matched by label and must have
+        the same pixels in every store.
+    out : path
+        The run directory: one sub-run per subject and ``pooled/``.
+    config : ReconstructionConfig, optional
+        The decoders and settings, the same for every subject.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (``subject``, ``method``) on the shared stimuli, ``subject`` "pooled" for the pool,
+        with the metrics of :func:`~cortexkit.pipelines.reconstruction.score`.
+    """
+    config = config or ReconstructionConfig()
+    out = Path(out)
+    if len(stores) < 2:
+        raise DataError(f"pooling needs two or more subjects' stores, got {len(stores)}")
+    subjects: dict[str, Path] = {}
+    for store in map(Path, stores):
+        subjects[_subject_name(store, set(subjects))] = store
+    tests = {name: data.select(data.load(store), "test") for name, store in subjects.items()}
+    labels = [list(map(str, t["stimulus"].values)) for t in tests.values()]
+    shared = [s for s in labels[0] if all(s in set(other) for other in labels[1:])]
+    if not shared:
+        raise DataError("the subjects share no test stimulus (matched by label)", source=", ".join(map(str, stores)),
+                        variable="stimulus")
+    index = {name: pd.Index(lab).get_indexer(shared) for name, lab in zip(tests, labels)}
+    first = next(iter(tests))
+    gt = prepare_stimuli(tests[first]["stimuli"].values[index[first]], config.image_size)
+    for name, test in tests.items():
+        theirs = prepare_stimuli(test["stimuli"].values[index[name]], config.image_size)
+        diff = float(np.abs(theirs - gt).mean())
+        if diff > 1e-3:
+            raise DataError(f"the shared test stimuli differ from {first}'s (mean absolute difference {diff:.3g})",
+                            source=str(subjects[name]), variable="stimuli")
+    for name, store in subjects.items():  # the shared stimuli are checked first: this is the long part
+        run_reconstruction(store, out / name, config, log=lambda m, n=name: log(f"{n}: {m}"))
+    log(f"pooling {len(subjects)} subjects on {len(shared)} shared test stimuli")
+    video = is_video(gt)
+    gt_feats = identification_features(gt, video)
+    lpips = _lpips(video)
+    common = dict(video=video, n_permutations=config.n_permutations, seed=config.seed)
+    rng = np.random.default_rng(config.seed)
+    rows = []
+    pooled_dir = out / "pooled"
+    for spec in config.decoders:
+        name = spec.model_name
+        saved = {s: load_arrays(out / s / "reconstructions" / f"{name}.npz") for s in subjects}
+        per_subject = {s: a["reconstructions"][index[s]] for s, a in saved.items()}
+        if spec.name == "retrieval" and all("similarity" in a for a in saved.values()):
+            evidence = np.mean([a["similarity"][np.ix_(index[s], index[s])] for s, a in saved.items()], axis=0)
+            pooled = gt[np.argmax(evidence, axis=1)]
+        else:
+            pooled = np.mean(list(per_subject.values()), axis=0).astype(np.float32)
+        save_arrays({"reconstructions": pooled, "stimulus": np.array(shared), "subjects": np.array(list(per_subject)),
+                     **{f"subject_{i}": r for i, r in enumerate(per_subject.values())}},
+                    pooled_dir / "reconstructions" / f"{name}.npz")
+        for subject, rec in [*per_subject.items(), ("pooled", pooled)]:
+            rows.append({"subject": subject, "method": name, "kind": "decoder", **score(gt, rec, gt_feats, lpips, **common)})
+        order = rng.permutation(len(pooled))
+        rows.append({"subject": "pooled", "method": f"{name} (shuffled)", "kind": "null",
+                     **score(gt, pooled[order], gt_feats, lpips, **common)})
+    save_arrays({"stimuli": gt, "stimulus": np.array(shared)}, pooled_dir / "ground_truth.npz")
+    table = pd.DataFrame(rows)
+    write_csv_and_markdown(table, pooled_dir, "metrics")
+    return table
