@@ -82,3 +82,17 @@ def test_one_region_is_an_error(tmp_path):
     data.save(ds.isel(unit=ds["area"].values == "dorsal"), tmp_path / "d.zarr")
     with pytest.raises(DataError, match="needs units of two or more regions"):
         run_streams(tmp_path / "d.zarr", tmp_path / "out", log=lambda m: None)
+
+
+def test_store_without_parameters_skips_decoding(tmp_path):
+    """A merged real-data store may carry no stimulus parameters: decoding is skipped with a log line,
+    encoding and CKA still run."""
+    ds = simulate_streams(**SMALL)
+    ds = ds.drop_vars([c for c in ("object", "motion_direction", "motion_speed", "start") if c in ds.coords])
+    data.save(ds, tmp_path / "s.zarr")
+    messages = []
+    res = run_streams(tmp_path / "s.zarr", tmp_path / "out", features=[FeatureSpec(name="gabor")], n_permutations=5,
+                      log=messages.append)
+    assert any("no stimulus parameter to decode" in m for m in messages)
+    assert res["decoding"].empty and res["dissociation"] is None
+    assert set(res["encoding"]["area"]) == {"dorsal", "ventral"} and "dorsal" in res["similarity"].index
