@@ -89,6 +89,13 @@ def _merge(base: dict, overrides: dict) -> dict:
     return out
 
 
+def with_overrides(model: type[M], config: M | None, overrides: dict) -> M:
+    """``config`` (or the defaults of ``model``) with ``overrides`` applied, validated again: keyword
+    overrides of a simulator (``simulate_v1(n_train=500)``) get the same checks as a YAML file."""
+    merged = (config or model()).model_copy(update=overrides)
+    return model.model_validate(merged.model_dump())
+
+
 def resolve_config(model: type[M], path: str | os.PathLike | None = None, overrides: dict | None = None,
                    context: str | None = None) -> M:
     """A typed config: the model's defaults, then the YAML file at ``path``, then ``overrides``.

@@ -39,6 +39,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cortexkit.config import with_overrides
 from cortexkit.data.model import make_dataset
 from cortexkit.errors import ConfigError
 from cortexkit.simulate.stimuli import natural_image_crops
@@ -178,8 +179,7 @@ def simulate_fmri(config: FMRISimulationConfig | None = None, **overrides) -> di
     **overrides
         Fields of the config to change, e.g. ``simulate_fmri(n_subjects=1, n_train=200)``.
     """
-    cfg = (config or FMRISimulationConfig()).model_copy(update=overrides)
-    cfg = FMRISimulationConfig.model_validate(cfg.model_dump())
+    cfg = with_overrides(FMRISimulationConfig, config, overrides)
     shared = natural_image_crops(cfg.n_shared, cfg.size, color=cfg.color, seed=cfg.seed * 1000)
     out = {}
     for s in cfg.subjects or range(1, cfg.n_subjects + 1):

@@ -21,6 +21,7 @@ import torch
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
+from cortexkit.config import with_overrides
 from cortexkit.data.model import make_dataset
 from cortexkit.filters import gabor3d
 from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, drifting_grating, source_image
@@ -170,8 +171,7 @@ def simulate_mt(config: MTSimulationConfig | None = None, **overrides) -> xr.Dat
     ``rf_y``, ``sigma``, ``mean_rate``; stimulus coordinates ``kind`` (grating / natural),
     ``motion_direction``, ``motion_speed``.
     """
-    cfg = (config or MTSimulationConfig()).model_copy(update=overrides)
-    cfg = MTSimulationConfig.model_validate(cfg.model_dump())
+    cfg = with_overrides(MTSimulationConfig, config, overrides)
     pop = MTPopulation.sample(cfg.n_units, cfg.size, cfg.n_frames, seed=cfg.seed, mean_rate=cfg.mean_rate,
                               rate_spread=cfg.rate_spread, opponency=cfg.opponency)
     params, n = pop.params, cfg.n_units

@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
+from cortexkit.config import with_overrides
 from cortexkit.data.model import make_dataset
 from cortexkit.image import resize, to_grayscale
 from cortexkit.simulate.mt import MTPopulation
@@ -113,8 +114,7 @@ def _texture_signature(movies: np.ndarray) -> np.ndarray:
 def simulate_streams(config: StreamsSimulationConfig | None = None, **overrides) -> xr.Dataset:
     """Simulate a dorsal (MT-like) and a ventral (V4-like) population recorded together (see the
     module docstring), in the cortexkit data model."""
-    cfg = (config or StreamsSimulationConfig()).model_copy(update=overrides)
-    cfg = StreamsSimulationConfig.model_validate(cfg.model_dump())
+    cfg = with_overrides(StreamsSimulationConfig, config, overrides)
     movies, params = stream_movies(cfg)
     n = len(movies)
     rng = np.random.default_rng([cfg.seed, 5])

@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cortexkit.config import with_overrides
 from cortexkit.data.model import make_dataset
 from cortexkit.filters import gabor_pair
 from cortexkit.image import LUMINANCE, to_grayscale
@@ -178,8 +179,7 @@ def simulate_v1(config: V1SimulationConfig | None = None, **overrides) -> xr.Dat
     **overrides
         Fields of the config to change, e.g. ``simulate_v1(n_train=500, seed=3)``.
     """
-    cfg = (config or V1SimulationConfig()).model_copy(update=overrides)
-    cfg = V1SimulationConfig.model_validate(cfg.model_dump())
+    cfg = with_overrides(V1SimulationConfig, config, overrides)
     pop = V1Population.sample(
         cfg.n_simple,
         cfg.n_complex,
