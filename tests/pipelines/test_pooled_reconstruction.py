@@ -38,6 +38,8 @@ def test_pool_of_a_subject_with_itself_is_that_subject(stores, tmp_path):
         pooled = load_arrays(tmp_path / "run" / "pooled" / "reconstructions" / f"{method}.npz")["reconstructions"]
         own = load_arrays(tmp_path / "run" / "subj01" / "reconstructions" / f"{method}.npz")["reconstructions"]
         np.testing.assert_allclose(pooled, own, atol=1e-6)
+    comparisons = pd.read_csv(tmp_path / "run" / "pooled" / "comparisons.csv")
+    assert (comparisons["difference"].abs() < 1e-9).all() and comparisons["wilcoxon_p"].isna().all()
 
 
 def test_pools_two_subjects_on_their_shared_images(stores, tmp_path):
@@ -58,6 +60,14 @@ def test_pools_two_subjects_on_their_shared_images(stores, tmp_path):
     nulls = table[table["kind"] == "null"]
     assert list(nulls["method"]) == ["pca (shuffled)", "retrieval (shuffled)"]
     assert (run / "pooled" / "metrics.md").is_file()
+    comparisons = pd.read_csv(run / "pooled" / "comparisons.csv")
+    assert list(comparisons["versus"]) == ["subj01", "subj02"] * 2
+    space = comparisons["space"].iloc[0]
+    decoded = table[table["kind"] == "decoder"].set_index(["subject", "method"])[f"2way_{space}"]
+    for _, c in comparisons.iterrows():  # the per-stimulus test summarises the same scores as the table
+        assert c["pooled"] == pytest.approx(decoded[("pooled", c["method"])])
+        assert c["subject"] == pytest.approx(decoded[(c["versus"], c["method"])])
+        assert c["ci_low"] <= c["difference"] <= c["ci_high"] and 0 <= c["wilcoxon_p"] <= 1
     from cortexkit.report import write_pooled_reconstruction_figure
 
     assert write_pooled_reconstruction_figure(run).is_file()

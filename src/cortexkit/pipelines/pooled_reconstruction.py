@@ -12,7 +12,9 @@ saw, the subjects' evidence is then pooled per decoder:
   to pixels; for generative decoders it trades detail for agreement).
 
 ``OUT/pooled/metrics.csv`` scores each subject and the pooled reconstructions on the same shared
-stimuli, with each decoder's shuffled null; ``OUT/pooled/reconstructions/NAME.npz`` holds the pooled
+stimuli, with each decoder's shuffled null; ``OUT/pooled/comparisons.csv`` tests the pool against each
+subject per stimulus (2-way identification in the deepest identification space: mean difference,
+95% bootstrap interval over stimuli, Wilcoxon signed-rank p); ``OUT/pooled/reconstructions/NAME.npz`` holds the pooled
 and the subjects' images of the shared stimuli, ``OUT/pooled/ground_truth.npz`` the stimuli;
 :func:`cortexkit.report.write_pooled_reconstruction_figure` draws them.
 """
@@ -24,11 +26,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from cortexkit import data
 from cortexkit.errors import DataError
 from cortexkit.evaluation import load_arrays, save_arrays, write_csv_and_markdown
 from cortexkit.features.base import is_video
+from cortexkit.metrics import reconstruction as rm
 from cortexkit.pipelines.reconstruction import (ReconstructionConfig, _lpips, identification_features, prepare_stimuli,
                                                 run_reconstruction, score)
 
@@ -91,7 +95,8 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
     lpips = _lpips(video)
     common = dict(video=video, n_permutations=config.n_permutations, seed=config.seed)
     rng = np.random.default_rng(config.seed)
-    rows = []
+    rows, comparisons = [], []
+    space = list(gt_feats)[-1]  # the deepest identification space: AlexNet conv5 when its weights are installed
     pooled_dir = out / "pooled"
     for spec in config.decoders:
         name = spec.model_name
@@ -105,12 +110,37 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
         save_arrays({"reconstructions": pooled, "stimulus": np.array(shared), "subjects": np.array(list(per_subject)),
                      **{f"subject_{i}": r for i, r in enumerate(per_subject.values())}},
                     pooled_dir / "reconstructions" / f"{name}.npz")
+        per_stimulus = {}
         for subject, rec in [*per_subject.items(), ("pooled", pooled)]:
-            rows.append({"subject": subject, "method": name, "kind": "decoder", **score(gt, rec, gt_feats, lpips, **common)})
+            feats = identification_features(rec, video)
+            rows.append({"subject": subject, "method": name, "kind": "decoder",
+                         **score(gt, rec, gt_feats, lpips, rec_feats=feats, **common)})
+            per_stimulus[subject] = rm.identification(gt_feats[space], feats[space])
+        for subject in per_subject:
+            comparisons.append({"method": name, "versus": subject, **_paired(per_stimulus["pooled"], per_stimulus[subject],
+                                                                           rng)})
+            c = comparisons[-1]
+            log(f"{name}: pooled vs {subject}, 2-way ({space}) {c['pooled']:.3f} vs {c['subject']:.3f}, "
+                f"difference {c['difference']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}], Wilcoxon p={c['wilcoxon_p']:.3g}")
         order = rng.permutation(len(pooled))
         rows.append({"subject": "pooled", "method": f"{name} (shuffled)", "kind": "null",
                      **score(gt, pooled[order], gt_feats, lpips, **common)})
     save_arrays({"stimuli": gt, "stimulus": np.array(shared)}, pooled_dir / "ground_truth.npz")
     table = pd.DataFrame(rows)
     write_csv_and_markdown(table, pooled_dir, "metrics")
+    write_csv_and_markdown(pd.DataFrame(comparisons).assign(space=space), pooled_dir, "comparisons")
     return table
+
+
+def _paired(pooled: np.ndarray, subject: np.ndarray, rng, n_bootstrap: int = 2000) -> dict:
+    """Per-stimulus 2-way identification of the pool against one subject: means, their mean
+    difference with a 95% bootstrap interval over stimuli, and the Wilcoxon signed-rank p-value."""
+    diff = pooled - subject
+    keep = np.isfinite(diff)
+    diff = diff[keep]
+    boot = diff[rng.integers(0, len(diff), size=(n_bootstrap, len(diff)))].mean(1)
+    nonzero = diff[diff != 0]
+    return {"pooled": float(np.mean(pooled[keep])), "subject": float(np.mean(subject[keep])),
+            "difference": float(diff.mean()), "ci_low": float(np.percentile(boot, 2.5)),
+            "ci_high": float(np.percentile(boot, 97.5)), "n_stimuli": int(keep.sum()),
+            "wilcoxon_p": float(stats.wilcoxon(nonzero).pvalue) if len(nonzero) >= 2 else float("nan")}
