@@ -65,14 +65,15 @@ def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed
 
 @command
 def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of one store per subject)"),
-             population: str = Opt("v1", help="v1 (images), mt (movies) or fmri (NSD-like voxels, several subjects)"),
+             population: str = Opt("v1", help="v1 (images), mt (movies), fmri (NSD-like voxels, several subjects) or streams (dorsal + ventral units, the same movies)"),
              config: OPath = Opt(None, help="YAML with the population's config fields"), n_train: OInt = Opt(None),
              n_test: OInt = Opt(None), n_repeats: OInt = Opt(None, help="per test stimulus (fmri: per image)"),
              n_simple: OInt = Opt(None), n_complex: OInt = Opt(None), n_units: OInt = Opt(None, help="mt units"),
              n_subjects: OInt = Opt(None, help="fmri subjects"), n_shared: OInt = Opt(None, help="fmri test images every subject sees"),
              size: OInt = Opt(None, help="pixels"), color: Optional[bool] = Opt(None, "--color/--gray", help="RGB or grayscale (v1, fmri)"),
              seed: OInt = Opt(None)):
-    """Simulate a recording with known ground truth (V1SimulationConfig, MTSimulationConfig, FMRISimulationConfig) as Zarr.
+    """Simulate a recording with known ground truth (V1SimulationConfig, MTSimulationConfig, FMRISimulationConfig,
+    StreamsSimulationConfig) as Zarr.
 
     Example: cortexkit simulate v1.zarr --n-train 1000 --n-simple 20 --n-complex 20 --seed 1
 
