@@ -44,6 +44,7 @@ CASES = [
     ("merge {tmp}/m.zarr a={store} b={store} --match name", "match must be one of ['stimulus', 'content'], got 'name'"),
     ("merge {tmp}/m.zarr a={store} {store}", "expected AREA=STORE"),
     ("streams {store} --out {tmp}/s", "needs units of two or more regions"),
+    ("streams {store} --out {tmp}/s --similarity cca", "similarity must be 'cka' or 'rsa', got 'cca'"),
     ("convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option size=0", "reader option size must be a positive number, got 0"),
     ("convert {tmp} {tmp}/o.zarr --format nope", "unknown format 'nope'"),
     ("bench nope", "unknown benchmark 'nope'"),

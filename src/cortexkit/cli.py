@@ -356,7 +356,8 @@ def streams(store: Path = STORE, out: Path = Opt(Path("streams"), help="folder f
             permutations: int = Opt(200, help="label shuffles for each decoding p-value"),
             alpha: float = Opt(0.01, help="significance level of the double dissociation"),
             reconstruct: OStr = Opt(None, help="comma-separated decoders to reconstruct the test stimuli from each region"),
-            image_size: int = Opt(32, help="pixels, for --reconstruct")):
+            image_size: int = Opt(32, help="pixels, for --reconstruct"),
+            similarity: str = Opt("cka", help="cka (linear CKA) or rsa (Spearman correlation of RDMs)")):
     """Compare two regions on the same stimuli: decoding per parameter (McNemar between regions), encoding with
     2-D vs 3-D features per region, CKA with model layers; report a double dissociation.
 
@@ -373,7 +374,7 @@ def streams(store: Path = STORE, out: Path = Opt(Path("streams"), help="folder f
         recon = pipelines.ReconstructionConfig(decoders=[{"name": n.strip()} for n in reconstruct.split(",") if n.strip()],
                                                image_size=image_size, n_permutations=permutations)
     res = pipelines.run_streams(store, out, parameters=names, features=specs, n_permutations=permutations, alpha=alpha,
-                                reconstruction=recon, log=log)
+                                reconstruction=recon, similarity=similarity, log=log)
     if len(res["comparisons"]):
         show(res["comparisons"][["parameter", "area_a", "accuracy_a", "area_b", "accuracy_b", "p_mcnemar", "better"]],
              "decoding per region (cross-validated accuracy; exact McNemar test between regions)")

@@ -92,7 +92,16 @@ def test_store_without_parameters_skips_decoding(tmp_path):
     data.save(ds, tmp_path / "s.zarr")
     messages = []
     res = run_streams(tmp_path / "s.zarr", tmp_path / "out", features=[FeatureSpec(name="gabor")], n_permutations=5,
-                      log=messages.append)
+                      similarity="rsa", log=messages.append)
     assert any("no stimulus parameter to decode" in m for m in messages)
     assert res["decoding"].empty and res["dissociation"] is None
     assert set(res["encoding"]["area"]) == {"dorsal", "ventral"} and "dorsal" in res["similarity"].index
+    # RSA: Spearman correlation of the two regions' correlation-distance RDMs
+    from scipy.stats import spearmanr
+
+    from cortexkit.metrics.rsa import rdm
+
+    avg = data.repeat_average(ds).values
+    d, v = (rdm(avg[:, ds["area"].values == a]) for a in ("dorsal", "ventral"))
+    iu = np.triu_indices(len(d), 1)
+    assert res["similarity"].loc["dorsal", "ventral"] == pytest.approx(spearmanr(d[iu], v[iu])[0], abs=1e-6)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-from cortexkit.errors import DataError
+from cortexkit.errors import ConfigError, DataError
 
 
 def _matrix(x, name: str) -> np.ndarray:
@@ -86,7 +86,10 @@ def linear_cka(x, y) -> float:
 
 
 def compare_representations(spaces: dict[str, np.ndarray], method: str = "cka") -> np.ndarray:
-    """Symmetric (n_spaces, n_spaces) matrix of linear CKA or RSA (Spearman) between every pair."""
+    """Symmetric (n_spaces, n_spaces) matrix of linear CKA (``method="cka"``) or RSA (``"rsa"``:
+    Spearman correlation of correlation-distance RDMs) between every pair."""
+    if method not in ("cka", "rsa"):
+        raise ConfigError(f"method must be 'cka' or 'rsa', got {method!r}")
     names = list(spaces)
     out = np.eye(len(names))
     rdms = {k: rdm(v) for k, v in spaces.items()} if method == "rsa" else None

@@ -12,7 +12,8 @@ dorsal and TVSD's ventral recordings merged by stimulus):
    better, both with p < ``alpha``;
 2. **encoding**: ridge per unit on 2-D (frame-averaged) and 3-D (spatio-temporal) features, scored
    per region;
-3. **similarity**: linear CKA between the regions' stimulus-averaged responses and every model layer;
+3. **similarity**: linear CKA (or RSA) between the regions' stimulus-averaged responses and every
+   model layer;
 4. **reconstruction** (when decoders are given): the test stimuli reconstructed from each region's
    units alone with :func:`~cortexkit.pipelines.run_reconstruction` (each region's units saved as
    ``OUT/regions/AREA.zarr``, its run under ``OUT/reconstruction/AREA/``), one table over regions.
@@ -79,13 +80,15 @@ def double_dissociation(comparisons: pd.DataFrame, alpha: float = 0.01) -> dict 
 
 def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters: list[str] | None = None,
                 features: list[FeatureSpec] | None = None, n_permutations: int = 200, alpha: float = 0.01,
-                reconstruction=None, seed: int = 0, log=print) -> dict:
+                reconstruction=None, similarity: str = "cka", seed: int = 0, log=print) -> dict:
     """Decoding, encoding and representational similarity per region (see the module docstring).
 
     Parameters
     ----------
     reconstruction : ReconstructionConfig, optional
         Decoders for reconstruction from each region (none by default: the step is skipped).
+    similarity : {"cka", "rsa"}
+        Linear CKA, or RSA (Spearman correlation of correlation-distance RDMs).
 
     Returns
     -------
@@ -94,6 +97,8 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
         also written as CSV; ``reconstruction`` None without decoders) and ``dissociation``
         (:func:`double_dissociation`, or None).
     """
+    if similarity not in ("cka", "rsa"):
+        raise ConfigError(f"similarity must be 'cka' or 'rsa', got {similarity!r}")
     ds = data.load(store)
     if "area" not in ds.coords or len(np.unique(ds["area"].values)) < 2:
         raise DataError("needs units of two or more regions (an 'area' coordinate on unit)", source=str(store), variable="area")
@@ -147,7 +152,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
         feats = cache.features(get_extractor(spec.name, spec.params), stimuli, train)
         for layer, name in model_names(spec):
             spaces[name] = feats[layer]
-    matrix = metrics.compare_representations(spaces, method="cka")
+    matrix = metrics.compare_representations(spaces, method=similarity)
     similarity = pd.DataFrame(matrix, index=list(spaces), columns=list(spaces))
     write_table(similarity.reset_index(names="space"), out / "similarity.csv")
 
@@ -167,4 +172,4 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
         recon = recon[["area"] + [c for c in recon.columns if c != "area"]]
         write_table(recon, out / "reconstruction.csv")
     return {"decoding": decoding, "comparisons": comparisons, "encoding": encoding, "similarity": similarity,
-            "reconstruction": recon, "dissociation": dissociation, "areas": areas}
+            "reconstruction": recon, "dissociation": dissociation, "areas": areas, "similarity_method": similarity}

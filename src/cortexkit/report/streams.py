@@ -40,7 +40,7 @@ def write_streams_figure(result: dict, out: str | os.PathLike) -> Path:
     im = ax2.imshow(sim.values, vmin=0, vmax=1, cmap="viridis")
     ax2.set_xticks(range(len(sim)), sim.columns, rotation=60, ha="right", fontsize=7)
     ax2.set_yticks(range(len(sim)), sim.index, fontsize=7)
-    ax2.set_title("linear CKA", fontsize=9)
+    ax2.set_title("RSA (Spearman of RDMs)" if result.get("similarity_method") == "rsa" else "linear CKA", fontsize=9)
     fig.colorbar(im, ax=ax2, fraction=0.046)
     fig.tight_layout()
     return save_figure(fig, Path(out) / "streams.png")
