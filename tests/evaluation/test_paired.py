@@ -80,3 +80,29 @@ def test_bad_inputs_name_the_array():
         bad = y.copy()
         bad[0, 0] = np.nan
         paired_comparison(y, bad, y)
+
+
+def test_paired_per_stimulus_against_scipy_and_a_direct_bootstrap():
+    from scipy.stats import wilcoxon
+
+    from cortexkit.evaluation import paired_per_stimulus
+
+    rng = np.random.default_rng(3)
+    a = rng.random(60)
+    b = a - 0.05 + rng.normal(0, 0.05, 60)
+    a[4] = np.nan  # undefined for one stimulus: dropped in pairs
+    out = paired_per_stimulus(a, b, seed=1)
+    keep = np.isfinite(a)
+    assert out["n_stimuli"] == 59
+    assert out["difference"] == pytest.approx(np.mean(a[keep] - b[keep]))
+    assert out["wilcoxon_p"] == pytest.approx(wilcoxon(a[keep] - b[keep]).pvalue)
+    draws = np.random.default_rng(1).integers(0, 59, size=(2000, 59))
+    boot = (a[keep] - b[keep])[draws].mean(1)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx(tuple(np.percentile(boot, [2.5, 97.5])))
+    assert out["ci_low"] > 0 and out["wilcoxon_p"] < 1e-6
+    same = paired_per_stimulus(b, b)
+    assert same["difference"] == 0 and np.isnan(same["wilcoxon_p"])
+    with pytest.raises(DataError, match="differ in length"):
+        paired_per_stimulus(a, b[:10])
+    with pytest.raises(DataError, match="1 stimuli have both scores"):
+        paired_per_stimulus([1.0, np.nan], [0.5, 0.2])

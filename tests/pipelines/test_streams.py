@@ -61,6 +61,12 @@ def test_reconstruction_from_each_region_alone(result):
         region = data.load(tmp / "out" / "regions" / f"{area}.zarr")
         assert region.sizes["unit"] == n and set(region["area"].values) == {area}
         assert (tmp / "out" / "reconstruction" / area / "reconstructions" / "pca.npz").is_file()
+    # the paired per-stimulus test summarises the same 2-way scores as the table
+    c = res["reconstruction_comparisons"].iloc[0]
+    assert (c["method"], c["area_a"], c["area_b"]) == ("pca", "dorsal", "ventral")
+    decoded = table[table["kind"] == "decoder"].set_index("area")[f"2way_{c['space']}"]
+    assert c["a"] == pytest.approx(decoded["dorsal"]) and c["b"] == pytest.approx(decoded["ventral"])
+    assert c["ci_low"] <= c["difference"] <= c["ci_high"]
 
 
 def test_mcnemar_matches_the_binomial_and_dissociation_logic():

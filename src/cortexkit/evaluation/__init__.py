@@ -7,7 +7,7 @@ trained predictors and benchmarks score with the same function.
 """
 
 from cortexkit.evaluation.intervals import mean_interval, median_r_interval
-from cortexkit.evaluation.paired import combine_sessions, paired_comparison
+from cortexkit.evaluation.paired import combine_sessions, paired_comparison, paired_per_stimulus
 from cortexkit.evaluation.runs import (
     split_run_model,
     CONFIG_FILE,
@@ -43,6 +43,7 @@ __all__ = [
     "mean_interval",
     "median_r_interval",
     "paired_comparison",
+    "paired_per_stimulus",
     "CONFIG_FILE",
     "MODELS_DIR",
     "RESULTS_FILE",

@@ -16,7 +16,9 @@ medians from separate tables ignores that. Here every statistic is paired:
   fraction of units where A beats B;
 - with repeats, the difference in ceiling-normalised score, sign(r)·r²/ceiling;
 - across sessions (:func:`combine_sessions`), one number per session, so that the units of one
-  session, which share its images, are not counted as independent evidence.
+  session, which share its images, are not counted as independent evidence;
+- per stimulus (:func:`paired_per_stimulus`), any score two methods get on each of the same stimuli
+  (e.g. the 2-way identification of two reconstructions of each test image).
 """
 
 from __future__ import annotations
@@ -225,3 +227,31 @@ def combine_sessions(summaries: dict[str, dict], confidence: float = CONFIDENCE)
         "median_ratio": float(np.nanmedian(ratios)),
         "min_ratio": float(np.nanmin(ratios)),
     }
+
+
+def paired_per_stimulus(a, b, *, n_bootstrap: int = 2000, confidence: float = CONFIDENCE, seed: int = 0) -> dict:
+    """Two methods' scores on each of the same stimuli (NaN where a score is undefined, dropped in pairs).
+
+    Returns
+    -------
+    dict
+        ``a``, ``b`` (means), ``difference`` (mean of a - b) with ``ci_low`` / ``ci_high`` (bootstrap over
+        stimuli), ``wilcoxon_p`` (two-sided signed-rank test; NaN with fewer than two non-zero
+        differences) and ``n_stimuli``.
+    """
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise DataError(f"score arrays differ in length ({len(a)} vs {len(b)}); they must be paired by stimulus")
+    keep = np.isfinite(a) & np.isfinite(b)
+    if keep.sum() < 2:
+        raise DataError(f"{int(keep.sum())} stimuli have both scores; a paired test needs at least 2")
+    a, b = a[keep], b[keep]
+    diff = a - b
+    rng = np.random.default_rng(seed)
+    boot = diff[rng.integers(0, len(diff), size=(n_bootstrap, len(diff)))].mean(1)
+    tail = 100 * (1 - confidence) / 2
+    nonzero = diff[diff != 0]
+    return {"a": float(a.mean()), "b": float(b.mean()), "difference": float(diff.mean()),
+            "ci_low": float(np.percentile(boot, tail)), "ci_high": float(np.percentile(boot, 100 - tail)),
+            "wilcoxon_p": float(stats.wilcoxon(nonzero).pvalue) if len(nonzero) >= 2 else float("nan"),
+            "n_stimuli": int(len(diff))}

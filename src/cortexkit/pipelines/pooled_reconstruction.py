@@ -26,11 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cortexkit import data
 from cortexkit.errors import DataError
-from cortexkit.evaluation import load_arrays, save_arrays, write_csv_and_markdown
+from cortexkit.evaluation import load_arrays, paired_per_stimulus, save_arrays, write_csv_and_markdown
 from cortexkit.features.base import is_video
 from cortexkit.metrics import reconstruction as rm
 from cortexkit.pipelines.reconstruction import (ReconstructionConfig, _lpips, identification_features, prepare_stimuli,
@@ -117,9 +116,9 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
                          **score(gt, rec, gt_feats, lpips, rec_feats=feats, **common)})
             per_stimulus[subject] = rm.identification(gt_feats[space], feats[space])
         for subject in per_subject:
-            comparisons.append({"method": name, "versus": subject, **_paired(per_stimulus["pooled"], per_stimulus[subject],
-                                                                           rng)})
-            c = comparisons[-1]
+            test = paired_per_stimulus(per_stimulus["pooled"], per_stimulus[subject], seed=config.seed)
+            c = {"method": name, "versus": subject, "pooled": test.pop("a"), "subject": test.pop("b"), **test}
+            comparisons.append(c)
             log(f"{name}: pooled vs {subject}, 2-way ({space}) {c['pooled']:.3f} vs {c['subject']:.3f}, "
                 f"difference {c['difference']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}], Wilcoxon p={c['wilcoxon_p']:.3g}")
         order = rng.permutation(len(pooled))
@@ -131,16 +130,3 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
     write_csv_and_markdown(pd.DataFrame(comparisons).assign(space=space), pooled_dir, "comparisons")
     return table
 
-
-def _paired(pooled: np.ndarray, subject: np.ndarray, rng, n_bootstrap: int = 2000) -> dict:
-    """Per-stimulus 2-way identification of the pool against one subject: means, their mean
-    difference with a 95% bootstrap interval over stimuli, and the Wilcoxon signed-rank p-value."""
-    diff = pooled - subject
-    keep = np.isfinite(diff)
-    diff = diff[keep]
-    boot = diff[rng.integers(0, len(diff), size=(n_bootstrap, len(diff)))].mean(1)
-    nonzero = diff[diff != 0]
-    return {"pooled": float(np.mean(pooled[keep])), "subject": float(np.mean(subject[keep])),
-            "difference": float(diff.mean()), "ci_low": float(np.percentile(boot, 2.5)),
-            "ci_high": float(np.percentile(boot, 97.5)), "n_stimuli": int(keep.sum()),
-            "wilcoxon_p": float(stats.wilcoxon(nonzero).pvalue) if len(nonzero) >= 2 else float("nan")}

@@ -19,7 +19,9 @@ dorsal and TVSD's ventral recordings merged by stimulus):
    ``OUT/regions/AREA.zarr``, its run under ``OUT/reconstruction/AREA/``), one table over regions.
 
 Writes ``OUT/decoding.csv``, ``OUT/comparisons.csv``, ``OUT/encoding.csv``, ``OUT/similarity.csv``,
-``OUT/reconstruction.csv`` (with decoders) and the encoding run under ``OUT/encoding/``.
+``OUT/reconstruction.csv`` and ``OUT/reconstruction_comparisons.csv`` (with decoders: each pair of
+regions per decoder, per-stimulus 2-way identification, bootstrap interval and Wilcoxon p) and the
+encoding run under ``OUT/encoding/``.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from scipy.stats import binomtest
 from cortexkit import data, metrics
 from cortexkit.decoding import decode_parameter
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.evaluation import write_table
+from cortexkit.evaluation import load_arrays, paired_per_stimulus, write_table
+from cortexkit.features.base import is_video
+from cortexkit.metrics import reconstruction as rm
 from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.parameter_decoding import trial_values
-from cortexkit.pipelines.reconstruction import run_reconstruction
+from cortexkit.pipelines.reconstruction import identification_features, prepare_stimuli, run_reconstruction
 from cortexkit.pipelines.ridge_encoding import EncodingConfig, FeatureSpec, evaluate_run, fit_run, model_names
 
 DEFAULT_FEATURES = (FeatureSpec(name="gabor", label="gabor_2d"), FeatureSpec(name="motion_energy", label="motion_energy_3d"))
@@ -156,7 +160,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
     similarity = pd.DataFrame(matrix, index=list(spaces), columns=list(spaces))
     write_table(similarity.reset_index(names="space"), out / "similarity.csv")
 
-    recon = None
+    recon = recon_comparisons = None
     if reconstruction is not None:
         tables = []
         for area in areas:
@@ -171,5 +175,30 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
         recon = pd.concat(tables, ignore_index=True)
         recon = recon[["area"] + [c for c in recon.columns if c != "area"]]
         write_table(recon, out / "reconstruction.csv")
+        recon_comparisons = _compare_reconstructions(ds, areas, out, reconstruction)
+        write_table(recon_comparisons, out / "reconstruction_comparisons.csv")
+        for _, c in recon_comparisons.iterrows():
+            log(f"reconstruction {c['method']}: 2-way ({c['space']}) {c['area_a']} {c['a']:.3f} vs {c['area_b']} "
+                f"{c['b']:.3f}, Wilcoxon p={c['wilcoxon_p']:.3g}")
     return {"decoding": decoding, "comparisons": comparisons, "encoding": encoding, "similarity": similarity,
-            "reconstruction": recon, "dissociation": dissociation, "areas": areas, "similarity_method": similarity}
+            "reconstruction": recon, "reconstruction_comparisons": recon_comparisons,
+            "dissociation": dissociation, "areas": areas, "similarity_method": similarity}
+
+
+def _compare_reconstructions(ds, areas: list, out: Path, config) -> pd.DataFrame:
+    """Each pair of regions' reconstructions of the same test stimuli, per decoder: per-stimulus 2-way
+    identification in the deepest identification space, paired (:func:`paired_per_stimulus`)."""
+    stimuli = prepare_stimuli(data.select(ds, "test")["stimuli"].values, config.image_size)
+    video = is_video(stimuli)
+    gt = identification_features(stimuli, video)
+    space = list(gt)[-1]
+    rows = []
+    for spec in config.decoders:
+        scores = {}
+        for area in areas:
+            rec = load_arrays(out / "reconstruction" / str(area) / "reconstructions" / f"{spec.model_name}.npz")["reconstructions"]
+            scores[area] = rm.identification(gt[space], identification_features(rec, video)[space])
+        for a, b in itertools.combinations(areas, 2):
+            rows.append({"method": spec.model_name, "area_a": a, "area_b": b, "space": space,
+                         **paired_per_stimulus(scores[a], scores[b], seed=config.seed)})
+    return pd.DataFrame(rows)
