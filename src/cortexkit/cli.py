@@ -341,7 +341,7 @@ def reconstruct(stores: list[Path] = Arg(..., help="Zarr store; several (one per
              reconstruction_headers(table.columns), dim=(table["kind"] == "null").tolist())
         pages = [report.write_reconstruction_report(d) for d in sorted(out.iterdir()) if (d / "metrics.csv").exists()
                  and d.name != "pooled"]
-        console.print(f"reports: {', '.join(map(str, pages))}; pooled: {report.write_pooled_reconstruction_figure(out)}")
+        console.print(f"reports: {', '.join(map(str, pages))}; pooled: {report.write_pooled_reconstruction_report(out)}")
         return
     table = pipelines.run_reconstruction(stores[0], out, cfg, log=log)
     show(table.drop(columns="kind"), "reconstruction metrics (test set means; null rows marked)",

@@ -68,9 +68,11 @@ def test_pools_two_subjects_on_their_shared_images(stores, tmp_path):
         assert c["pooled"] == pytest.approx(decoded[("pooled", c["method"])])
         assert c["subject"] == pytest.approx(decoded[(c["versus"], c["method"])])
         assert c["ci_low"] <= c["difference"] <= c["ci_high"] and 0 <= c["wilcoxon_p"] <= 1
-    from cortexkit.report import write_pooled_reconstruction_figure
+    from cortexkit.report import write_pooled_reconstruction_report
 
-    assert write_pooled_reconstruction_figure(run).is_file()
+    page = write_pooled_reconstruction_report(run).read_text()
+    assert '<img src="reconstructions.png"' in page and "Wilcoxon" in page and "subj02" in page
+    assert (run / "pooled" / "reconstructions.png").is_file()
 
 
 def test_errors(stores, tmp_path):

@@ -16,7 +16,7 @@ stimuli, with each decoder's shuffled null; ``OUT/pooled/comparisons.csv`` tests
 subject per stimulus (2-way identification in the deepest identification space: mean difference,
 95% bootstrap interval over stimuli, Wilcoxon signed-rank p); ``OUT/pooled/reconstructions/NAME.npz`` holds the pooled
 and the subjects' images of the shared stimuli, ``OUT/pooled/ground_truth.npz`` the stimuli;
-:func:`cortexkit.report.write_pooled_reconstruction_figure` draws them.
+:func:`cortexkit.report.write_pooled_reconstruction_report` draws them.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from cortexkit.report.in_silico import write_synthesis_report, write_tuning_repo
 from cortexkit.report.leaderboard import write_leaderboard_site
 from cortexkit.report.parameter_decoding import write_decoding_figures
 from cortexkit.report.paired import write_paired_report
-from cortexkit.report.reconstruction import write_pooled_reconstruction_figure, write_reconstruction_report
+from cortexkit.report.reconstruction import write_pooled_reconstruction_report, write_reconstruction_report
 from cortexkit.report.run import write_run_report
 from cortexkit.report.streams import write_streams_figure
 from cortexkit.report.trained import write_predictor_report
@@ -22,7 +22,7 @@ __all__ = [
     "write_report",
     "write_predictor_report",
     "write_reconstruction_report",
-    "write_pooled_reconstruction_figure",
+    "write_pooled_reconstruction_report",
     "write_run_report",
     "write_decoding_figures",
     "write_streams_figure",

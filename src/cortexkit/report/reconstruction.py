@@ -68,12 +68,16 @@ def write_reconstruction_report(run_dir: str | os.PathLike) -> Path:
     return write_page(run_dir / REPORT_FILE, f"cortexkit reconstruction report: {Path(record['data']).name}", body)
 
 
-def write_pooled_reconstruction_figure(run_dir: str | os.PathLike, n: int = 10) -> Path:
-    """``RUN/pooled/reconstructions.png`` of a pooled run (:func:`cortexkit.pipelines.run_pooled_reconstruction`):
-    ground truth, then for each decoder one row per subject and one for the pool (middle frame of videos)."""
+
+def write_pooled_reconstruction_report(run_dir: str | os.PathLike, n: int = 10) -> Path:
+    """``RUN/pooled/report.html`` of a pooled run (:func:`cortexkit.pipelines.run_pooled_reconstruction`):
+    the metrics of each subject and of the pool on the shared stimuli, the per-stimulus tests of the
+    pool against each subject, and ``reconstructions.png`` (ground truth, then for each decoder one row
+    per subject and one for the pool; middle frame of videos)."""
     pooled = Path(run_dir) / "pooled"
     gt = load_arrays(pooled / "ground_truth.npz")["stimuli"]
     table = read_table(pooled / "metrics.csv")
+    comparisons = read_table(pooled / "comparisons.csv")
     rows = {}
     for method in dict.fromkeys(table.loc[table["kind"] == "decoder", "method"]):
         saved = load_arrays(pooled / "reconstructions" / f"{method}.npz")
@@ -82,6 +86,18 @@ def write_pooled_reconstruction_figure(run_dir: str | os.PathLike, n: int = 10) 
         rows[f"pooled {method}"] = saved["reconstructions"]
     video = is_video(gt)
     frame = (lambda x: x[:, x.shape[1] // 2]) if video else (lambda x: x)
-    save_figure(figures.reconstruction_grid(frame(gt), {k: frame(v) for k, v in rows.items()}, n=n),
-                pooled / "reconstructions.png", dpi=100)
-    return pooled / "reconstructions.png"
+    src = save_figure(figures.reconstruction_grid(frame(gt), {k: frame(v) for k, v in rows.items()}, n=n),
+                      pooled / "reconstructions.png", dpi=100)
+    space = comparisons["space"].iloc[0] if len(comparisons) else ""
+    body = [f"<p>{len(gt)} test stimuli seen by every subject; each subject decoded on its own, then pooled "
+            "(retrieval: the candidate with the best correlation averaged over subjects; other decoders: the "
+            "mean of the subjects' reconstructions).</p>",
+            "<h2>Metrics (means over the shared stimuli)</h2>",
+            table_html(table.rename(columns=reconstruction_headers(table.columns))),
+            f"<h2>Pool against each subject, per stimulus</h2><p>2-way identification in {html.escape(space)} "
+            "features: means, the mean difference (pool - subject) with its 95% bootstrap interval over "
+            "stimuli, and the Wilcoxon signed-rank p-value.</p>",
+            table_html(comparisons),
+            figure_html(src.split("/", 1)[1], "Ground truth (top row), each subject's reconstruction and the pool's"
+                        + (" (middle frame of each video)." if video else "."))]
+    return write_page(pooled / REPORT_FILE, f"cortexkit pooled reconstruction report: {Path(run_dir).name}", body)
