@@ -50,6 +50,8 @@ def test_double_dissociation(result):
     enc = res["encoding"].set_index(["area", "model"])["pearson"]
     assert enc[("dorsal", "motion_energy")] > enc[("dorsal", "gabor")] + 0.3
     assert (tmp / "out" / "comparisons.csv").is_file() and (tmp / "out" / "similarity.csv").is_file()
+    sim = res["similarity"]
+    assert list(sim.index[:2]) == ["dorsal", "ventral"] and np.allclose(np.diag(sim.values), 1)
 
 
 def test_reconstruction_from_each_region_alone(result):
@@ -102,6 +104,10 @@ def test_store_without_parameters_skips_decoding(tmp_path):
     assert any("no stimulus parameter to decode" in m for m in messages)
     assert res["decoding"].empty and res["dissociation"] is None
     assert set(res["encoding"]["area"]) == {"dorsal", "ventral"} and "dorsal" in res["similarity"].index
+    from cortexkit.report import write_streams_figure
+
+    assert write_streams_figure(res, tmp_path / "out") == tmp_path / "out" / "streams.png"
+    assert (tmp_path / "out" / "streams.png").is_file()
     # RSA: Spearman correlation of the two regions' correlation-distance RDMs
     from scipy.stats import spearmanr
 

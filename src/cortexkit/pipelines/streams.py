@@ -157,8 +157,8 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
         for layer, name in model_names(spec):
             spaces[name] = feats[layer]
     matrix = metrics.compare_representations(spaces, method=similarity)
-    similarity = pd.DataFrame(matrix, index=list(spaces), columns=list(spaces))
-    write_table(similarity.reset_index(names="space"), out / "similarity.csv")
+    similarity_table = pd.DataFrame(matrix, index=list(spaces), columns=list(spaces))
+    write_table(similarity_table.reset_index(names="space"), out / "similarity.csv")
 
     recon = recon_comparisons = None
     if reconstruction is not None:
@@ -180,7 +180,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
         for _, c in recon_comparisons.iterrows():
             log(f"reconstruction {c['method']}: 2-way ({c['space']}) {c['area_a']} {c['a']:.3f} vs {c['area_b']} "
                 f"{c['b']:.3f}, Wilcoxon p={c['wilcoxon_p']:.3g}")
-    return {"decoding": decoding, "comparisons": comparisons, "encoding": encoding, "similarity": similarity,
+    return {"decoding": decoding, "comparisons": comparisons, "encoding": encoding, "similarity": similarity_table,
             "reconstruction": recon, "reconstruction_comparisons": recon_comparisons,
             "dissociation": dissociation, "areas": areas, "similarity_method": similarity}
 

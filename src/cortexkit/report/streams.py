@@ -19,7 +19,7 @@ def write_streams_figure(result: dict, out: str | os.PathLike) -> Path:
     """Draw ``OUT/streams.png``: decoding accuracy of each parameter from each region (chance dashed,
     McNemar p over each pair of bars) beside the CKA matrix of regions and model layers."""
     decoding, comparisons, areas = result["decoding"], result["comparisons"], result["areas"]
-    params = list(dict.fromkeys(decoding["parameter"]))
+    params = list(dict.fromkeys(decoding["parameter"])) if len(decoding) else []
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(5 + 1.6 * len(params), 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
     width = 0.8 / len(areas)
     for j, area in enumerate(areas):
@@ -34,14 +34,18 @@ def write_streams_figure(result: dict, out: str | os.PathLike) -> Path:
     ax.set_xticks(range(len(params)), params, fontsize=8)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("decoding accuracy (cross-validated)")
-    ax.legend(frameon=False, fontsize=8)
+    if params:
+        ax.legend(frameon=False, fontsize=8)
+    else:  # a store without stimulus parameters: nothing was decoded
+        ax.text(0.5, 0.5, "no stimulus parameters to decode", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("decoding per region (dashed: chance; p: McNemar)", fontsize=9)
     sim = result["similarity"]
-    im = ax2.imshow(sim.values, vmin=0, vmax=1, cmap="viridis")
+    im = ax2.imshow(sim.values, vmin=min(0.0, float(np.nanmin(sim.values))), vmax=1, cmap="viridis")  # RSA can be < 0
     ax2.set_xticks(range(len(sim)), sim.columns, rotation=60, ha="right", fontsize=7)
     ax2.set_yticks(range(len(sim)), sim.index, fontsize=7)
     ax2.set_title("RSA (Spearman of RDMs)" if result.get("similarity_method") == "rsa" else "linear CKA", fontsize=9)
     fig.colorbar(im, ax=ax2, fraction=0.046)
     fig.tight_layout()
-    return save_figure(fig, Path(out) / "streams.png")
+    save_figure(fig, Path(out) / "streams.png")
+    return Path(out) / "streams.png"
 
