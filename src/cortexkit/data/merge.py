@@ -17,7 +17,8 @@ same stimuli needs them in one dataset, with an ``area`` per unit. :func:`merge_
 - **units** keep their coordinates (absent ones filled with NaN or ""), take the recording's name as
   ``area`` (the original area, if any, is kept as ``source_area``) and are labelled ``AREA/UNIT``;
 - **splits**: a stimulus held out (``test``, else ``val``) in any recording is held out in the merge,
-  so no model trains on a stimulus another recording tests on.
+  so no model trains on a stimulus another recording tests on;
+- **stimulus coordinates** (e.g. stimulus parameters) come from the first recording that has them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from cortexkit.data.model import make_dataset
@@ -34,26 +34,29 @@ from cortexkit.errors import DataError
 MATCHES = ("stimulus", "content")
 
 
-def _thumbnails(stimuli: np.ndarray, size: int = 8) -> np.ndarray:
-    """Each stimulus as a z-scored vector of block means (frames averaged, channels averaged)."""
+def _thumbnails(stimuli: np.ndarray, dims: tuple, size: int = 8, frames: int = 4) -> np.ndarray:
+    """Each stimulus as a z-scored vector of block means (channels averaged; for videos, ``frames``
+    evenly spaced frames side by side, so that the same object moving differently stays apart)."""
     s = np.asarray(stimuli, np.float32)
-    dims_extra = s.ndim - 3
-    if dims_extra == 2 or (dims_extra == 1 and s.shape[-1] not in (1, 3)):
-        s = s.mean(1)  # frames
-    if s.ndim == 4:
-        s = s.mean(-1)  # channels
-    n, h, w = s.shape
+    if "channel" in dims:
+        s = s.mean(-1)
+    if "frame" not in dims:
+        s = s[:, None]
+    pick = np.unique(np.linspace(0, s.shape[1] - 1, min(frames, s.shape[1])).round().astype(int))
+    s = s[:, pick]
+    n, f, h, w = s.shape
     ys = np.linspace(0, h, size + 1).astype(int)
     xs = np.linspace(0, w, size + 1).astype(int)
-    t = np.stack([s[:, ys[i]:max(ys[i + 1], ys[i] + 1), xs[j]:max(xs[j + 1], xs[j] + 1)].mean((1, 2))
-                  for i in range(size) for j in range(size)], axis=1)
+    t = np.stack([s[:, :, ys[i]:max(ys[i + 1], ys[i] + 1), xs[j]:max(xs[j + 1], xs[j] + 1)].mean((2, 3))
+                  for i in range(size) for j in range(size)], axis=2).reshape(n, -1)
     t -= t.mean(1, keepdims=True)
     return t / (np.linalg.norm(t, axis=1, keepdims=True) + 1e-8)
 
 
 def _content_match(first: xr.Dataset, other: xr.Dataset, name: str, min_corr: float) -> dict:
     """Labels of ``other``'s stimuli mapped to the labels of ``first``'s stimuli with the same content."""
-    a, b = _thumbnails(first["stimuli"].values), _thumbnails(other["stimuli"].values)
+    dims = first["stimuli"].dims
+    a, b = _thumbnails(first["stimuli"].values, dims), _thumbnails(other["stimuli"].values, dims)
     corr = b @ a.T
     best_a = corr.argmax(1)
     best_b = corr.argmax(0)
@@ -141,10 +144,14 @@ def merge_regions(recordings: Mapping[str, xr.Dataset], *, match: str = "stimulu
     if not shared:
         raise DataError(f"no stimulus is in every recording (matched by {match})", source=", ".join(names), variable="stimulus")
 
-    position = [pd.Index([m.get(s, None) for s in ds["stimulus"].values.tolist()]) for m, ds in zip(relabel, sets)]
-    stimuli = first["stimuli"].sel(stimulus=shared).values
-    for n, ds, pos in zip(names[1:], sets[1:], position[1:]):
-        theirs = ds["stimuli"].values[pos.get_indexer(shared)]
+    # Row of each shared stimulus (first recording's label) in every recording.
+    rows_of = []
+    for m, ds in zip(relabel, sets):
+        row = {m[s]: i for i, s in enumerate(ds["stimulus"].values.tolist()) if s in m}
+        rows_of.append(np.array([row[s] for s in shared]))
+    stimuli = first["stimuli"].values[rows_of[0]]
+    for n, ds, rows in zip(names[1:], sets[1:], rows_of[1:]):
+        theirs = ds["stimuli"].values[rows]
         diff = np.abs(theirs - stimuli).reshape(len(shared), -1).mean(1)
         if diff.max() > pixel_tolerance:
             worst = int(diff.argmax())
@@ -152,11 +159,8 @@ def merge_regions(recordings: Mapping[str, xr.Dataset], *, match: str = "stimulu
                             f"{diff[worst]:.3f} > {pixel_tolerance}); convert both the same way or raise the tolerance",
                             source=n, variable="stimuli")
 
-    splits = [dict(zip(pos, ds["split"].values.astype(str))) for pos, ds in zip(position, sets)]
-    split = []
-    for s in shared:
-        given = {sp[s] for sp in splits}
-        split.append("test" if "test" in given else "val" if "val" in given else "train")
+    given = np.stack([ds["split"].values.astype(str)[rows] for ds, rows in zip(sets, rows_of)])
+    split = np.where((given == "test").any(0), "test", np.where((given == "val").any(0), "val", "train"))
 
     trials = [_trials_by_stimulus(ds) for ds in sets]
     original = [{v: k for k, v in m.items()} for m in relabel]
@@ -190,10 +194,10 @@ def merge_regions(recordings: Mapping[str, xr.Dataset], *, match: str = "stimulu
         coords["source_area"] = np.array(source_area)
 
     stim_coords = {}
-    for pos, ds in zip(position, sets):
+    for rows, ds in zip(rows_of, sets):  # the first recording's coordinates, then any the others add
         for c, v in ds.coords.items():
             if v.dims == ("stimulus",) and c != "stimulus" and c not in stim_coords:
-                stim_coords[c] = np.asarray(v.values)[pos.get_indexer(shared)]
+                stim_coords[c] = np.asarray(v.values)[rows]
     attrs = dict(first.attrs)
     attrs.update({"source": "; ".join(f"{n}: {source[n]}" for n in names),
                   "merged_regions": ", ".join(names), "stimulus_match": match,
