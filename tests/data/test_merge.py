@@ -143,3 +143,22 @@ def test_stsbench_and_tvsd_release_merge_on_the_command_line(tmp_path):
         list(ventral["stimulus_id"].values).index("m1")])
     r = runner.invoke(app, ["merge", str(tmp_path / "x.zarr"), f"dorsal{tmp_path / 'dorsal.zarr'}", "v=y"])
     assert r.exit_code == 2 and "expected AREA=STORE" in r.output
+
+
+def test_time_binned_responses_merge_and_mismatched_bins_are_named():
+    def binned(labels, n_units, n_time, seed, rate=100.0):
+        ds = _recording(labels, [2] * len(labels), n_units, seed)
+        rng = np.random.default_rng(seed)
+        return data.make_dataset(ds["stimuli"].values, rng.random((ds.sizes["trial"], n_units, n_time)),
+                                 ds["stimulus_id"].values, ds["split"].values, stimulus=labels,
+                                 attrs={"modality": "spikes", "sampling_rate": rate})
+
+    a, b = binned(["x", "y", "z"], 3, 5, 0), binned(["x", "y", "z"], 2, 5, 1)
+    m = data.merge_regions({"a": a, "b": b})
+    assert m["responses"].dims == ("trial", "unit", "time") and m["responses"].shape == (6, 5, 5)
+    np.testing.assert_allclose(m["responses"].values[:, 3:], b["responses"].values)
+    data.validate(m)
+    with pytest.raises(DataError, match="time bins"):
+        data.merge_regions({"a": a, "b": binned(["x", "y", "z"], 2, 4, 1)})
+    with pytest.raises(DataError, match="sampling_rate 50.0 differs"):
+        data.merge_regions({"a": a, "b": binned(["x", "y", "z"], 2, 5, 1, rate=50.0)})
