@@ -339,8 +339,8 @@ def reconstruct(stores: list[Path] = Arg(..., help="Zarr store; several (one per
         table = pipelines.run_pooled_reconstruction(stores, out, cfg, log=log)
         show(table.drop(columns="kind"), "each subject and the pool on the shared test stimuli (means; null rows marked)",
              reconstruction_headers(table.columns), dim=(table["kind"] == "null").tolist())
-        pages = [report.write_reconstruction_report(d) for d in sorted(out.iterdir()) if (d / "metrics.csv").exists()
-                 and d.name != "pooled"]
+        subjects = [s for s in dict.fromkeys(table["subject"]) if s != "pooled"]
+        pages = [report.write_reconstruction_report(out / s) for s in subjects]
         console.print(f"reports: {', '.join(map(str, pages))}; pooled: {report.write_pooled_reconstruction_report(out)}")
         return
     table = pipelines.run_reconstruction(stores[0], out, cfg, log=log)

@@ -35,7 +35,7 @@ MATCHES = ("stimulus", "content")
 
 
 def _thumbnails(stimuli: np.ndarray, dims: tuple, size: int = 8, frames: int = 4) -> np.ndarray:
-    """Each stimulus as a z-scored vector of block means (channels averaged; for videos, ``frames``
+    """Each stimulus as a centred, unit-length vector of block means (channels averaged; for videos, ``frames``
     evenly spaced frames side by side, so that the same object moving differently stays apart)."""
     s = np.asarray(stimuli, np.float32)
     if "channel" in dims:
@@ -164,17 +164,17 @@ def merge_regions(recordings: Mapping[str, xr.Dataset], *, match: str = "stimulu
 
     trials = [_trials_by_stimulus(ds) for ds in sets]
     original = [{v: k for k, v in m.items()} for m in relabel]
-    rows: list[list[int]] = [[] for _ in sets]
+    trial_rows: list[list[int]] = [[] for _ in sets]
     stimulus_id = []
     for s in shared:
         lists = [tr.get(orig[s], []) for tr, orig in zip(trials, original)]
         k = min(len(lst) for lst in lists)
         for i, lst in enumerate(lists):
-            rows[i].extend(lst[:k])
+            trial_rows[i].extend(lst[:k])
         stimulus_id.extend([s] * k)
     if not stimulus_id:
         raise DataError("no stimulus has a trial in every recording", source=", ".join(names), variable="stimulus_id")
-    responses = np.concatenate([np.asarray(ds["responses"].values)[r] for ds, r in zip(sets, rows)], axis=1)
+    responses = np.concatenate([np.asarray(ds["responses"].values)[r] for ds, r in zip(sets, trial_rows)], axis=1)
 
     unit_names = sorted({c for ds in sets for c, v in ds.coords.items() if v.dims == ("unit",) and c != "unit"} - {"area"})
     unit_coords: dict[str, list] = {c: [] for c in unit_names}

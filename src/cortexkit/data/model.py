@@ -30,6 +30,7 @@ import xarray as xr
 from cortexkit.errors import DataError
 
 SPLITS = ("train", "val", "test")
+REQUIRED_VARIABLES = ("stimuli", "responses", "stimulus_id", "split")
 MODALITIES = ("spikes", "calcium", "fmri")
 
 # Allowed dimension orders of `stimuli` (after the leading `stimulus`).
@@ -188,7 +189,7 @@ def validate(
 
     if not isinstance(ds, xr.Dataset):
         fail(f"expected an xarray.Dataset, got {type(ds).__name__}")
-    for name in ("stimuli", "responses", "stimulus_id", "split"):
+    for name in REQUIRED_VARIABLES:
         if name not in ds.variables:
             fail("missing (required by the data model)", name)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cortexkit import data, metrics
+from cortexkit.data.model import REQUIRED_VARIABLES
 from cortexkit.errors import CortexkitError, DataError
 from cortexkit.evaluation import ceiling_warning
 
@@ -66,6 +67,6 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
             rows.append(("warning", warning))
     except CortexkitError as exc:
         rows.append(("noise ceiling", f"not available ({exc.problem})"))
-    extra = [v for v in ds.data_vars if v not in ("stimuli", "responses", "stimulus_id", "split")]
+    extra = [v for v in ds.data_vars if v not in REQUIRED_VARIABLES]
     rows.append(("other variables", ", ".join(extra) or "-"))
     return rows

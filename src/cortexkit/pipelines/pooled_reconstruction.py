@@ -73,7 +73,8 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
         subjects[_subject_name(store, set(subjects))] = store
     tests = {name: data.select(data.load(store), "test") for name, store in subjects.items()}
     labels = [list(map(str, t["stimulus"].values)) for t in tests.values()]
-    shared = [s for s in labels[0] if all(s in set(other) for other in labels[1:])]
+    others = [set(lab) for lab in labels[1:]]
+    shared = [s for s in labels[0] if all(s in other for other in others)]
     if not shared:
         raise DataError("the subjects share no test stimulus (matched by label)", source=", ".join(map(str, stores)),
                         variable="stimulus")
@@ -101,7 +102,7 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
         name = spec.model_name
         saved = {s: load_arrays(out / s / "reconstructions" / f"{name}.npz") for s in subjects}
         per_subject = {s: a["reconstructions"][index[s]] for s, a in saved.items()}
-        if spec.name == "retrieval" and all("similarity" in a for a in saved.values()):
+        if spec.name == "retrieval":
             evidence = np.mean([a["similarity"][np.ix_(index[s], index[s])] for s, a in saved.items()], axis=0)
             pooled = gt[np.argmax(evidence, axis=1)]
         else:
@@ -111,7 +112,7 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
                     pooled_dir / "reconstructions" / f"{name}.npz")
         per_stimulus = {}
         for subject, rec in [*per_subject.items(), ("pooled", pooled)]:
-            feats = identification_features(rec, video)
+            feats = identification_features(rec, video)  # the pool's are reused, permuted, for its null
             rows.append({"subject": subject, "method": name, "kind": "decoder",
                          **score(gt, rec, gt_feats, lpips, rec_feats=feats, **common)})
             per_stimulus[subject] = rm.identification(gt_feats[space], feats[space])
@@ -123,7 +124,8 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
                 f"difference {c['difference']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}], Wilcoxon p={c['wilcoxon_p']:.3g}")
         order = rng.permutation(len(pooled))
         rows.append({"subject": "pooled", "method": f"{name} (shuffled)", "kind": "null",
-                     **score(gt, pooled[order], gt_feats, lpips, **common)})
+                     **score(gt, pooled[order], gt_feats, lpips, rec_feats={k: v[order] for k, v in feats.items()},
+                             **common)})
     save_arrays({"stimuli": gt, "stimulus": np.array(shared)}, pooled_dir / "ground_truth.npz")
     table = pd.DataFrame(rows)
     write_csv_and_markdown(table, pooled_dir, "metrics")

@@ -35,6 +35,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from cortexkit import data, metrics
+from cortexkit.data.model import REQUIRED_VARIABLES
 from cortexkit.decoding import decode_parameter
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import load_arrays, paired_per_stimulus, write_table
@@ -167,7 +168,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
             region = out / "regions" / f"{area}.zarr"
             # Only this region's units, so every decoder sees what one stream alone carries.
             sub = ds.isel(unit=np.flatnonzero(area_of == area))
-            sub = sub.drop_vars([v for v in sub.data_vars if v not in ("stimuli", "responses", "stimulus_id", "split")])
+            sub = sub.drop_vars([v for v in sub.data_vars if v not in REQUIRED_VARIABLES])
             data.save(sub, region)
             table = run_reconstruction(region, out / "reconstruction" / str(area), reconstruction,
                                        log=lambda m, a=area: log(f"reconstruction from {a}: {m}"))

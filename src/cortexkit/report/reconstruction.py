@@ -68,7 +68,6 @@ def write_reconstruction_report(run_dir: str | os.PathLike) -> Path:
     return write_page(run_dir / REPORT_FILE, f"cortexkit reconstruction report: {Path(record['data']).name}", body)
 
 
-
 def write_pooled_reconstruction_report(run_dir: str | os.PathLike, n: int = 10) -> Path:
     """``RUN/pooled/report.html`` of a pooled run (:func:`cortexkit.pipelines.run_pooled_reconstruction`):
     the metrics of each subject and of the pool on the shared stimuli, the per-stimulus tests of the
