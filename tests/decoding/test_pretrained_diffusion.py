@@ -12,7 +12,7 @@ from cortexkit.errors import ConfigError, DataError
 from cortexkit.optional import available, require
 
 if not all(available(p) for p in ("diffusers", "transformers")):
-    pytest.skip("needs the [generative] extra (`make extras`; `make test` installs it)", allow_module_level=True)
+    pytest.skip("needs the [generative] extra (`make extras`, or `make test-all`, installs it)", allow_module_level=True)
 diffusers = require("diffusers")
 
 

@@ -14,7 +14,7 @@ from cortexkit.features import PretrainedCNN, extract_features, get_extractor
 from cortexkit.optional import available, require
 
 if not all(available(p) for p in ("torchvision", "timm", "open_clip", "safetensors")):
-    pytest.skip("needs the optional model libraries (`make extras`; `make test` installs them)", allow_module_level=True)
+    pytest.skip("needs the optional model libraries (`make extras`, or `make test-all`, installs them)", allow_module_level=True)
 tv = require("torchvision")
 timm = require("timm")
 open_clip = require("open_clip")
