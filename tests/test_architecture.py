@@ -91,6 +91,66 @@ def test_the_check_catches_an_upward_import(tmp_path):
                                     "metrics/bad.py:2 (metrics) imports cortexkit.evaluation (evaluation)"]
 
 
+# What the command line may import: it only parses, and calls these layers to do the work.
+CLI_IMPORTS = {"pipelines", "benchmarks", "report", "config", "terminal", "errors"}
+
+
+def cli_imports(path: Path = SRC / "cli.py") -> list[str]:
+    """``line imports target`` for every import of ``cli.py`` outside :data:`CLI_IMPORTS` (the
+    package root's ``__version__`` aside)."""
+    bad = []
+    for line, target in _imports(path):
+        top = _top(target)
+        if top not in CLI_IMPORTS and top != "__version__":
+            bad.append(f"cli.py:{line} imports {target}")
+    return bad
+
+
+def test_the_cli_only_parses():
+    assert cli_imports() == []
+
+
+def test_the_cli_check_catches_a_forbidden_import(tmp_path):
+    fake = tmp_path / "cli.py"
+    fake.write_text("from cortexkit import __version__\nfrom cortexkit.config import parse\n"
+                    "def f():\n    from cortexkit import data, pipelines\n    import cortexkit.features.cache\n")
+    assert cli_imports(fake) == ["cli.py:4 imports cortexkit.data", "cli.py:5 imports cortexkit.features.cache"]
+
+
+def private_imports(src: Path = SRC) -> list[str]:
+    """``file:line imports NAME from MODULE`` for every import of a private name (``_x``) of another
+    module; a package's own private modules (``ridge/_solvers.py``) may be imported by its modules."""
+    bad = []
+    for path in sorted(src.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        own_package = ".".join(("cortexkit", *path.relative_to(src).parent.parts)).rstrip(".")
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cortexkit")):
+                continue
+            for alias in node.names:
+                private = alias.name.startswith("_") and alias.name != "__version__"
+                sibling_module = node.module == own_package and (src.parent / node.module.replace(".", "/") /
+                                                                 f"{alias.name}.py").is_file()
+                if private and not sibling_module:
+                    bad.append(f"{path.relative_to(src)}:{node.lineno} imports {alias.name} from {node.module}")
+    return bad
+
+
+def test_no_module_imports_a_private_name_of_another():
+    assert private_imports() == []
+
+
+def test_the_private_check_catches_one(tmp_path):
+    pkg = tmp_path / "cortexkit"
+    (pkg / "insilico").mkdir(parents=True)
+    (pkg / "insilico" / "_helpers.py").write_text("")
+    (pkg / "insilico" / "diverse.py").write_text("from cortexkit.insilico.mei import _blur\n"
+                                                 "from cortexkit.insilico import _helpers\n")
+    (pkg / "cli.py").write_text("from cortexkit.insilico import _helpers\n")
+    assert private_imports(pkg) == ["cli.py:1 imports _helpers from cortexkit.insilico",
+                                    "insilico/diverse.py:1 imports _blur from cortexkit.insilico.mei"]
+
+
 @pytest.mark.parametrize("package", ["metrics"])
 def test_metrics_needs_only_array_libraries(package):
     """metrics is pure: numpy, scipy, torch and cortexkit.errors (no pandas, xarray, files)."""

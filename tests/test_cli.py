@@ -8,25 +8,33 @@ from typer.testing import CliRunner
 from cortexkit.cli import app
 
 runner = CliRunner()
-COMMANDS = ["demo", "simulate", "convert", "formats", "info", "features", "compare", "fit", "evaluate", "report", "bench", "paired",
-            "train", "reconstruct", "decode"]
+TOP = ["demo", "list", "data", "features", "fit", "train", "evaluate", "compare", "decode", "insilico", "bench"]
+# every command that runs something, as typed after `cortexkit`
+COMMANDS = ["demo", "list", "data simulate", "data convert", "data merge", "data info", "features", "fit", "train",
+            "evaluate", "compare models", "compare representations", "compare regions", "decode reconstruct",
+            "decode parameter", "insilico synthesize", "insilico tuning", "insilico design", "bench run", "bench show",
+            "bench html"]
 
 
 def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def test_root_help_lists_commands():
+def test_root_help_lists_at_most_twelve_commands():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert sorted(group.commands) == sorted(TOP) and len(TOP) <= 12
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for cmd in COMMANDS:
+    for cmd in TOP:
         assert cmd in result.output
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_has_help_with_example(command):
     """Every command's help has a pasteable example that an 80-column terminal does not break."""
-    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "80"}, terminal_width=80)
     assert result.exit_code == 0
     out = _plain(result.output)
     assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
@@ -52,24 +60,25 @@ def test_example_block_keeps_the_command():
     assert "--layers conv2,conv5" in out and all(len(line.strip()) <= 44 for line in lines)
 
 
-def test_simulate_info_fit_evaluate_report(tmp_path):
+def test_simulate_info_fit_evaluate(tmp_path):
     store = tmp_path / "v1.zarr"
-    r = runner.invoke(app, ["simulate", str(store), "--n-train", "200", "--n-test", "20", "--n-repeats", "4",
+    r = runner.invoke(app, ["data", "simulate", str(store), "--n-train", "200", "--n-test", "20", "--n-repeats", "4",
                             "--n-simple", "4", "--n-complex", "4", "--size", "16", "--seed", "2"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["info", str(store)])
+    r = runner.invoke(app, ["data", "info", str(store)])
     assert r.exit_code == 0, r.output
     out = _plain(r.output)
     assert "train: 200, test: 20" in out and "split-half reliability" in out and "V1: 8" in out
     run = tmp_path / "run"
+    # fit ends like every run command: scores and a report page in its run folder
     r = runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "pixels,gabor", "--max-memory", "512MB"])
     assert r.exit_code == 0, r.output
     assert (run / "models" / "pixels.npz").exists() and (run / "models" / "gabor.npz").exists()
+    assert "gabor" in r.output and (run / "results.csv").exists() and (run / "report.html").exists()
+    (run / "report.html").unlink()
     r = runner.invoke(app, ["evaluate", str(run)])
     assert r.exit_code == 0, r.output
     assert "gabor" in r.output and (run / "results.csv").exists()
-    r = runner.invoke(app, ["report", str(run)])
-    assert r.exit_code == 0, r.output
     html = (run / "report.html").read_text()
     for src in re.findall(r'src="([^"]+)"', html):
         assert (run / src).is_file(), src
@@ -79,7 +88,7 @@ def test_simulate_info_fit_evaluate_report(tmp_path):
 def test_simulate_with_config_file(tmp_path):
     cfg = tmp_path / "sim.yaml"
     cfg.write_text("n_train: 30\nn_test: 5\nn_repeats: 3\nn_simple: 2\nn_complex: 1\nsize: 12\n")
-    r = runner.invoke(app, ["simulate", str(tmp_path / "s.zarr"), "--config", str(cfg), "--seed", "4"])
+    r = runner.invoke(app, ["data", "simulate", str(tmp_path / "s.zarr"), "--config", str(cfg), "--seed", "4"])
     assert r.exit_code == 0, r.output
     assert "3 V1 units, 30 train + 5 test" in r.output
 
@@ -89,14 +98,14 @@ def test_simulate_fmri_writes_one_store_per_subject(tmp_path):
 
     cfg = tmp_path / "fmri.yaml"
     cfg.write_text("n_train: 20\nn_shared: 8\nvoxels: [3, 4]\nsize: 40\nrois: [V1, V4]\n")
-    r = runner.invoke(app, ["simulate", str(tmp_path / "fmri"), "--population", "fmri", "--config", str(cfg),
+    r = runner.invoke(app, ["data", "simulate", str(tmp_path / "fmri"), "--population", "fmri", "--config", str(cfg),
                             "--n-subjects", "2"])
     assert r.exit_code == 0, r.output
     assert "84 trials of 28 images" in _plain(r.output)
     a, b = (data.load(tmp_path / "fmri" / f"subj0{s}.zarr") for s in (1, 2))
     assert a.attrs["modality"] == "fmri" and set(a["area"].values) == {"V1", "V4"}
     assert list(a["stimulus"].values[:8]) == list(b["stimulus"].values[:8])  # the shared test images
-    r = runner.invoke(app, ["simulate", str(tmp_path / "x"), "--population", "fmri", "--n-simple", "3"])
+    r = runner.invoke(app, ["data", "simulate", str(tmp_path / "x"), "--population", "fmri", "--n-simple", "3"])
     assert r.exit_code == 2 and "do not apply to --population fmri" in _plain(r.output)
 
 
@@ -107,7 +116,7 @@ def _error_line(result) -> str:
 
 
 def test_missing_store_is_one_line_exit_2(tmp_path):
-    result = runner.invoke(app, ["info", str(tmp_path / "missing.zarr")])
+    result = runner.invoke(app, ["data", "info", str(tmp_path / "missing.zarr")])
     assert result.exit_code == 2
     line = _error_line(result)
     assert line.startswith("error:") and "missing.zarr: no such file or directory" in line
@@ -145,45 +154,48 @@ def test_evaluate_not_a_run(tmp_path):
 
 def test_convert_and_info_real_data(shared_data, tmp_path):
     out = tmp_path / "allen.zarr"
-    r = runner.invoke(app, ["convert", str(shared_data / "allen_boc_ns118_31px"), str(out), "--format", "allen_boc_ns118"])
+    r = runner.invoke(app, ["data", "convert", str(shared_data / "allen_boc_ns118_31px"), str(out), "--format", "allen_boc_ns118"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["info", str(out)])
+    assert "212 units" in _plain(r.output)
+    r = runner.invoke(app, ["data", "info", str(out)])
     assert r.exit_code == 0 and "calcium" in r.output and "train: 100, test: 18" in _plain(r.output)
 
 
 def test_convert_bad_option_syntax(tmp_path):
-    r = runner.invoke(app, ["convert", str(tmp_path), str(tmp_path / "o.zarr"), "-f", "cowley2023", "-o", "session"])
+    r = runner.invoke(app, ["data", "convert", str(tmp_path), str(tmp_path / "o.zarr"), "-f", "cowley2023", "-o", "session"])
     assert r.exit_code == 2 and "--option expects key=value, got 'session'" in _error_line(r)
 
 
-def test_formats_lists_readers():
-    r = runner.invoke(app, ["formats"])
-    assert r.exit_code == 0
-    for name in ("cowley2023", "allen_boc_ns118", "goris2015", "gold_mt"):
-        assert name in r.output
-
-
-def test_bench_lists_benchmarks():
-    r = runner.invoke(app, ["bench"])
-    assert r.exit_code == 0 and "cowley2023-v4" in r.output
+@pytest.mark.parametrize("noun, names", [
+    ("formats", ["cowley2023", "allen_boc_ns118", "goris2015", "gold_mt"]),
+    ("features", ["gabor", "motion_energy", "alexnet", "timm:resnet50", "cortexkit[zoo]"]),
+    ("decoders", ["pca", "retrieval", "second_sight"]),
+    ("cores", ["conv2d", "conv3d", "transformer"]),
+    ("readouts", ["gaussian2d", "factorized"]),
+    ("models", ["stacked-v4", "pixel-pca", "cowley2023-v4"]),
+    ("benchmarks", ["cowley2023-v4", "sim-fmri", "gold-mt-direction"]),
+])
+def test_list_every_noun(noun, names):
+    r = runner.invoke(app, ["list", noun], terminal_width=300)
+    assert r.exit_code == 0, r.output
+    for name in names:  # brackets in a table are text, not terminal markup
+        assert name in _plain(r.output), name
 
 
 def test_simulate_mt_and_layer_sweep(tmp_path):
     store = tmp_path / "mt.zarr"
-    r = runner.invoke(app, ["simulate", str(store), "--population", "mt", "--n-train", "60", "--n-test", "10",
+    r = runner.invoke(app, ["data", "simulate", str(store), "--population", "mt", "--n-train", "60", "--n-test", "10",
                             "--n-repeats", "3", "--n-units", "4", "--size", "16"])
     assert r.exit_code == 0, r.output
     assert "4 MT units" in r.output
-    r = runner.invoke(app, ["simulate", str(tmp_path / "x.zarr"), "--population", "mt", "--n-simple", "3"])
+    r = runner.invoke(app, ["data", "simulate", str(tmp_path / "x.zarr"), "--population", "mt", "--n-simple", "3"])
     assert r.exit_code == 2 and "['n_simple'] do not apply to --population mt" in _error_line(r)
     run = tmp_path / "run"
     r = runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "motion_energy,alexnet",
                             "--layers", "conv1,conv2", "--param", "weights=random", "--param", "image_size=64"])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (run / "models").iterdir()) == ["alexnet.conv1.npz", "alexnet.conv2.npz", "motion_energy.npz"]
-    assert runner.invoke(app, ["evaluate", str(run)]).exit_code == 0
-    r = runner.invoke(app, ["report", str(run)])
-    assert r.exit_code == 0 and "score_vs_depth.png" in (run / "report.html").read_text()
+    assert "score_vs_depth.png" in (run / "report.html").read_text()
 
 
 def test_features_and_compare(tmp_path, small_store):
@@ -194,15 +206,17 @@ def test_features_and_compare(tmp_path, small_store):
 
     f = xr.open_zarr(out, consolidated=False)
     assert f["features_0"].shape == (340, 5)
-    r = runner.invoke(app, ["compare", str(small_store), "--features", "pixels,gabor", "--out", str(tmp_path / "cmp")])
+    r = runner.invoke(app, ["compare", "representations", str(small_store), "--features", "pixels,gabor", "--out",
+                            str(tmp_path / "cmp")])
     assert r.exit_code == 0, r.output
     table = (tmp_path / "cmp" / "comparison.csv").read_text()
-    assert table.startswith(",neural,pixels,gabor") and (tmp_path / "cmp" / "comparison.png").exists()
+    assert table.startswith(",neural,pixels,gabor") and (tmp_path / "cmp" / "figures" / "comparison.png").exists()
+    assert "figures/comparison.png" in (tmp_path / "cmp" / "report.html").read_text()
 
 
 def test_train_with_data_override_then_evaluate_and_report(tmp_path):
     store = tmp_path / "v1.zarr"
-    r = runner.invoke(app, ["simulate", str(store), "--n-train", "200", "--n-test", "20", "--n-repeats", "4",
+    r = runner.invoke(app, ["data", "simulate", str(store), "--n-train", "200", "--n-test", "20", "--n-repeats", "4",
                             "--n-simple", "0", "--n-complex", "6", "--size", "16", "--seed", "3"])
     assert r.exit_code == 0, r.output
     cfg = tmp_path / "tiny.yaml"
@@ -215,7 +229,7 @@ def test_train_with_data_override_then_evaluate_and_report(tmp_path):
     trained = (run / "config.yaml").read_text()
     assert str(store) in trained and "nowhere.zarr" not in trained and "epochs: 1" in trained
     r = runner.invoke(app, ["evaluate", str(run)])
-    assert r.exit_code == 0 and "median_pearson" in r.output, r.output
+    assert r.exit_code == 0 and "trained:conv2d" in r.output and "r²/ceiling" in r.output, r.output
     r = runner.invoke(app, ["train", str(cfg), "--out", str(tmp_path / "bad")])
     assert r.exit_code == 2 and "nowhere.zarr" in _plain(r.output)
 
@@ -224,11 +238,12 @@ def test_paired_command(tmp_path, small_store):
     run = tmp_path / "run"
     r = runner.invoke(app, ["fit", str(small_store), "--out", str(run), "--features", "pixels,gabor"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["paired", f"{run}:gabor", f"{run}:pixels", "--out", str(tmp_path / "p"), "--n-bootstrap", "200"])
+    r = runner.invoke(app, ["compare", "models", f"{run}:gabor", f"{run}:pixels", "--out", str(tmp_path / "p"),
+                            "--n-bootstrap", "200"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "p" / "paired_units.csv").exists() and (tmp_path / "p" / "report.html").exists()
     assert "permutation_p" in _plain(r.output)
-    r = runner.invoke(app, ["paired", f"{run}:alexnet", f"{run}:pixels", "--out", str(tmp_path / "q")])
+    r = runner.invoke(app, ["compare", "models", f"{run}:alexnet", f"{run}:pixels", "--out", str(tmp_path / "q")])
     assert r.exit_code == 2 and "has no model 'alexnet'; it has ['gabor', 'pixels']" in _plain(r.output)
-    r = runner.invoke(app, ["paired", "gabor", f"{run}:pixels", "--out", str(tmp_path / "q")])
+    r = runner.invoke(app, ["compare", "models", "gabor", f"{run}:pixels", "--out", str(tmp_path / "q")])
     assert r.exit_code == 2 and "name a model as RUN:MODEL" in _plain(r.output)

@@ -77,7 +77,7 @@ def test_shipped_stacked_config_names_models_it_fits():
     import yaml
 
     from cortexkit.pipelines import EncodingConfig
-    from cortexkit.pipelines.ridge_encoding import stack_components
+    from cortexkit.pipelines.ridge import stack_components
 
     path = Path(__file__).resolve().parents[1] / "configs" / "v4_stacked.yaml"
     config = EncodingConfig(**yaml.safe_load(path.read_text()))

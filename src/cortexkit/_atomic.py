@@ -99,3 +99,15 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def copy_file(source: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Put a copy of the file ``source`` at ``path`` atomically: a hard link where both sit on one
+    file system (files written by these helpers are replaced, never changed in place, so a link is
+    as good as a copy), else a byte copy."""
+    with atomic_path(path) as tmp:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+    return Path(path)

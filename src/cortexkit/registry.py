@@ -59,3 +59,10 @@ class Registry(dict):
         if name not in self:
             raise ConfigError(f"unknown {self.kind} {name!r}; available: {sorted(self)}")
         return self[name]
+
+    def summary(self, name: str) -> str:
+        """One line saying what ``name`` is: its ``summary`` where it has one, else the first line of
+        its docstring (the listings of ``cortexkit list``)."""
+        entry = self.lookup(name)
+        text = getattr(entry, "summary", None) or (getattr(entry, "func", entry).__doc__ or "")
+        return " ".join(text.strip().split("\n\n")[0].split())

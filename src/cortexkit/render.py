@@ -1,9 +1,9 @@
 """Rendering of parametric movie stimuli: drifting (compound) gratings and random-dot motion.
 
-Used by the simulator and by readers that regenerate a recording's stimuli from the parameters
-stored with it. Coordinates: the image centre is the origin, x to the right, y *upwards* (visual
-angle convention), so a direction of 90 degrees is upward motion; frame ``t`` shows time
-``t / frame_rate`` seconds after onset. Output is float32 in [0, 1], shaped (n, frames, size, size).
+Used by the simulators, the in-silico tuning experiments and by readers that regenerate a
+recording's stimuli from the parameters stored with it. Coordinates: the image centre is the
+origin, x to the right, y *upwards* (visual angle convention), so a direction of 90 degrees is
+upward motion. Output is float32 in [0, 1], shaped (n, frames, height, width).
 """
 
 from __future__ import annotations
@@ -21,55 +21,60 @@ def _grid(size: int, field_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def drifting_gratings(
-    orientation: np.ndarray,
-    spatial_frequency: np.ndarray,
-    temporal_frequency: np.ndarray,
-    phase: np.ndarray,
-    contrast: np.ndarray,
+    direction,
+    wavelength,
+    temporal_frequency,
+    phase,
+    contrast,
     *,
-    size: int = 32,
-    field_deg: float = 1.0,
-    frame_rate: float = 40.0,
-    duration: float = 1.0,
-    aperture: bool = True,
+    size: int | tuple[int, int] = 32,
+    n_frames: int = 12,
+    aperture: bool = False,
 ) -> np.ndarray:
-    r"""Sums of drifting sinusoidal gratings seen through a circular aperture.
+    r"""Sums of drifting sinusoidal gratings, in pixels and frames: the one grating renderer.
 
     .. math::
 
-        L(x, y, t) = \tfrac12 + \tfrac12 \sum_k c_k \cos\big(2\pi [f_k (x\cos\theta_k +
-        y\sin\theta_k) - \omega_k t] + \phi_k\big)
+        L(x, y, t) = \tfrac12 + \tfrac12 \sum_k c_k \cos\big(2\pi [(x\cos\theta_k +
+        y\sin\theta_k) / \lambda_k - \omega_k t] + \phi_k\big)
 
-    Component ``k`` drifts in direction :math:`\theta_k` at :math:`\omega_k / f_k` deg/s. Outside
-    the aperture (diameter ``field_deg``, the full image width) the screen is mid-gray. Values are
-    clipped to [0, 1] (component contrasts summing to more than 1 would saturate, as on a monitor).
+    with ``x``, ``y`` in pixels from the image centre (x right, y up) and ``t`` the frame index, so
+    component ``k`` drifts towards :math:`\theta_k` (0 = rightward, 90 = upward) at
+    :math:`\omega_k \lambda_k` pixels per frame. Values are clipped to [0, 1] (component contrasts
+    summing to more than 1 saturate, as on a monitor). A recording described in degrees and hertz
+    converts first: :math:`\lambda` = pixels per degree / cycles per degree, :math:`\omega` = Hz /
+    frame rate.
 
     Parameters
     ----------
-    orientation : (n, k) drift direction of each component, degrees
-    spatial_frequency : (n, k) cycles per degree
-    temporal_frequency : (n, k) Hz
-    phase : (n, k) degrees, at the centre at t = 0
-    contrast : (n, k) Michelson contrast of each component; NaN components are absent
-    size : pixels per side
-    field_deg : degrees of visual angle spanned by the image
-    frame_rate : frames per second
-    duration : seconds
+    direction : (n, k) or (n,) degrees
+    wavelength : (n, k) or (n,) pixels per cycle
+    temporal_frequency : (n, k) or (n,) cycles per frame
+    phase : (n, k) or (n,) degrees, at the centre in frame 0
+    contrast : (n, k) or (n,) Michelson contrast; NaN (or 0) components are absent
+    size : pixels per side, or (height, width)
+    n_frames : frames per movie
+    aperture : outside the circle inscribed in the frame, a mid-gray screen
+
+    Returns
+    -------
+    float32 array, shape (n, n_frames, height, width)
     """
-    params = [np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in
-              (orientation, spatial_frequency, temporal_frequency, phase, contrast)]
-    ori, sf, tf, ph, con = params
+    theta, lam, tf, ph, con = (np.asarray(a, dtype=np.float64).reshape(len(np.atleast_1d(a)), -1) for a in
+                               (direction, wavelength, temporal_frequency, phase, contrast))
+    height, width = (size, size) if np.isscalar(size) else tuple(size)
+    y = -(np.arange(height, dtype=np.float64) - (height - 1) / 2.0)[:, None]
+    x = (np.arange(width, dtype=np.float64) - (width - 1) / 2.0)[None, :]
+    inside = (x**2 + y**2) <= (min(height, width) / 2.0) ** 2
+    t = np.arange(n_frames)[:, None, None]
     present = np.isfinite(con) & (con > 0)
-    n_frames = int(round(duration * frame_rate))
-    x, y, inside = _grid(size, field_deg)
-    t = np.arange(n_frames)[:, None, None] / frame_rate
-    out = np.full((ori.shape[0], n_frames, size, size), 0.5, dtype=np.float32)
-    for i in range(ori.shape[0]):
-        lum = np.zeros((n_frames, size, size))
+    out = np.full((theta.shape[0], n_frames, height, width), 0.5, dtype=np.float32)
+    for i in range(theta.shape[0]):
+        lum = np.zeros((n_frames, height, width))
         for k in np.flatnonzero(present[i]):
-            th = np.deg2rad(ori[i, k])
+            th = np.deg2rad(theta[i, k])
             u = x * np.cos(th) + y * np.sin(th)
-            lum += con[i, k] * np.cos(2 * np.pi * (sf[i, k] * u - tf[i, k] * t) + np.deg2rad(ph[i, k]))
+            lum += con[i, k] * np.cos(2 * np.pi * (u / lam[i, k] - tf[i, k] * t) + np.deg2rad(ph[i, k]))
         frame = 0.5 + 0.5 * lum
         out[i] = np.where(inside, frame, 0.5) if aperture else frame
     return np.clip(out, 0.0, 1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console() if Console().is_terminal else Console(width=200)  # logs and pipes: wide enough for tables
@@ -20,8 +21,8 @@ COUNT_COLUMNS = {"trials", "n_trials", "units", "n_units", "n_scored", "n", "sti
 
 
 def log(message: str) -> None:
-    """One indented progress line."""
-    console.print(f"  {message}", highlight=False)
+    """One indented progress line (printed as it is: brackets in it are text, not markup)."""
+    console.print(f"  {escape(str(message))}", highlight=False)
 
 
 def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | None = None, *, nan: str = "nan",
@@ -42,16 +43,16 @@ def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | N
     header : bool
         Without a header row, the first column is printed bold (a property table).
     """
-    table = Table(title=title, title_justify="left", show_header=header)
+    table = Table(title=escape(title) if title else None, title_justify="left", show_header=header)
     for i, col in enumerate(frame.columns):
         right = header and pd.api.types.is_numeric_dtype(frame[col])
-        table.add_column((headers or {}).get(col, str(col)), justify="right" if right else "left",
+        table.add_column(escape((headers or {}).get(col, str(col))), justify="right" if right else "left",
                          style="bold" if not header and i == 0 else None)
     # A count column that holds a NaN is float in pandas: print its values as the integers they are.
     counts = [str(c).lower() in COUNT_COLUMNS for c in frame.columns]
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = [nan if isinstance(v, float) and v != v else f"{v:.0f}" if isinstance(v, float) and counts[j] and float(v).is_integer()
-                 else f"{v:.3f}" if isinstance(v, float) else str(v) for j, v in enumerate(row)]
+                 else f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for j, v in enumerate(row)]
         table.add_row(*cells, style="dim" if dim is not None and dim[i] else None)
     console.print(table)
 
@@ -86,3 +87,8 @@ def example_block(doc: str, width: int = 68) -> str:
 def reconstruction_headers(columns) -> dict:
     """Printed names of reconstruction-metric columns: ``2way_alexnet_conv5`` -> ``2way alex conv5``."""
     return {c: c.replace("alexnet_", "alex ").replace("_", " ") for c in columns}
+
+
+def show_reconstruction_table(table: pd.DataFrame, title: str) -> None:
+    """A reconstruction metrics table (``kind`` column: decoder or null), null rows dimmed."""
+    print_table(table.drop(columns="kind"), title, reconstruction_headers(table.columns), dim=(table["kind"] == "null").tolist())

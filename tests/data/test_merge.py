@@ -126,10 +126,10 @@ def test_stsbench_and_tvsd_release_merge_on_the_command_line(tmp_path):
     _release(tmp_path)
     runner = CliRunner()
     for fmt, name in (("stsbench", "dorsal"), ("tvsd", "ventral")):
-        r = runner.invoke(app, ["convert", str(tmp_path), str(tmp_path / f"{name}.zarr"), "--format", fmt,
+        r = runner.invoke(app, ["data", "convert", str(tmp_path), str(tmp_path / f"{name}.zarr"), "--format", fmt,
                                 "-o", "crop=none", "-o", "frames=3", "-o", "size=16"])
         assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["merge", str(tmp_path / "both.zarr"), f"dorsal={tmp_path / 'dorsal.zarr'}",
+    r = runner.invoke(app, ["data", "merge", str(tmp_path / "both.zarr"), f"dorsal={tmp_path / 'dorsal.zarr'}",
                             f"ventral={tmp_path / 'ventral.zarr'}"])
     assert r.exit_code == 0, r.output
     assert "4 shared stimuli" in r.output
@@ -141,7 +141,7 @@ def test_stsbench_and_tvsd_release_merge_on_the_command_line(tmp_path):
     np.testing.assert_allclose(m["responses"].values[:, :4], dorsal["responses"].values[:4])
     np.testing.assert_allclose(m["responses"].values[1, 4:], ventral["responses"].values[
         list(ventral["stimulus_id"].values).index("m1")])
-    r = runner.invoke(app, ["merge", str(tmp_path / "x.zarr"), f"dorsal{tmp_path / 'dorsal.zarr'}", "v=y"])
+    r = runner.invoke(app, ["data", "merge", str(tmp_path / "x.zarr"), f"dorsal{tmp_path / 'dorsal.zarr'}", "v=y"])
     assert r.exit_code == 2 and "expected AREA=STORE" in r.output
 
 

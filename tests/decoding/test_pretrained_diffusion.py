@@ -148,7 +148,7 @@ def test_cli_reconstruct_with_pretrained_priors(tmp_path, small_store, tiny_sd_v
     path = tmp_path / "recon.yaml"
     path.write_text(yaml.safe_dump(config))
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["reconstruct", str(small_store), "--out", str(out), "--config", str(path)],
+    result = CliRunner().invoke(app, ["decode", "reconstruct", str(small_store), "--out", str(out), "--config", str(path)],
                                 terminal_width=250)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "metrics.csv")
@@ -156,10 +156,10 @@ def test_cli_reconstruct_with_pretrained_priors(tmp_path, small_store, tiny_sd_v
         row = table[table["method"] == name]
         assert len(row) == 1 and np.isfinite(row["ssim"]).all()
     assert (out / "report.html").is_file()
-    quick = CliRunner().invoke(app, ["reconstruct", str(small_store), "--out", str(tmp_path / "r2"), "--decoder", "second_sight",
+    quick = CliRunner().invoke(app, ["decode", "reconstruct", str(small_store), "--out", str(tmp_path / "r2"), "--decoder", "second_sight",
                                      "--image-size", "32"], terminal_width=250)
     assert quick.exit_code == 2 and "needs model_dir" in quick.output
-    both = CliRunner().invoke(app, ["reconstruct", str(small_store), "--out", str(tmp_path / "r3"), "--config", str(path),
+    both = CliRunner().invoke(app, ["decode", "reconstruct", str(small_store), "--out", str(tmp_path / "r3"), "--config", str(path),
                                     "--device", "cuda"], terminal_width=250)
     assert both.exit_code == 2 and "with --config, set model_dir and device" in both.output
 

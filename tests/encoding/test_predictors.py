@@ -12,9 +12,9 @@ from cortexkit.encoding.cores import Conv2dCore, Conv3dCore, FactorisedTransform
 from cortexkit.encoding.modulation import Modulator, Shifter
 from cortexkit.encoding.predictor import build_predictor
 from cortexkit.encoding.readouts import FactorizedReadout, Gaussian2dReadout, LinearReadout
-from cortexkit.encoding.predictor_run import PredictorConfig, SessionSpec
+from cortexkit.encoding.predictor import PredictorConfig, SessionSpec
 from cortexkit.metrics import sensorium_scores
-from cortexkit.pipelines.trained_predictor import evaluate_predictor, load_trained, train_predictor
+from cortexkit.pipelines.predictor import evaluate_predictor, load_trained, train_predictor
 from cortexkit.errors import ConfigError
 from cortexkit.simulate import simulate_v1
 
@@ -123,7 +123,7 @@ def test_gaussian_readout_finds_receptive_fields(tiny_v1, tmp_path):
     summary = evaluate_predictor(load_trained(tmp_path / "run"), tmp_path / "run")
     assert summary["median_pearson"].iloc[0] > 0.5
     assert summary["median_rf_position_error_px"].iloc[0] == pytest.approx(np.median(np.linalg.norm(pos - true, axis=1)))
-    from cortexkit.report.trained import write_predictor_report
+    from cortexkit.report.predictor import write_predictor_report
 
     page = write_predictor_report(tmp_path / "run").read_text()
     for name in ("training_curve.png", "readout_positions_v1.png"):

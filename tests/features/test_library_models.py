@@ -128,7 +128,7 @@ def _lite0_to_timm(state: dict) -> dict:
 
 def test_offline_efficientnet_lite0_reproduces_features_in_timm(tmp_path, images, imagenet_weights, monkeypatch):
     """The shipped EfficientNet-lite0 weights in timm's tf_efficientnet_lite0 give today's stage features to 1e-4."""
-    from cortexkit.features.library_models import TimmModel
+    from cortexkit.features.library import TimmModel
 
     state = torch.load(imagenet_weights["efficientnet_lite0"], map_location="cpu", weights_only=True)
     path = tmp_path / "lite0.pth"
@@ -265,7 +265,7 @@ def test_library_cache_weights_are_found_and_listed(tmp_path, images):
     torch.save(net.state_dict(), folder / "r3d_18-b3b3357e.pth")
     ex = get_extractor("torchvision:r3d_18", {"layers": ["stem"], "image_size": 16}).fit(np.zeros((2, 4, 16, 16), np.float32))
     np.testing.assert_array_equal(ex.net_.stem[0].weight.detach().numpy(), net.stem[0].weight.detach().numpy())
-    listing = CliRunner().invoke(app, ["features"], terminal_width=250)
+    listing = CliRunner().invoke(app, ["list", "features"], terminal_width=250)
     assert listing.exit_code == 0, listing.output
     line = next(l for l in listing.output.splitlines() if "torchvision:r3d_18" in l)
     assert "present" in line and "r3d_18-b3b3357e.pth" in line

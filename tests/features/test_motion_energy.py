@@ -7,9 +7,7 @@ from cortexkit.render import drifting_gratings
 
 
 def _drifting(direction_deg, n_frames=16, size=24, wavelength=8, tf=0.125):
-    # field_deg = size makes 1 "degree" one pixel, so sf = 1 / wavelength cycles per pixel
-    return drifting_gratings([[direction_deg]], [[1 / wavelength]], [[tf]], [[0.0]], [[1.0]], size=size,
-                             field_deg=size, frame_rate=1.0, duration=n_frames, aperture=False)
+    return drifting_gratings([direction_deg], [wavelength], [tf], [0.0], [1.0], size=size, n_frames=n_frames)
 
 
 def test_direction_selectivity():

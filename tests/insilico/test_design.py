@@ -8,7 +8,7 @@ from cortexkit import data
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.insilico import design_experiment, design_scores
 from cortexkit.pipelines import EncodingConfig, FeatureSpec, fit_run
-from cortexkit.pipelines.in_silico import ensemble, load_pool
+from cortexkit.pipelines.insilico import ensemble, load_pool
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_the_design_command_writes_a_stimulus_set(setup, tmp_path):
     from cortexkit.cli import app
 
     run, pool_store, _ = setup
-    result = CliRunner().invoke(app, ["design", str(run), "--pool", str(pool_store), "--n", "12", "--out",
+    result = CliRunner().invoke(app, ["insilico", "design", str(run), "--pool", str(pool_store), "--n", "12", "--out",
                                       str(tmp_path / "next")])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "next" / "stimuli.csv", dtype={"source": str})

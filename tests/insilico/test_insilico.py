@@ -8,7 +8,7 @@ from cortexkit.errors import ConfigError
 from cortexkit.evaluation import load_arrays
 from cortexkit.insilico import grating_tuning, most_exciting_inputs, top_images
 from cortexkit.pipelines import EncodingConfig, FeatureSpec, fit_run
-from cortexkit.pipelines.in_silico import response_model
+from cortexkit.pipelines.insilico import response_model
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_synthesize_and_tuning_commands(fitted, tmp_path):
 
     ds, _, run = fitted
     runner = CliRunner()
-    result = runner.invoke(app, ["synthesize", str(run), "--units", "0,1", "--out", str(tmp_path / "m"), "--steps", "30",
+    result = runner.invoke(app, ["insilico", "synthesize", str(run), "--units", "0,1", "--out", str(tmp_path / "m"), "--steps", "30",
                                  "--diverse", "2"])
     assert result.exit_code == 0, result.output
     table = __import__("pandas").read_csv(tmp_path / "m" / "meis.csv", dtype={"unit": str})
@@ -118,7 +118,7 @@ def test_synthesize_and_tuning_commands(fitted, tmp_path):
     assert (tmp_path / "m" / "figures" / "meis.png").is_file() and (tmp_path / "m" / "figures" / "diverse.png").is_file()
     page = (tmp_path / "m" / "report.html").read_text()
     assert 'src="figures/meis.png"' in page and 'src="figures/diverse.png"' in page
-    result = runner.invoke(app, ["tuning", str(run), "--out", str(tmp_path / "t")])
+    result = runner.invoke(app, ["insilico", "tuning", str(run), "--out", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
     for name in ("preferred.csv", "figures/orientation_tuning.png", "figures/receptive_fields.png", "report.html"):
         assert (tmp_path / "t" / name).is_file(), name
@@ -127,9 +127,9 @@ def test_synthesize_and_tuning_commands(fitted, tmp_path):
     assert (distance <= 2 * ds["sigma"].values + 2).mean() >= 0.9  # the RF centres, from sparse noise
     maps = load_arrays(tmp_path / "t" / "receptive_fields.npz")
     assert maps["gradient"].shape == (20, 32, 32) and maps["sparse_noise"].shape == (20, 2, 16, 16)
-    result = runner.invoke(app, ["synthesize", str(run), "--units", "999", "--out", str(tmp_path / "x")])
+    result = runner.invoke(app, ["insilico", "synthesize", str(run), "--units", "999", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "out of range" in result.output
-    result = runner.invoke(app, ["synthesize", str(run), "--model", "nope", "--out", str(tmp_path / "x")])
+    result = runner.invoke(app, ["insilico", "synthesize", str(run), "--model", "nope", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "has no model 'nope'" in result.output
 
 
@@ -161,8 +161,8 @@ def test_device_option_is_checked_before_any_work(fitted, tmp_path):
     run = fitted[2]
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    for command in (["tuning", str(run), "--out", str(tmp_path / "t")],
-                    ["synthesize", str(run), "--out", str(tmp_path / "s"), "--steps", "2"]):
+    for command in (["insilico", "tuning", str(run), "--out", str(tmp_path / "t")],
+                    ["insilico", "synthesize", str(run), "--out", str(tmp_path / "s"), "--steps", "2"]):
         result = CliRunner().invoke(app, command + ["--device", "cuda"], terminal_width=200)
         assert result.exit_code == 2 and "'cuda' is not available" in result.output, result.output
-        assert not (tmp_path / command[3].rsplit("/", 1)[-1]).exists()
+        assert not (tmp_path / command[command.index("--out") + 1].rsplit("/", 1)[-1]).exists()

@@ -10,7 +10,7 @@ from cortexkit.errors import ConfigError
 from cortexkit.evaluation import load_arrays
 from cortexkit.insilico import direction_tuning, grating_tuning, most_exciting_inputs
 from cortexkit.pipelines import EncodingConfig, FeatureSpec, fit_run
-from cortexkit.pipelines.in_silico import response_model
+from cortexkit.pipelines.insilico import response_model
 
 
 def _filter_correlation(image, true_filter):
@@ -29,8 +29,8 @@ def v1(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(v1):
-    from cortexkit.encoding.predictor_run import PredictorConfig, SessionSpec
-    from cortexkit.pipelines.trained_predictor import train_predictor
+    from cortexkit.encoding.predictor import PredictorConfig, SessionSpec
+    from cortexkit.pipelines.predictor import train_predictor
 
     store, ds, out = v1
     cfg = PredictorConfig(data=[SessionSpec(path=str(store), key="v1")],
@@ -41,7 +41,7 @@ def trained(v1):
 
 
 def test_a_trained_core_reproduces_its_predictions_and_recovers_the_cells(v1, trained):
-    from cortexkit.pipelines.trained_predictor import load_trained, stimulus_predictions
+    from cortexkit.pipelines.predictor import load_trained, stimulus_predictions
 
     store, ds, _ = v1
     model = response_model(trained)
@@ -80,8 +80,8 @@ def test_the_stacked_model_reproduces_the_stacked_predictions(v1):
 
 
 def test_a_time_resolved_core_with_behaviour_answers_at_the_mean_state(tmp_path):
-    from cortexkit.encoding.predictor_run import PredictorConfig, SessionSpec, core_input
-    from cortexkit.pipelines.trained_predictor import train_predictor
+    from cortexkit.encoding.predictor import PredictorConfig, SessionSpec, core_input
+    from cortexkit.pipelines.predictor import train_predictor
     from tests.data.readers.test_sensorium2023 import make_mouse
 
     make_mouse(tmp_path / "mouse", ["train"] * 6 + ["oracle"] * 4, [20] * 10, repeat_of={7: 6, 9: 8})
@@ -136,7 +136,7 @@ def test_the_tuning_command_on_a_video_model(mt, tmp_path):
     from cortexkit.cli import app
 
     ds, run = mt
-    result = CliRunner().invoke(app, ["tuning", str(run), "--out", str(tmp_path / "t"), "--rf-size", "4"])
+    result = CliRunner().invoke(app, ["insilico", "tuning", str(run), "--out", str(tmp_path / "t"), "--rf-size", "4"])
     assert result.exit_code == 0, result.output
     preferred = __import__("pandas").read_csv(tmp_path / "t" / "preferred.csv")
     assert {"direction", "speed", "dsi", "rf_x", "rf_y"} <= set(preferred.columns)
@@ -199,7 +199,7 @@ def test_two_families_agree_on_the_meis_of_the_same_unit_and_not_of_others(v1, t
     shifted = type(mei_b)(mei_b.units, np.roll(mei_b.images, 1, axis=0), mei_b.responses, mei_b.history)
     other = mei_agreement(a, b, mei_a, shifted, pool)
     assert other["cross_drive_ba"].median() < same["cross_drive_ba"].median() - 0.4
-    result = CliRunner().invoke(app, ["synthesize", str(out / "gabor"), "--units", "0,1", "--steps", "40",
+    result = CliRunner().invoke(app, ["insilico", "synthesize", str(out / "gabor"), "--units", "0,1", "--steps", "40",
                                       "--compare", str(trained), "--out", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
     table = __import__("pandas").read_csv(tmp_path / "m" / "agreement.csv")
@@ -208,7 +208,11 @@ def test_two_families_agree_on_the_meis_of_the_same_unit_and_not_of_others(v1, t
 
 def test_gratings_and_tuning_work_on_rectangular_frames():
     from cortexkit.insilico import ResponseModel
-    from cortexkit.simulate.stimuli import drifting_grating
+    from cortexkit.render import drifting_gratings
+
+    def drifting_grating(size, n_frames, direction, wavelength, temporal_frequency, phase=0.0):
+        return drifting_gratings([direction], [wavelength], [temporal_frequency], [phase], [1.0], size=size,
+                                 n_frames=n_frames)[0]
 
     movie = drifting_grating((18, 32), 3, direction=0.0, wavelength=8.0, temporal_frequency=0.125)
     assert movie.shape == (3, 18, 32)
@@ -216,7 +220,7 @@ def test_gratings_and_tuning_work_on_rectangular_frames():
     up = drifting_grating((18, 32), 2, direction=90.0, wavelength=8.0, temporal_frequency=0.125)
     np.testing.assert_allclose(up[1][:-1], up[0][1:], atol=1e-6)  # upward: towards row 0
 
-    even, odd = (torch.as_tensor(drifting_grating((18, 32), 4, 0.0, 8.0, 0.125, phase) - 0.5) for phase in (0, np.pi / 2))
+    even, odd = (torch.as_tensor(drifting_grating((18, 32), 4, 0.0, 8.0, 0.125, phase) - 0.5) for phase in (0, 90))
 
     class Rightward(ResponseModel):
         """Motion energy of rightward drift (8 px, 1 px/frame): a quadrature pair of templates."""

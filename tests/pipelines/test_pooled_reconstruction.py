@@ -93,7 +93,7 @@ def test_command_line(stores, tmp_path):
 
     from cortexkit.cli import app
 
-    r = CliRunner().invoke(app, ["reconstruct", str(stores / "subj01.zarr"), str(stores / "subj02.zarr"), "--out",
+    r = CliRunner().invoke(app, ["decode", "reconstruct", str(stores / "subj01.zarr"), str(stores / "subj02.zarr"), "--out",
                                  str(tmp_path / "run"), "--decoder", "pca", "--image-size", "16", "--permutations", "10"])
     assert r.exit_code == 0, r.output
     assert "pooled" in r.output and (tmp_path / "run" / "subj01" / "report.html").is_file()

@@ -9,7 +9,7 @@ import pytest
 from cortexkit import data
 from cortexkit.errors import DataError
 from cortexkit.pipelines.reconstruction import ReconstructionConfig
-from cortexkit.pipelines.ridge_encoding import FeatureSpec
+from cortexkit.pipelines.ridge import FeatureSpec
 from cortexkit.pipelines.streams import double_dissociation, mcnemar, run_streams
 from cortexkit.simulate import simulate_streams
 

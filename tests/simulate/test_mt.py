@@ -20,8 +20,8 @@ def test_units_are_direction_selective():
     pop = MTPopulation.sample(8, 24, 12, seed=2)
     for u, p in pop.params.iterrows():
         movies = np.concatenate([
-            drifting_gratings([[p.direction + offset]], [[1 / p.wavelength]], [[p.temporal_frequency]], [[0.0]], [[1.0]],
-                              size=24, field_deg=24, frame_rate=1.0, duration=12, aperture=False)
+            drifting_gratings([p.direction + offset], [p.wavelength], [p.temporal_frequency], [0.0], [1.0],
+                              size=24, n_frames=12)
             for offset in (0.0, 90.0, 180.0)])
         pref, orth, null = pop.rates(movies)[:, u]
         assert pref > 3 * max(orth, null, 1e-3)  # preferred direction >> orthogonal and opposite

@@ -1,16 +1,24 @@
-"""Benchmarks: a plugin per dataset (source + split + task + score), found by name, and the
-leaderboard that runs every named model on every benchmark of its task.
+"""Benchmarks: a plugin per dataset (source + split + task + score), found by name, the named
+models, and the one runner that puts models on benchmarks as cells.
 
-Importing this package registers every benchmark; ``cortexkit bench`` lists them and
-``cortexkit leaderboard models`` the models.
+- :mod:`~cortexkit.benchmarks.definition`: what a benchmark is; the registry
+- :mod:`~cortexkit.benchmarks.plugins`: one file per dataset or simulation
+- :mod:`~cortexkit.benchmarks.models`: named models (one YAML file each, ``models/``)
+- :mod:`~cortexkit.benchmarks.recordings`: the stores a benchmark reads, made once
+- :mod:`~cortexkit.benchmarks.cells`: a model on a benchmark, fingerprinted, on disk
+- :mod:`~cortexkit.benchmarks.tasks`: how each kind of model runs and is scored in a cell
+- :mod:`~cortexkit.benchmarks.runner`: the runner (resumable, local or on Dask)
+- :mod:`~cortexkit.benchmarks.table`, :mod:`~cortexkit.benchmarks.comparisons`: the views
 """
 
-from cortexkit.benchmarks import (  # noqa: F401  (registration, in listing order)
-    cowley2023_v4, cowley2023_v4_reconstruction, allen_ns118, goris2015, gold_mt, simulated,
-)
-from cortexkit.benchmarks.base import BENCHMARKS, Benchmark, get_benchmark, run_benchmark
-from cortexkit.benchmarks.leaderboard import matrix, read_leaderboard, run_leaderboard
-from cortexkit.benchmarks.model_specs import ModelSpec, builtin_models, get_model
+from cortexkit.benchmarks import plugins  # noqa: F401  (registration, in listing order)
+from cortexkit.benchmarks.catalog import NOUNS, catalog
+from cortexkit.benchmarks.cells import Cell, read_cells
+from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark, get_benchmark, metric_label
+from cortexkit.benchmarks.models import ModelSpec, builtin_models, get_model, read_model
+from cortexkit.benchmarks.runner import plan_cells, run_benchmarks
+from cortexkit.benchmarks.table import matrix, read_results, read_table_view, write_tables
 
-__all__ = ["BENCHMARKS", "Benchmark", "ModelSpec", "builtin_models", "get_benchmark", "get_model", "matrix",
-           "read_leaderboard", "run_benchmark", "run_leaderboard"]
+__all__ = ["BENCHMARKS", "NOUNS", "Benchmark", "Cell", "catalog", "ModelSpec", "builtin_models", "get_benchmark", "get_model", "matrix",
+           "metric_label", "plan_cells", "read_cells", "read_model", "read_results", "read_table_view",
+           "run_benchmarks", "write_tables"]

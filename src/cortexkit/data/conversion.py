@@ -25,7 +25,7 @@ import xarray as xr
 from cortexkit._atomic import atomic_path, exclusive, write_text
 from cortexkit._progress import progress_bar
 from cortexkit.data.model import MISSING_RESPONSES, response_problems, validate
-from cortexkit.data.store import _strings_to_objects
+from cortexkit.data.store import strings_to_objects
 from cortexkit.errors import CortexkitError, DataError
 
 STREAM_BYTES = 16 * 2**20  # variables larger than this are written chunk by chunk
@@ -96,7 +96,7 @@ def write_streaming(
 
     # the data model's NaN policy: NaN responses only where the reader declares missing responses
     nan_allowed = ds.attrs.get("missing_responses") in MISSING_RESPONSES
-    ds = _strings_to_objects(ds)
+    ds = strings_to_objects(ds)
     streamed = _streamed(ds)
     # Streamed variables are Dask-chunked along their leading dim so the skeleton holds only their
     # metadata; everything else is small and is written with the skeleton.

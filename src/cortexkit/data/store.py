@@ -27,7 +27,8 @@ def _recast(ds: xr.Dataset, kinds: str, cast) -> xr.Dataset:
 
 # Zarr v3 specifies a variable-length string type but none for numpy's fixed-width unicode, so
 # text is written as Python objects and read back (as numpy StringDType) into plain unicode.
-def _strings_to_objects(ds: xr.Dataset) -> xr.Dataset:
+def strings_to_objects(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with fixed-width string arrays as object arrays (how Zarr writes variable-length text)."""
     return _recast(ds, "U", lambda a: a.astype(object))
 
 
@@ -84,7 +85,7 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, validate_first: bool = True
     if validate_first:
         validate(ds, allow_nan_responses=True, source=str(path))
     with atomic_path(path) as tmp:
-        _strings_to_objects(ds).to_zarr(tmp, mode="w", consolidated=False)
+        strings_to_objects(ds).to_zarr(tmp, mode="w", consolidated=False)
     return path
 
 

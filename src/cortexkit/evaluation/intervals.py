@@ -9,7 +9,7 @@ import numpy as np
 
 from cortexkit import metrics
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.evaluation.paired import CONFIDENCE, N_BOOTSTRAP, _columnwise_r
+from cortexkit.evaluation.paired import CONFIDENCE, N_BOOTSTRAP, columnwise_r
 
 
 def _percentiles(draws: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -54,10 +54,10 @@ def median_r_interval(recordings: list[tuple[np.ndarray, np.ndarray]], *, ceilin
         if y.ndim != 2 or y.shape != p.shape:
             raise DataError(f"recording {k}: target {y.shape} and prediction {p.shape} must both be (stimulus, unit)",
                             variable="prediction")
-        observed.append(_columnwise_r(y, p))
+        observed.append(columnwise_r(y, p))
         draws = rng.integers(0, len(y), size=(n_bootstrap, len(y)))
         block = max(1, int(2e7 // max(1, y.size)))
-        parts = [_columnwise_r(y[draws[a:a + block]], p[draws[a:a + block]]) for a in range(0, n_bootstrap, block)]
+        parts = [columnwise_r(y[draws[a:a + block]], p[draws[a:a + block]]) for a in range(0, n_bootstrap, block)]
         boot.append(np.concatenate(parts))  # (draw, unit)
     r, draws = np.concatenate(observed), np.concatenate(boot, axis=1)
     with np.errstate(all="ignore"):

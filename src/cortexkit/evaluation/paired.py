@@ -44,7 +44,7 @@ def _check(name: str, a: np.ndarray, shape: tuple) -> np.ndarray:
     return a
 
 
-def _columnwise_r(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+def columnwise_r(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Pearson r over the stimulus axis (-2) for stacked draws: y, p of shape (..., stimulus, unit)."""
     yc = y - y.mean(-2, keepdims=True)
     pc = p - p.mean(-2, keepdims=True)
@@ -142,7 +142,7 @@ def paired_comparison(
     for start in range(0, n_bootstrap, block):  # draws in blocks bounded in memory
         draws = rng.integers(0, n_stim, size=(min(block, n_bootstrap - start), n_stim))
         target = _targets_per_draw(y, rep, draws, rng)
-        boot[start:start + len(draws)] = _columnwise_r(target, a[draws]) - _columnwise_r(target, b[draws])
+        boot[start:start + len(draws)] = columnwise_r(target, a[draws]) - columnwise_r(target, b[draws])
     tail = 100 * (1 - confidence) / 2
     with np.errstate(all="ignore"):
         lo, hi = np.nanpercentile(boot, [tail, 100 - tail], axis=0)
@@ -157,7 +157,7 @@ def paired_comparison(
         swap = rng.random((min(block, n_permutations - start), n_stim, 1)) < 0.5
         pa, pb = np.where(swap, b, a), np.where(swap, a, b)
         with np.errstate(all="ignore"):
-            null = np.nanmedian(_columnwise_r(y, pa) - _columnwise_r(y, pb), axis=1)
+            null = np.nanmedian(columnwise_r(y, pa) - columnwise_r(y, pb), axis=1)
         exceed += int((np.abs(null) >= abs(observed) - 1e-12).sum())
     valid = np.isfinite(diff)
     nonzero = valid & (diff != 0)

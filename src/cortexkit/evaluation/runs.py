@@ -32,6 +32,9 @@ MODELS_DIR = "models"
 RESULTS_FILE = "results.csv"
 SUMMARY_FILE = "summary.csv"
 RUN_KINDS = ("encoding", "training", "reconstruction")
+# Every float of a table reads back exactly as it was written (medians of a reread table equal those
+# of the table in memory, to the last bit): pandas 3 does so by default, older ones need round_trip.
+_EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
 def write_run_record(run_dir: str | os.PathLike, record: dict) -> Path:
@@ -130,7 +133,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise DataError("missing; run `cortexkit evaluate` on this run first", source=str(path))
     # Only empty cells (how write_table writes NaN) are missing: pandas' default would also turn the
     # strings "null", "NA" or "None" (a null-model row, a unit or area named NA) into NaN.
-    return pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
+    return pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"], **_EXACT_FLOATS)
 
 
 def split_run_model(text: str) -> tuple[str, str | None]:

@@ -10,7 +10,7 @@ from cortexkit.features.gabor import GaborPyramid
 from cortexkit.features.motion_energy import MotionEnergy, RandomCNN3D
 from cortexkit.features.pixels import PixelPCA, Pixels
 from cortexkit.features.torch_layers import PretrainedCNN, TorchExtractor
-from cortexkit.features.library_models import OpenCLIPModel, TimmModel, TorchvisionModel
+from cortexkit.features.library import OpenCLIPModel, TimmModel, TorchvisionModel
 
 __all__ = [
     "FeatureExtractor",

@@ -100,7 +100,7 @@ def swav_resnet50(path=None, device: str = "cpu"):
     from pathlib import Path
 
     from cortexkit.errors import ConfigError
-    from cortexkit.features.library_models import load_state_file
+    from cortexkit.features.library import load_state_file
     from cortexkit.features.torch_layers import TorchExtractor
     from cortexkit.optional import require
 

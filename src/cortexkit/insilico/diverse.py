@@ -21,7 +21,7 @@ import torch
 
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError
-from cortexkit.insilico.mei import _blur, _project, most_exciting_inputs
+from cortexkit.insilico.mei import blur_gradient, project_to_budget, most_exciting_inputs
 
 
 @dataclass
@@ -86,7 +86,7 @@ def diverse_exciting_inputs(model, units, *, n: int = 4, threshold: float = 0.9,
     gen = torch.Generator().manual_seed(seed + 1)
     u, shape = len(index), tuple(model.image_shape)
     start = torch.as_tensor(mei.images - mean)[:, None].expand((u, n) + shape)
-    delta = _project((start + noise * contrast * torch.randn((u, n) + shape, generator=gen)).flatten(0, 1), mean, contrast)
+    delta = project_to_budget((start + noise * contrast * torch.randn((u, n) + shape, generator=gen)).flatten(0, 1), mean, contrast)
     # both "threshold of the MEI response" and "threshold of its rise above grey" must hold
     target = np.maximum(threshold * mei.responses, grey + threshold * (mei.responses - grey))
     target = torch.as_tensor(target, dtype=torch.float32)[:, None]
@@ -95,7 +95,7 @@ def diverse_exciting_inputs(model, units, *, n: int = 4, threshold: float = 0.9,
     dims = tuple(range(1, delta.ndim))
 
     def normalized(g):
-        g = _blur(g.flatten(0, 1), blur).view_as(g) if model.video else _blur(g, blur)
+        g = blur_gradient(g.flatten(0, 1), blur).view_as(g) if model.video else blur_gradient(g, blur)
         return g / (g.pow(2).mean(dims, keepdim=True).sqrt() + 1e-12)
 
     model.eval()
@@ -111,7 +111,7 @@ def diverse_exciting_inputs(model, units, *, n: int = 4, threshold: float = 0.9,
         along = (away * g_resp).flatten(1).sum(1) / (g_resp.flatten(1).pow(2).sum(1) + 1e-12)
         away = normalized(away - torch.clamp(along, max=0.0).view((-1,) + (1,) * len(dims)) * g_resp)
         low = (response.detach().view(u, n) < target).flatten().view((-1,) + (1,) * len(dims))
-        delta = _project(delta + step_size * contrast * torch.where(low, g_resp, away), mean, contrast)
+        delta = project_to_budget(delta + step_size * contrast * torch.where(low, g_resp, away), mean, contrast)
     # The last step may have left an image just below its target: ascend those alone for a while.
     for _ in range(50):
         x = delta.clone().requires_grad_(True)
@@ -121,7 +121,7 @@ def diverse_exciting_inputs(model, units, *, n: int = 4, threshold: float = 0.9,
             break
         (g_resp,) = torch.autograd.grad(response.sum(), x)
         step = step_size * contrast * normalized(g_resp) * low.view((-1,) + (1,) * len(dims))
-        delta = _project(delta + step, mean, contrast)
+        delta = project_to_budget(delta + step, mean, contrast)
     with torch.no_grad():
         final = model(mean + delta)[rows, cols].view(u, n).numpy()
         sim = _similarity(delta.view((u, n) + shape)).numpy()

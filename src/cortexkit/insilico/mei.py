@@ -38,7 +38,7 @@ def _gaussian_kernel(sigma: float) -> torch.Tensor:
     return k / k.sum()
 
 
-def _blur(g: torch.Tensor, sigma: float) -> torch.Tensor:
+def blur_gradient(g: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of (n, y, x[, c]) over y and x."""
     if sigma <= 0:
         return g
@@ -52,7 +52,7 @@ def _blur(g: torch.Tensor, sigma: float) -> torch.Tensor:
     return x.movedim(1, -1) if color else x[:, 0]
 
 
-def _project(delta: torch.Tensor, mean: float, budget: float) -> torch.Tensor:
+def project_to_budget(delta: torch.Tensor, mean: float, budget: float) -> torch.Tensor:
     """Onto RMS(delta) <= budget per image, then into [0, 1] - mean."""
     dims = tuple(range(1, delta.ndim))
     rms = delta.pow(2).mean(dims, keepdim=True).sqrt()
@@ -94,7 +94,7 @@ def most_exciting_inputs(model, units, *, steps: int = 200, step_size: float = 0
     gen = torch.Generator().manual_seed(seed)
     space = (2, 3) if model.video else (1, 2)  # the y and x axes of a batch
     shape = (len(index),) + tuple(model.image_shape)
-    delta = _project(0.01 * torch.randn(shape, generator=gen), mean, contrast)
+    delta = project_to_budget(0.01 * torch.randn(shape, generator=gen), mean, contrast)
     rows = torch.arange(len(index))
     history = np.empty((steps, len(index)), dtype=np.float32)
     model.eval()
@@ -105,10 +105,10 @@ def most_exciting_inputs(model, units, *, steps: int = 200, step_size: float = 0
         response = model(shifted)[rows, torch.as_tensor(index)]
         history[step] = response.detach().numpy()
         (grad,) = torch.autograd.grad(-response.sum() if least else response.sum(), x)
-        grad = _blur(grad.flatten(0, 1), blur).view_as(grad) if model.video else _blur(grad, blur)
+        grad = blur_gradient(grad.flatten(0, 1), blur).view_as(grad) if model.video else blur_gradient(grad, blur)
         dims = tuple(range(1, grad.ndim))
         grad = grad / (grad.pow(2).mean(dims, keepdim=True).sqrt() + 1e-12)
-        delta = _project(delta + step_size * contrast * grad, mean, contrast)
+        delta = project_to_budget(delta + step_size * contrast * grad, mean, contrast)
     with torch.no_grad():
         final = model(mean + delta)[rows, torch.as_tensor(index)].numpy()
     return MEIResult(model.units[index], (mean + delta).numpy(), final, history)

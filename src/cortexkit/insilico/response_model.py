@@ -212,7 +212,7 @@ class PredictorResponseModel(ResponseModel):
 
     def forward(self, stimuli: torch.Tensor) -> torch.Tensor:
         """Responses (n, unit) of stimuli as the dataset stores them."""
-        from cortexkit.encoding.predictor_run import core_input
+        from cortexkit.encoding.predictor import core_input
 
         device = next(self.predictor.parameters()).device
         x = core_input(stimuli.to(device), self.config, self.video)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from cortexkit.errors import ConfigError
-from cortexkit.simulate.stimuli import drifting_gratings, gratings
+from cortexkit.simulate.stimuli import drifting_grating_grid, gratings
 
 
 def default_wavelengths(frame_shape, n: int) -> tuple[float, ...]:
@@ -59,7 +59,7 @@ def direction_tuning(model, *, directions=tuple(np.arange(0, 360, 30.0)), wavele
                      temporal_frequencies=(0.0625, 0.125, 0.25), phases=(0.0, 90.0, 180.0, 270.0),
                      contrast: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Responses of every unit of a video :class:`ResponseModel` to drifting gratings
-    (:func:`cortexkit.simulate.stimuli.drifting_gratings`: 0 deg = rightward, 90 = upward; any frame
+    (:func:`cortexkit.simulate.stimuli.drifting_grating_grid`: 0 deg = rightward, 90 = upward; any frame
     shape), and each unit's preference. ``wavelengths`` default to three from :func:`default_wavelengths`.
 
     Returns
@@ -79,9 +79,9 @@ def direction_tuning(model, *, directions=tuple(np.arange(0, 360, 30.0)), wavele
     n_frames, height, width = model.image_shape[:3]
     wavelengths = default_wavelengths(model.frame_shape, 3) if wavelengths is None else wavelengths
     color = len(model.image_shape) == 4 and model.image_shape[-1] == 3
-    movies, params = drifting_gratings((int(height), int(width)), int(n_frames), directions=directions, wavelengths=wavelengths,
-                                       temporal_frequencies=temporal_frequencies, phases=phases, contrast=contrast,
-                                       color=color)
+    movies, params = drifting_grating_grid((int(height), int(width)), int(n_frames), directions=directions,
+                                           wavelengths=wavelengths, temporal_frequencies=temporal_frequencies,
+                                           phases=phases, contrast=contrast, color=color)
     if len(model.image_shape) == 4 and model.image_shape[-1] == 1:
         movies = movies[..., None]
     pred = model.predict(movies)

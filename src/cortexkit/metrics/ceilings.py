@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from cortexkit.errors import DataError
-from cortexkit.metrics.encoding import _repeats, pearson
+from cortexkit.metrics.encoding import check_repeats, pearson
 
 
 def spearman_brown(r, factor: float = 2.0) -> np.ndarray:
@@ -48,7 +48,7 @@ def split_half_reliability(
     corrected : bool
         Apply the Spearman-Brown correction.
     """
-    r = _repeats(repeats)
+    r = check_repeats(repeats)
     flat = r.reshape(r.shape[0], r.shape[1], -1)  # (stimulus, repeat, units)
     valid = np.isfinite(flat)
     if not (valid == valid[:, :, :1]).all():
@@ -79,7 +79,7 @@ def ncsnr(repeats) -> np.ndarray:
     :math:`\mathrm{Var}_{total}` the variance of all single trials (for NSD's z-scored betas
     :math:`\mathrm{Var}_{total} = 1`); :math:`ncsnr = \sigma_{signal} / \sigma_{noise}`.
     """
-    r = _repeats(repeats)
+    r = check_repeats(repeats)
     flat = r.reshape((-1,) + r.shape[2:])
     total = np.nanvar(flat, axis=0, ddof=1)
     noise = np.nanmean(np.nanvar(r, axis=1, ddof=1), axis=0)

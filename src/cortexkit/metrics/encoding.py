@@ -23,7 +23,9 @@ def _pair(y_true, y_pred, name_true="y_true", name_pred="y_pred"):
     return a, b
 
 
-def _repeats(repeats, name="repeats", min_repeats=2):
+def check_repeats(repeats, name="repeats", min_repeats=2):
+    """``repeats`` as a float64 (stimulus, repeat, unit) array; a DataError naming ``name`` when it
+    has fewer dims or fewer than ``min_repeats`` repeats."""
     r = np.asarray(repeats, dtype=np.float64)
     if r.ndim < 3:
         raise DataError(f"expected (stimulus, repeat, unit, ...), got shape {r.shape}", variable=name)
@@ -104,7 +106,7 @@ def fev(repeats) -> np.ndarray:
     ----------
     repeats : (stimulus, repeat, unit) single trials, NaN-padded
     """
-    r = _repeats(repeats)
+    r = check_repeats(repeats)
     total, noise = _variances(r)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total > 0, (total - noise) / total, np.nan)
@@ -127,7 +129,7 @@ def feve(repeats, y_pred) -> np.ndarray:
     repeats : (stimulus, repeat, unit) single trials, NaN-padded
     y_pred : (stimulus, unit) predictions (broadcast over repeats), or (stimulus, repeat, unit)
     """
-    r = _repeats(repeats)
+    r = check_repeats(repeats)
     p = _trial_predictions(r, y_pred)
     total, noise = _variances(r)
     mse = np.nanmean(((r - p) ** 2).reshape((-1,) + r.shape[2:]), axis=0)
@@ -137,13 +139,13 @@ def feve(repeats, y_pred) -> np.ndarray:
 
 def correlation_to_average(repeats, y_pred) -> np.ndarray:
     """Pearson r between predictions and the repeat-averaged responses (Sensorium's name for it)."""
-    r = _repeats(repeats, min_repeats=1)
+    r = check_repeats(repeats, min_repeats=1)
     return pearson(np.nanmean(r, axis=1), y_pred)
 
 
 def single_trial_correlation(repeats, y_pred) -> np.ndarray:
     """Pearson r over all single trials, predictions repeated for each trial of a stimulus."""
-    r = _repeats(repeats, min_repeats=1)
+    r = check_repeats(repeats, min_repeats=1)
     p = np.where(np.isfinite(r), _trial_predictions(r, y_pred), np.nan)
     a = r - np.nanmean(r, axis=(0, 1))
     b = p - np.nanmean(p, axis=(0, 1))

@@ -1,70 +1,52 @@
 """Pipelines: a config in, tables (and run-directory files) out. Each is one straight flow through
 the layers below; figures and pages are drawn by :mod:`cortexkit.report` from what they write.
 
-- :mod:`~cortexkit.pipelines.ridge_encoding`: ridge on fixed features (``fit_run``, ``evaluate_run``)
-- :mod:`~cortexkit.pipelines.trained_predictor`: cores + readouts trained end to end
-- :mod:`~cortexkit.pipelines.reconstruction`: decoders scored against null models
-- :mod:`~cortexkit.pipelines.pooled_reconstruction`: several subjects pooled on shared test stimuli
-- :mod:`~cortexkit.pipelines.parameter_decoding`: stimulus parameters from single trials
-- :mod:`~cortexkit.pipelines.comparison`: CKA / RSA between feature spaces and neurons
+- :mod:`~cortexkit.pipelines.simulation`, :mod:`~cortexkit.pipelines.recordings`,
+  :mod:`~cortexkit.pipelines.dataset_summary`: data in (simulate, convert, merge, describe)
+- :mod:`~cortexkit.pipelines.feature_export`: features of a recording, cached
+- :mod:`~cortexkit.pipelines.ridge`: ridge on fixed features (fit, stack, evaluate)
+- :mod:`~cortexkit.pipelines.predictor`: cores + readouts trained end to end
+- :mod:`~cortexkit.pipelines.evaluate`: any run scored again
 - :mod:`~cortexkit.pipelines.model_comparison`: two models unit by unit, with paired statistics
+- :mod:`~cortexkit.pipelines.comparison`: CKA / RSA between feature spaces and neurons
 - :mod:`~cortexkit.pipelines.streams`: two regions on the same stimuli (decoding, encoding, CKA)
-- :mod:`~cortexkit.pipelines.feature_export`, :mod:`~cortexkit.pipelines.dataset_summary`,
-  :mod:`~cortexkit.pipelines.demo`
+- :mod:`~cortexkit.pipelines.reconstruction`, :mod:`~cortexkit.pipelines.pooled_reconstruction`:
+  decoders scored against null models, one subject or pooled over subjects
+- :mod:`~cortexkit.pipelines.parameter_decoding`: stimulus parameters from single trials
+- :mod:`~cortexkit.pipelines.insilico`: MEIs, tuning, experiment design on a fitted run
+- :mod:`~cortexkit.pipelines.catalog`: what there is to choose from
+- :mod:`~cortexkit.pipelines.demo`: the demo
 """
 
+from cortexkit.pipelines.catalog import NOUNS, catalog
 from cortexkit.pipelines.comparison import compare_representations
 from cortexkit.pipelines.dataset_summary import describe_dataset
 from cortexkit.pipelines.demo import run_demo
 from cortexkit.pipelines.evaluate import evaluate_any_run
-from cortexkit.pipelines.feature_export import export_features
-from cortexkit.pipelines.in_silico import design, response_model, synthesize, tuning
-from cortexkit.pipelines.model_comparison import compare_models
-from cortexkit.pipelines.parameter_decoding import run_parameter_decoding
-from cortexkit.pipelines.pooled_reconstruction import run_pooled_reconstruction
-from cortexkit.pipelines.reconstruction import DecoderSpec, ReconstructionConfig, run_reconstruction
-from cortexkit.pipelines.streams import run_streams
-from cortexkit.pipelines.ridge_encoding import (
-    EncodingConfig,
-    StackSpec,
-    FeatureSpec,
-    RidgeSpec,
-    evaluate_run,
-    feature_specs,
-    fit_feature_space,
-    fit_run,
-    model_names,
-)
-from cortexkit.pipelines.trained_predictor import evaluate_predictor, load_trained, run_trained_predictor, train_predictor
+from cortexkit.pipelines.feature_export import export_features, extract_features
+from cortexkit.pipelines.insilico import design, response_model, synthesize, tuning
+from cortexkit.pipelines.model_comparison import compare_models, compare_predictions
+from cortexkit.pipelines.parameter_decoding import DECODING_METHODS, run_parameter_decoding
+from cortexkit.pipelines.pooled_reconstruction import reconstruct, run_pooled_reconstruction
+from cortexkit.pipelines.predictor import (PredictorConfig, evaluate_predictor, load_trained, predictor_config,
+                                           run_trained_predictor, stimulus_predictions, train_predictor)
+from cortexkit.pipelines.reconstruction import (DecoderSpec, ReconstructionConfig, prepare_stimuli, reconstruction_config,
+                                                run_reconstruction)
+from cortexkit.pipelines.recordings import convert_recording, merge_recordings
+from cortexkit.pipelines.ridge import (STACKED, EncodingConfig, FeatureSpec, RidgeSpec, StackSpec, encoding_config,
+                                       evaluate_run, feature_specs, fit_feature_space, fit_run, model_names,
+                                       run_ridge_encoding)
+from cortexkit.pipelines.simulation import simulate_recording, simulation_config, write_simulation
+from cortexkit.pipelines.streams import dissociation_sentence, run_streams
 
 __all__ = [
-    "compare_models",
-    "design",
-    "response_model",
-    "synthesize",
-    "tuning",
-    "EncodingConfig",
-    "StackSpec",
-    "FeatureSpec",
-    "RidgeSpec",
-    "feature_specs",
-    "fit_feature_space",
-    "fit_run",
-    "evaluate_run",
-    "model_names",
-    "train_predictor",
-    "load_trained",
-    "evaluate_predictor",
-    "run_trained_predictor",
-    "evaluate_any_run",
-    "DecoderSpec",
-    "ReconstructionConfig",
-    "run_reconstruction",
-    "run_pooled_reconstruction",
-    "run_streams",
-    "run_parameter_decoding",
-    "compare_representations",
-    "export_features",
-    "describe_dataset",
-    "run_demo",
+    "DECODING_METHODS", "NOUNS", "STACKED", "DecoderSpec", "EncodingConfig", "FeatureSpec", "PredictorConfig",
+    "ReconstructionConfig", "RidgeSpec", "StackSpec", "catalog", "compare_models", "compare_predictions",
+    "compare_representations", "convert_recording", "describe_dataset", "design", "dissociation_sentence",
+    "encoding_config", "evaluate_any_run", "evaluate_predictor", "evaluate_run", "export_features", "extract_features",
+    "feature_specs", "fit_feature_space", "fit_run", "load_trained", "merge_recordings", "model_names",
+    "predictor_config", "prepare_stimuli", "reconstruct", "reconstruction_config", "response_model", "run_demo",
+    "run_parameter_decoding", "run_pooled_reconstruction", "run_reconstruction", "run_ridge_encoding", "run_streams",
+    "run_trained_predictor", "simulate_recording", "simulation_config", "stimulus_predictions", "synthesize",
+    "train_predictor", "tuning", "write_simulation",
 ]

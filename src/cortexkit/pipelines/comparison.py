@@ -15,7 +15,7 @@ from cortexkit._atomic import atomic_path
 from cortexkit.errors import ConfigError
 from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
-from cortexkit.pipelines.ridge_encoding import FeatureSpec, model_names
+from cortexkit.pipelines.ridge import FeatureSpec, model_names
 
 
 def compare_representations(store: str | os.PathLike, specs: list[FeatureSpec], out: str | os.PathLike, *,

@@ -7,18 +7,25 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from cortexkit import data
+from cortexkit.config import with_overrides
 from cortexkit.errors import CortexkitError
-from cortexkit.pipelines.ridge_encoding import EncodingConfig, evaluate_run, fit_run
+from cortexkit.evaluation import SUMMARY_FILE, read_table
+from cortexkit.pipelines.ridge import EncodingConfig, evaluate_run, fit_run
 from cortexkit.simulate import V1SimulationConfig, simulate_v1
 
 
-def run_demo(out: str | os.PathLike, sim: V1SimulationConfig, *, overwrite: bool = False, step=print, log=print) -> Path:
-    """Simulate (or reuse the same simulation on disk), fit and evaluate; returns the run directory.
+def run_demo(out: str | os.PathLike, *, seed: int = 0, n_train: int = 2000, n_test: int = 100, n_repeats: int = 10,
+             overwrite: bool = False, step=print, log=print) -> pd.DataFrame:
+    """Simulate (or reuse the same simulation on disk), fit and evaluate; returns the summary table.
 
-    Writes ``OUT/data.zarr`` and the ridge run (``config.yaml``, ``models/``, ``results.csv``,
-    ``summary.csv``) into ``OUT``. ``step`` receives the headline of each step, ``log`` the details.
+    Writes ``OUT/data.zarr`` (:class:`~cortexkit.simulate.V1SimulationConfig` with these settings)
+    and the ridge run (``config.yaml``, ``models/``, ``results.csv``, ``summary.csv``) into ``OUT``.
+    ``step`` receives the headline of each step, ``log`` the details.
     """
+    sim = with_overrides(V1SimulationConfig, None, dict(n_train=n_train, n_test=n_test, n_repeats=n_repeats, seed=seed))
     out = Path(out)
     data_path = out / "data.zarr"
     step(f"[bold]1/4 simulate[/] {sim.n_simple} simple + {sim.n_complex} complex V1 cells -> {data_path}")
@@ -37,4 +44,4 @@ def run_demo(out: str | os.PathLike, sim: V1SimulationConfig, *, overwrite: bool
             extra={"simulation": sim.model_dump(mode="json")}, log=log)
     step("[bold]3/4 evaluate[/] on the test images, with split-half noise ceilings")
     evaluate_run(out, log=log)
-    return out
+    return read_table(out / SUMMARY_FILE)

@@ -6,13 +6,14 @@ import json
 import os
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from cortexkit import data
 from cortexkit._atomic import atomic_path
 from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
-from cortexkit.pipelines.ridge_encoding import FeatureSpec
+from cortexkit.pipelines.ridge import FeatureSpec, feature_specs
 
 
 def export_features(store: str | os.PathLike, spec: FeatureSpec, out: str | os.PathLike | None = None,
@@ -50,3 +51,15 @@ def export_features(store: str | os.PathLike, spec: FeatureSpec, out: str | os.P
         with atomic_path(out) as tmp:
             result.to_zarr(tmp, consolidated=False)
     return feats
+
+
+def extract_features(store: str | os.PathLike, model: str, *, layers: str | None = None, params: dict | None = None,
+                     out: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str]:
+    """``cortexkit features``: the features of every stimulus of ``store`` under the feature space
+    ``model`` (``layers`` and ``params`` as for :func:`~cortexkit.pipelines.ridge.feature_specs`),
+    cached, and written to ``out`` when given. Returns a table (layer, stimuli, features) and one
+    line saying where they are."""
+    cache = FeatureCache()
+    feats = export_features(store, feature_specs(model, layers=layers, params=params)[0], out, cache)
+    table = pd.DataFrame([(k, len(a), a.shape[1]) for k, a in feats.items()], columns=["layer", "stimuli", "features"])
+    return table, f"cache: {cache.root} ({'hit' if cache.hits else 'computed'})" + (f"; wrote {out}" if out else "")

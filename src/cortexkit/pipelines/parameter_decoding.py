@@ -18,6 +18,8 @@ import xarray as xr
 from cortexkit import data
 from cortexkit.decoding import decode_parameter, neurometric
 from cortexkit.decoding.stimulus_parameters import METHODS
+
+DECODING_METHODS = METHODS  # how a parameter can be decoded (model files name one)
 from cortexkit.evaluation import write_table
 from cortexkit.errors import ConfigError, DataError
 

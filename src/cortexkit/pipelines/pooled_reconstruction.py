@@ -32,7 +32,7 @@ from cortexkit.errors import DataError
 from cortexkit.evaluation import load_arrays, paired_per_stimulus, save_arrays, write_csv_and_markdown
 from cortexkit.features.base import is_video
 from cortexkit.metrics import reconstruction as rm
-from cortexkit.pipelines.reconstruction import (ReconstructionConfig, _lpips, identification_features, prepare_stimuli,
+from cortexkit.pipelines.reconstruction import (ReconstructionConfig, lpips_models, identification_features, prepare_stimuli,
                                                 run_reconstruction, score)
 
 
@@ -92,7 +92,7 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
     log(f"pooling {len(subjects)} subjects on {len(shared)} shared test stimuli")
     video = is_video(gt)
     gt_feats = identification_features(gt, video)
-    lpips = _lpips(video)
+    lpips = lpips_models(video)
     common = dict(video=video, n_permutations=config.n_permutations, seed=config.seed)
     rng = np.random.default_rng(config.seed)
     rows, comparisons = [], []
@@ -132,3 +132,14 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
     write_csv_and_markdown(pd.DataFrame(comparisons).assign(space=space), pooled_dir, "comparisons")
     return table
 
+
+
+def reconstruct(stores: list[str | os.PathLike], out: str | os.PathLike, config: ReconstructionConfig | None = None,
+                *, log=print) -> pd.DataFrame:
+    """``cortexkit decode reconstruct``: one store is one reconstruction run
+    (:func:`~cortexkit.pipelines.run_reconstruction`); several (one per subject) are each decoded
+    and pooled on their shared test stimuli (:func:`run_pooled_reconstruction`, whose table has a
+    ``subject`` column)."""
+    if len(stores) == 1:
+        return run_reconstruction(stores[0], out, config, log=log)
+    return run_pooled_reconstruction(stores, out, config, log=log)

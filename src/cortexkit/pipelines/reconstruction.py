@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from cortexkit import data
-from cortexkit.config import provenance
+from cortexkit.config import provenance, resolve_config
 from cortexkit.decoding import DECODERS, LatentDiffusionDecoder
 from cortexkit.errors import ConfigError, CortexkitError
 from cortexkit.evaluation import (data_fingerprint, load_if_settings_match, save_arrays, write_csv_and_markdown,
@@ -41,7 +41,7 @@ from cortexkit.features.base import is_video
 from cortexkit.image import resize
 from cortexkit.metrics import reconstruction as rm
 
-DEFAULT_DECODERS = ("pca", "autoencoder", "diffusion", "retrieval", "search")
+DEFAULT_DECODERS = ("pca", "retrieval", "autoencoder", "diffusion", "search")
 # Short training for a smoke run (`cortexkit reconstruct --quick`): not for results.
 QUICK_SETTINGS = {
     "autoencoder": dict(epochs=3, extra_images=200),
@@ -173,7 +173,8 @@ def _model_features(extractor, images: np.ndarray) -> np.ndarray:
     return np.concatenate(list(extract_features(extractor, images).values()), axis=1)
 
 
-def _lpips(video: bool):
+def lpips_models(video: bool):
+    """The LPIPS networks of the reconstruction metrics by name (none for videos)."""
     if video:
         return {}
     try:
@@ -274,7 +275,7 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
         recs[spec.model_name] = rec
 
     gt_feats = identification_features(s_test, video)
-    lpips = _lpips(video)
+    lpips = lpips_models(video)
     models = _metric_models(video, out, log)
     gt_model = {m: _model_features(ex, s_test) for m, (ex, _) in models.items()}
     rng = np.random.default_rng(config.seed)
@@ -303,3 +304,33 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     table = pd.DataFrame(rows)
     write_csv_and_markdown(table, out, "metrics")
     return table
+
+
+def reconstruction_config(path: str | os.PathLike | None = None, *, decoders: str | None = None,
+                          image_size: int | None = None, n_permutations: int | None = None,
+                          model_dir: str | os.PathLike | None = None, device: str | None = None,
+                          quick: bool = False) -> ReconstructionConfig:
+    """The config of ``cortexkit decode reconstruct``: the YAML at ``path`` (or the defaults), then
+    the options given on the command line (None: not given).
+
+    ``decoders`` is a comma list of decoder names; ``model_dir`` and ``device`` go to every one of
+    them that takes them (with a YAML file, set them in each decoder's ``params`` instead);
+    ``quick`` shortens training (:data:`QUICK_SETTINGS`, a smoke run).
+    """
+    if path is not None and (model_dir is not None or device is not None):
+        raise ConfigError("--model-dir and --device set the decoders of --decoder; with --config, set model_dir and "
+                          "device in each decoder's params in the YAML")
+    names = None
+    if decoders is not None:
+        names = [n.strip() for n in decoders.split(",") if n.strip()]
+        if not names:
+            raise ConfigError("--decoder is empty; `cortexkit list decoders` lists them")
+    elif path is None and (model_dir is not None or device is not None):
+        names = list(DEFAULT_DECODERS)
+    shared = {"model_dir": str(model_dir) if model_dir is not None else None, "device": device}
+    specs = None if names is None else [
+        {"name": n, "params": {k: v for k, v in shared.items()
+                               if v is not None and k in DECODERS.lookup(n)().get_params(deep=False)}} for n in names]
+    config = resolve_config(ReconstructionConfig, path, {"decoders": specs, "image_size": image_size,
+                                                          "n_permutations": n_permutations})
+    return config.quick() if quick else config

@@ -45,7 +45,7 @@ from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.parameter_decoding import trial_values
 from cortexkit.pipelines.reconstruction import identification_features, prepare_stimuli, run_reconstruction
-from cortexkit.pipelines.ridge_encoding import EncodingConfig, FeatureSpec, evaluate_run, fit_run, model_names
+from cortexkit.pipelines.ridge import EncodingConfig, FeatureSpec, evaluate_run, fit_run, model_names
 
 DEFAULT_FEATURES = (FeatureSpec(name="gabor", label="gabor_2d"), FeatureSpec(name="motion_energy", label="motion_energy_3d"))
 
@@ -81,6 +81,14 @@ def double_dissociation(comparisons: pd.DataFrame, alpha: float = 0.01) -> dict 
             if best is None or p < best["p"]:
                 best = {"p": p, r1["better"]: r1["parameter"], r2["better"]: r2["parameter"]}
     return best
+
+
+def dissociation_sentence(dissociation: dict | None, alpha: float) -> str:
+    """The double dissociation of :func:`double_dissociation` in one sentence."""
+    if dissociation is None:
+        return f"no double dissociation at p < {alpha}"
+    parts = "; ".join(f"{area} decodes {param} better" for area, param in dissociation.items() if area != "p")
+    return f"double dissociation: {parts} (both p <= {dissociation['p']:.2g})"
 
 
 def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters: list[str] | None = None,

@@ -12,7 +12,7 @@ import numpy as np
 
 from cortexkit.evaluation import load_arrays, read_table
 from cortexkit.report import figures
-from cortexkit.report.page import FIGURES_DIR, facts_html, figure_html, save_figure, table_html, write_page
+from cortexkit.report.page import FIGURES_DIR, REPORT_FILE, facts_html, figure_html, save_figure, table_html, write_page
 
 
 def write_synthesis_report(out: str | os.PathLike) -> Path:
@@ -69,3 +69,21 @@ def write_tuning_report(out: str | os.PathLike) -> Path:
                              + (" and the response gradient at mean grey." if "gradient" in maps else ".")),
             "<h2>Per unit</h2>" + table_html(preferred)]
     return write_page(out / "report.html", f"Tuning and receptive fields ({parameter})", body)
+
+
+def write_design_report(out: str | os.PathLike, n_shown: int = 40) -> Path:
+    """``OUT/report.html`` of an experiment design (:func:`cortexkit.pipelines.design`): the chosen
+    stimuli in presentation order (their files in ``png/``) and the table of their scores."""
+    out = Path(out)
+    table = read_table(out / "stimuli.csv")
+    settings = json.loads((out / "design.json").read_text())
+    shown = table.head(n_shown)
+    tiles = "".join(f'<figure style="display:inline-block;margin:0.3em"><img src="png/{f}" width="96">'
+                    f"<figcaption>{int(r)}</figcaption></figure>" for r, f in zip(shown["rank"], shown["file"]))
+    facts = [("models", ", ".join(settings["models"])), ("pool", settings["pool"]), ("objective", settings["objective"]),
+             ("stimuli chosen", len(table)), ("pixel correlation kept below", settings["max_similarity"])]
+    keep = [c for c in table.columns if not str(c).startswith(("response_", "pred_"))][:8]
+    body = [facts_html(facts), f"<h2>The first {len(shown)} stimuli, in presentation order</h2>", tiles,
+            "<h2>Scores</h2>", table_html(table[keep].head(n_shown)),
+            '<p>Every stimulus and its predicted responses: <a href="stimuli.csv">stimuli.csv</a>.</p>']
+    return write_page(out / REPORT_FILE, "cortexkit experiment design", body)

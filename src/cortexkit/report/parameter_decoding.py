@@ -1,4 +1,4 @@
-"""Figures of stimulus-parameter decoding: the confusion matrix and the neurometric curve."""
+"""The page of stimulus-parameter decoding: the scores, the confusion matrix and the neurometric curve."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 from cortexkit.report import figures
-from cortexkit.report.page import save_figure
+from cortexkit.report.page import FIGURES_DIR, REPORT_FILE, figure_html, save_figure, table_html, write_page
 
 
-def write_decoding_figures(decoding: dict, out: str | os.PathLike) -> list[Path]:
-    """Draw ``OUT/confusion.png`` (classification) and ``OUT/neurometric.png`` (with ``by``).
+def write_decoding_report(decoding: dict, out: str | os.PathLike) -> Path:
+    """Draw ``OUT/figures/confusion.png`` (classification) and ``OUT/figures/neurometric.png`` (with
+    ``by``) and write ``OUT/report.html``.
 
     Parameters
     ----------
@@ -21,13 +22,16 @@ def write_decoding_figures(decoding: dict, out: str | os.PathLike) -> list[Path]
     """
     out = Path(out)
     result, curve, parameter = decoding["result"], decoding["curve"], decoding["parameter"]
-    written = []
+    body = [f"<p>{parameter} decoded from single trials (cross-validated), against chance and a label-shuffle "
+            "permutation p-value.</p>", table_html(decoding["table"])]
     if result.confusion is not None:
         fig = figures.confusion(result.confusion, result.labels, title=f"{parameter}: accuracy {result.score:.2f} "
                                 f"(chance {result.chance:.2f}, p = {result.p_value:.3g})")
-        save_figure(fig, out / "confusion.png")
-        written.append(out / "confusion.png")
+        body.append(figure_html(save_figure(fig, out / FIGURES_DIR / "confusion.png"),
+                                "Confusion matrix: rows the true class, columns the decoded one (fractions of each row)."))
     if curve:
-        save_figure(figures.neurometric_curve(curve, decoding["by"], chance=1.0 / decoding["n_classes"]), out / "neurometric.png")
-        written.append(out / "neurometric.png")
-    return written
+        fig = figures.neurometric_curve(curve, decoding["by"], chance=1.0 / decoding["n_classes"])
+        body.append(figure_html(save_figure(fig, out / FIGURES_DIR / "neurometric.png"),
+                                f"Decoding accuracy against {decoding['by']} (dashed: chance)."))
+    body.append('<p>Table: <a href="decoding.csv">decoding.csv</a>.</p>')
+    return write_page(out / REPORT_FILE, f"cortexkit decoding: {parameter}", body)

@@ -100,3 +100,14 @@ def write_pooled_reconstruction_report(run_dir: str | os.PathLike, n: int = 10) 
             figure_html(src.split("/", 1)[1], "Ground truth (top row), each subject's reconstruction and the pool's"
                         + (" (middle frame of each video)." if video else "."))]
     return write_page(pooled / REPORT_FILE, f"cortexkit pooled reconstruction report: {Path(run_dir).name}", body)
+
+
+def write_reconstruction_reports(run_dir: str | os.PathLike) -> list[Path]:
+    """The pages of what :func:`cortexkit.pipelines.reconstruct` wrote: one run's report, or for a
+    pooled run each subject's report and the pooled one (last)."""
+    run_dir = Path(run_dir)
+    pooled = run_dir / "pooled" / "metrics.csv"
+    if not pooled.is_file():
+        return [write_reconstruction_report(run_dir)]
+    subjects = [s for s in dict.fromkeys(read_table(pooled)["subject"].astype(str)) if s != "pooled"]
+    return [write_reconstruction_report(run_dir / s) for s in subjects] + [write_pooled_reconstruction_report(run_dir)]

@@ -8,7 +8,7 @@ from pathlib import Path
 from cortexkit.evaluation import read_run_record, run_kind
 from cortexkit.report.encoding_run import write_report
 from cortexkit.report.reconstruction import write_reconstruction_report
-from cortexkit.report.trained import write_predictor_report
+from cortexkit.report.predictor import write_predictor_report
 
 _WRITERS = {"encoding": write_report, "training": write_predictor_report, "reconstruction": write_reconstruction_report}
 

@@ -1,4 +1,4 @@
-"""The figure of a two-region comparison: decoding accuracy per parameter and region, and CKA."""
+"""The page of a two-region comparison: decoding accuracy per parameter and region, encoding, CKA."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ matplotlib.use("Agg")  # files only
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cortexkit.report.page import save_figure  # noqa: E402
+from cortexkit.report.page import (FIGURES_DIR, REPORT_FILE, figure_html, save_figure, table_html,  # noqa: E402
+                                   write_page)
 
 
-def write_streams_figure(result: dict, out: str | os.PathLike) -> Path:
-    """Draw ``OUT/streams.png``: decoding accuracy of each parameter from each region (chance dashed,
-    McNemar p over each pair of bars) beside the CKA matrix of regions and model layers."""
+def write_streams_report(result: dict, out: str | os.PathLike, sentence: str = "") -> Path:
+    """Draw ``OUT/figures/streams.png`` (decoding accuracy of each parameter from each region, chance
+    dashed, McNemar p over each pair of bars, beside the similarity matrix of regions and model
+    layers) and write ``OUT/report.html`` with the tables of :func:`cortexkit.pipelines.run_streams`."""
     decoding, comparisons, areas = result["decoding"], result["comparisons"], result["areas"]
     params = list(dict.fromkeys(decoding["parameter"])) if len(decoding) else []
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(5 + 1.6 * len(params), 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
@@ -46,6 +48,13 @@ def write_streams_figure(result: dict, out: str | os.PathLike) -> Path:
     ax2.set_title("RSA (Spearman of RDMs)" if result.get("similarity_method") == "rsa" else "linear CKA", fontsize=9)
     fig.colorbar(im, ax=ax2, fraction=0.046)
     fig.tight_layout()
-    save_figure(fig, Path(out) / "streams.png")
-    return Path(out) / "streams.png"
+    out = Path(out)
+    src = save_figure(fig, out / FIGURES_DIR / "streams.png")
+    body = [f"<p><b>{sentence}</b></p>" if sentence else "",
+            figure_html(src, "Decoding accuracy per parameter and region, and the similarity of regions and models."),
+            "<h2>Decoding per region</h2>", table_html(result["comparisons"]) if len(result["comparisons"]) else "<p>none</p>",
+            "<h2>Encoding per region</h2>", table_html(result["encoding"])]
+    if result.get("reconstruction") is not None:
+        body += ["<h2>Reconstruction from each region</h2>", table_html(result["reconstruction"])]
+    return write_page(out / REPORT_FILE, "cortexkit regions compared", body)
 

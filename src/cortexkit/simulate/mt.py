@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cortexkit.config import with_overrides
 from cortexkit.data.model import make_dataset
 from cortexkit.filters import gabor3d
-from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, drifting_grating, source_image
+from cortexkit.render import drifting_gratings
+from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, source_image
 from cortexkit.image import resize, to_grayscale
 
 
@@ -46,7 +47,8 @@ def motion_movies(n: int, size: int = 24, n_frames: int = 12, *, seed: int = 0, 
         th = np.deg2rad(direction)
         if rng.random() < grating_fraction:
             lam, tf, c = rng.uniform(4, 12), rng.uniform(0, 0.25), rng.uniform(0.3, 1.0)
-            movies[i] = drifting_grating(size, n_frames, direction, lam, tf, rng.uniform(0, 2 * np.pi), c)
+            phase = np.rad2deg(rng.uniform(0, 2 * np.pi))
+            movies[i] = drifting_gratings([direction], [lam], [tf], [phase], [c], size=size, n_frames=n_frames)[0]
             rows.append({"kind": "grating", "direction": direction, "speed": tf * lam, "wavelength": lam})
         else:
             img = images[rng.integers(len(images))]

@@ -16,6 +16,7 @@ from skimage import color as skcolor
 from skimage.transform import resize
 
 from cortexkit.errors import ConfigError
+from cortexkit.render import drifting_gratings
 
 # Photographs of natural scenes and objects (synthetic images such as text or logos left out).
 NATURAL_IMAGE_SOURCES = (
@@ -161,39 +162,19 @@ def gratings(
     return stim, pd.DataFrame(rows)
 
 
-def drifting_grating(size: int | tuple[int, int], n_frames: int, direction: float, wavelength: float, temporal_frequency: float,
-                     phase: float = 0.0, contrast: float = 1.0) -> np.ndarray:
-    """One drifting sinusoidal grating movie (frames, height, width) in [0, 1] (``size``: side, or
-    (height, width)).
-
-    ``0.5 + 0.5 * contrast * cos(2 pi (u / wavelength - temporal_frequency * t) + phase)`` with
-    ``u = x cos(direction) + y sin(direction)`` from the image centre, x to the right and y **up**
-    (row 0 is the top), so the bars move towards ``direction`` (0 = rightward, 90 = upward) at
-    ``temporal_frequency * wavelength`` px/frame. ``phase`` in radians.
-    """
-    rows, xx = _centred_grid(size)
-    th = np.deg2rad(direction)
-    u = xx * np.cos(th) - rows * np.sin(th)
-    t = np.arange(n_frames)[:, None, None]
-    movie = 0.5 + 0.5 * contrast * np.cos(2 * np.pi * (u[None] / wavelength - temporal_frequency * t) + phase)
-    return np.clip(movie, 0, 1).astype(np.float32)
-
-
-def drifting_gratings(size: int | tuple[int, int] = 24, n_frames: int = 12, *, directions: Sequence[float] = tuple(np.arange(0, 360, 30.0)),
+def drifting_grating_grid(size: int | tuple[int, int] = 24, n_frames: int = 12, *, directions: Sequence[float] = tuple(np.arange(0, 360, 30.0)),
                       wavelengths: Sequence[float] = (4.0, 8.0, 12.0),
                       temporal_frequencies: Sequence[float] = (0.0625, 0.125, 0.25),
                       phases: Sequence[float] = (0.0, 90.0, 180.0, 270.0), contrast: float = 1.0,
                       color: bool = False) -> tuple[np.ndarray, pd.DataFrame]:
-    """Drifting gratings (:func:`drifting_grating`) on every combination of the given parameters:
+    """Drifting gratings (:func:`cortexkit.render.drifting_gratings`: wavelengths in pixels, temporal
+    frequencies in cycles per frame, phases in degrees) on every combination of the given parameters:
     movies (n, frames, height, width[, 3]) and one row per movie (direction, wavelength,
     temporal_frequency, speed in px/frame, phase in degrees, contrast)."""
-    movies, rows = [], []
-    for d in directions:
-        for lam in wavelengths:
-            for tf in temporal_frequencies:
-                for ph in phases:
-                    movies.append(drifting_grating(size, n_frames, d, lam, tf, np.deg2rad(ph), contrast))
-                    rows.append({"direction": float(d), "wavelength": float(lam), "temporal_frequency": float(tf),
-                                 "speed": float(lam * tf), "phase": float(ph), "contrast": float(contrast)})
-    stim = np.stack(movies)
-    return (np.repeat(stim[..., None], 3, axis=-1) if color else stim), pd.DataFrame(rows)
+    rows = [{"direction": float(d), "wavelength": float(lam), "temporal_frequency": float(tf), "speed": float(lam * tf),
+             "phase": float(ph), "contrast": float(contrast)}
+            for d in directions for lam in wavelengths for tf in temporal_frequencies for ph in phases]
+    table = pd.DataFrame(rows)
+    stim = drifting_gratings(table["direction"], table["wavelength"], table["temporal_frequency"], table["phase"],
+                             table["contrast"], size=size, n_frames=n_frames)
+    return (np.repeat(stim[..., None], 3, axis=-1) if color else stim), table

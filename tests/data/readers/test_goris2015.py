@@ -55,9 +55,9 @@ def test_missing_field(tmp_path):
 
 
 def test_rendered_grating_frequencies():
-    # One component: 2 cycles/deg drifting rightward at 4 Hz over a 2-degree field at 64 px.
-    movie = drifting_gratings([[0.0]], [[2.0]], [[4.0]], [[0.0]], [[1.0]], size=64, field_deg=2.0,
-                              frame_rate=40, duration=0.5, aperture=False)[0]
+    # One component: 2 cycles/deg drifting rightward at 4 Hz over a 2-degree field at 64 px, 40 frames/s,
+    # as the reader converts it: 16 px per cycle, 0.1 cycles per frame.
+    movie = drifting_gratings([0.0], [64 / (2.0 * 2.0)], [4.0 / 40], [0.0], [1.0], size=64, n_frames=20)[0]
     row = movie[0, 32] - 0.5
     spectrum = np.abs(np.fft.rfft(row))
     assert np.argmax(spectrum) == 4  # 2 cpd x 2 deg = 4 cycles across the image

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import scipy.io
 
 from cortexkit.errors import ConfigError, DataError
 
@@ -97,3 +98,15 @@ def check_positive(**values) -> None:
     for name, value in values.items():
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
             raise ConfigError(f"reader option {name} must be a positive number, got {value!r}")
+
+
+def load_mat_variable(path: Path, key: str):
+    """The ``key`` struct of a MATLAB file (``scipy.io.loadmat``), with errors naming the file."""
+    require_file(path, "MATLAB file")
+    try:
+        m = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+    except Exception as exc:
+        raise DataError(f"cannot read the MATLAB file ({type(exc).__name__}: {exc})", source=str(path)) from None
+    if key not in m:
+        raise DataError(f"no variable {key!r} (has {sorted(k for k in m if not k.startswith('__'))})", source=str(path))
+    return m[key]

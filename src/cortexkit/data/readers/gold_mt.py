@@ -24,8 +24,7 @@ import dask.array as dsa
 import numpy as np
 
 from cortexkit.data.model import make_dataset
-from cortexkit.data.readers._common import check_positive, random_split
-from cortexkit.data.readers.goris2015 import loadmat
+from cortexkit.data.readers._common import check_positive, load_mat_variable, random_split
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.render import random_dots
@@ -45,7 +44,7 @@ def cell_count(path: str | Path) -> int:
 
 
 def _cells(path: Path):
-    cells = loadmat(path, "cellArrayOfCells")
+    cells = load_mat_variable(path, "cellArrayOfCells")
     if cells.ndim != 2 or cells.shape[1] != 2:
         raise DataError(f"expected (cells, 2 experiments), got shape {cells.shape}", source=str(path), variable="cellArrayOfCells")
     return cells

@@ -25,10 +25,9 @@ from pathlib import Path
 import dask
 import dask.array as dsa
 import numpy as np
-import scipy.io as sio
 
 from cortexkit.data.model import make_dataset
-from cortexkit.data.readers._common import check_positive, choose, random_split, require_file
+from cortexkit.data.readers._common import check_positive, choose, load_mat_variable, random_split
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import DataError
 from cortexkit.render import drifting_gratings
@@ -43,18 +42,6 @@ def units(path: str | Path) -> list[str]:
     return sorted(p.name.removesuffix("_tp.mat") for p in Path(path).glob("*_tp.mat"))
 
 
-def loadmat(path: Path, key: str):
-    """The ``key`` struct of a MATLAB file (``scipy.io.loadmat``), with errors naming the file."""
-    require_file(path, "MATLAB file")
-    try:
-        m = sio.loadmat(path, squeeze_me=True, struct_as_record=False)
-    except Exception as exc:
-        raise DataError(f"cannot read the MATLAB file ({type(exc).__name__}: {exc})", source=str(path)) from None
-    if key not in m:
-        raise DataError(f"no variable {key!r} (has {sorted(k for k in m if not k.startswith('__'))})", source=str(path))
-    return m[key]
-
-
 def _field(struct, name: str, path: Path, where: str):
     if not hasattr(struct, name):
         raise DataError(f"missing field {where}.{name}", source=str(path))
@@ -65,7 +52,7 @@ def _unit_info(path: Path, unit: str) -> dict:
     info_file = path / "dataList.mat"
     if not info_file.exists():
         return {}
-    n = loadmat(info_file, "N")
+    n = load_mat_variable(info_file, "N")
     names = list(np.atleast_1d(n.unitName))
     if unit not in names:
         return {}
@@ -109,7 +96,7 @@ def read_goris2015(
     check_positive(size=size, frame_rate=frame_rate, duration=duration, time_bin=time_bin)
     unit = choose(units(path), unit, "unit", path, "no <unit>_tp.mat files")
     mat = path / f"{unit}_tp.mat"
-    s = loadmat(mat, "S")
+    s = load_mat_variable(mat, "S")
     exp = _field(_field(s, "tp", mat, "S"), "exp", mat, "S.tp")
     trial = _field(exp, "trial", mat, "S.tp.exp")
     counts = np.asarray(_field(trial, "spikeCount", mat, "S.tp.exp.trial"), dtype=np.float64)
@@ -149,11 +136,14 @@ def read_goris2015(
     field_deg = float(_field(exp, "size", mat, "S.tp.exp"))
     n_stim = len(labels)
 
-    def render(a, b):
-        return drifting_gratings(*(params[n][a:b] for n in COMPONENT_FIELDS.values()), size=size,
-                                 field_deg=field_deg, frame_rate=frame_rate, duration=duration)
-
     n_frames = int(round(duration * frame_rate))
+
+    def render(a, b):
+        # the recording's degrees and hertz in the renderer's pixels and frames (the image spans the aperture)
+        orientation, sf, tf, phase, contrast = (params[n][a:b] for n in COMPONENT_FIELDS.values())
+        return drifting_gratings(orientation, size / (field_deg * sf), tf / frame_rate, phase, contrast, size=size,
+                                 n_frames=n_frames, aperture=True)
+
     blocks = [
         dsa.from_delayed(dask.delayed(render)(a, min(n_stim, a + RENDER_CHUNK)),
                          shape=(min(n_stim, a + RENDER_CHUNK) - a, n_frames, size, size), dtype=np.float32)

@@ -32,8 +32,7 @@ import h5py
 import numpy as np
 
 from cortexkit.data.model import make_dataset
-from cortexkit.data.readers._common import load_npy, require_file
-from cortexkit.data.readers.goris2015 import loadmat
+from cortexkit.data.readers._common import load_mat_variable, load_npy, require_file
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize
@@ -185,9 +184,9 @@ def read_nsd(
     if not 1 <= int(subject) <= 8:
         raise ConfigError(f"subject must be 1-8, got {subject}")
     design_file = root / "nsddata" / "experiments" / "nsd" / "nsd_expdesign.mat"
-    order = np.asarray(loadmat(design_file, "masterordering")).ravel().astype(np.int64)
-    subjectim = np.atleast_2d(np.asarray(loadmat(design_file, "subjectim"))).astype(np.int64)
-    shared = np.asarray(loadmat(design_file, "sharedix")).ravel().astype(np.int64)
+    order = np.asarray(load_mat_variable(design_file, "masterordering")).ravel().astype(np.int64)
+    subjectim = np.atleast_2d(np.asarray(load_mat_variable(design_file, "subjectim"))).astype(np.int64)
+    shared = np.asarray(load_mat_variable(design_file, "sharedix")).ravel().astype(np.int64)
     if subjectim.shape[0] < int(subject):
         raise DataError(f"has {subjectim.shape[0]} subjects, need {subject}", source=str(design_file), variable="subjectim")
 

@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-from cortexkit.benchmarks.base import BENCHMARKS, Benchmark
+from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark
 from cortexkit.data.readers.goris2015 import units
-from cortexkit.pipelines.ridge_encoding import FeatureSpec
 
 
-def _discover(source: Path) -> dict[str, dict]:
+def discover_units(source: Path) -> dict[str, dict]:
     """Every unit the folder's dataList.mat names (one recording each)."""
     return {u: {"unit": u, "size": 32} for u in units(source)}
 
@@ -21,7 +20,7 @@ def goris2015_v1v2() -> Benchmark:
         description="macaque V1 (5) and V2 (1) single units, drifting compound gratings as 32 px movies "
                     "(Goris et al. 2015); seeded 80/20 split",
         folder="goris2015_v1v2", format="goris2015", stimulus="movie",
-        recordings={}, discover=_discover,
-        features=(FeatureSpec(name="pixel_pca", params={"n_components": 100}), FeatureSpec(name="motion_energy")),
+        recordings={}, discover=discover_units,
+        models=("pixel-pca", "motion-energy"),
         citation="Goris, Simoncelli & Movshon (2015) Neuron",
     )

@@ -3,16 +3,16 @@ trial from the cell's spike count."""
 
 from pathlib import Path
 
-from cortexkit.benchmarks.base import BENCHMARKS, Benchmark
+from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark
 from cortexkit.data.readers.gold_mt import cell_count
 
 # The movies are not used for decoding: rendered small and coarse to keep conversion quick.
-_OPTIONS = {"experiment": "tuning", "measure": "count", "size": 16, "frame_rate": 10}
+OPTIONS = {"experiment": "tuning", "measure": "count", "size": 16, "frame_rate": 10}
 
 
-def _discover(source: Path) -> dict[str, dict]:
+def discover_cells(source: Path) -> dict[str, dict]:
     """Every cell of the file (one recording each)."""
-    return {f"cell{c}": {"cell": c, **_OPTIONS} for c in range(cell_count(source))}
+    return {f"cell{c}": {"cell": c, **OPTIONS} for c in range(cell_count(source))}
 
 
 @BENCHMARKS.register("gold-mt-direction")
@@ -25,6 +25,7 @@ def gold_mt_direction() -> Benchmark:
                     "trial's spike count (5-fold CV), averaged over cells",
         folder="gold_mt_dots", format="gold_mt", task="decoding", stimulus="movie", metric="accuracy",
         parameter="direction",
-        recordings={f"cell{c}": {"cell": c, **_OPTIONS} for c in range(5)}, discover=_discover,
+        recordings={f"cell{c}": {"cell": c, **OPTIONS} for c in range(5)}, discover=discover_cells,
+        models=("logistic", "poisson-ml"),
         citation="Gold lab MT data (see gold_mt_dots/SOURCE.txt)",
     )

@@ -1,10 +1,10 @@
-"""The leaderboard as a static site: plain HTML and one small inline script, no server, no CDN.
+"""The benchmark results as a static site: plain HTML and one small inline script, no server, no CDN.
 
 ``index.html``           the model x benchmark matrix, raw scores with their intervals and
                          normalised scores, sortable by any column (``#sort=BENCHMARK&view=normalized``
                          in the address opens it sorted)
-``benchmarks/NAME.html`` data description, ceiling, scores per recording, the per-item
-                         distributions and paired comparisons of the top models
+``benchmarks/NAME.html`` data description, ceiling, scores per recording (the recordings table),
+                         the per-item distributions and paired comparisons of the top models
 ``models/NAME.html``     the model's configuration and its score on every benchmark
 """
 
@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from cortexkit.benchmarks import get_benchmark
-from cortexkit.benchmarks.leaderboard import CELLS, benchmark_order, metric_label, model_order, paired_top, read_cells
+from cortexkit.benchmarks import get_benchmark, metric_label, read_cells, read_table_view
+from cortexkit.benchmarks.cells import read_items
+from cortexkit.benchmarks.comparisons import paired_top
+from cortexkit.benchmarks.table import benchmark_order, model_order
 from cortexkit.errors import CortexkitError
-from cortexkit.evaluation import read_table
 from cortexkit.report import figures
 from cortexkit.report.page import FIGURES_DIR, facts_html, figure_html, save_figure, write_page
 
@@ -121,12 +122,12 @@ def _page(path: Path, title: str, body: list[str]) -> Path:
     return write_page(path, title, [EXTRA_CSS, *body, f"<script>{SCRIPT}</script>"])
 
 
-def write_leaderboard_site(store: str | os.PathLike, out: str | os.PathLike, *, paired_k: int = 3) -> Path:
+def write_benchmark_site(store: str | os.PathLike, out: str | os.PathLike, *, paired_k: int = 3) -> Path:
     """Write the site for the results store ``store`` into ``out``; returns ``out/index.html``."""
     out = Path(out)
     results = read_cells(store)
     if not results:
-        raise CortexkitError(f"{store}: the leaderboard has no results yet")
+        raise CortexkitError(f"{store}: no benchmark results yet")
     benchmarks = benchmark_order(pd.DataFrame(results))
     models = model_order(pd.DataFrame(results))
     body = ["<p>Every model on every benchmark of its task and stimulus kind. Raw scores carry a 95% "
@@ -144,7 +145,7 @@ def write_leaderboard_site(store: str | os.PathLike, out: str | os.PathLike, *, 
         _benchmark_page(store, out, b, [r for r in results if r["benchmark"] == b], paired_k)
     for m in models:
         _model_page(out, m, [r for r in results if r["model"] == m])
-    return _page(out / "index.html", "cortexkit leaderboard", body)
+    return _page(out / "index.html", "cortexkit benchmarks", body)
 
 
 def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: int) -> Path:
@@ -168,7 +169,7 @@ def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: 
         facts.append(("median noise ceiling (r²), units with repeats", _fmt(ceilings[0])))
     if results[0].get("chance") is not None:
         facts.append(("chance", _fmt(results[0]["chance"])))
-    body = ["<p><a href='../index.html'>leaderboard</a></p>", f"<p>{html.escape(bench.description)}</p>",
+    body = ["<p><a href='../index.html'>all benchmarks</a></p>", f"<p>{html.escape(bench.description)}</p>",
             facts_html(facts), "<h2>Scores</h2>", table]
     extras = {"pixcorr": "PixCorr", "ssim": "SSIM", "null_shuffled": "2-way, shuffled null", "chance": "chance",
               "pearson": "median r (recorded responses)", "n_normalized": "units with a ceiling"}
@@ -177,13 +178,14 @@ def _benchmark_page(store, out: Path, name: str, results: list[dict], paired_k: 
         more = pd.DataFrame([{"model": r["model"], **{extras[k]: r.get(k) for k in shown}} for r in results])
         body += ["<h2>More metrics and nulls</h2>", more.to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}",
                                                                  na_rep="")]
-    recordings = list(results[0]["per_recording"])
-    if len(recordings) > 1:
-        per = pd.DataFrame({r["model"]: {k: v["score"] for k, v in r["per_recording"].items()} for r in results})
-        per.index.name = "recording"
-        body += ["<h2>Per recording</h2>", per.reset_index().to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}")]
+    per = read_table_view(store, name)
+    if len(per) > 1 or bench.best:
+        body += ["<h2>Per recording</h2>", per.to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}", na_rep="")]
     if bench.task != "decoding":  # decoding items are 0/1 trials: the per-recording table says more
-        items = {r["model"]: read_table(Path(store) / CELLS / name / f"{r['model']}.items.csv") for r in results}
+        items = {}
+        for r in results:
+            table = read_items(store, name, r["model"])
+            items[r["model"]] = table[table["headline"]] if "headline" in table else table
         what = "unit" if bench.task == "encoding" else "test image"
         item_label = "held-out r per unit" if bench.task == "encoding" else "2-way identification per image"
         fig = save_figure(figures.score_distributions({m: t["score"].to_numpy(float) for m, t in items.items()}, item_label),
@@ -218,7 +220,7 @@ def _model_page(out: Path, name: str, results: list[dict]) -> Path:
                    f"<td>{html.escape(metric_label(r['metric']))}</td><td data-value='{r['score']:.6g}'>{_fmt(r['score'])}</td>"
                    f"<td>[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]</td><td>{_fmt(r.get('normalized'))}</td>"
                    f"<td>{r['seconds']:.0f}</td><td>{html.escape(r['time'])}</td></tr>" for r in results)
-    body = ["<p><a href='../index.html'>leaderboard</a></p>", description, facts_html(facts),
+    body = ["<p><a href='../index.html'>all benchmarks</a></p>", description, facts_html(facts),
             "<h2>Scores</h2><table class='sortable'><thead><tr><th>benchmark</th><th>metric</th><th>score</th>"
             "<th>95% interval</th><th>normalised</th><th>seconds</th><th>computed</th></tr></thead><tbody>"
             + rows + "</tbody></table>", config]

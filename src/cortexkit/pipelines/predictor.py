@@ -1,7 +1,7 @@
 """The trained-predictor pipeline: train a core + readouts end to end into a run directory, then
 score the test split.
 
-``train_predictor(config, out)`` builds a :class:`~cortexkit.encoding.predictor_run.PredictorRun`
+``train_predictor(config, out)`` builds a :class:`~cortexkit.encoding.predictor.PredictorRun`
 and trains it with :func:`cortexkit.training_loop.train` (seeded, early stopping on the validation
 correlation, learning-rate decay on plateau, gradient clipping, bf16 where supported, a checkpoint
 every epoch, resumed after a kill) and writes::
@@ -14,7 +14,7 @@ every epoch, resumed after a kill) and writes::
 
 Under ``torchrun`` (several processes), the model is wrapped in DistributedDataParallel (NCCL on
 GPUs, gloo on CPUs), each process takes its share of every epoch's batches, and only rank 0
-writes files: ``torchrun --nproc_per_node=N -m cortexkit.pipelines.trained_predictor CONFIG.yaml OUT``.
+writes files: ``torchrun --nproc_per_node=N -m cortexkit.pipelines.predictor CONFIG.yaml OUT``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import torch
 
 from cortexkit import data, metrics
 from cortexkit._atomic import atomic_path
-from cortexkit.config import provenance
-from cortexkit.encoding.predictor_run import PredictorConfig, PredictorRun
-from cortexkit.errors import DataError
+from cortexkit.config import provenance, resolve_config
+from cortexkit.encoding.predictor import PredictorConfig, PredictorRun
+from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import noise_ceiling, score_predictions, write_run_record, write_table
 from cortexkit.training_loop import TrainSettings, train
 
@@ -146,15 +146,27 @@ def run_trained_predictor(config: PredictorConfig, out: str | os.PathLike, *, lo
     return evaluate_predictor(run, out) if rank == 0 else pd.DataFrame()
 
 
+def predictor_config(path: str | os.PathLike, *, epochs: int | None = None, device: str | None = None,
+                     data: list[str] | None = None) -> PredictorConfig:
+    """The config of ``cortexkit train``: the YAML at ``path``, then the options given (None: not
+    given). ``data`` replaces the config's sessions: ``PATH`` or ``KEY=PATH`` each."""
+    stores = None
+    if data is not None:
+        stores = [dict(zip(("key", "path"), s.split("=", 1))) if "=" in s else {"path": s} for s in data]
+        if not stores:
+            raise ConfigError("--data is empty: name one or more stores (PATH or KEY=PATH)")
+    return resolve_config(PredictorConfig, path, {"epochs": epochs, "device": device, "data": stores})
+
+
 def main(argv=None) -> int:
-    """``python -m cortexkit.pipelines.trained_predictor CONFIG.yaml OUT`` (what torchrun launches)."""
+    """``python -m cortexkit.pipelines.predictor CONFIG.yaml OUT`` (what torchrun launches)."""
     import sys
 
     from cortexkit.config import load_config
 
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
-        print("usage: torchrun --nproc_per_node=N -m cortexkit.pipelines.trained_predictor CONFIG.yaml OUT_DIR", file=sys.stderr)
+        print("usage: torchrun --nproc_per_node=N -m cortexkit.pipelines.predictor CONFIG.yaml OUT_DIR", file=sys.stderr)
         return 2
     summary = run_trained_predictor(load_config(PredictorConfig, args[0]), args[1])
     if not summary.empty:

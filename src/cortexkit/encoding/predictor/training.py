@@ -1,71 +1,26 @@
 """A neural predictor together with its sessions' data: what end-to-end training iterates over.
 
 :class:`PredictorRun` loads every session's store (stimuli as tensors, single trials, behaviour and
-pupil position), holds out validation stimuli, builds a :class:`~cortexkit.encoding.predictor.NeuralPredictor`
+pupil position), holds out validation stimuli, builds a :class:`~cortexkit.encoding.predictor.model.NeuralPredictor`
 (one shared core, one readout per session) and provides the epoch's batches, the loss, predictions
-and the validation score. :mod:`cortexkit.pipelines.trained_predictor` trains it into a run directory.
+and the validation score. :mod:`cortexkit.pipelines.predictor` trains it into a run directory.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cortexkit import data, metrics
-from cortexkit.config import check_device, require_device
-from cortexkit.encoding.predictor import NeuralPredictor, build_predictor, make_core
+from cortexkit.config import require_device
+from cortexkit.encoding.predictor.config import PredictorConfig, SessionSpec
+from cortexkit.encoding.predictor.model import NeuralPredictor, build_predictor, make_core
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import grayscale_tensor, resize_tensor
-
-
-class SessionSpec(BaseModel):
-    """One session of a trained-predictor config: a store path and its key (file stem by default)."""
-    model_config = ConfigDict(extra="forbid")
-
-    path: str
-    key: str | None = None
-
-    @property
-    def data_key(self) -> str:
-        return self.key or Path(self.path).stem.removesuffix(".zarr")
-
-
-class PredictorConfig(BaseModel):
-    """Everything a trained predictor run needs (loadable from YAML)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    data: list[SessionSpec]
-    image_size: int | None = Field(None, ge=8, description="resize stimuli (square) before the core")
-    grayscale: bool = False
-    frames: int | None = Field(None, ge=1, description="videos: keep the first frames")
-    skip_frames: int = Field(0, ge=0, description="time-resolved responses: bins left out of loss and scores")
-    core: dict[str, Any] = Field(default_factory=lambda: {"kind": "conv2d"})
-    readout: dict[str, Any] = Field(default_factory=lambda: {"kind": "gaussian2d"})
-    shifter: bool = False
-    modulator: bool = False
-    nonlinearity: Literal["elu1", "softplus"] = "elu1"
-    loss: Literal["poisson", "mse"] = "poisson"
-    epochs: int = Field(50, ge=1)
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(3e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    patience: int | None = Field(8, ge=1)
-    lr_patience: int | None = Field(3, ge=1)
-    lr_decay: float = Field(0.3, gt=0, le=1)
-    grad_clip: float | None = Field(1.0, gt=0)
-    bf16: bool = False
-    device: str = "cpu"
-    seed: int = 0
-    val_fraction: float = Field(0.1, gt=0, lt=1, description="training stimuli held out for early stopping (no 'val' split)")
-
-    _device = field_validator("device")(classmethod(lambda cls, v: check_device(v)))
 
 
 @dataclass

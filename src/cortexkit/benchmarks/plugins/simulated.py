@@ -1,8 +1,7 @@
 """In-silico V1 and MT recordings with known ground truth: models are scored against the noise-free
 rates (``pearson_true``), so a perfect model reaches r = 1 whatever the trial-to-trial noise."""
 
-from cortexkit.benchmarks.base import BENCHMARKS, Benchmark
-from cortexkit.pipelines.ridge_encoding import FeatureSpec
+from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark
 
 
 @BENCHMARKS.register("sim-v1")
@@ -17,7 +16,7 @@ def sim_v1() -> Benchmark:
         recordings={"seed0": {"n_train": 1000, "n_test": 50, "n_repeats": 10, "n_simple": 20, "n_complex": 20,
                               "size": 32, "seed": 0}},
         metric="pearson_true",
-        features=(FeatureSpec(name="pixel_pca", params={"n_components": 100}), FeatureSpec(name="gabor")),
+        models=("pixel-pca", "gabor", "expansion", "alexnet-conv3", "vgg16-conv4_1", "stacked-v4", "trained-conv2d"),
         citation="cortexkit simulation (Gabor simple/complex cells, Poisson spikes)",
     )
 
@@ -33,7 +32,7 @@ def sim_mt() -> Benchmark:
         recordings={"seed0": {"n_train": 600, "n_test": 40, "n_repeats": 10, "n_units": 20, "size": 24, "n_frames": 12,
                               "seed": 0}},
         metric="pearson_true",
-        features=(FeatureSpec(name="pixel_pca", params={"n_components": 100}), FeatureSpec(name="motion_energy")),
+        models=("pixel-pca", "motion-energy"),
         citation="cortexkit simulation (motion-energy MT cells with opponency, Poisson spikes)",
     )
 
@@ -53,7 +52,6 @@ def sim_fmri() -> Benchmark:
                     "test images at 64 px (3 trials each); NCSNR noise ceilings",
         folder="", format="", simulate="fmri",
         recordings={f"subj{s:02d}": {**_FMRI, "subjects": [s]} for s in (1, 2)},
-        features=(FeatureSpec(name="gabor", params={"outputs": ["energy"]}),
-                  FeatureSpec(name="alexnet", params={"weights": "random", "layers": "all"}, label="alexnet_untrained")),
+        models=("gabor-energy-native", "alexnet-untrained"),
         citation="cortexkit simulation (pRF voxels pooling Gabor-energy and untrained-AlexNet units, NSD design)",
     )

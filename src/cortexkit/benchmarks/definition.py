@@ -1,0 +1,110 @@
+"""What a benchmark is: a source dataset (or an in-silico recording), its recordings and split, a
+task, a stimulus kind, a headline metric and the models it runs by default.
+
+Each benchmark is one plugin file in :mod:`cortexkit.benchmarks.plugins` with a function decorated
+``@BENCHMARKS.register("name")`` that returns a :class:`Benchmark`. Nothing is computed until the
+runner (:mod:`cortexkit.benchmarks.runner`) runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from cortexkit.errors import ConfigError
+from cortexkit.registry import Registry
+
+TASKS = ("encoding", "decoding", "reconstruction")
+STIMULI = ("image", "movie")
+# The headline metric of each task: the median over units of held-out Pearson r (against the
+# noise-free rates where the recording is simulated); cross-validated decoding accuracy; the mean
+# 2-way identification of reconstructions (pixel correlation).
+METRICS = {"pearson": "median r", "pearson_true": "median r (true rates)", "accuracy": "accuracy",
+           "identification": "2-way identification"}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark's definition (no work is done until it is run).
+
+    Parameters
+    ----------
+    name, description, citation : str
+    folder, format : str
+        The source folder under the data root and its reader (both "" for a simulated benchmark).
+    recordings : dict
+        Label -> reader options (or simulation settings) of each recording.
+    models : tuple of str
+        The models ``cortexkit bench run NAME`` runs (built-in model names or ``.yaml`` paths, in
+        table order).
+    task, stimulus, metric : str
+        One of :data:`TASKS`, :data:`STIMULI` and :data:`METRICS`.
+    simulate : str, optional
+        A simulated population ("v1", "mt", "fmri"); ``recordings`` then hold its config fields (a
+        population of several subjects gives each recording the subject named by its label).
+    parameter : str, optional
+        Decoding: the stimulus coordinate or trial variable decoded.
+    reference : dict
+        Label -> reference figures from the literature, shown in the recordings table.
+    discover : callable, optional
+        ``discover(folder) -> {label: options}``: the recordings found in a source folder (other
+        sessions of a study), used instead of ``recordings`` when given.
+    best, baseline : str, optional
+        Two of ``models``: the recordings table compares ``best`` with ``baseline`` unit by unit
+        (ratio of median r, paired interval, p-values, fraction of units better).
+    """
+
+    name: str
+    description: str
+    folder: str
+    format: str
+    recordings: dict[str, dict]
+    models: tuple[str, ...] = ()
+    task: str = "encoding"
+    stimulus: str = "image"
+    metric: str = "pearson"
+    simulate: str | None = None
+    parameter: str | None = None
+    citation: str = ""
+    reference: dict[str, str] = field(default_factory=dict)
+    discover: Callable[[Path], dict[str, dict]] | None = None
+    best: str | None = None
+    baseline: str | None = None
+
+    def __post_init__(self):
+        if self.task not in TASKS or self.stimulus not in STIMULI or self.metric not in METRICS:
+            raise ConfigError(f"benchmark {self.name!r}: task must be one of {TASKS}, stimulus one of {STIMULI}, "
+                              f"metric one of {list(METRICS)}")
+        if self.task == "decoding" and not self.parameter:
+            raise ConfigError(f"benchmark {self.name!r}: a decoding benchmark names its parameter")
+        if self.simulate is None and not (self.folder and self.format):
+            raise ConfigError(f"benchmark {self.name!r}: needs a source folder and format, or a simulated population")
+        for role in ("best", "baseline"):
+            if getattr(self, role) is not None and getattr(self, role) not in self.models:
+                raise ConfigError(f"benchmark {self.name!r}: {role} {getattr(self, role)!r} is not one of its models")
+
+    def definition(self) -> dict:
+        """What the benchmark's numbers depend on (part of every cell's fingerprint)."""
+        return {"name": self.name, "folder": self.folder, "format": self.format, "task": self.task,
+                "stimulus": self.stimulus, "metric": self.metric, "simulate": self.simulate,
+                "parameter": self.parameter, "recordings": self.recordings}
+
+    @property
+    def source(self) -> str:
+        """Where the data comes from, in words."""
+        return f"DATA_ROOT/{self.folder} ({self.format})" if self.folder else f"simulated {self.simulate.upper()}"
+
+
+# Benchmarks by name; each plugin file registers a function returning its Benchmark.
+BENCHMARKS = Registry("benchmark", wrap=lambda name, factory, meta: factory())
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The registered benchmark ``name``."""
+    return BENCHMARKS.lookup(name)
+
+
+def metric_label(metric: str) -> str:
+    """How a benchmark's headline metric is named in tables."""
+    return METRICS.get(metric, metric)

@@ -1,0 +1,250 @@
+"""Tables are views over the cells: the model x benchmark matrix, and per benchmark the recordings
+table (one row per recording, a column per model), the per-layer table, the per-area table and the
+best model against its baseline. ``write_tables`` writes a benchmark's views under
+``OUT/tables/BENCHMARK/``::
+
+    recordings.csv, recordings.md   per recording: units, test images, each model's median r (the
+                                    best layer and its name for models that report every layer),
+                                    the ceiling and r²/ceiling where there are repeats, the best
+                                    model against the baseline, reference figures
+    layers.csv, layers.md           median r per layer of every multi-layer model and recording
+    areas.csv, areas.md             per recording and brain area (recordings of several areas)
+    paired.json                     the best model against the baseline over all recordings
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from cortexkit import data
+from cortexkit._atomic import write_text
+from cortexkit.benchmarks.cells import read_cells, read_items
+from cortexkit.benchmarks.comparisons import best_vs_baseline
+from cortexkit.benchmarks.definition import BENCHMARKS, TASKS, get_benchmark
+from cortexkit.benchmarks.recordings import STORES
+from cortexkit.evaluation import combine_sessions, to_markdown, write_csv_and_markdown, write_table
+
+TABLES = "tables"
+COLUMNS = ["benchmark", "model", "task", "metric", "score", "ci_low", "ci_high", "normalized", "normalized_ci_low",
+           "normalized_ci_high", "n", "seconds"]
+
+
+def read_results(out) -> pd.DataFrame:
+    """One row per cell of the results store ``out``: benchmark, model, task, metric, score and its
+    interval, normalized and its interval, n, seconds."""
+    return pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in read_cells(out)], columns=COLUMNS)
+
+
+def matrix(table: pd.DataFrame, value: str = "score", *, with_ci: bool = True) -> pd.DataFrame:
+    """Models x benchmarks of ``value`` ("score" or "normalized"), as text with its interval;
+    models grouped by task (encoding, decoding, reconstruction), then ordered by their mean rank
+    over the benchmarks they ran on."""
+    if table.empty:
+        return pd.DataFrame()
+    shown = table.copy()
+    low, high = ("ci_low", "ci_high") if value == "score" else ("normalized_ci_low", "normalized_ci_high")
+
+    def fmt(row) -> str:
+        if pd.isna(row[value]):
+            return ""
+        interval = f" [{row[low]:.3f}, {row[high]:.3f}]" if with_ci and not pd.isna(row.get(low)) else ""
+        return f"{row[value]:.3f}{interval}"
+
+    shown["text"] = shown.apply(fmt, axis=1)
+    out = shown.pivot(index="model", columns="benchmark", values="text").fillna("")
+    return out.loc[model_order(table), benchmark_order(table)].reset_index()
+
+
+def benchmark_order(table: pd.DataFrame) -> list[str]:
+    """The benchmarks of ``table`` in listing order."""
+    present = list(dict.fromkeys(table["benchmark"]))
+    return [b for b in BENCHMARKS if b in present] + [b for b in present if b not in BENCHMARKS]
+
+
+def model_order(table: pd.DataFrame) -> list[str]:
+    """Models grouped by task in the order of ``TASKS``, each group by mean rank over its benchmarks."""
+    ranked = table.assign(rank=table.groupby("benchmark")["score"].rank(ascending=False),
+                          task_order=table["task"].map({t: i for i, t in enumerate(TASKS)}))
+    keys = ranked.groupby("model").agg(task_order=("task_order", "min"), rank=("rank", "mean"))
+    return list(keys.sort_values(["task_order", "rank"]).index)
+
+
+def model_name(reference: str | None) -> str | None:
+    """The name of a model given by name or by its ``.yaml`` path (the file's stem)."""
+    return Path(reference).stem if reference and reference.endswith((".yaml", ".yml")) else reference
+
+
+def benchmark_cells(out, benchmark: str) -> list[dict]:
+    """The cells of one benchmark: its own models in its order, then any others by name."""
+    own = [model_name(m) for m in get_benchmark(benchmark).models] if benchmark in BENCHMARKS else []
+    cells = read_cells(out, benchmark)
+    return sorted(cells, key=lambda c: (own.index(c["model"]) if c["model"] in own else len(own), c["model"]))
+
+
+def _labels(cells: list[dict]) -> dict[str, str]:
+    """Column name of each cell's model: its label (the feature space of a one-space ridge model),
+    or its name where two models of the table share a label."""
+    labels = [c.get("label", c["model"]) for c in cells]
+    return {c["model"]: label if labels.count(label) == 1 else c["model"] for c, label in zip(cells, labels)}
+
+
+def _median(items: pd.DataFrame, column: str) -> float:
+    return float(items[column].median())
+
+
+def recording_table(out, benchmark: str, *, paired: dict | None = None) -> pd.DataFrame:
+    """One row per recording of ``benchmark`` (see the module docstring); ``paired`` receives the
+    best model's per-recording comparison summaries."""
+    bench = get_benchmark(benchmark)
+    cells = benchmark_cells(out, benchmark)
+    if not cells:
+        return pd.DataFrame()
+    labels = _labels(cells)
+    by_model = {c["model"]: c for c in cells}
+    best, baseline = by_model.get(model_name(bench.best)), by_model.get(model_name(bench.baseline))
+    compare = best is not None and baseline is not None and bench.task == "encoding"
+    shown = [c for c in cells if not (compare and c is best)]
+    items = {c["model"]: read_items(out, benchmark, c["model"]) for c in cells} if bench.task == "encoding" else {}
+    rows = []
+    for label in cells[0]["per_recording"]:
+        ds = data.open(Path(out) / STORES / benchmark / f"{label}.zarr")
+        row = {"recording": label, "units": ds.sizes["unit"], "test images": int((ds["split"].values == "test").sum())}
+        if bench.task != "encoding":
+            for c in shown:
+                if label in c["per_recording"]:
+                    row[labels[c["model"]]] = c["per_recording"][label]["score"]
+            rows.append(row)
+            continue
+        own = {}
+        for c in shown:
+            if label not in c["per_recording"]:
+                continue
+            mine = items[c["model"]]
+            mine = mine[mine["recording"].astype(str) == label]
+            names = list(dict.fromkeys(mine["model"]))
+            medians = {name: _median(mine[mine["model"] == name], "pearson") for name in names}
+            head = c["per_recording"][label]["headline"]
+            own[c["model"]] = mine[mine["model"] == head]
+            if len(names) == 1:
+                row[f"{labels[c['model']]} r"] = medians[head]
+            else:
+                row[f"{labels[c['model']]} best r"] = medians[head]
+                row[f"{labels[c['model']]} best layer"] = str(mine.loc[mine["model"] == head, "layer"].iloc[0])
+            if bench.metric == "pearson_true":
+                row[f"{labels[c['model']]} r (truth)"] = _median(own[c["model"]], "pearson_true")
+        ceiling = next(iter(own.values()))["ceiling"] if own else pd.Series(dtype=float)
+        if ceiling.notna().any():
+            row["ceiling"] = float(ceiling.median())
+            for model, rows_ in own.items():
+                row[f"{labels[model]} r²/ceiling"] = _median(rows_, "normalized")
+        if compare and label in best["per_recording"] and label in baseline["per_recording"]:
+            summary = best_vs_baseline(out, benchmark, best, baseline, label)
+            if paired is not None:
+                paired[label] = summary
+            row.update({"best model r": best["per_recording"][label]["pearson"], "ratio": summary["ratio"],
+                        "diff CI": f"[{summary['ci_low']:+.3f}, {summary['ci_high']:+.3f}]",
+                        "p (swap)": summary["permutation_p"], "p (Wilcoxon)": summary["wilcoxon_p"],
+                        "units better": summary["fraction_a_better"]})
+        if label in bench.reference:
+            row["reference"] = bench.reference[label]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table[[c for c in table.columns if c != "reference"] + (["reference"] if "reference" in table else [])]
+
+
+def layer_table(out, benchmark: str) -> pd.DataFrame:
+    """Median r per layer of each model that reports every layer: recording, feature_space, layer,
+    depth, median r."""
+    cells = [c for c in benchmark_cells(out, benchmark) if c["task"] == "encoding"]
+    labels = _labels(cells)
+    items = {c["model"]: read_items(out, benchmark, c["model"]) for c in cells}
+    rows = []
+    for label in (cells[0]["per_recording"] if cells else []):
+        for c in cells:
+            mine = items[c["model"]]
+            mine = mine[mine["recording"].astype(str) == label]
+            names = list(dict.fromkeys(mine["model"]))
+            if len(names) < 2:
+                continue
+            for depth, name in enumerate(names, start=1):
+                rows.append({"recording": label, "feature_space": labels[c["model"]],
+                             "layer": str(mine.loc[mine["model"] == name, "layer"].iloc[0]), "depth": depth,
+                             "median r": _median(mine[mine["model"] == name], "pearson")})
+    return pd.DataFrame(rows)
+
+
+def area_table(out, benchmark: str) -> pd.DataFrame:
+    """One row per recording and brain area (recordings with units of several areas): units, the
+    median ceiling (and the true one when simulated), each model's median r, r²/ceiling at its best
+    layer for that area, and that layer."""
+    cells = [c for c in benchmark_cells(out, benchmark) if c["task"] == "encoding"]
+    labels = _labels(cells)
+    items = {c["model"]: read_items(out, benchmark, c["model"]) for c in cells}
+    rows = []
+    for label in (cells[0]["per_recording"] if cells else []):
+        mine = {m: t[t["recording"].astype(str) == label] for m, t in items.items()}
+        first = next(iter(mine.values()))
+        if "area" not in first or first["area"].nunique() < 2:
+            continue
+        for area in dict.fromkeys(first["area"]):
+            part = first[(first["area"] == area) & (first["model"] == first["model"].iloc[0])]
+            row = {"recording": label, "area": area, "units": len(part)}
+            if part["ceiling"].notna().any():
+                row["ceiling"] = float(part["ceiling"].median())
+            if "true_ceiling" in part:
+                row["true ceiling"] = float(part["true_ceiling"].median())
+            for model, table in mine.items():
+                table = table[table["area"] == area]
+                medians = table.groupby("model", sort=False)["pearson"].median()
+                best = medians.idxmax()
+                row[f"{labels[model]} r"] = float(medians[best])
+                if "ceiling" in row:
+                    row[f"{labels[model]} r²/ceiling"] = _median(table[table["model"] == best], "normalized")
+                if len(medians) > 1:
+                    row[f"{labels[model]} best layer"] = str(table.loc[table["model"] == best, "layer"].iloc[0])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_tables(out, benchmark: str, log=print) -> dict[str, Path]:
+    """Write every view of ``benchmark`` under ``OUT/tables/BENCHMARK/``; returns name -> path."""
+    folder = Path(out) / TABLES / benchmark
+    paired: dict = {}
+    written = {}
+    recordings = recording_table(out, benchmark, paired=paired)
+    if recordings.empty:
+        return written
+    write_csv_and_markdown(recordings, folder, "recordings")
+    written["recordings"] = folder / "recordings.md"
+    layers = layer_table(out, benchmark)
+    if not layers.empty:
+        write_table(layers, folder / "layers.csv")
+        pivot = layers.pivot_table(index=["feature_space", "depth", "layer"], columns="recording", values="median r",
+                                   sort=False).reset_index().drop(columns="depth")
+        written["layers"] = write_text(folder / "layers.md", to_markdown(pivot))
+    areas = area_table(out, benchmark)
+    if not areas.empty:
+        write_csv_and_markdown(areas, folder, "areas")
+        written["areas"] = folder / "areas.md"
+    if paired:
+        bench = get_benchmark(benchmark)
+        overall = combine_sessions(paired)
+        written["paired"] = write_text(folder / "paired.json", json.dumps(overall, indent=1))
+        log(f"{benchmark}: {model_name(bench.best)} vs {model_name(bench.baseline)}: median ratio {overall['median_ratio']:.3f} "
+            f"(min {overall['min_ratio']:.3f}) over {overall['n_sessions']} recordings; mean difference in median r "
+            f"{overall['mean_median_diff']:+.3f} [{overall['ci_low']:+.3f}, {overall['ci_high']:+.3f}], "
+            f"Wilcoxon over recordings p={overall['wilcoxon_p']:.3g}")
+    return written
+
+
+def read_table_view(out, benchmark: str, name: str = "recordings") -> pd.DataFrame:
+    """A written view (``recordings``, ``layers``, ``areas``) of a benchmark, as a table."""
+    path = Path(out) / TABLES / benchmark / f"{name}.csv"
+    if not path.is_file():
+        write_tables(out, benchmark, log=lambda m: None)
+    if not path.is_file():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype={"recording": str}, keep_default_na=False, na_values=["", "nan", "NaN"])

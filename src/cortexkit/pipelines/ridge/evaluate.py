@@ -1,0 +1,74 @@
+"""Scoring a ridge run: its models' test predictions -> :func:`cortexkit.evaluation.score_predictions`
+against the test repeats, with noise ceilings -> ``results.csv`` (one row per model x unit) and
+``summary.csv`` (medians per model, and per cell type or area when the units have one)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cortexkit import data
+from cortexkit.config import parse
+from cortexkit.errors import DataError
+from cortexkit.evaluation import (MODELS_DIR, RESULTS_FILE, SUMMARY_FILE, ceiling_warning, load_arrays, noise_ceiling,
+                                  read_run_record, rf_correlation, score_predictions, summarize, unit_table, write_table)
+from cortexkit.pipelines.ridge.config import STACKED, EncodingConfig, model_names
+
+
+def read_encoding_run(run_dir: str | os.PathLike) -> tuple[dict, EncodingConfig]:
+    """A ridge run's ``config.yaml`` as (raw mapping, typed encoding config)."""
+    raw = read_run_record(run_dir, required=("data", "encoding"))
+    return raw, parse(EncodingConfig, raw["encoding"], str(Path(run_dir) / "config.yaml"))
+
+
+def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
+    """Score every fitted model of a run; write ``results.csv`` and ``summary.csv``.
+
+    Returns the per-unit results table.
+    """
+    run_dir = Path(run_dir)
+    raw, config = read_encoding_run(run_dir)
+    ds = data.load(raw["data"])
+    test = data.select(ds, "test")
+    ceiling = noise_ceiling(test, n_splits=config.ceiling_splits, seed=config.seed, log=log)
+    warning = ceiling_warning(ceiling)
+    if warning:
+        log(f"warning: {warning}")
+    if ceiling is not None and (~(ceiling > 0)).any():
+        log(f"{int((~(ceiling > 0)).sum())} unit(s) have a ceiling <= 0 (no reliable signal across repeats): "
+            "no ceiling-normalised score, left out of its median")
+    units = unit_table(ds)
+    # (model, feature space, layer, depth) of every model the run holds, the stacked one last
+    entries = []
+    for spec in config.features:
+        names = model_names(spec)
+        entries += [(name, spec.model_name, layer if len(names) > 1 else "", depth if len(names) > 1 else 0)
+                    for depth, (layer, name) in enumerate(names, start=1)]
+    if config.stack is not None:
+        entries.append((STACKED, STACKED, "", 0))
+    frames = []
+    for name, space, layer, depth in entries:
+        path = run_dir / MODELS_DIR / f"{name}.npz"
+        model = load_arrays(path)
+        if not np.array_equal(model["unit"].astype(str), np.asarray(ds["unit"].values).astype(str)):
+            raise DataError("units differ from the dataset's; refit with --overwrite", source=str(path))
+        scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling)
+        for position, (column, value) in enumerate([("model", name), ("feature_space", space), ("layer", layer),
+                                                    ("depth", depth)]):
+            scores.insert(position, column, value)
+        scores["alpha"] = model["alpha"]
+        scores["cv_score"] = model["cv_score"]
+        if "receptive_field" in model and "true_filter" in ds:
+            scores["rf_corr"] = rf_correlation(model["receptive_field"], ds["true_filter"].values)
+        frames.append(pd.concat([units, scores], axis=1))
+    results = pd.concat(frames, ignore_index=True)
+    write_table(results, run_dir / RESULTS_FILE)
+    summary = summarize(results)
+    write_table(summary, run_dir / SUMMARY_FILE)
+    return results
+
+
+

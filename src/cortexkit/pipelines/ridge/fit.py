@@ -1,0 +1,230 @@
+"""Fitting a ridge encoding run: store -> features of train and test stimuli (cached) ->
+:class:`~cortexkit.encoding.RidgeCV` on the train split -> predictions for the test stimuli, one
+``models/<name>.npz`` per model (a finished model is kept when the run is repeated, so an
+interrupted run resumes; a model cache shared by several runs lends them models fitted alike).
+
+Run directory (see :mod:`cortexkit.evaluation.runs`)::
+
+    RUN/
+      config.yaml        resolved config, data path, versions, seed
+      models/NAME.npz    ridge weights, alphas, CV scores, test predictions (+ pixel RFs if linear)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from cortexkit import data
+from cortexkit._atomic import copy_file
+from cortexkit.config import parse, provenance, require_device
+from cortexkit.encoding import RidgeCV
+from cortexkit.errors import ConfigError, DataError
+from cortexkit.evaluation import (MODELS_DIR, data_fingerprint, load_if_settings_match, read_run_record, run_kind,
+                                  run_lock, save_arrays, write_run_record)
+from cortexkit.features import FeatureExtractor, get_extractor
+from cortexkit.features.base import is_video
+from cortexkit.features.cache import FeatureCache
+from cortexkit.pipelines.ridge.config import EncodingConfig, FeatureSpec, RidgeSpec, model_names, spec_extractor
+from cortexkit.pipelines.ridge.models import cached_model, reuse_model
+from cortexkit.pipelines.ridge.stack import fit_stack
+
+
+def train_targets(train: xr.Dataset) -> np.ndarray:
+    """Repeat-averaged training responses (stimulus, unit); a DataError for time bins or missing values."""
+    if "time" in train["responses"].dims:
+        raise DataError(
+            "has a 'time' dim; fixed-feature encoding of images needs one response per trial "
+            "(sum or average the time bins of the response window first)",
+            variable="responses",
+        )
+    y = data.repeat_average(train).values
+    missing = ~np.isfinite(y)
+    if missing.any():
+        units = np.asarray(train["unit"].values)[missing.any(axis=0)]
+        raise DataError(
+            f"{len(units)} unit(s) have no valid response on some training stimuli (e.g. {units[:3].tolist()})",
+            variable="responses",
+        )
+    return y
+
+
+def fit_feature_space(
+    ds: xr.Dataset, spec: FeatureSpec, ridge: RidgeSpec, seed: int = 0, cache: FeatureCache | None = None,
+    skip: set[str] | frozenset = frozenset(), log=None, device: str = "cpu",
+) -> dict[str, dict[str, np.ndarray]]:
+    """Fit one feature space (every layer of it) on the train split and predict the test stimuli.
+
+    Returns ``{model name: arrays}`` for the models not in ``skip``; the arrays are those stored in
+    ``models/NAME.npz``: ``coef`` (unit, feature), ``intercept``, ``alpha``, ``cv_score`` (validation
+    score at the chosen alpha), ``cv_scores`` (alpha, unit), ``alphas``, ``prediction`` (test
+    stimulus, unit), ``stimulus`` and ``unit`` labels, ``feature_scale``, ``layer`` and
+    ``receptive_field`` (unit, y, x[, channel]) for extractors linear in the pixels.
+
+    Features are divided by one scalar, the root mean feature variance on the train stimuli, so
+    that one alpha grid suits every feature space and layer. ``log``, when given, receives a line
+    with the time spent extracting features and fitting ridge (the profile of a long run).
+    """
+    started = time.perf_counter()
+    train, test = data.select(ds, "train"), data.select(ds, "test")
+    y_train = train_targets(train)
+    extractor = spec_extractor(spec, device)
+    cache = cache or FeatureCache()
+    x_train = np.asarray(train["stimuli"].values)
+    computed = cache.rows_computed
+    f_train = cache.features(extractor, x_train, x_train)
+    f_test = cache.features(extractor, np.asarray(test["stimuli"].values), x_train)
+    computed = cache.rows_computed - computed
+    extracted = time.perf_counter()
+    # Extractors linear in the pixels map weights back to receptive fields (images only); they
+    # need fitting when their features came from the cache.
+    linear = type(extractor).receptive_fields is not FeatureExtractor.receptive_fields and not is_video(x_train)
+    if linear and not hasattr(extractor, "input_shape_"):
+        extractor.fit(x_train)
+    out = {}
+    for layer, name in model_names(spec):
+        if name in skip:
+            continue
+        a, b = f_train[layer], f_test[layer]
+        scale = float(np.sqrt(np.mean(a.var(axis=0)))) or 1.0
+        model = RidgeCV(random_state=seed, device=device, **ridge.model_dump()).fit(a / scale, y_train)
+        arrays = {
+            "coef": (model.coef_ / scale).astype(np.float32),
+            "intercept": model.intercept_,
+            "alpha": model.alpha_,
+            "cv_score": model.best_score_,
+            "cv_scores": model.cv_scores_,
+            "alphas": model.alphas_,
+            "prediction": model.predict(b / scale).astype(np.float32),
+            "stimulus": np.asarray(test["stimulus"].values),
+            "unit": np.asarray(ds["unit"].values),
+            "feature_scale": np.float64(scale),
+            "layer": np.array(layer),
+        }
+        if linear:
+            arrays["receptive_field"] = extractor.receptive_fields(arrays["coef"]).astype(np.float32)
+        out[name] = arrays
+    if log is not None:
+        done = time.perf_counter()
+        what = (f"features of {computed} stimuli in {extracted - started:.1f} s "
+                f"({computed / max(extracted - started, 1e-9):.0f}/s)" if computed else "features from the cache")
+        log(f"{spec.model_name}: {what}; ridge on {len(out)} layer(s) in {done - extracted:.1f} s")
+    return out
+
+
+def fit_run(
+    data_path: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    config: EncodingConfig | None = None,
+    *,
+    overwrite: bool = False,
+    extra: dict | None = None,
+    model_cache: str | os.PathLike | None = None,
+    log=print,
+) -> list[Path]:
+    """Fit every feature space of ``config`` on the dataset at ``data_path``.
+
+    Writes ``RUN/config.yaml`` and one ``RUN/models/NAME.npz`` per feature space. A model already
+    on disk that was fitted on the same data (content hash) with the same settings is kept, so an
+    interrupted run resumes; ``overwrite`` refits everything.
+
+    Parameters
+    ----------
+    extra : dict, optional
+        More entries for config.yaml (the demo records its simulation settings there).
+    model_cache : path, optional
+        A folder of fitted models shared by several runs (the benchmark runner's): a model fitted
+        with the same data and settings by any of them is copied from there instead of refitted.
+    log : callable
+        Receives one line per step.
+    """
+    config = config or EncodingConfig()
+    run_dir = Path(run_dir)
+    for spec in config.features:  # unknown names and bad parameters fail before any work
+        get_extractor(spec.name, spec.params)
+    require_device(config.device, "device")
+    ds = data.load(data_path, check_values=True)
+    with run_lock(run_dir):
+        config = _accumulated(run_dir, data_path, config, overwrite, log)
+        record = {"data": str(Path(data_path).resolve()), "encoding": config.model_dump(), **(extra or {})}
+        record["provenance"] = provenance(config.seed)
+        write_run_record(run_dir, record)
+        return _fit_models(ds, run_dir, config, overwrite, log, model_cache)
+
+
+def _accumulated(run_dir: Path, data_path, config: EncodingConfig, overwrite: bool, log) -> EncodingConfig:
+    """``config`` with the feature spaces already fitted in ``run_dir`` added, so that a second fit
+    into a run adds models instead of hiding the earlier ones (``overwrite`` starts afresh)."""
+    if overwrite or run_kind(run_dir) is None:
+        return config
+    raw = read_run_record(run_dir)
+    if "encoding" not in raw:
+        raise ConfigError(f"{run_dir} holds a {run_kind(run_dir)} run; fit into another --out")
+    if raw.get("data") != str(Path(data_path).resolve()):
+        raise ConfigError(f"{run_dir} holds models of {raw.get('data')}; fit {data_path} into another --out, "
+                          "or pass --overwrite to replace them")
+    earlier = parse(EncodingConfig, raw["encoding"], str(run_dir / "config.yaml")).features
+    labels = {s.model_name for s in config.features}
+    kept = [s for s in earlier if s.model_name not in labels]
+    if kept:
+        log(f"{run_dir} already holds {', '.join(s.model_name for s in kept)}: kept in the run")
+    return config.model_copy(update={"features": kept + list(config.features)})
+
+
+def _fit_models(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, overwrite: bool, log, model_cache=None) -> list[Path]:
+    """Fit (or keep) every model of ``config``; the part of :func:`fit_run` done under the run lock."""
+    fingerprint = data_fingerprint(ds)
+    _report_constant_units(ds, log)
+    cache = FeatureCache()
+    paths = []
+    for spec in config.features:
+        # A model is reused only if it was fitted with the same data and settings.
+        settings = json.dumps(
+            # where the fit runs (scheduler) does not change its result
+            {"data": fingerprint, "features": spec.model_dump(),
+             "ridge": {**config.ridge.model_dump(exclude={"scheduler"}), "device": config.device},
+             "seed": config.seed},
+            sort_keys=True,
+        )
+        names = [name for _, name in model_names(spec)]
+        done = set()
+        for name in names:
+            path = run_dir / MODELS_DIR / f"{name}.npz"
+            paths.append(path)
+            if path.exists() and not overwrite:
+                if load_if_settings_match(path, settings) is not None:
+                    log(f"{name}: already fitted with these settings, kept ({path})")
+                    done.add(name)
+                    continue
+                log(f"{name}: data or settings changed since the last fit, refitting")
+            if not overwrite and reuse_model(path, cached_model(model_cache, settings, name), settings, name, log):
+                done.add(name)
+        if len(done) == len(names):
+            continue
+        for name, arrays in fit_feature_space(ds, spec, config.ridge, config.seed, cache, skip=done, log=log,
+                                               device=config.device).items():
+            arrays["settings"] = np.array(settings)
+            save_arrays(arrays, run_dir / MODELS_DIR / f"{name}.npz")
+            if model_cache is not None:
+                copy_file(run_dir / MODELS_DIR / f"{name}.npz", cached_model(model_cache, settings, name))
+            log(f"{name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
+                f"{np.nanmedian(arrays['cv_score']):.3f}")
+    if config.stack is not None:
+        paths.append(fit_stack(ds, run_dir, config, cache, overwrite, log, model_cache))
+    return paths
+
+
+def _report_constant_units(ds: xr.Dataset, log) -> None:
+    """Name the units whose training responses are constant: no model can predict them, their scores
+    are NaN, and medians leave them out (the summary's n_scored says how many remain)."""
+    y = train_targets(data.select(ds, "train"))
+    constant = np.asarray(ds["unit"].values)[~(np.nanstd(y, axis=0) > 0)]
+    if len(constant):
+        log(f"{len(constant)} unit(s) have constant responses on the training stimuli and are not scored: "
+            f"{', '.join(map(str, constant[:10]))}{' ...' if len(constant) > 10 else ''}")
+
