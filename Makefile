@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEIGHTS := $(VENV)/.weights
 
-.PHONY: demo test test-all weights extras bench leaderboard clean
+.PHONY: demo test test-all weights extras bench docs results clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,10 +51,31 @@ bench: $(STAMP) $(WEIGHTS)
 	$(BIN)/python bench/ridge.py
 	$(BIN)/python bench/features.py
 
-# Every model on every benchmark (the data in ../shared/data), then the site: runs/leaderboard_site/index.html
-leaderboard: $(STAMP) $(WEIGHTS)
-	$(BIN)/cortexkit leaderboard run --data-root ../shared/data --store runs/leaderboard
-	$(BIN)/cortexkit leaderboard html runs/leaderboard_site --store runs/leaderboard
+# The documentation site, built --strict (a broken link or reference fails): site/index.html
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+# The tables of docs/results/, each written by the command that measures it (about an hour on 2
+# cores with empty caches): every benchmark with its models (data in ../shared/data), simulated MT
+# with three feature spaces, reconstruction from simulated V1, two regions compared.
+RESULTS := runs/results
+results: $(STAMP) $(WEIGHTS)
+	$(BIN)/cortexkit bench run --data-root ../shared/data --out runs/bench
+	$(BIN)/cortexkit data simulate $(RESULTS)/mt.zarr --population mt
+	$(BIN)/cortexkit fit $(RESULTS)/mt.zarr --out $(RESULTS)/mt --features motion_energy,random_cnn3d,gabor
+	$(BIN)/cortexkit data simulate $(RESULTS)/v1-300.zarr --n-simple 150 --n-complex 150
+	$(BIN)/cortexkit decode reconstruct $(RESULTS)/v1-300.zarr --out $(RESULTS)/recon-v1 --image-size 32
+	$(BIN)/cortexkit data simulate $(RESULTS)/streams.zarr --population streams
+	$(BIN)/cortexkit compare regions $(RESULTS)/streams.zarr --out $(RESULTS)/streams --permutations 100 --reconstruct pca,retrieval
+	mkdir -p docs/results
+	cp runs/bench/tables/matrix.md runs/bench/tables/matrix_normalized.md docs/results/
+	for b in runs/bench/tables/*/; do for t in recordings layers areas; do \
+	  if [ -f $$b$$t.md ]; then cp $$b$$t.md docs/results/$$(basename $$b)-$$t.md; fi; done; done
+	cp $(RESULTS)/mt/summary.md docs/results/sim-mt-features.md
+	cp $(RESULTS)/recon-v1/metrics.md docs/results/reconstruction-sim-v1.md
+	cp $(RESULTS)/streams/comparisons.md docs/results/streams-decoding.md
+	cp $(RESULTS)/streams/encoding.md docs/results/streams-encoding.md
+	cp $(RESULTS)/streams/reconstruction.md docs/results/streams-reconstruction.md
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs site .pytest_cache

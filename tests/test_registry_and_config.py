@@ -70,15 +70,10 @@ def test_parse_key_values():
         parse_key_values(["oops"])
 
 
-def test_shipped_stacked_config_names_models_it_fits():
-    """configs/v4_stacked.yaml parses, and every model its stack combines is one its features make."""
-    from pathlib import Path
-
-    import yaml
-
-    from cortexkit.pipelines import EncodingConfig
+def test_shipped_stacked_model_names_models_it_fits():
+    """The stacked V4 model parses, and every model its stack combines is one its members make."""
+    from cortexkit.benchmarks import get_model
     from cortexkit.pipelines.ridge import stack_components
 
-    path = Path(__file__).resolve().parents[1] / "configs" / "v4_stacked.yaml"
-    config = EncodingConfig(**yaml.safe_load(path.read_text()))
+    config = get_model("stacked-v4").encoding()
     assert [name for _, _, name in stack_components(config)] == config.stack.models

@@ -24,14 +24,15 @@ def test_reconstruction_run_with_nulls_and_videos(tmp_path):
 
 def test_parameter_decoding_on_real_mt(shared_data, tmp_path):
     from cortexkit.pipelines import run_parameter_decoding
-    from cortexkit.report import write_decoding_figures
+    from cortexkit.report import write_decoding_report
 
     store = data.convert(shared_data / "gold_mt_dots", tmp_path / "mt.zarr", "gold_mt",
                          {"cell": 0, "experiment": "coherence", "size": 8, "frame_rate": 5})
     res = run_parameter_decoding(store, "trial_direction", tmp_path / "dec", by="trial_coherence", n_permutations=50)
-    write_decoding_figures(res, tmp_path / "dec")
+    page = write_decoding_report(res, tmp_path / "dec")
     assert res["result"].score > res["result"].chance + 0.15 and res["result"].p_value < 0.05
     curve = res["curve"]
     levels = sorted(curve)  # 0 ... 99.9 % coherence
     assert curve[levels[-1]] > 0.9 and curve[levels[0]] < 0.65  # near chance at 0% coherence, not at 99.9%
-    assert (tmp_path / "dec" / "confusion.png").exists() and (tmp_path / "dec" / "neurometric.png").exists()
+    assert (tmp_path / "dec" / "figures" / "confusion.png").exists() and (tmp_path / "dec" / "figures" / "neurometric.png").exists()
+    assert "figures/neurometric.png" in page.read_text()

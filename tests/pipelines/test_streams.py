@@ -104,10 +104,10 @@ def test_store_without_parameters_skips_decoding(tmp_path):
     assert any("no stimulus parameter to decode" in m for m in messages)
     assert res["decoding"].empty and res["dissociation"] is None
     assert set(res["encoding"]["area"]) == {"dorsal", "ventral"} and "dorsal" in res["similarity"].index
-    from cortexkit.report import write_streams_figure
+    from cortexkit.report import write_streams_report
 
-    assert write_streams_figure(res, tmp_path / "out") == tmp_path / "out" / "streams.png"
-    assert (tmp_path / "out" / "streams.png").is_file()
+    assert write_streams_report(res, tmp_path / "out") == tmp_path / "out" / "report.html"
+    assert (tmp_path / "out" / "figures" / "streams.png").is_file()
     # RSA: Spearman correlation of the two regions' correlation-distance RDMs
     from scipy.stats import spearmanr
 

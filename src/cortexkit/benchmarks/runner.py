@@ -20,7 +20,7 @@ from cortexkit.benchmarks.cells import Cell
 from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark, get_benchmark
 from cortexkit.benchmarks.models import ModelSpec, builtin_models, get_model
 from cortexkit.benchmarks.recordings import prepare_stores
-from cortexkit.benchmarks.table import read_results, write_tables
+from cortexkit.benchmarks.table import read_results, write_matrices, write_tables
 from cortexkit.benchmarks.tasks import RUNNERS
 from cortexkit.errors import ConfigError, CortexkitError
 from cortexkit.evaluation import write_table
@@ -147,6 +147,7 @@ def run_benchmarks(data_root, out, *, models: list[str] | None = None, benchmark
         write_tables(out, name, log=log)
     table = read_results(out)
     write_table(table, out / RESULTS_FILE)
+    write_matrices(out, table)
     if failures:
         raise CortexkitError(f"{len(failures)} of {len(todo)} cell(s) failed, the others are in {out}: "
                              + "; ".join(failures))

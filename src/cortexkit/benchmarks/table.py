@@ -23,7 +23,7 @@ from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.benchmarks.cells import read_cells, read_items
 from cortexkit.benchmarks.comparisons import best_vs_baseline
-from cortexkit.benchmarks.definition import BENCHMARKS, TASKS, get_benchmark
+from cortexkit.benchmarks.definition import BENCHMARKS, TASKS, get_benchmark, metric_label
 from cortexkit.benchmarks.recordings import STORES
 from cortexkit.evaluation import combine_sessions, to_markdown, write_csv_and_markdown, write_table
 
@@ -56,6 +56,20 @@ def matrix(table: pd.DataFrame, value: str = "score", *, with_ci: bool = True) -
     shown["text"] = shown.apply(fmt, axis=1)
     out = shown.pivot(index="model", columns="benchmark", values="text").fillna("")
     return out.loc[model_order(table), benchmark_order(table)].reset_index()
+
+
+def write_matrices(out, table: pd.DataFrame) -> list[Path]:
+    """``OUT/tables/matrix.md`` (raw scores with their intervals) and ``matrix_normalized.md``, one
+    column per benchmark with its metric in the header."""
+    if table.empty:
+        return []
+    metrics = table.groupby("benchmark")["metric"].first()
+    written = []
+    for value, name in (("score", "matrix"), ("normalized", "matrix_normalized")):
+        shown = matrix(table, value).rename(columns=lambda b: b if b not in metrics else
+                                            f"{b} ({metric_label(metrics[b]) if value == 'score' else 'normalised'})")
+        written.append(write_text(Path(out) / TABLES / f"{name}.md", to_markdown(shown)))
+    return written
 
 
 def benchmark_order(table: pd.DataFrame) -> list[str]:

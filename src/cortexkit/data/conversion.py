@@ -167,7 +167,7 @@ def convert(
     dst : path
         The store to write (conventionally ``.zarr``); replaced if it exists.
     format : str
-        A registered reader (``cortexkit convert --help`` lists them).
+        A registered reader (``cortexkit data convert --help`` lists them).
     options : dict
         Keyword options of the reader.
     """

@@ -101,7 +101,7 @@ def open(  # noqa: A001 - mirrors xarray.open_zarr / builtins.open naming
     Parameters
     ----------
     path : path-like
-        A store written by :func:`save` or ``cortexkit convert``.
+        A store written by :func:`save` or ``cortexkit data convert``.
     validate_store : bool
         Check the structure against the data model (dims, ids, splits); cheap.
     allow_nan_responses : bool

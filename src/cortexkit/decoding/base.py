@@ -14,7 +14,7 @@ from cortexkit.errors import DataError
 from cortexkit.registry import Registry
 
 
-# Decoders by name (`cortexkit reconstruct --decoder NAME`); each decoder file registers its class.
+# Decoders by name (`cortexkit decode reconstruct --decoder NAME`); each decoder file registers its class.
 DECODERS = Registry("decoder")
 
 

@@ -25,7 +25,7 @@ def _read(ds, names: tuple[str, ...], store):
 
 
 def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
-    """(property, value) rows describing a recording, as ``cortexkit info`` prints them.
+    """(property, value) rows describing a recording, as ``cortexkit data info`` prints them.
 
     Rows: source, modality, stimuli, splits, trials, responses, units, unit and stimulus
     coordinates, areas, repeats per split, split-half reliability and FEV on the test split (or why

@@ -3,7 +3,7 @@
 The parameter is a stimulus coordinate (looked up through each trial's ``stimulus_id``) or a
 per-trial variable. Continuous angles can be binned into classes (``bins``); ``by`` splits the
 trials by another parameter (e.g. coherence) for a neurometric curve. The confusion matrix and the
-neurometric curve are drawn by :func:`cortexkit.report.write_decoding_figures`.
+neurometric curve are drawn by :func:`cortexkit.report.write_decoding_report`.
 """
 
 from __future__ import annotations

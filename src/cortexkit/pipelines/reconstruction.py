@@ -42,7 +42,7 @@ from cortexkit.image import resize
 from cortexkit.metrics import reconstruction as rm
 
 DEFAULT_DECODERS = ("pca", "retrieval", "autoencoder", "diffusion", "search")
-# Short training for a smoke run (`cortexkit reconstruct --quick`): not for results.
+# Short training for a smoke run (`cortexkit decode reconstruct --quick`): not for results.
 QUICK_SETTINGS = {
     "autoencoder": dict(epochs=3, extra_images=200),
     "diffusion": dict(epochs=3, extra_images=200, diffusion_epochs=10),

@@ -1,7 +1,7 @@
 """What two brain regions extract from the same stimuli (STSBench's dorsal-vs-ventral question).
 
 For a recording whose units carry an ``area`` coordinate with two or more regions (a simulation
-from ``cortexkit simulate --population streams``, or real data with both streams, e.g. STSBench's
+from ``cortexkit data simulate --population streams``, or real data with both streams, e.g. STSBench's
 dorsal and TVSD's ventral recordings merged by stimulus):
 
 1. **decoding**: each stimulus parameter (e.g. ``object``, ``motion_direction``, ``motion_speed``)
@@ -38,7 +38,7 @@ from cortexkit import data, metrics
 from cortexkit.data.model import REQUIRED_VARIABLES
 from cortexkit.decoding import decode_parameter
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.evaluation import load_arrays, paired_per_stimulus, write_table
+from cortexkit.evaluation import load_arrays, paired_per_stimulus, write_csv_and_markdown, write_table
 from cortexkit.features.base import is_video
 from cortexkit.metrics import reconstruction as rm
 from cortexkit.features import get_extractor
@@ -145,7 +145,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
                                 "p_mcnemar": p, "better": a if acc_a > acc_b else b})
     decoding, comparisons = pd.DataFrame(rows), pd.DataFrame(comparisons)
     write_table(decoding, out / "decoding.csv")
-    write_table(comparisons, out / "comparisons.csv")
+    write_csv_and_markdown(comparisons, out, "comparisons")
     dissociation = double_dissociation(comparisons, alpha) if len(comparisons) else None
 
     specs = list(features or DEFAULT_FEATURES)
@@ -154,7 +154,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
     results = evaluate_run(out / "encoding", log=lambda m: log(f"encoding: {m}"))
     cols = [c for c in ("pearson", "normalized", "pearson_true") if c in results and results[c].notna().any()]
     encoding = results.groupby(["area", "model"], sort=False)[cols].median().reset_index()
-    write_table(encoding, out / "encoding.csv")
+    write_csv_and_markdown(encoding, out, "encoding")
 
     average = data.repeat_average(ds).values.reshape(ds.sizes["stimulus"], -1)
     spaces = {area: average[:, area_of == area] for area in areas}
@@ -183,9 +183,9 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
             tables.append(table.assign(area=area))
         recon = pd.concat(tables, ignore_index=True)
         recon = recon[["area"] + [c for c in recon.columns if c != "area"]]
-        write_table(recon, out / "reconstruction.csv")
+        write_csv_and_markdown(recon, out, "reconstruction")
         recon_comparisons = _compare_reconstructions(ds, areas, out, reconstruction)
-        write_table(recon_comparisons, out / "reconstruction_comparisons.csv")
+        write_csv_and_markdown(recon_comparisons, out, "reconstruction_comparisons")
         for _, c in recon_comparisons.iterrows():
             log(f"reconstruction {c['method']}: 2-way ({c['space']}) {c['area_a']} {c['a']:.3f} vs {c['area_b']} "
                 f"{c['b']:.3f}, Wilcoxon p={c['wilcoxon_p']:.3g}")

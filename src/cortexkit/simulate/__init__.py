@@ -6,7 +6,7 @@ from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
 from cortexkit.simulate.fmri import FMRISimulationConfig, simulate_fmri
 from cortexkit.simulate.streams import StreamsSimulationConfig, simulate_streams
 
-# Populations by name (`cortexkit simulate --population NAME`): (config model, simulator). A
+# Populations by name (`cortexkit data simulate --population NAME`): (config model, simulator). A
 # simulator returns one dataset, or ``{subject: dataset}`` for several subjects (fmri).
 POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt),
                "fmri": (FMRISimulationConfig, simulate_fmri), "streams": (StreamsSimulationConfig, simulate_streams)}

@@ -54,7 +54,7 @@ ROI_UNITS: dict[str, tuple[str, dict, str, tuple[float, float]]] = {
 
 
 class FMRISimulationConfig(BaseModel):
-    """Settings of :func:`simulate_fmri` (``cortexkit simulate --population fmri``)."""
+    """Settings of :func:`simulate_fmri` (``cortexkit data simulate --population fmri``)."""
 
     model_config = ConfigDict(extra="forbid")
 

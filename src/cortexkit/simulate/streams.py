@@ -13,7 +13,7 @@ of ``n_starts`` starting offsets. Two populations are recorded together:
   position.
 
 So the dorsal population carries motion and the ventral one form: the double dissociation that
-``cortexkit streams`` tests. Trials are Poisson counts; every movie is shown ``n_repeats`` times and
+``cortexkit compare regions`` tests. Trials are Poisson counts; every movie is shown ``n_repeats`` times and
 a seeded ``test_fraction`` of the movies is the test split. Stimulus coordinates ``object``,
 ``motion_direction`` (deg, 0 = rightward, 90 = upward), ``motion_speed`` (px/frame); unit
 coordinate ``area`` (``dorsal`` / ``ventral``); ``true_rate`` (stimulus, unit).
@@ -36,7 +36,7 @@ from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, source_image
 
 
 class StreamsSimulationConfig(BaseModel):
-    """Settings of :func:`simulate_streams` (``cortexkit simulate --population streams``)."""
+    """Settings of :func:`simulate_streams` (``cortexkit data simulate --population streams``)."""
 
     model_config = ConfigDict(extra="forbid")
 

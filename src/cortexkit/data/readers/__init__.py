@@ -1,6 +1,6 @@
 """Readers: turn each source format into the cortexkit data model.
 
-``cortexkit convert SRC DST.zarr --format NAME`` (or :func:`cortexkit.data.convert`) runs one.
+``cortexkit data convert SRC DST.zarr --format NAME`` (or :func:`cortexkit.data.convert`) runs one.
 Importing this package registers every reader.
 """
 

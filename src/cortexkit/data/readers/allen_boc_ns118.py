@@ -37,7 +37,7 @@ def _scene_ids(inputs: np.ndarray, scenes: np.ndarray, source: Path) -> np.ndarr
 @register(
     "allen_boc_ns118",
     summary="mouse V1 two-photon (Allen Brain Observatory), 118 natural scenes at 31x31, train/test .npy",
-    example="cortexkit convert ../shared/data/allen_boc_ns118_31px allen_ns118.zarr --format allen_boc_ns118",
+    example="cortexkit data convert ../shared/data/allen_boc_ns118_31px allen_ns118.zarr --format allen_boc_ns118",
 )
 def read_allen_boc_ns118(path):
     """Read the Allen Brain Observatory ns118 extract (31 px scenes, trial-averaged dF/F, source split) into the data model."""

@@ -64,7 +64,7 @@ def _templates(nwb, images: str | None, path: Path) -> np.ndarray:
 @register(
     "allen_nwb",
     summary="Allen Brain Observatory Visual Coding Neuropixels session NWB: natural-scene spike counts (pynwb)",
-    example="cortexkit convert session_715093703.nwb allen_715093703.zarr --format allen_nwb --option images=natural_scenes.npy --option areas=VISp,VISl",
+    example="cortexkit data convert session_715093703.nwb allen_715093703.zarr --format allen_nwb --option images=natural_scenes.npy --option areas=VISp,VISl",
     options={
         "images": ".npy of the 118 scene templates (n, height, width), if the NWB lacks them",
         "areas": "comma-separated structure acronyms to keep, e.g. VISp,VISl (default: all)",

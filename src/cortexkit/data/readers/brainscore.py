@@ -89,7 +89,7 @@ def _load_images(files: list[str], images: Path) -> np.ndarray:
 @register(
     "brainscore",
     summary="Brain-Score/BrainIO assembly (.nc: presentation x neuroid x time_bin) + stimulus set csv + images (e.g. MajajHong2015)",
-    example="cortexkit convert assy_dicarlo_MajajHong2015_public.nc majajhong.zarr --format brainscore --option stimuli=image_dicarlo_hvm-public.csv --option region=IT",
+    example="cortexkit data convert assy_dicarlo_MajajHong2015_public.nc majajhong.zarr --format brainscore --option stimuli=image_dicarlo_hvm-public.csv --option region=IT",
     options={
         "stimuli": "stimulus-set csv (default: the only .csv beside the .nc)",
         "images": "zip or folder of the images (default: the .zip named like the csv)",

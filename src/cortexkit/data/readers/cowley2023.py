@@ -44,7 +44,7 @@ def sessions(path: str | Path) -> list[str]:
 @register(
     "cowley2023",
     summary="macaque V4 (Cowley et al. 2023): image zips + repeat-averaged / raw-repeat .npy per session",
-    example="cortexkit convert ../shared/data/cowley2023_v4 v4_210325.zarr --format cowley2023 --option session=210325",
+    example="cortexkit data convert ../shared/data/cowley2023_v4 v4_210325.zarr --format cowley2023 --option session=210325",
     options={
         "session": "recording session, e.g. 210325 (required when the folder has several)",
         "image_size": "resize images to this many pixels (default: native 112)",

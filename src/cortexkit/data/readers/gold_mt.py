@@ -60,7 +60,7 @@ def _cell(path: Path, cell: int, experiment: str):
 @register(
     "gold_mt",
     summary="macaque MT (Gold lab): random-dot direction tuning and coherence task, MATLAB v5, rendered to dot movies",
-    example="cortexkit convert ../shared/data/gold_mt_dots/HW5_data.mat mt_cell0.zarr --format gold_mt --option cell=0 --option experiment=coherence",
+    example="cortexkit data convert ../shared/data/gold_mt_dots/HW5_data.mat mt_cell0.zarr --format gold_mt --option cell=0 --option experiment=coherence",
     options={
         "cell": "cell index 0-4 (default 0)",
         "experiment": "'tuning' or 'coherence' (default tuning)",

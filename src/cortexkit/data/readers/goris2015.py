@@ -68,7 +68,7 @@ def _unit_info(path: Path, unit: str) -> dict:
 @register(
     "goris2015",
     summary="macaque V1/V2 (Goris et al. 2015): per-unit MATLAB structs of drifting compound gratings, rendered to movies",
-    example="cortexkit convert ../shared/data/goris2015_v1v2 goris_m620r35.zarr --format goris2015 --option unit=m620r35",
+    example="cortexkit data convert ../shared/data/goris2015_v1v2 goris_m620r35.zarr --format goris2015 --option unit=m620r35",
     options={
         "unit": "unit name, e.g. m620r35 (required when the folder has several)",
         "size": "pixels per side of the rendered movies (default 32)",

@@ -153,7 +153,7 @@ def _roi_names(text) -> dict[int, str]:
 @register(
     "nsd",
     summary="Natural Scenes Dataset 7T fMRI: per-session HDF5 betas, nsd_stimuli.hdf5, nsd_expdesign.mat",
-    example="cortexkit convert ~/nsd nsd_subj01.zarr --format nsd --option subject=1 --option mask=nsdgeneral_subj01.npy",
+    example="cortexkit data convert ~/nsd nsd_subj01.zarr --format nsd --option subject=1 --option mask=nsdgeneral_subj01.npy",
     options={
         "subject": "subject 1-8 (default 1)",
         "sessions": "number of sessions from the first, or a comma list, e.g. 1,2,3 (default: all found)",

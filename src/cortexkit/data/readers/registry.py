@@ -19,7 +19,7 @@ from cortexkit.registry import Registry
 
 @dataclass(frozen=True)
 class Reader:
-    """A registered reader: the function and what ``cortexkit formats`` says about it."""
+    """A registered reader: the function and what ``cortexkit list formats`` says about it."""
 
     name: str
     read_fn: Callable[..., xr.Dataset]

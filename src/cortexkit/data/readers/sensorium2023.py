@@ -47,7 +47,7 @@ def _duration(video: np.ndarray) -> int:
 @register(
     "sensorium2023",
     summary="Sensorium 2023 mouse V1 movies: per-trial .npy folders (videos, responses, behavior, pupil_center) + meta",
-    example="cortexkit convert ~/sensorium/dynamic29156-11-10-Video-8744edeac3b4d1ce16b680916b5267ce mouseA.zarr --format sensorium2023",
+    example="cortexkit data convert ~/sensorium/dynamic29156-11-10-Video-8744edeac3b4d1ce16b680916b5267ce mouseA.zarr --format sensorium2023",
     options={
         "frames": "frames kept per trial (default: the shortest train/oracle trial)",
         "size": "resize frames to size x (size * 64/36) pixels (default: native 36 x 64)",

@@ -168,7 +168,7 @@ def _video_files(video_dir: Path, names: list[str]) -> list[Path]:
 @register(
     "stsbench",
     summary="STSBench dorsal stream (MT/MST): dataset pickle + neuron table pickle + mp4 videos",
-    example="cortexkit convert ~/stsbench/dataset stsbench.zarr --format stsbench --option size=64",
+    example="cortexkit data convert ~/stsbench/dataset stsbench.zarr --format stsbench --option size=64",
     options={**_OPTIONS, "crop": _OPTIONS["crop"] + " (default 115,260,150,150 as STSBench)"},
 )
 def read_stsbench(path, *, frames: int = 5, frame_rate: float | None = None, size: int = 64,
@@ -183,7 +183,7 @@ def read_stsbench(path, *, frames: int = 5, frame_rate: float | None = None, siz
 @register(
     "tvsd",
     summary="TVSD ventral stream (V4) in STSBench's layout: ventral_stream_dataset.pickle + THINGS images as mp4",
-    example="cortexkit convert ~/stsbench/dataset tvsd.zarr --format tvsd --option size=64",
+    example="cortexkit data convert ~/stsbench/dataset tvsd.zarr --format tvsd --option size=64",
     options={**_OPTIONS, "frames": "frames per stimulus (default 1: the THINGS image)", "crop": _OPTIONS["crop"] + " (default none)"},
 )
 def read_tvsd(path, *, frames: int = 1, frame_rate: float | None = None, size: int = 64, crop: str | None = None,

@@ -127,7 +127,7 @@ def feature_specs(names: str | None, *, layers: str | None = None, params: dict 
     [{}, {'layers': ['conv2', 'conv5']}]
     """
     if names is not None and not names.strip(","):
-        raise ConfigError("--features is empty; `cortexkit features` lists the feature spaces")
+        raise ConfigError("--features is empty; `cortexkit list features` lists the feature spaces")
     specs = [FeatureSpec(name=n.strip()) for n in (names or "").split(",") if n.strip()] or list(default or [])
     params = dict(params or {})
     out, taken, layered = [], set(), []
@@ -143,7 +143,7 @@ def feature_specs(names: str | None, *, layers: str | None = None, params: dict 
         get_extractor(spec.name, new).layer_list()  # unknown layers and bad values fail here, naming the choices
     if set(params) - taken:
         raise ConfigError(f"no feature space in {[s.name for s in specs]} takes parameter(s) {sorted(set(params) - taken)}; "
-                          "`cortexkit features` lists each one's parameters")
+                          "`cortexkit list features` lists each one's parameters")
     if layers is not None and not layered:
         raise ConfigError(f"--layers applies to multi-layer feature spaces (alexnet, vgg16, efficientnet_lite0, "
                           f"expansion); {[s.name for s in specs]} have none")

@@ -13,8 +13,9 @@ import pandas as pd
 from cortexkit import data
 from cortexkit.config import parse
 from cortexkit.errors import DataError
+from cortexkit._atomic import write_text
 from cortexkit.evaluation import (MODELS_DIR, RESULTS_FILE, SUMMARY_FILE, ceiling_warning, load_arrays, noise_ceiling,
-                                  read_run_record, rf_correlation, score_predictions, summarize, unit_table, write_table)
+                                  read_run_record, rf_correlation, score_predictions, summarize, to_markdown, unit_table, write_table)
 from cortexkit.pipelines.ridge.config import STACKED, EncodingConfig, model_names
 
 
@@ -68,6 +69,7 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     write_table(results, run_dir / RESULTS_FILE)
     summary = summarize(results)
     write_table(summary, run_dir / SUMMARY_FILE)
+    write_text(run_dir / "summary.md", to_markdown(summary))  # for documents: the same table as markdown
     return results
 
 
