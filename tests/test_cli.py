@@ -247,3 +247,37 @@ def test_paired_command(tmp_path, small_store):
     assert r.exit_code == 2 and "has no model 'alexnet'; it has ['gabor', 'pixels']" in _plain(r.output)
     r = runner.invoke(app, ["compare", "models", "gabor", f"{run}:pixels", "--out", str(tmp_path / "q")])
     assert r.exit_code == 2 and "name a model as RUN:MODEL" in _plain(r.output)
+
+
+def test_every_run_command_ends_with_a_report(tmp_path, small_store, shared_data):
+    """The analysis commands end as fit does: scores on the terminal, report.html in the run folder;
+    `evaluate` scores a reconstruction run again from what it holds."""
+    from cortexkit import data
+    from cortexkit.simulate import simulate_streams
+
+    r = runner.invoke(app, ["decode", "reconstruct", str(small_store), "--out", str(tmp_path / "rec"), "--decoder", "pca",
+                            "--image-size", "16", "--permutations", "20"])
+    assert r.exit_code == 0, r.output
+    assert "pca (shuffled)" in _plain(r.output) and (tmp_path / "rec" / "report.html").is_file()
+    before = (tmp_path / "rec" / "metrics.csv").read_text()
+    (tmp_path / "rec" / "report.html").unlink()
+    r = runner.invoke(app, ["evaluate", str(tmp_path / "rec")])
+    assert r.exit_code == 0 and "kept" in _plain(r.output), r.output
+    assert (tmp_path / "rec" / "metrics.csv").read_text() == before and (tmp_path / "rec" / "report.html").is_file()
+
+    store = data.convert(shared_data / "gold_mt_dots", tmp_path / "mt.zarr", "gold_mt",
+                         {"cell": 0, "experiment": "tuning", "measure": "count", "size": 8, "frame_rate": 5})
+    r = runner.invoke(app, ["decode", "parameter", str(store), "direction", "--out", str(tmp_path / "dec"),
+                            "--permutations", "10", "--method", "poisson"])
+    assert r.exit_code == 0, r.output
+    assert "figures/confusion.png" in (tmp_path / "dec" / "report.html").read_text()
+
+    data.save(simulate_streams(n_objects=4, n_directions=4, speeds=[1.0, 2.0], n_starts=1, n_repeats=4, n_dorsal=12,
+                               n_ventral=12, size=16, n_frames=6), tmp_path / "s.zarr")
+    r = runner.invoke(app, ["compare", "regions", str(tmp_path / "s.zarr"), "--out", str(tmp_path / "streams"),
+                            "--permutations", "5", "--features", "gabor"], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    out = _plain(r.output)
+    assert "decoding per region" in out and ("double dissociation" in out)
+    page = (tmp_path / "streams" / "report.html").read_text()
+    assert "figures/streams.png" in page and "Encoding per region" in page
