@@ -68,7 +68,7 @@ results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit data simulate $(RESULTS)/streams.zarr --population streams
 	$(BIN)/cortexkit compare regions $(RESULTS)/streams.zarr --out $(RESULTS)/streams --permutations 100 --reconstruct pca,retrieval
 	mkdir -p docs/results
-	cp runs/bench/tables/matrix.md runs/bench/tables/matrix_normalized.md docs/results/
+	cp runs/bench/tables/matrix_*.md docs/results/
 	for b in runs/bench/tables/*/; do for t in recordings layers areas; do \
 	  if [ -f $$b$$t.md ]; then cp $$b$$t.md docs/results/$$(basename $$b)-$$t.md; fi; done; done
 	cp $(RESULTS)/mt/summary.md docs/results/sim-mt-features.md

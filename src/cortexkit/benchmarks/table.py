@@ -59,16 +59,21 @@ def matrix(table: pd.DataFrame, value: str = "score", *, with_ci: bool = True) -
 
 
 def write_matrices(out, table: pd.DataFrame) -> list[Path]:
-    """``OUT/tables/matrix.md`` (raw scores with their intervals) and ``matrix_normalized.md``, one
-    column per benchmark with its metric in the header."""
-    if table.empty:
-        return []
-    metrics = table.groupby("benchmark")["metric"].first()
+    """The model x benchmark matrix per task, ``OUT/tables/matrix_TASK.md`` (raw scores with their
+    intervals) and ``matrix_TASK_normalized.md``, one column per benchmark with its metric in the
+    header."""
     written = []
-    for value, name in (("score", "matrix"), ("normalized", "matrix_normalized")):
-        shown = matrix(table, value).rename(columns=lambda b: b if b not in metrics else
-                                            f"{b} ({metric_label(metrics[b]) if value == 'score' else 'normalised'})")
-        written.append(write_text(Path(out) / TABLES / f"{name}.md", to_markdown(shown)))
+    for task in TASKS:
+        part = table[table["task"] == task]
+        if part.empty:
+            continue
+        metrics = part.groupby("benchmark")["metric"].first()
+        for value, suffix in (("score", ""), ("normalized", "_normalized")):
+            if value == "normalized" and part["normalized"].isna().all():
+                continue
+            shown = matrix(part, value).rename(columns=lambda b: b if b not in metrics else
+                                               f"{b} ({metric_label(metrics[b]) if value == 'score' else 'normalised'})")
+            written.append(write_text(Path(out) / TABLES / f"matrix_{task}{suffix}.md", to_markdown(shown)))
     return written
 
 
