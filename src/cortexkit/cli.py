@@ -15,19 +15,79 @@ import functools
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Literal, Optional
 
 import typer
+from pydantic import Field
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from cortexkit import __version__
-from cortexkit.config import parse_key_values as options
+from cortexkit.config import (Address, Count, Device, Fraction, Names, NonNegative, OpenProbability, Pixels, Positive,
+                              PositiveFloat, Seed, checked, parse_key_values as options)
 from cortexkit.errors import ConfigError, CortexkitError
 from cortexkit.terminal import (SUMMARY_HEADERS, console, err_console, example_block, log, print_table as show,
                                 show_reconstruction_table)
 
+class Group(TyperGroup):
+    """The command tree: a usage error (an option missing, of the wrong type or out of range) ends
+    like every other bad input, in one line on stderr naming the command and the option, exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command line (see the class)."""
+        try:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as exc:  # click's usage errors (typer ships its own click)
+            if not standalone_mode:
+                raise
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a group without its command: its help
+                console.print(exc.ctx.get_help(), highlight=False, markup=False)
+            else:
+                where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) is not None else ""
+                text = " ".join(exc.format_message().replace("Value error, ", "").split())
+                err_console.print(f"error: {where}{text}", highlight=False, markup=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            err_console.print("error: aborted", highlight=False, markup=False)
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(code if isinstance(code, int) else 0)
+        return code
+
+
+class Command(TyperCommand):
+    """A command that refuses an option given twice (the last one would silently win)."""
+
+    def parse_args(self, ctx, args):
+        """Check for repeated options, then parse as usual."""
+        counts: dict[str, int] = {}
+        for arg in args:
+            if arg == "--":
+                break
+            flag = arg.split("=", 1)[0]
+            for param in self.params:
+                if isinstance(param, TyperOption) and not param.multiple and flag in (*param.opts, *param.secondary_opts):
+                    counts[param.opts[0]] = counts.get(param.opts[0], 0) + 1
+        twice = [flag for flag, n in counts.items() if n > 1]
+        if twice:
+            ctx.fail(f"option {twice[0]} given more than once")
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(name="cortexkit", help="Encoding, decoding and benchmarking models of the visual cortex.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False, epilog="Start with: cortexkit demo --out runs/demo")
+                  add_completion=False, pretty_exceptions_enable=False, epilog="Start with: cortexkit demo --out runs/demo",
+                  cls=Group)
 Opt, Arg = typer.Option, typer.Argument
+
+
+def Typed(default, kind, *decls, **kw):
+    """An option whose value is checked by the pydantic type ``kind`` (see :func:`cortexkit.config.checked`)."""
+    return typer.Option(default, *decls, parser=checked(kind), **kw)
+
+
+Bins = Annotated[int, Field(ge=2)]  # classes of a binned angle
+
 OInt, OStr, OPath = Optional[int], Optional[str], Optional[Path]
 STORE = Arg(..., help="Zarr store in the cortexkit data model")
 SUMMARY = "summary (medians over units, test set)"
@@ -39,7 +99,7 @@ START, DATA, MODELS, ANALYSES, BENCHMARKS = "Start here", "Data in", "Fit and sc
 
 
 def _group(name: str, text: str, panel: str) -> typer.Typer:
-    group = typer.Typer(help=text, no_args_is_help=True)
+    group = typer.Typer(help=text, no_args_is_help=True, cls=Group)
     app.add_typer(group, name=name, rich_help_panel=panel)
     return group
 
@@ -65,7 +125,7 @@ def command(func=None, *, group: typer.Typer | None = None, name: str | None = N
             text = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
             err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True, markup=True)
             raise typer.Exit(code=2) from None
-    return (group or app).command(name, rich_help_panel=panel)(wrapper)
+    return (group or app).command(name, rich_help_panel=panel, cls=Command)(wrapper)
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -84,9 +144,9 @@ def _units(text: str | None):
 # ---------------------------------------------------------------------------------------------- demo
 
 @command(panel=START)
-def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed: int = Opt(0, help="seed of simulation and CV"),
-         n_train: int = Opt(2000, help="training images (shown once each)"), n_test: int = Opt(100, help="test images"),
-         n_repeats: int = Opt(10, help="repeats of each test image"), overwrite: bool = Opt(False, help="refit models")):
+def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed: int = Typed(0, Seed, help="seed of simulation and CV"),
+         n_train: int = Typed(2000, Positive, help="training images (shown once each)"), n_test: int = Typed(100, Positive, help="test images"),
+         n_repeats: int = Typed(10, Positive, help="repeats of each test image"), overwrite: bool = Opt(False, help="refit models")):
     """Simulate V1 cells with known filters, fit pixel, PCA and Gabor ridge models, score, report.
 
     Example: cortexkit demo --out runs/demo --seed 1
@@ -107,12 +167,13 @@ def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed
 @command(group=data_app)
 def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of one store per subject)"),
              population: str = Opt("v1", help="v1 (images), mt (movies), fmri (NSD-like voxels, several subjects) or streams (dorsal + ventral units, the same movies)"),
-             config: OPath = Opt(None, help="YAML with the population's config fields"), n_train: OInt = Opt(None),
-             n_test: OInt = Opt(None), n_repeats: OInt = Opt(None, help="per test stimulus (fmri: per image)"),
-             n_simple: OInt = Opt(None), n_complex: OInt = Opt(None), n_units: OInt = Opt(None, help="mt units"),
-             n_subjects: OInt = Opt(None, help="fmri subjects"), n_shared: OInt = Opt(None, help="fmri test images every subject sees"),
-             size: OInt = Opt(None, help="pixels"), color: Optional[bool] = Opt(None, "--color/--gray", help="RGB or grayscale (v1, fmri)"),
-             seed: OInt = Opt(None)):
+             config: OPath = Opt(None, help="YAML with the population's config fields"), n_train: OInt = Typed(None, Positive),
+             n_test: OInt = Typed(None, Positive), n_repeats: OInt = Typed(None, Positive, help="per test stimulus (fmri: per image)"),
+             n_simple: OInt = Typed(None, Count), n_complex: OInt = Typed(None, Count), n_units: OInt = Typed(None, Positive, help="mt units"),
+             n_subjects: OInt = Typed(None, Positive, help="fmri subjects"),
+             n_shared: OInt = Typed(None, Positive, help="fmri test images every subject sees"),
+             size: OInt = Typed(None, Pixels, help="pixels"), color: Optional[bool] = Opt(None, "--color/--gray", help="RGB or grayscale (v1, fmri)"),
+             seed: OInt = Typed(None, Seed)):
     """Simulate a recording with known ground truth (V1SimulationConfig, MTSimulationConfig, FMRISimulationConfig,
     StreamsSimulationConfig) as Zarr.
 
@@ -131,22 +192,24 @@ def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of o
 @command(group=data_app)
 def convert(source: Path = Arg(..., help="source file or folder"), out: Path = Arg(..., help="Zarr store to write"),
             format: str = Opt(..., "--format", "-f", help="source format (`cortexkit list formats`)"),
-            option: Optional[list[str]] = Opt(None, "--option", "-o", help="reader option key=value (repeatable)")):
+            option: Optional[list[str]] = Opt(None, "--option", "-o", help="reader option key=value (repeatable)"),
+            allow_overlap: bool = Opt(False, help="keep a split whose held-out stimuli copy training stimuli")):
     """Convert a dataset in a source format into a Zarr store (streamed; a killed conversion resumes).
 
     Example: cortexkit data convert ../shared/data/cowley2023_v4 v4_210325.zarr --format cowley2023 --option session=210325
     """
     from cortexkit import pipelines
 
-    console.print(pipelines.convert_recording(source, out, format, options(option), log=log), highlight=False)
+    console.print(pipelines.convert_recording(source, out, format, options(option), allow_overlap=allow_overlap, log=log),
+                  highlight=False)
     console.print(f"next: cortexkit data info {out}", highlight=False)
 
 
 @command(group=data_app)
 def merge(out: Path = Arg(..., help="Zarr store to write"),
           recordings: list[str] = Arg(..., help="AREA=STORE, two or more: each recording and the area its units get"),
-          match: str = Opt("stimulus", help="match stimuli by label (stimulus) or by pixel content (content)"),
-          pixel_tolerance: float = Opt(0.05, help="largest mean absolute pixel difference of matched stimuli")):
+          match: str = Typed("stimulus", Literal["stimulus", "content"], help="match stimuli by label (stimulus) or by pixel content (content)"),
+          pixel_tolerance: float = Typed(0.05, NonNegative, help="largest mean absolute pixel difference of matched stimuli")):
     """Merge recordings of different regions that saw the same stimuli into one (pseudo-trials paired per stimulus).
 
     Example: cortexkit data merge both.zarr dorsal=stsbench.zarr ventral=tvsd.zarr
@@ -181,7 +244,7 @@ def info(store: Path = STORE):
 
 @command(panel=DATA)
 def features(store: Path = STORE, model: str = Opt("gabor", help="feature space (`cortexkit list features`)"),
-             layers: OStr = Opt(None, help="'all' or a comma list of layers (multi-layer feature spaces)"),
+             layers: OStr = Typed(None, Names, help="'all' or a comma list of layers (multi-layer feature spaces)"),
              param: Optional[list[str]] = Opt(None, "--param", "-p", help="parameter key=value (repeatable)"),
              out: OPath = Opt(None, help="write the features here (Zarr); else only cache and summarise")):
     """Extract (and cache) the features of every stimulus, the feature space fitted on the train split.
@@ -201,14 +264,15 @@ def features(store: Path = STORE, model: str = Opt("gabor", help="feature space 
 
 @command(panel=MODELS)
 def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write"),
-        features: OStr = Opt(None, help="comma-separated feature spaces (`cortexkit list features`)"),
-        layers: OStr = Opt(None, help="multi-layer feature spaces: 'all' or a comma list (one model per layer)"),
+        features: OStr = Typed(None, Names, help="comma-separated feature spaces (`cortexkit list features`)"),
+        layers: OStr = Typed(None, Names, help="multi-layer feature spaces: 'all' or a comma list (one model per layer)"),
         param: Optional[list[str]] = Opt(None, "--param", "-p", help="feature-space parameter key=value (repeatable)"),
         model: OStr = Opt(None, help="a named ridge model (`cortexkit list models`) or its .yaml file as the config"),
-        config: OPath = Opt(None, help="YAML with EncodingConfig fields"), seed: OInt = Opt(None, help="seed of the CV folds"),
-        device: OStr = Opt(None, help="where the ridge and the feature networks run (cpu, cuda)"),
+        config: OPath = Opt(None, help="YAML with EncodingConfig fields"), seed: OInt = Typed(None, Seed, help="seed of the CV folds"),
+        device: OStr = Typed(None, Device, help="where the ridge and the feature networks run (cpu, cuda)"),
         max_memory: OStr = Opt(None, help="budget per fit, e.g. 4GB"),
-        scheduler: OStr = Opt(None, help="Dask scheduler tcp://HOST:PORT"), overwrite: bool = Opt(False, help="refit")):
+        scheduler: OStr = Typed(None, Address, help="Dask scheduler tcp://HOST:PORT"), overwrite: bool = Opt(False, help="refit"),
+        allow_overlap: bool = Opt(False, help="fit even when held-out stimuli copy training stimuli")):
     """Fit cross-validated ridge per feature space (and layer), score the test split, report; resumes.
 
     Example: cortexkit fit runs/demo/data.zarr --out runs/mine --features pixel_pca,gabor
@@ -222,15 +286,15 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
     base = benchmarks.get_model(model).encoding() if model else None
     cfg = pipelines.encoding_config(config, base=base, features=features, layers=layers, params=options(param), seed=seed,
                                     device=device, max_memory=max_memory, scheduler=scheduler)
-    summary = pipelines.run_ridge_encoding(store, out, cfg, overwrite=overwrite, log=log)
+    summary = pipelines.run_ridge_encoding(store, out, cfg, overwrite=overwrite, allow_overlap=allow_overlap, log=log)
     show(summary, SUMMARY, SUMMARY_HEADERS)
     console.print(f"report: {report.write_report(out)}", highlight=False)
 
 
 @command(panel=MODELS)
 def train(config: Path = Arg(..., help="YAML with PredictorConfig fields"), out: Path = Opt(..., help="run directory (resumed)"),
-          epochs: OInt = Opt(None, help="override the config's epochs"), device: OStr = Opt(None, help="cpu or cuda"),
-          data: OStr = Opt(None, help="replace the config's stores: comma-separated PATH or KEY=PATH")):
+          epochs: OInt = Typed(None, Positive, help="override the config's epochs"), device: OStr = Typed(None, Device, help="cpu or cuda"),
+          data: OStr = Typed(None, Names, help="replace the config's stores: comma-separated PATH or KEY=PATH")):
     """Train a core + per-session readouts end to end (resumable), score the test split, write the report.
 
     Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_trained --data v1.zarr
@@ -262,8 +326,8 @@ def evaluate(run: Path = Arg(..., help="run directory written by fit, train or d
 
 @command(group=compare_app, name="models")
 def compare_models(a: str = Arg(..., help="model A as RUN:MODEL"), b: str = Arg(..., help="model B as RUN:MODEL"),
-                   out: Path = Opt(..., help="folder for the tables and report"), n_bootstrap: int = Opt(1000, help="draws"),
-                   seed: int = Opt(0, help="seed of the bootstrap")):
+                   out: Path = Opt(..., help="folder for the tables and report"), n_bootstrap: int = Typed(1000, Positive, help="draws"),
+                   seed: int = Typed(0, Seed, help="seed of the bootstrap")):
     """Compare two models unit by unit on the same test stimuli: difference in r with a bootstrap CI, p-values.
 
     Example: cortexkit compare models runs/demo:gabor runs/demo:pixel_pca --out runs/demo/paired
@@ -279,10 +343,10 @@ def compare_models(a: str = Arg(..., help="model A as RUN:MODEL"), b: str = Arg(
 
 
 @command(group=compare_app, name="representations")
-def compare_representations(store: Path = STORE, features: str = Opt("pixels,gabor", help="comma-separated feature spaces"),
-                            layers: OStr = Opt(None, help="'all' or comma list of layers"),
-                            split: str = Opt("test", help="train, test or all"),
-                            method: str = Opt("cka", help="cka (linear CKA) or rsa (Spearman correlation of RDMs)"),
+def compare_representations(store: Path = STORE, features: str = Typed("pixels,gabor", Names, help="comma-separated feature spaces"),
+                            layers: OStr = Typed(None, Names, help="'all' or comma list of layers"),
+                            split: str = Typed("test", Literal["train", "test", "all"], help="train, test or all"),
+                            method: str = Typed("cka", Literal["cka", "rsa"], help="cka (linear CKA) or rsa (Spearman correlation of RDMs)"),
                             out: Path = Opt(Path("comparison"), help="folder for comparison.csv and the report")):
     """Linear CKA or RSA between every pair of feature spaces (each layer) and the neural responses.
 
@@ -298,13 +362,13 @@ def compare_representations(store: Path = STORE, features: str = Opt("pixels,gab
 
 @command(group=compare_app, name="regions")
 def compare_regions(store: Path = STORE, out: Path = Opt(Path("streams"), help="folder for the tables, the report and the encoding run"),
-                    parameters: OStr = Opt(None, help="comma-separated stimulus parameters to decode (default: every one with 2-16 values)"),
-                    features: str = Opt("gabor,motion_energy", help="feature spaces for the per-region encoding (2-D and 3-D)"),
-                    permutations: int = Opt(200, help="label shuffles for each decoding p-value"),
-                    alpha: float = Opt(0.01, help="significance level of the double dissociation"),
-                    reconstruct: OStr = Opt(None, help="comma-separated decoders to reconstruct the test stimuli from each region"),
-                    image_size: int = Opt(32, help="pixels, for --reconstruct"),
-                    similarity: str = Opt("cka", help="cka (linear CKA) or rsa (Spearman correlation of RDMs)")):
+                    parameters: OStr = Typed(None, Names, help="comma-separated stimulus parameters to decode (default: every one with 2-16 values)"),
+                    features: str = Typed("gabor,motion_energy", Names, help="feature spaces for the per-region encoding (2-D and 3-D)"),
+                    permutations: int = Typed(200, Count, help="label shuffles for each decoding p-value"),
+                    alpha: float = Typed(0.01, OpenProbability, help="significance level of the double dissociation"),
+                    reconstruct: OStr = Typed(None, Names, help="comma-separated decoders to reconstruct the test stimuli from each region"),
+                    image_size: int = Typed(32, Pixels, help="pixels, for --reconstruct"),
+                    similarity: str = Typed("cka", Literal["cka", "rsa"], help="cka (linear CKA) or rsa (Spearman correlation of RDMs)")):
     """Compare two regions on the same stimuli: decoding per parameter (McNemar between regions), encoding with
     2-D vs 3-D features per region, CKA with model layers; report a double dissociation.
 
@@ -335,13 +399,13 @@ def compare_regions(store: Path = STORE, out: Path = Opt(Path("streams"), help="
 
 @command(group=decode_app, name="reconstruct")
 def decode_reconstruct(stores: list[Path] = Arg(..., help="Zarr store; several (one per subject): each, and pooled on shared test stimuli"),
-                       out: Path = Opt(..., help="run directory"), image_size: OInt = Opt(None, help="pixels (default 64)"),
-                       decoder: OStr = Opt(None, help="comma-separated decoders (default pca,retrieval,autoencoder,diffusion,search)"),
+                       out: Path = Opt(..., help="run directory"), image_size: OInt = Typed(None, Pixels, help="pixels (default 64)"),
+                       decoder: OStr = Typed(None, Names, help="comma-separated decoders (default pca,retrieval,autoencoder,diffusion,search)"),
                        config: OPath = Opt(None, help="YAML with ReconstructionConfig fields (decoders with params, ...)"),
                        quick: bool = Opt(False, help="short training (a smoke run)"),
-                       permutations: OInt = Opt(None, help="shuffles for each p-value (default 1000)"),
+                       permutations: OInt = Typed(None, Count, help="shuffles for each p-value (default 1000)"),
                        model_dir: OPath = Opt(None, help="local diffusers image-variations folder (second_sight, brain_diffuser)"),
-                       device: OStr = Opt(None, help="cpu or cuda, for every decoder that takes it")):
+                       device: OStr = Typed(None, Device, help="cpu or cuda, for every decoder that takes it")):
     """Reconstruct held-out stimuli with each decoder; score them against nulls (shuffled, mean, gray).
 
     Example: cortexkit decode reconstruct runs/demo/data.zarr --out runs/recon --decoder pca,autoencoder --image-size 32
@@ -364,10 +428,10 @@ def decode_reconstruct(stores: list[Path] = Arg(..., help="Zarr store; several (
 @command(group=decode_app, name="parameter")
 def decode_parameter(store: Path = STORE, parameter: str = Arg(..., help="stimulus coordinate or trial variable, e.g. direction"),
                      by: OStr = Opt(None, help="split by this parameter for a neurometric curve"),
-                     bins: OInt = Opt(None, help="bin an angle (degrees) into this many classes"),
+                     bins: OInt = Typed(None, Bins, help="bin an angle (degrees) into this many classes"),
                      out: Path = Opt(Path("decoding"), help="folder for decoding.csv and the report"),
-                     permutations: int = Opt(200, help="label shuffles for the p-value"),
-                     method: str = Opt("logistic", help="logistic, or poisson (maximum likelihood on spike counts)")):
+                     permutations: int = Typed(200, Count, help="label shuffles for the p-value"),
+                     method: str = Typed("logistic", Literal["logistic", "poisson"], help="logistic, or poisson (maximum likelihood on spike counts)")):
     """Decode a stimulus parameter from single trials, with chance, p-value, confusion and neurometric curve.
 
     Example: cortexkit decode parameter mt_cell0.zarr trial_direction --by trial_coherence --out runs/mt_decoding
@@ -386,17 +450,18 @@ def decode_parameter(store: Path = STORE, parameter: str = Arg(..., help="stimul
 def synthesize(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit train)"),
                out: Path = Opt(..., help="folder to write"),
                model: OStr = Opt(None, help="model of a ridge run (e.g. stacked), or session of a trained run (default: its only one)"),
-               units: OStr = Opt(None, help="comma-separated unit names or indices (default all)"),
-               steps: int = Opt(200, help="gradient-ascent steps"), contrast: float = Opt(0.2, help="RMS contrast budget"),
-               blur: float = Opt(0.5, help="SD (px) of the gradient smoothing"),
-               jitter: int = Opt(0, help="largest random shift (px) per step; 1-2 for deep CNN features"),
-               top_k: int = Opt(5, help="most exciting images of the recording shown beside each MEI"),
-               seed: int = Opt(0, help="seed of the start noise and the jitter"),
+               units: OStr = Typed(None, Names, help="comma-separated unit names or indices (default all)"),
+               steps: int = Typed(200, Positive, help="gradient-ascent steps"),
+               contrast: float = Typed(0.2, PositiveFloat, help="RMS contrast budget"),
+               blur: float = Typed(0.5, NonNegative, help="SD (px) of the gradient smoothing"),
+               jitter: int = Typed(0, Count, help="largest random shift (px) per step; 1-2 for deep CNN features"),
+               top_k: int = Typed(5, Positive, help="most exciting images of the recording shown beside each MEI"),
+               seed: int = Typed(0, Seed, help="seed of the start noise and the jitter"),
                least: bool = Opt(False, help="least exciting (most suppressive) inputs and images instead"),
-               diverse: int = Opt(0, help="also this many dissimilar exciting inputs per unit (0: none)"),
-               threshold: float = Opt(0.9, help="each diverse input keeps this fraction of the MEI response"),
+               diverse: int = Typed(0, Count, help="also this many dissimilar exciting inputs per unit (0: none)"),
+               threshold: float = Typed(0.9, Fraction, help="each diverse input keeps this fraction of the MEI response"),
                compare: OStr = Opt(None, help="RUN or RUN:MODEL: a second model of the same units; how far the two agree"),
-               device: str = Opt("cpu", help=DEVICE)):
+               device: str = Typed("cpu", Device, help=DEVICE)):
     """Most exciting inputs of a fitted model's units, beside their most exciting recorded images.
 
     Works on ridge runs (any model, the stacked one included) and trained cores (image or video).
@@ -416,7 +481,8 @@ def synthesize(run: Path = Arg(..., help="run directory (cortexkit fit or cortex
 def tuning(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit train)"),
            out: Path = Opt(..., help="folder to write"),
            model: OStr = Opt(None, help="model of a ridge run, or session of a trained run (default: its only one)"),
-           rf_size: int = Opt(2, help="side (px) of the sparse-noise squares"), device: str = Opt("cpu", help=DEVICE)):
+           rf_size: int = Typed(2, Positive, help="side (px) of the sparse-noise squares"),
+           device: str = Typed("cpu", Device, help=DEVICE)):
     """Tuning and receptive fields of every unit of a fitted model: orientation tuning (images) or
     direction tuning (videos) from gratings, sparse-noise and gradient RF maps.
 
@@ -433,11 +499,12 @@ def tuning(run: Path = Arg(..., help="run directory (cortexkit fit or cortexkit 
 def design(runs: list[str] = Arg(..., help="RUN or RUN:MODEL, one or more: the model ensemble (a bare ridge run: all its models)"),
            pool: Path = Opt(..., help="candidate stimuli: a cortexkit store, or a folder of image files"),
            out: Path = Opt(..., help="folder to write the stimulus set into"),
-           n: int = Opt(50, help="stimuli to choose"),
-           objective: str = Opt("disagreement", help="disagreement (the ensemble differs most) or drive (chosen units respond most)"),
-           units: OStr = Opt(None, help="comma-separated unit names or indices the objective looks at (default all)"),
-           max_similarity: float = Opt(0.95, help="pass over images whose pixel correlation with a chosen one is above this"),
-           device: str = Opt("cpu", help=DEVICE)):
+           n: int = Typed(50, Positive, help="stimuli to choose"),
+           objective: str = Typed("disagreement", Literal["disagreement", "drive"],
+                                  help="disagreement (the ensemble differs most) or drive (chosen units respond most)"),
+           units: OStr = Typed(None, Names, help="comma-separated unit names or indices the objective looks at (default all)"),
+           max_similarity: float = Typed(0.95, Fraction, help="pass over images whose pixel correlation with a chosen one is above this"),
+           device: str = Typed("cpu", Device, help=DEVICE)):
     """Choose the next stimuli to show: the pool images a model ensemble disagrees on most, or that
     drive chosen units most, written as PNG files and a CSV ready to present.
 
@@ -458,10 +525,10 @@ BENCH_STORE = Opt(Path("runs/bench"), "--out", help="the results store (a folder
 
 @command(group=bench_app, name="run")
 def bench_run(names: Optional[list[str]] = Arg(None, metavar="[BENCHMARK]...", help="benchmark names (default all; `cortexkit list benchmarks`)"),
-              models: OStr = Opt(None, help="comma-separated model names or .yaml paths, or 'all' (default: each benchmark's own)"),
-              recordings: OStr = Opt(None, help="comma-separated recordings of the one benchmark named"),
+              models: OStr = Typed(None, Names, help="comma-separated model names or .yaml paths, or 'all' (default: each benchmark's own)"),
+              recordings: OStr = Typed(None, Names, help="comma-separated recordings of the one benchmark named"),
               data_root: Path = Opt(Path("../shared/data"), help="folder holding the benchmarks' source data"),
-              out: Path = BENCH_STORE, scheduler: OStr = Opt(None, help="Dask scheduler tcp://HOST:PORT: cells run there")):
+              out: Path = BENCH_STORE, scheduler: OStr = Typed(None, Address, help="Dask scheduler tcp://HOST:PORT: cells run there")):
     """Run models on benchmarks: only missing or changed cells are computed; then the tables and the site.
 
     Example: cortexkit bench run cowley2023-v4 --data-root ../shared/data --out runs/bench
@@ -480,7 +547,8 @@ def bench_run(names: Optional[list[str]] = Arg(None, metavar="[BENCHMARK]...", h
 
 @command(group=bench_app, name="show")
 def bench_show(benchmark: OStr = Arg(None, help="a benchmark: its tables (default: the matrix of every cell)"),
-               out: Path = BENCH_STORE, view: str = Opt("recordings", help="recordings, layers or areas (with a benchmark)"),
+               out: Path = BENCH_STORE, view: str = Typed("recordings", Literal["recordings", "layers", "areas"],
+                                                          help="recordings, layers or areas (with a benchmark)"),
                normalized: bool = Opt(False, help="ceiling- or chance-normalised scores (the matrix)")):
     """Print the model x benchmark matrix of a results store, or one benchmark's table.
 
@@ -492,8 +560,6 @@ def bench_show(benchmark: OStr = Arg(None, help="a benchmark: its tables (defaul
         value = "normalized" if normalized else "score"
         show(benchmarks.matrix(benchmarks.read_results(out), value), f"every cell: {value}", nan="")
         return
-    if view not in ("recordings", "layers", "areas"):
-        raise ConfigError(f"--view must be recordings, layers or areas, got {view!r}")
     benchmarks.get_benchmark(benchmark)
     table = benchmarks.read_table_view(out, benchmark, view)
     if table.empty:

@@ -7,10 +7,10 @@ import os
 import platform
 from importlib import metadata
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
 
 from cortexkit._atomic import write_text
 from cortexkit.errors import ConfigError
@@ -157,3 +157,71 @@ def require_device(device: str, option: str = "device") -> None:
         index = int(device.partition(":")[2] or 0)
         if index >= torch.cuda.device_count():
             raise ConfigError(f"{option} {device!r} is not available: {torch.cuda.device_count()} CUDA device(s)")
+
+
+# ---- values typed on the command line ---------------------------------------------------------
+# Every option of every command is checked by one of these (pydantic types, so the same rules as the
+# configs), before any work: a bad value ends in one line naming the option.
+
+Count = Annotated[int, Field(ge=0)]  # permutations, diverse inputs, jitter: 0 allowed
+Positive = Annotated[int, Field(ge=1)]  # stimuli, steps, draws, epochs, units to show
+Seed = Annotated[int, Field(ge=0, lt=2**32)]  # what numpy and torch generators accept alike
+Pixels = Annotated[int, Field(ge=8, le=4096)]  # image sizes (memory is checked separately)
+OpenProbability = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]  # significance levels
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]  # shares of a response, similarities
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # smoothing widths, tolerances
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]  # contrast budgets
+
+
+def _address(value: str) -> str:
+    import re
+
+    match = re.fullmatch(r"(tcp|tls|ucx|ws|wss)://([A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:]+\]):([0-9]{1,5})", value)
+    if match is None or not 0 < int(match.group(3)) < 65536:
+        raise ValueError("a scheduler address is PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.1:8786")
+    return value
+
+
+Address = Annotated[str, AfterValidator(_address)]  # a Dask scheduler
+
+
+def _device(value: str) -> str:
+    return check_device(value)
+
+
+Device = Annotated[str, AfterValidator(_device)]
+
+
+def _names(value: str) -> str:
+    names = [n.strip() for n in value.split(",")]
+    if not value.strip() or any(not n for n in names):
+        raise ValueError("expected a comma-separated list of names without empty entries")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"names given twice: {twice}")
+    return value
+
+
+Names = Annotated[str, AfterValidator(_names)]  # a comma list: non-empty entries, each once
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The messages of a pydantic error, without pydantic's links and input echoes."""
+    return "; ".join(err["msg"].removeprefix("Value error, ") for err in exc.errors())
+
+
+def checked(annotation):
+    """A command-line parser (typer's ``parser=``) for a pydantic type (``Count``, ``Seed``,
+    ``Names``, ...): strings convert as pydantic converts them, and a bad value is a usage error
+    naming the option."""
+    adapter = TypeAdapter(annotation)
+
+    def parse(value):
+        if value is None or not isinstance(value, str):
+            return value
+        try:
+            return adapter.validate_python(value.strip())
+        except ValidationError as exc:
+            raise ValueError(f"{validation_message(exc)} (got {value!r})") from None
+
+    return parse

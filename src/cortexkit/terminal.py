@@ -13,7 +13,7 @@ err_console = Console(stderr=True)
 SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "area": "area", "n_units": "units", "n_scored": "scored", "median_pearson": "r",
                    "median_ceiling": "ceiling", "median_normalized": "r²/ceiling", "median_feve": "FEVE", "median_fev": "FEV",
                    "median_r2": "R²", "median_pearson_true": "r (truth)", "median_rf_corr": "RF |r|",
-                   "median_rf_position_error_px": "RF error (px)"}
+                   "median_rf_position_error_px": "RF error (px)", "left_out": "left out"}
 
 
 # Columns that count things (trials, units, ...): printed without decimals even when stored as float.

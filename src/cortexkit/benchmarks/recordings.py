@@ -12,7 +12,9 @@ from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.benchmarks.definition import Benchmark
 from cortexkit.errors import ConfigError, CortexkitError
+from cortexkit.data.readers import REVISION as READER_REVISION
 from cortexkit.pipelines import simulate_recording
+from cortexkit.simulate import REVISION as SIMULATION_REVISION
 
 STORES = "stores"
 
@@ -49,15 +51,17 @@ def stamp_path(store: Path) -> Path:
 def recording_store(bench: Benchmark, label: str, options: dict, data_root, store: Path, log=print, *,
                     stamp: str | None = None) -> Path:
     """The store of one recording at ``store``: converted from the source (or simulated) unless a
-    store made from the same source files and settings is already there. ``stamp`` is the source
+    store made from the same source files and settings, by the same revision of the reader (or
+    simulator), is already there. ``stamp`` is the source
     folder's :func:`source_stamp` when the caller has it (one per folder, not per recording)."""
     store = Path(store)
     if bench.simulate is not None:
-        wanted = json.dumps({"simulate": bench.simulate, "config": options}, sort_keys=True, default=str)
+        wanted = json.dumps({"simulate": bench.simulate, "config": options, "revision": SIMULATION_REVISION},
+                            sort_keys=True, default=str)
     else:
         source = Path(data_root) / bench.folder
-        wanted = json.dumps({"format": bench.format, "options": options, "source": stamp or source_stamp(source)},
-                            sort_keys=True, default=str)
+        wanted = json.dumps({"format": bench.format, "options": options, "source": stamp or source_stamp(source),
+                             "revision": READER_REVISION}, sort_keys=True, default=str)
     made_from = stamp_path(store)
     if store.exists() and made_from.is_file() and made_from.read_text() == wanted:
         try:

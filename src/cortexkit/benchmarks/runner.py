@@ -15,12 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from cortexkit import __version__
+from cortexkit._atomic import claimed_output
 from cortexkit._progress import track
-from cortexkit.benchmarks.cells import Cell
+from cortexkit.benchmarks.cells import CELLS, Cell
 from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark, get_benchmark
 from cortexkit.benchmarks.models import ModelSpec, builtin_models, get_model
 from cortexkit.benchmarks.recordings import prepare_stores
-from cortexkit.benchmarks.table import read_results, write_matrices, write_tables
+from cortexkit.benchmarks.table import COLUMNS, read_results, write_matrices, write_tables
 from cortexkit.benchmarks.tasks import RUNNERS
 from cortexkit.errors import ConfigError, CortexkitError
 from cortexkit.evaluation import write_table
@@ -131,6 +132,17 @@ def run_benchmarks(data_root, out, *, models: list[str] | None = None, benchmark
     if recordings is not None and (not benchmarks or len(benchmarks) != 1):
         raise ConfigError("--recordings names recordings of one benchmark: name that benchmark")
     pairs = plan_cells(models, benchmarks)
+    with claimed_output(out):  # bad input before any cell ran leaves no results store behind
+        table, failures, attempted = _run(pairs, data_root, out, benchmarks, recordings, scheduler, log)
+    if failures:  # the cells that ran are kept
+        raise CortexkitError(f"{len(failures)} of {attempted} cell(s) failed, the others are in {out}: "
+                             + "; ".join(failures))
+    return table
+
+
+def _run(pairs, data_root, out: Path, benchmarks, recordings, scheduler, log) -> tuple[pd.DataFrame, list[str], int]:
+    """The body of :func:`run_benchmarks`, in its claimed results store: the results table, the failed
+    cells and how many cells were computed."""
     stores = {}
     for bench in {b.name: b for b, _ in pairs}.values():
         try:
@@ -145,10 +157,7 @@ def run_benchmarks(data_root, out, *, models: list[str] | None = None, benchmark
     failures = _compute(todo, scheduler, log)
     for name in dict.fromkeys(c.benchmark.name for c in cells):
         write_tables(out, name, log=log)
-    table = read_results(out)
+    table = read_results(out) if (out / CELLS).is_dir() else pd.DataFrame(columns=COLUMNS)
     write_table(table, out / RESULTS_FILE)
     write_matrices(out, table)
-    if failures:
-        raise CortexkitError(f"{len(failures)} of {len(todo)} cell(s) failed, the others are in {out}: "
-                             + "; ".join(failures))
-    return table
+    return table, failures, len(todo)

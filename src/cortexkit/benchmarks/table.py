@@ -21,10 +21,11 @@ import pandas as pd
 
 from cortexkit import data
 from cortexkit._atomic import write_text
-from cortexkit.benchmarks.cells import read_cells, read_items
+from cortexkit.benchmarks.cells import CELLS, read_cells, read_items
 from cortexkit.benchmarks.comparisons import best_vs_baseline
 from cortexkit.benchmarks.definition import BENCHMARKS, TASKS, get_benchmark, metric_label
 from cortexkit.benchmarks.recordings import STORES
+from cortexkit.errors import DataError
 from cortexkit.evaluation import combine_sessions, to_markdown, write_csv_and_markdown, write_table
 
 TABLES = "tables"
@@ -233,6 +234,8 @@ def write_tables(out, benchmark: str, log=print) -> dict[str, Path]:
     folder = Path(out) / TABLES / benchmark
     paired: dict = {}
     written = {}
+    if not (Path(out) / CELLS / benchmark).is_dir():  # every cell of it failed: nothing to show
+        return written
     recordings = recording_table(out, benchmark, paired=paired)
     if recordings.empty:
         return written
@@ -266,4 +269,8 @@ def read_table_view(out, benchmark: str, name: str = "recordings") -> pd.DataFra
         write_tables(out, benchmark, log=lambda m: None)
     if not path.is_file():
         return pd.DataFrame()
-    return pd.read_csv(path, dtype={"recording": str}, keep_default_na=False, na_values=["", "nan", "NaN"])
+    try:
+        return pd.read_csv(path, dtype={"recording": str}, keep_default_na=False, na_values=["", "nan", "NaN"])
+    except Exception as exc:  # damaged: say which file, and how to make it again
+        raise DataError(f"cannot read this table ({type(exc).__name__}: {str(exc)[:120]}); `cortexkit bench run` "
+                        "writes it again", source=str(path)) from None

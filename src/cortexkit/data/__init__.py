@@ -9,12 +9,16 @@
 from cortexkit.data.conversion import convert
 from cortexkit.data.merge import merge_regions
 from cortexkit.data.model import MODALITIES, SPLITS, make_dataset, stimulus_kind, validate
+from cortexkit.data.overlap import describe_overlap, duplicate_groups, split_overlap
 from cortexkit.data.selection import repeat_average, repeat_counts, repeats, select
 from cortexkit.data.store import load, open, save
 
 __all__ = [
     "convert",
     "merge_regions",
+    "describe_overlap",
+    "duplicate_groups",
+    "split_overlap",
     "MODALITIES",
     "SPLITS",
     "make_dataset",

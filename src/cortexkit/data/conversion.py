@@ -22,11 +22,12 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from cortexkit._atomic import atomic_path, exclusive, write_text
+from cortexkit._atomic import atomic_path, check_output, exclusive, write_text
 from cortexkit._progress import progress_bar
 from cortexkit.data.model import MISSING_RESPONSES, response_problems, validate
+from cortexkit.data.overlap import describe_overlap, split_overlap
 from cortexkit.data.store import strings_to_objects
-from cortexkit.errors import CortexkitError, DataError
+from cortexkit.errors import ConfigError, CortexkitError, DataError
 
 STREAM_BYTES = 16 * 2**20  # variables larger than this are written chunk by chunk
 CHUNK_BYTES = 16 * 2**20  # target size of one chunk of a streamed variable
@@ -81,6 +82,8 @@ def write_streaming(
     partial = dst.with_name(dst.name + ".partial")
     progress_path = dst.with_name(dst.name + ".partial.json")  # beside the store, not inside it
     done: dict[str, list[int]] = {}
+    if partial.exists() and not progress_path.is_file():
+        raise ConfigError(f"{partial}: exists but is no conversion cortexkit started; move it away (nothing was changed)")
     if partial.exists():
         try:
             state = json.loads(progress_path.read_text())
@@ -96,7 +99,7 @@ def write_streaming(
 
     # the data model's NaN policy: NaN responses only where the reader declares missing responses
     nan_allowed = ds.attrs.get("missing_responses") in MISSING_RESPONSES
-    ds = strings_to_objects(ds)
+    ds = strings_to_objects(ds.assign_attrs(written_by="cortexkit"))
     streamed = _streamed(ds)
     # Streamed variables are Dask-chunked along their leading dim so the skeleton holds only their
     # metadata; everything else is small and is written with the skeleton.
@@ -156,6 +159,7 @@ def convert(
     format: str,
     options: dict[str, Any] | None = None,
     *,
+    allow_overlap: bool = False,
     log=None,
 ) -> Path:
     """Read ``src`` with the reader ``format`` and write it to the Zarr store ``dst``.
@@ -170,14 +174,19 @@ def convert(
         A registered reader (``cortexkit data convert --help`` lists them).
     options : dict
         Keyword options of the reader.
+    allow_overlap : bool
+        Keep a split whose held-out stimuli include copies of training stimuli
+        (:func:`cortexkit.data.split_overlap`); by default such a source is refused, naming a pair. The
+        store records what was allowed (``attrs["split_overlap"]``), and fits honour it.
     """
     from cortexkit.data.readers import get_reader
 
-    options = dict(options or {})
     reader = get_reader(format)
+    options = reader.check_options(dict(options or {}))
     src = Path(src)
     if not src.exists():
         raise DataError("no such file or directory", source=str(src))
+    check_output(dst)  # before any work: a folder of other files there is refused, never replaced
     try:
         ds = reader.read(src, **options)
     except DataError as exc:  # errors raised by the data model's checks inside a reader name no file
@@ -185,6 +194,14 @@ def convert(
             raise
         raise exc.with_source(str(src)) from None
     validate(ds, allow_nan_responses=True, check_values=False, source=str(src))
+    pairs = split_overlap(ds)
+    if len(pairs):
+        if not allow_overlap:
+            raise DataError(f"{describe_overlap(pairs)}; convert with --allow-overlap to keep this split",
+                            source=str(src), variable="split")
+        ds.attrs["split_overlap"] = json.dumps({"allowed": True, "pairs": len(pairs)})
+        if log:
+            log(f"kept as asked: {describe_overlap(pairs)}")
     # How the store was made, so that it can be recognised (and reused) later.
     ds.attrs["conversion"] = json.dumps({"format": format, "options": options}, sort_keys=True, default=str)
     dst = Path(dst)

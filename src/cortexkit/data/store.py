@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cortexkit._atomic import atomic_path
+from cortexkit._atomic import atomic_path, check_output
 from cortexkit.data.model import validate
 from cortexkit.errors import DataError
 
@@ -70,8 +70,10 @@ def _check_chunks(path: Path, ds: xr.Dataset) -> None:
 def save(ds: xr.Dataset, path: str | os.PathLike, *, validate_first: bool = True) -> Path:
     """Write ``ds`` to a Zarr store at ``path``, atomically.
 
-    The store is written beside ``path`` and moved into place once complete, replacing any store
-    already there; an interrupted save leaves the previous store (or nothing) behind.
+    The store is written beside ``path`` and moved into place once complete, replacing a store
+    cortexkit wrote there before; an interrupted save leaves the previous store (or nothing) behind.
+    Anything else at ``path`` (a file, a folder of other files) is refused: nothing cortexkit did not
+    write is replaced.
 
     Parameters
     ----------
@@ -84,8 +86,9 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, validate_first: bool = True
     path = Path(path)
     if validate_first:
         validate(ds, allow_nan_responses=True, source=str(path))
+    check_output(path)
     with atomic_path(path) as tmp:
-        strings_to_objects(ds).to_zarr(tmp, mode="w", consolidated=False)
+        strings_to_objects(ds.assign_attrs(written_by="cortexkit")).to_zarr(tmp, mode="w", consolidated=False)
     return path
 
 
@@ -122,6 +125,7 @@ def open(  # noqa: A001 - mirrors xarray.open_zarr / builtins.open naming
     try:
         ds = xr.open_zarr(path, consolidated=False)
         ds = _strings_to_unicode(_sorted_coords(ds))
+        ds.attrs.pop("written_by", None)  # where the store came from, not part of the recording
     except Exception as exc:  # zarr/json/codec errors all mean the same thing to the user
         raise DataError(f"cannot read the Zarr store ({type(exc).__name__}: {exc})", source=str(path)) from None
     if validate_store:

@@ -133,7 +133,11 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise DataError("missing; run `cortexkit evaluate` on this run first", source=str(path))
     # Only empty cells (how write_table writes NaN) are missing: pandas' default would also turn the
     # strings "null", "NA" or "None" (a null-model row, a unit or area named NA) into NaN.
-    return pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"], **_EXACT_FLOATS)
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"], **_EXACT_FLOATS)
+    except Exception as exc:  # truncated, binary or otherwise damaged: say which file
+        raise DataError(f"cannot read this table ({type(exc).__name__}: {str(exc)[:120]}); run the command that "
+                        "writes it again", source=str(path)) from None
 
 
 def split_run_model(text: str) -> tuple[str, str | None]:

@@ -63,7 +63,37 @@ def noise_ceiling(test: xr.Dataset, n_splits: int = 50, seed: int = 0, log=None)
     if test.attrs.get("modality") == "fmri":
         counts = data.repeat_counts(test).values
         return metrics.ncsnr_ceiling(metrics.ncsnr(rep), counts[counts > 0])
-    return metrics.split_half_reliability(rep, n_splits=n_splits, seed=seed)
+    return on_repeated_units(lambda r: _split_half(r, n_splits, seed), rep)
+
+
+def _split_half(rep: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
+    """Split-half reliability per unit; units missing different repeats (declared missing responses)
+    are split in groups of one NaN pattern each, since one split serves all units of a group."""
+    valid = np.isfinite(rep)
+    groups: dict[bytes, list[int]] = {}
+    for u in range(rep.shape[-1]):
+        groups.setdefault(valid[..., u].tobytes(), []).append(u)
+    if len(groups) == 1:  # a population recorded together: one split for all, as usual
+        return metrics.split_half_reliability(rep, n_splits=n_splits, seed=seed)
+    out = np.full(rep.shape[-1], np.nan)
+    for units in groups.values():
+        out[units] = metrics.split_half_reliability(rep[..., units], n_splits=n_splits, seed=seed)
+    return out
+
+
+def on_repeated_units(fn, rep: np.ndarray, *paired: np.ndarray) -> np.ndarray:
+    """``fn(rep, *paired)`` for the units with at least two valid repeats of every stimulus, NaN for
+    the others (a unit not recorded on some repeats has no noise estimate; the rest still do).
+
+    ``rep`` and each of ``paired`` are (stimulus, repeat, unit) arrays; ``fn`` returns one value per unit.
+    """
+    ok = (np.isfinite(rep).sum(axis=1) >= 2).all(axis=0)
+    if ok.all():
+        return fn(rep, *paired)
+    out = np.full(rep.shape[-1], np.nan)
+    if ok.any():
+        out[ok] = fn(rep[..., ok], *(p[..., ok] for p in paired))
+    return out
 
 
 def unit_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -100,7 +130,9 @@ def score_predictions(
         One row per unit. ``pearson`` (r against the repeat-averaged responses), ``r2``,
         ``pearson_squared``, ``single_trial_pearson``, ``fev``, ``feve``, ``ceiling`` (the ceiling
         of r²), ``normalized`` (r²/ceiling), and ``pearson_true`` (r against the noise-free rates)
-        when the dataset is simulated.
+        when the dataset is simulated. Units without a correlation (a constant prediction, as for a
+        unit constant in the training split, or constant test responses) have every metric NaN and
+        the reason in ``not_scored`` (a column present only then).
     """
     avg = data.repeat_average(test)
     order = pd.Index(stimulus).get_indexer(avg["stimulus"].values)
@@ -119,9 +151,9 @@ def score_predictions(
         rep = None
     if rep is not None:
         rep_pred = pred[pd.Index(avg["stimulus"].values).get_indexer(rep["stimulus"].values)]
-        table["single_trial_pearson"] = metrics.single_trial_correlation(rep.values, rep_pred)
-        table["fev"] = metrics.fev(rep.values)
-        table["feve"] = metrics.feve(rep.values, rep_pred)
+        table["single_trial_pearson"] = on_repeated_units(metrics.single_trial_correlation, rep.values, rep_pred)
+        table["fev"] = on_repeated_units(metrics.fev, rep.values)
+        table["feve"] = on_repeated_units(metrics.feve, rep.values, rep_pred)
     else:
         table.update(single_trial_pearson=nan, fev=nan, feve=nan)
     table["ceiling"] = nan if ceiling is None else ceiling
@@ -129,7 +161,17 @@ def score_predictions(
     if "true_rate" in test:
         truth = test["true_rate"].transpose("stimulus", "unit").values
         table["pearson_true"] = metrics.pearson(truth[order], pred)
-    return pd.DataFrame(table)
+    frame = pd.DataFrame(table)
+    # A unit whose prediction or test response is constant has no correlation: it is not scored at
+    # all (every metric NaN, the reason said), so that no summary mixes it in through another metric.
+    scored = np.isfinite(frame["pearson"].to_numpy())
+    if not scored.all():
+        frame.loc[~scored, list(table)] = np.nan
+        flat_pred = ~(np.ptp(pred, axis=0) > 0)
+        flat_resp = ~(np.nanmax(avg.values, axis=0) > np.nanmin(avg.values, axis=0))
+        frame["not_scored"] = np.where(scored, "", np.where(flat_resp, "constant test responses",
+                                                            np.where(flat_pred, "constant prediction", "no valid responses")))
+    return frame
 
 
 def rf_correlation(rf: np.ndarray, true_filter: np.ndarray) -> np.ndarray:
@@ -164,9 +206,14 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``model`` [, ``cell_type``] [, ``area``], ``n_units``, ``n_scored`` (units with a finite
-        Pearson r: the ones the medians cover; constant responses have none), ``median_<metric>``
-        (NaN left out); rows over all units say ``all`` in the grouping columns.
+        Pearson r: the only ones any median covers), ``median_<metric>``, and where units were left
+        out ``left_out`` (how many, and why); rows over all units say ``all`` in the grouping columns.
     """
+    if "pearson" in results:  # medians over scored units only, whatever the metric
+        unscored = ~np.isfinite(results["pearson"].to_numpy(float))
+        if unscored.any():
+            results = results.copy()
+            results.loc[unscored, [m for m in SUMMARY_METRICS if m in results]] = np.nan
     cols = [m for m in SUMMARY_METRICS if m in results and results[m].notna().any()]
     by = [c for c in ("cell_type", "area") if c in results and (c == "cell_type" or results[c].nunique() > 1)]
     parts = []
@@ -175,6 +222,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         part = g[cols].median().add_prefix("median_")
         part.insert(0, "n_units", g.size())
         part.insert(1, "n_scored", g["pearson"].count() if "pearson" in results else g.size())
+        if "not_scored" in results and (results["not_scored"].fillna("") != "").any():
+            part["left_out"] = g["not_scored"].agg(_left_out)
         part = part.reset_index()
         for pos, c in enumerate(by, start=1):
             if c not in keys:
@@ -183,10 +232,16 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _left_out(reasons: pd.Series) -> str:
+    """How many units a group's medians leave out, and why: ``2 (constant prediction)``."""
+    counts = reasons[reasons.fillna("") != ""].value_counts()
+    return "; ".join(f"{n} ({why})" for why, n in counts.items())
+
+
 def headline_models(results: pd.DataFrame) -> list[str]:
     """Single-layer models, and the best layer (median Pearson r) of each multi-layer feature space."""
     out = []
     for _, frame in results.groupby("feature_space", sort=False):
         medians = frame.groupby("model", sort=False)["pearson"].median()
-        out.append(medians.idxmax() if len(medians) > 1 else medians.index[0])
+        out.append(medians.idxmax() if len(medians) > 1 and medians.notna().any() else medians.index[0])
     return out

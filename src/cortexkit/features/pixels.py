@@ -9,6 +9,7 @@ from sklearn.decomposition import PCA
 
 from sklearn.utils._param_validation import Interval
 
+from cortexkit.errors import ConfigError
 from cortexkit.features.base import FeatureExtractor
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.image import grayscale_tensor, to_grayscale
@@ -95,8 +96,11 @@ class PixelPCA(FeatureExtractor):
 
     def _fit(self, stimuli):
         flat = self._flat(stimuli)
-        k = int(min(self.n_components, flat.shape[0], flat.shape[1]))
-        self.pca_ = PCA(n_components=k, whiten=self.whiten, random_state=self.random_state).fit(flat)
+        most = int(min(flat.shape))
+        if self.n_components > most:  # an error, not a silent clamp: the config would claim components it lacks
+            raise ConfigError(f"pixel_pca: n_components {self.n_components} is more than the {flat.shape[0]} fitting "
+                              f"stimuli x {flat.shape[1]} pixels allow (at most {most}); ask for {most} or fewer")
+        self.pca_ = PCA(n_components=self.n_components, whiten=self.whiten, random_state=self.random_state).fit(flat)
 
     def _transform(self, stimuli):
         return self.pca_.transform(self._flat(stimuli)).astype(np.float32)

@@ -5,13 +5,12 @@ neurons do)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cortexkit import data, metrics
-from cortexkit._atomic import atomic_path
+from cortexkit._atomic import atomic_path, check_output, claim_output
 from cortexkit.errors import ConfigError
 from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
@@ -42,6 +41,7 @@ def compare_representations(store: str | os.PathLike, specs: list[FeatureSpec], 
     """
     if method not in ("cka", "rsa"):
         raise ConfigError(f"--method must be cka or rsa, got {method!r}")
+    check_output(out)
     ds = data.load(store)
     sel = ds if split == "all" else data.select(ds, split)
     train = data.select(ds, "train")
@@ -55,6 +55,6 @@ def compare_representations(store: str | os.PathLike, specs: list[FeatureSpec], 
     matrix = metrics.compare_representations(spaces, method=method)
     frame = pd.DataFrame(matrix, index=list(spaces), columns=list(spaces))
     frame.attrs["title"] = f"{method.upper()} on {sel.sizes['stimulus']} {split} stimuli"
-    with atomic_path(Path(out) / "comparison.csv") as tmp:
+    with atomic_path(claim_output(out) / "comparison.csv") as tmp:
         frame.to_csv(tmp)
     return frame

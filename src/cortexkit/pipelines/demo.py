@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from cortexkit import data
+from cortexkit._atomic import claim_output
 from cortexkit.config import with_overrides
 from cortexkit.errors import CortexkitError
 from cortexkit.evaluation import SUMMARY_FILE, read_table
 from cortexkit.pipelines.ridge import EncodingConfig, evaluate_run, fit_run
-from cortexkit.simulate import V1SimulationConfig, simulate_v1
+from cortexkit.simulate import REVISION, V1SimulationConfig, simulate_v1
 
 
 def run_demo(out: str | os.PathLike, *, seed: int = 0, n_train: int = 2000, n_test: int = 100, n_repeats: int = 10,
@@ -26,19 +26,20 @@ def run_demo(out: str | os.PathLike, *, seed: int = 0, n_train: int = 2000, n_te
     ``step`` receives the headline of each step, ``log`` the details.
     """
     sim = with_overrides(V1SimulationConfig, None, dict(n_train=n_train, n_test=n_test, n_repeats=n_repeats, seed=seed))
-    out = Path(out)
+    out = claim_output(out)
     data_path = out / "data.zarr"
     step(f"[bold]1/4 simulate[/] {sim.n_simple} simple + {sim.n_complex} complex V1 cells -> {data_path}")
     existing = None
     if data_path.exists():
         try:
-            existing = json.loads(data.open(data_path).attrs.get("simulation", "null"))
+            attrs = data.open(data_path).attrs
+            existing = (json.loads(attrs.get("simulation", "null")), attrs.get("simulation_revision"))
         except (CortexkitError, ValueError):
             existing = None
-    if existing == sim.model_dump(mode="json"):
+    if existing == (sim.model_dump(mode="json"), REVISION):  # the same simulation, by the same simulator
         log("same simulation already on disk, reused")
     else:
-        data.save(simulate_v1(sim), data_path)
+        data.save(simulate_v1(sim).assign_attrs(simulation_revision=REVISION), data_path)
     step("[bold]2/4 fit[/] ridge (5-fold CV, alpha per unit) on pixels, pixel PCA and a Gabor pyramid")
     fit_run(data_path, out, EncodingConfig(seed=sim.seed), overwrite=overwrite,
             extra={"simulation": sim.model_dump(mode="json")}, log=log)

@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from cortexkit import data
-from cortexkit._atomic import atomic_path
+from cortexkit._atomic import atomic_path, check_output
 from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.ridge import FeatureSpec, feature_specs
@@ -37,6 +37,8 @@ def export_features(store: str | os.PathLike, spec: FeatureSpec, out: str | os.P
     dict of str to array, each of shape (stimulus, feature)
         One entry per layer.
     """
+    if out:
+        check_output(out)
     ds = data.load(store)
     train = data.select(ds, "train")
     cache = cache or FeatureCache()
@@ -46,7 +48,8 @@ def export_features(store: str | os.PathLike, spec: FeatureSpec, out: str | os.P
         result = xr.Dataset(
             {f"features_{i}": (("stimulus", f"feature_{i}"), arr) for i, arr in enumerate(feats.values())},
             coords={"stimulus": ds["stimulus"].values, "split": ("stimulus", ds["split"].values.astype(object))},
-            attrs={"extractor": spec.name, "params": json.dumps(spec.params, default=str), "layers": json.dumps(list(feats))},
+            attrs={"extractor": spec.name, "params": json.dumps(spec.params, default=str), "layers": json.dumps(list(feats)),
+                   "written_by": "cortexkit"},
         )
         with atomic_path(out) as tmp:
             result.to_zarr(tmp, consolidated=False)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cortexkit import data
-from cortexkit._atomic import write_text
+from cortexkit._atomic import check_output, claim_output, write_text
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import MODELS_DIR, split_run_model, load_arrays, noise_ceiling, paired_comparison, read_run_record, write_table
 
@@ -80,6 +80,7 @@ def compare_models(a: str, b: str, out: str | os.PathLike, *, n_bootstrap: int =
     n_bootstrap : int
         Bootstrap draws over test stimuli (and permutations for the swap test).
     """
+    check_output(out)
     run_a, name_a, record_a, model_a = _model(a)
     run_b, name_b, record_b, model_b = _model(b)
     if Path(record_a["data"]).resolve() != Path(record_b["data"]).resolve():
@@ -91,7 +92,7 @@ def compare_models(a: str, b: str, out: str | os.PathLike, *, n_bootstrap: int =
     summary.pop("bootstrap_medians")
     summary.update(a=f"{run_a}:{name_a}", b=f"{run_b}:{name_b}", data=str(record_a["data"]), seed=seed,
                    n_bootstrap=n_bootstrap)
-    out = Path(out)
+    out = claim_output(out)
     write_table(table, out / UNITS_FILE)
     write_text(out / SUMMARY_FILE, json.dumps(summary, indent=1, default=float))
     return table, summary

@@ -9,12 +9,12 @@ neurometric curve are drawn by :func:`cortexkit.report.write_decoding_report`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from cortexkit._atomic import check_output, claim_output
 from cortexkit import data
 from cortexkit.decoding import decode_parameter, neurometric
 from cortexkit.decoding.stimulus_parameters import METHODS
@@ -64,6 +64,7 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
         ``{"result": ParameterDecoding, "curve": {level: accuracy} or None, "table": DataFrame,
         "parameter": name, "by": name or None, "n_classes": int, "values": the decoded values (trial)}``.
     """
+    check_output(out)
     if method not in METHODS:  # before any work
         raise ConfigError(f"method must be one of {list(METHODS)}, got {method!r}")
     ds = data.load(store)
@@ -75,7 +76,7 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
         width = 360.0 / bins  # angular bins centred on 0, width, 2 width, ...
         y = (np.round(np.mod(y.astype(float), 360.0) / width) % bins * width).astype(int)
     result = decode_parameter(x, y, n_permutations=n_permutations, seed=seed, method=method, C=C)
-    out = Path(out)
+    out = claim_output(out)
     rows = [{"parameter": parameter, "subset": "all", "trials": len(y), "score": result.score, "chance": result.chance,
              "p_value": result.p_value, "kind": result.kind, "method": method}]
     curve = None

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cortexkit._atomic import check_output, claim_output
 from cortexkit import data
 from cortexkit.errors import DataError
 from cortexkit.evaluation import load_arrays, paired_per_stimulus, save_arrays, write_csv_and_markdown
@@ -65,13 +66,14 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
         with the metrics of :func:`~cortexkit.pipelines.reconstruction.score`.
     """
     config = config or ReconstructionConfig()
-    out = Path(out)
+    out = check_output(out)
     if len(stores) < 2:
         raise DataError(f"pooling needs two or more subjects' stores, got {len(stores)}")
     subjects: dict[str, Path] = {}
     for store in map(Path, stores):
         subjects[_subject_name(store, set(subjects))] = store
     tests = {name: data.select(data.load(store), "test") for name, store in subjects.items()}
+    claim_output(out)
     labels = [list(map(str, t["stimulus"].values)) for t in tests.values()]
     others = [set(lab) for lab in labels[1:]]
     shared = [s for s in labels[0] if all(s in other for other in others)]

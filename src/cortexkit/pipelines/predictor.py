@@ -27,11 +27,12 @@ import pandas as pd
 import torch
 
 from cortexkit import data, metrics
-from cortexkit._atomic import atomic_path
+from cortexkit._atomic import atomic_path, check_output, claim_output
 from cortexkit.config import provenance, resolve_config
 from cortexkit.encoding.predictor import PredictorConfig, PredictorRun
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.evaluation import noise_ceiling, score_predictions, write_run_record, write_table
+from cortexkit.evaluation import (data_fingerprint, noise_ceiling, read_run_record, score_predictions, write_run_record,
+                                  write_table)
 from cortexkit.training_loop import TrainSettings, train
 
 
@@ -48,17 +49,20 @@ def _distributed() -> tuple[int, int]:
 
 def train_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=print, stop_after: int | None = None) -> PredictorRun:
     """Train (or resume) a predictor run into ``out``; returns the run with the trained model."""
-    out = Path(out)
+    out = check_output(out)
     rank, world = _distributed()
     run = PredictorRun(config)
+    if rank == 0:
+        claim_output(out)
     model = run.model
     if world > 1:
         if config.device.startswith("cuda"):
             torch.cuda.set_device(rank % torch.cuda.device_count())
         model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     if rank == 0:
-        write_run_record(out, {"training": config.model_dump(), "provenance": provenance(config.seed),
-                               "world_size": world})
+        fingerprints = {key: data_fingerprint(sess.dataset) for key, sess in run.sessions.items()}
+        write_run_record(out, {"training": config.model_dump(), "data_fingerprints": fingerprints,
+                               "provenance": provenance(config.seed), "world_size": world})
     settings = TrainSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay,
                              grad_clip=config.grad_clip, patience=config.patience, lr_decay=config.lr_decay,
                              lr_patience=config.lr_patience, seed=config.seed, bf16=config.bf16,
@@ -98,8 +102,14 @@ def stimulus_predictions(run: PredictorRun, key: str, split: str = "test") -> tu
 
 
 def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFrame:
-    """Score the test split of every session; write ``results.csv`` and ``summary.csv``."""
+    """Score the test split of every session; write ``results.csv`` and ``summary.csv``. A session
+    whose store changed since training (its content fingerprint in ``config.yaml`` differs) is an error."""
     out = Path(out)
+    trained = read_run_record(out).get("data_fingerprints", {}) if (out / "config.yaml").is_file() else {}
+    for key, sess in run.sessions.items():
+        if key in trained and trained[key] != data_fingerprint(sess.dataset):
+            raise DataError(f"session {key!r} changed since the model in {out} was trained (its content fingerprint "
+                            "differs); train again before scoring", source=str(out))
     frames, summary = [], []
     label = f"trained:{run.config.core.get('kind', 'conv2d')}"
     for key, sess in run.sessions.items():

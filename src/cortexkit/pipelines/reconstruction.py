@@ -31,10 +31,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from cortexkit._atomic import check_output, claim_output
 from cortexkit import data
 from cortexkit.config import provenance, resolve_config
 from cortexkit.decoding import DECODERS, LatentDiffusionDecoder
 from cortexkit.errors import ConfigError, CortexkitError
+from cortexkit.memory import require_memory
 from cortexkit.evaluation import (data_fingerprint, load_if_settings_match, save_arrays, write_csv_and_markdown,
                                   write_run_record)
 from cortexkit.features.base import is_video
@@ -70,10 +72,11 @@ class ReconstructionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decoders: list[DecoderSpec] = Field(default_factory=lambda: [DecoderSpec(name=n) for n in DEFAULT_DECODERS])
-    image_size: int = Field(64, ge=8, description="stimuli are resized to this many pixels for decoding and scoring")
+    image_size: int = Field(64, ge=11, description="stimuli are resized to this many pixels for decoding and scoring "
+                                                   "(at least the 11-px window of SSIM)")
     n_permutations: int = Field(1000, ge=0)
     n_grid: int = Field(10, ge=1, description="test stimuli shown in the figure")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
 
     def quick(self) -> "ReconstructionConfig":
         """A copy with :data:`QUICK_SETTINGS` under each decoder's own parameters."""
@@ -234,10 +237,14 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
         pixcorr, ssim, psnr, lpips_alex, 2way_* and top1_*, and the permutation p-value.
     """
     config = config or ReconstructionConfig()
-    out = Path(out)
+    out = check_output(out)
     diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
     for spec in config.decoders:  # unknown decoders and parameters fail before anything is written
         _decoder(spec, out, config.seed, log, generator_spec=diffusion)
+    ds = data.open(store)
+    frames = ds.sizes.get("frame", 1) * ds.sizes.get("channel", 1)
+    require_memory(12 * 4 * ds.sizes["stimulus"] * frames * config.image_size ** 2,
+                   f"reconstructing {ds.sizes['stimulus']} stimuli at {config.image_size} px")
     ds = data.load(store)
     train, test = data.select(ds, "train"), data.select(ds, "test")
     r_train, r_test = data.repeat_average(train).values, data.repeat_average(test).values
@@ -248,6 +255,7 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     s_test = prepare_stimuli(test["stimuli"].values, config.image_size)
     video = is_video(s_test)
     record = {"data": str(Path(store).resolve()), "reconstruction": config.model_dump(), "provenance": provenance(config.seed)}
+    claim_output(out)
     write_run_record(out, record)
 
     fingerprint = data_fingerprint(ds)
@@ -327,6 +335,8 @@ def reconstruction_config(path: str | os.PathLike | None = None, *, decoders: st
             raise ConfigError("--decoder is empty; `cortexkit list decoders` lists them")
     elif path is None and (model_dir is not None or device is not None):
         names = list(DEFAULT_DECODERS)
+    for name in names or []:  # an unknown decoder is refused here, before any work
+        DECODERS.lookup(name)
     shared = {"model_dir": str(model_dir) if model_dir is not None else None, "device": device}
     specs = None if names is None else [
         {"name": n, "params": {k: v for k, v in shared.items()

@@ -11,10 +11,11 @@ from cortexkit import data
 
 
 def convert_recording(source: str | os.PathLike, out: str | os.PathLike, format: str, options: dict | None = None,
-                      *, log=print) -> str:
+                      *, allow_overlap: bool = False, log=print) -> str:
     """Convert ``source`` (format ``format``, reader ``options``) into the store ``out`` (streamed; a
-    killed conversion resumes); returns one line saying what was written."""
-    data.convert(source, out, format, options or {}, log=log)
+    killed conversion resumes; held-out copies of training stimuli refused unless ``allow_overlap``);
+    returns one line saying what was written."""
+    data.convert(source, out, format, options or {}, allow_overlap=allow_overlap, log=log)
     ds = data.open(out)
     split = pd.Series(ds["split"].values).value_counts()
     return (f"wrote {out}: {ds.sizes['unit']} units, {ds.sizes['trial']} trials of {ds.sizes['stimulus']} stimuli "

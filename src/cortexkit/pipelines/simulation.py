@@ -9,15 +9,16 @@ one store each into a folder.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 from pydantic import BaseModel
 
 from cortexkit import data, simulate
+from cortexkit._atomic import check_output, claim_output
 from cortexkit.config import resolve_config
 from cortexkit.errors import ConfigError
+from cortexkit.memory import require_memory
 
 
 def simulation_config(population: str, path: str | os.PathLike | None = None, overrides: dict | None = None) -> BaseModel:
@@ -29,10 +30,31 @@ def simulation_config(population: str, path: str | os.PathLike | None = None, ov
     return resolve_config(model, path, overrides, context=f"--population {population}")
 
 
+def simulation_bytes(population: str, config: BaseModel) -> float:
+    """About how much memory simulating ``population`` with ``config`` takes (stimuli, trials and the
+    units' working arrays, a few copies of each): checked before anything is allocated."""
+    c = config.model_dump()
+    if population == "v1":
+        stimuli = (c["n_train"] + c["n_test"]) * c["size"] ** 2 * (3 if c["color"] else 1)
+        units, trials = c["n_simple"] + c["n_complex"], c["n_train"] + c["n_test"] * c["n_repeats"]
+        return 4 * (4 * stimuli + 3 * trials * units + 4 * units * c["size"] ** 2)
+    if population == "mt":
+        stimuli = (c["n_train"] + c["n_test"]) * c["n_frames"] * c["size"] ** 2
+        return 4 * (6 * stimuli + 3 * (c["n_train"] + c["n_test"] * c["n_repeats"]) * c["n_units"])
+    if population == "fmri":
+        images = c["n_subjects"] * (c["n_train"] + c["n_shared"])
+        # each image's pixels, and the model units voxels pool (untrained AlexNet maps at 224 px)
+        return images * (3 * 4 * c["size"] ** 2 * 3 + 2e6) + 8 * images * c["n_repeats"] * c["voxels"][1] * len(c["rois"])
+    movies = c["n_objects"] * c["n_directions"] * len(c["speeds"]) * c["n_starts"]
+    return 4 * (6 * movies * c["n_frames"] * c["size"] ** 2 + 3 * movies * c["n_repeats"] * (c["n_dorsal"] + c["n_ventral"]))
+
+
 def simulate_recording(population: str, config: BaseModel | dict | None = None) -> xr.Dataset | dict[str, xr.Dataset]:
-    """Simulate ``population`` with ``config`` (a config of its type, or a mapping of its fields)."""
+    """Simulate ``population`` with ``config`` (a config of its type, or a mapping of its fields);
+    a ConfigError with the estimate when it would not fit in this machine's memory."""
     if not isinstance(config, BaseModel):
         config = simulation_config(population, overrides=config or {})
+    require_memory(simulation_bytes(population, config), f"simulating --population {population} with these settings")
     _, run = simulate.POPULATIONS[population]
     return run(config)
 
@@ -45,9 +67,10 @@ def write_simulation(out: str | os.PathLike, population: str, config_path: str |
                      overrides: dict | None = None) -> list[str]:
     """Simulate ``population`` and write it to ``out`` (a store; for several subjects a folder of
     ``SUBJECT.zarr`` stores). Returns one line per store written, saying what it holds."""
-    out = Path(out)
+    out = check_output(out)
     result = simulate_recording(population, simulation_config(population, config_path, overrides))
     if isinstance(result, dict):
+        claim_output(out)
         lines = []
         for subject, ds in result.items():
             path = out / f"{subject}.zarr"

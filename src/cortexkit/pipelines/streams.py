@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
+from cortexkit._atomic import check_output, claim_output
 from cortexkit import data, metrics
 from cortexkit.data.model import REQUIRED_VARIABLES
 from cortexkit.decoding import decode_parameter
@@ -112,6 +113,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
     """
     if similarity not in ("cka", "rsa"):
         raise ConfigError(f"similarity must be 'cka' or 'rsa', got {similarity!r}")
+    check_output(out)
     ds = data.load(store)
     if "area" not in ds.coords or len(np.unique(ds["area"].values)) < 2:
         raise DataError("needs units of two or more regions (an 'area' coordinate on unit)", source=str(store), variable="area")
@@ -122,7 +124,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
         raise ConfigError(f"{store}: no stimulus parameter(s) {unknown}; decodable ones: {_parameters(ds, None)}")
     if not names:
         log("decoding: no stimulus parameter to decode (none has 2-16 values; name one with parameters=)")
-    out = Path(out)
+    out = claim_output(out)
     x = np.asarray(ds["responses"].values, dtype=np.float64).reshape(ds.sizes["trial"], -1)
     keep = np.isfinite(x).all(1)
     area_of = np.asarray(ds["area"].values)

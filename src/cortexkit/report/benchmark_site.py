@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from cortexkit._atomic import claim_output
 from cortexkit.benchmarks import get_benchmark, metric_label, read_cells, read_table_view
 from cortexkit.benchmarks.cells import read_items
 from cortexkit.benchmarks.comparisons import paired_top
@@ -124,10 +125,10 @@ def _page(path: Path, title: str, body: list[str]) -> Path:
 
 def write_benchmark_site(store: str | os.PathLike, out: str | os.PathLike, *, paired_k: int = 3) -> Path:
     """Write the site for the results store ``store`` into ``out``; returns ``out/index.html``."""
-    out = Path(out)
     results = read_cells(store)
     if not results:
         raise CortexkitError(f"{store}: no benchmark results yet")
+    out = claim_output(out)
     benchmarks = benchmark_order(pd.DataFrame(results))
     models = model_order(pd.DataFrame(results))
     body = ["<p>Every model on every benchmark of its task and stimulus kind. Raw scores carry a 95% "

@@ -45,6 +45,11 @@ def predicted_vs_measured(
     pos = {u: i for i, u in enumerate(unit_labels.tolist())}
     for row, model in enumerate(models):
         res = results[results["model"] == model].dropna(subset=["pearson"]).sort_values("pearson")
+        if res.empty:  # no unit scored (constant predictions or responses): say so instead of a scatter
+            for col in range(2):
+                axes[row, col].text(0.5, 0.5, f"{model}: no unit scored", ha="center", va="center", fontsize=9)
+                axes[row, col].set_axis_off()
+            continue
         picks = {"best unit": res.iloc[-1], "median unit": res.iloc[len(res) // 2]}
         for col, (what, rec) in enumerate(picks.items()):
             ax = axes[row, col]

@@ -6,7 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import pandas as pd
 
 from cortexkit.evaluation import read_table
 from cortexkit.report import figures

@@ -6,6 +6,10 @@ from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
 from cortexkit.simulate.fmri import FMRISimulationConfig, simulate_fmri
 from cortexkit.simulate.streams import StreamsSimulationConfig, simulate_streams
 
+# Raised whenever a simulator's output changes for the same config, so that stored simulations are made
+# again (2: held-out stimuli are never near-copies of training stimuli).
+REVISION = 2
+
 # Populations by name (`cortexkit data simulate --population NAME`): (config model, simulator). A
 # simulator returns one dataset, or ``{subject: dataset}`` for several subjects (fmri).
 POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt),
@@ -13,6 +17,7 @@ POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfi
 
 __all__ = [
     "POPULATIONS",
+    "REVISION",
     "NATURAL_IMAGE_SOURCES",
     "natural_image_crops",
     "gratings",

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cortexkit.config import with_overrides
 from cortexkit.data.model import make_dataset
 from cortexkit.errors import ConfigError
-from cortexkit.simulate.stimuli import natural_image_crops
+from cortexkit.simulate.stimuli import natural_image_crops, replace_copies
 
 # Region -> (feature space, its parameters, the layer pooled, pRF sigma range as a fraction of the image).
 ROI_UNITS: dict[str, tuple[str, dict, str, tuple[float, float]]] = {
@@ -73,7 +73,7 @@ class FMRISimulationConfig(BaseModel):
     ncsnr_range: tuple[float, float] = Field((0.2, 1.0), description="range of the voxels' true NCSNR")
     preference: float = Field(0.5, ge=0.0, le=3.0, description="spread (log-normal sigma) of a voxel's channel weights")
     carryover: float = Field(0.0, ge=0.0, le=1.0, description="share of the previous trial's signal in a beta")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
 
     @model_validator(mode="after")
     def _check(self):
@@ -185,6 +185,9 @@ def simulate_fmri(config: FMRISimulationConfig | None = None, **overrides) -> di
     for s in cfg.subjects or range(1, cfg.n_subjects + 1):
         rng = np.random.default_rng([cfg.seed, s])
         own = natural_image_crops(cfg.n_train, cfg.size, color=cfg.color, seed=cfg.seed * 1000 + s)
+        # a training image that (nearly) copies a shared test image would leak: drawn again
+        own = replace_copies(shared, own, lambda k, seed: natural_image_crops(k, cfg.size, color=cfg.color, seed=seed),
+                             seed=cfg.seed * 1000 + s)
         stimuli = np.concatenate([shared, own])
         labels = np.array([f"shared{i:04d}" for i in range(cfg.n_shared)] + [f"s{s:02d}train{i:04d}" for i in range(cfg.n_train)])
         split = np.array(["test"] * cfg.n_shared + ["train"] * cfg.n_train)

@@ -83,7 +83,7 @@ class MTSimulationConfig(BaseModel):
     mean_rate: float = Field(5.0, gt=0)
     rate_spread: float = Field(0.5, ge=0)
     opponency: float = Field(0.5, ge=0, le=1, description="fraction of the null-direction energy subtracted")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
 
 
 def _unit_filters(params: pd.DataFrame, size: int, n_frames: int, opposite: bool) -> torch.Tensor:

@@ -15,6 +15,7 @@ import pandas as pd
 from skimage import color as skcolor
 from skimage.transform import resize
 
+from cortexkit.data.overlap import copies_of
 from cortexkit.errors import ConfigError
 from cortexkit.render import drifting_gratings
 
@@ -178,3 +179,21 @@ def drifting_grating_grid(size: int | tuple[int, int] = 24, n_frames: int = 12, 
     stim = drifting_gratings(table["direction"], table["wavelength"], table["temporal_frequency"], table["phase"],
                              table["contrast"], size=size, n_frames=n_frames)
     return (np.repeat(stim[..., None], 3, axis=-1) if color else stim), table
+
+
+def replace_copies(reference: np.ndarray, candidates: np.ndarray, draw, seed: int, *, video: bool = False,
+                   max_rounds: int = 50) -> np.ndarray:
+    """``candidates`` with every stimulus that copies one of ``reference``
+    (:func:`cortexkit.data.overlap.copies_of`: identical, or nearly so) replaced by a fresh draw, so
+    that a simulation's held-out stimuli are never (near-)copies of its training stimuli.
+
+    ``draw(k, seed)`` returns ``k`` new stimuli; its seeds come from ``seed`` and are separate from
+    the simulation's other draws, so a recording without copies is unchanged.
+    """
+    out = np.array(candidates, copy=True)
+    for round_ in range(max_rounds):
+        bad = np.flatnonzero(copies_of(reference, out, video=video))
+        if not len(bad):
+            return out
+        out[bad] = draw(len(bad), seed + 104729 * (round_ + 1))
+    raise ConfigError("could not draw held-out stimuli distinct from the training ones; use larger or more varied stimuli")

@@ -51,7 +51,7 @@ class StreamsSimulationConfig(BaseModel):
     size: int = Field(32, ge=16, le=128)
     n_frames: int = Field(12, ge=5, le=64)
     mean_rate: float = Field(5.0, gt=0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
 
 
 def _objects(n: int, size: int, seed: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from cortexkit.config import with_overrides
 from cortexkit.data.model import make_dataset
 from cortexkit.filters import gabor_pair
 from cortexkit.image import LUMINANCE, to_grayscale
-from cortexkit.simulate.stimuli import natural_image_crops
+from cortexkit.simulate.stimuli import natural_image_crops, replace_copies
 
 
 
@@ -48,7 +48,7 @@ class V1SimulationConfig(BaseModel):
     threshold: float = Field(-0.5, description="simple-cell rectification threshold, in drive SDs")
     wavelength_range: tuple[float, float] = Field((4.0, 16.0), description="preferred wavelengths, pixels/cycle")
     sigma_per_wavelength: float = Field(0.5, gt=0, description="envelope SD as a fraction of the wavelength")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
 
     @model_validator(mode="after")
     def _some_cells(self):
@@ -193,6 +193,10 @@ def simulate_v1(config: V1SimulationConfig | None = None, **overrides) -> xr.Dat
     )
     n_stim = cfg.n_train + cfg.n_test
     stimuli = natural_image_crops(n_stim, cfg.size, color=cfg.color, seed=cfg.seed)
+    # a test crop that (nearly) copies a training crop would leak: drawn again
+    stimuli[cfg.n_train:] = replace_copies(stimuli[:cfg.n_train], stimuli[cfg.n_train:],
+                                           lambda k, s: natural_image_crops(k, cfg.size, color=cfg.color, seed=s),
+                                           seed=cfg.seed)
     rates = pop.rates(stimuli)
     split = np.array(["train"] * cfg.n_train + ["test"] * cfg.n_test)
     stimulus_id = np.concatenate(

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from cortexkit.data.overlap import grouped_split
 from cortexkit.errors import ConfigError, DataError
 
 
@@ -69,14 +70,13 @@ def to_unit_range(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32)
 
 
-def random_split(n: int, test_fraction: float, seed: int) -> np.ndarray:
-    """A seeded split of ``n`` stimuli: ``round(test_fraction * n)`` test, the rest train."""
+def random_split(n: int, test_fraction: float, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """A seeded split of ``n`` stimuli: ``round(test_fraction * n)`` test, the rest train. With
+    ``groups`` (:func:`cortexkit.data.overlap.duplicate_groups`), copies of one stimulus stay on one
+    side (:func:`cortexkit.data.overlap.grouped_split`; the same split as without when there are none)."""
     if not 0 < test_fraction < 1:
         raise DataError(f"must be between 0 and 1, got {test_fraction}", variable="test_fraction")
-    n_test = max(1, int(round(test_fraction * n)))
-    split = np.full(n, "train", dtype="<U5")
-    split[np.random.default_rng(seed).permutation(n)[:n_test]] = "test"
-    return split
+    return grouped_split(np.arange(n) if groups is None else groups, test_fraction, seed)
 
 
 def choose(available: list[str], value, what: str, path: Path, missing: str) -> str:

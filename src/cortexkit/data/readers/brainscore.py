@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from cortexkit.data.model import make_dataset
+from cortexkit.data.overlap import duplicate_groups
 from cortexkit.data.readers._common import random_split, read_zip_images, require_file, to_unit_range
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import ConfigError, DataError
@@ -199,7 +200,7 @@ def read_brainscore(
         pixels,
         values,
         trial_ids,
-        random_split(len(table), test_fraction, seed),
+        random_split(len(table), test_fraction, seed, groups=duplicate_groups(pixels)),
         stimulus=table[sid].to_numpy(),
         unit=np.asarray(units),
         unit_coords=unit_coords,

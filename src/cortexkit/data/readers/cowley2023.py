@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cortexkit.data.model import make_dataset
+from cortexkit.data.overlap import duplicate_groups
 from cortexkit.data.readers._common import choose, load_npy, random_split, read_zip_images
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import ConfigError, DataError
@@ -108,7 +109,8 @@ def read_cowley2023(
         images,
         responses,
         stimulus_id,
-        random_split(n_images, test_fraction, seed),
+        # copies of one image (sessions show some images twice, or nearly so) stay on one side of the split
+        random_split(n_images, test_fraction, seed, groups=duplicate_groups(images)),
         stimulus=labels,
         unit=[f"{session}_{k:03d}" for k in range(n_units)],
         unit_coords={"area": ["V4"] * n_units, "session": [session] * n_units, "animal": [animal] * n_units},

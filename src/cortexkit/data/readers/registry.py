@@ -8,10 +8,15 @@ one-line summary and an example. Errors about the source name the file and the f
 from __future__ import annotations
 
 import inspect
+import os
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import xarray as xr
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from cortexkit.errors import ConfigError
 from cortexkit.registry import Registry
@@ -27,14 +32,35 @@ class Reader:
     example: str
     options: dict[str, str] = field(default_factory=dict)
 
-    def read(self, path, **options) -> xr.Dataset:
-        """Call the reader, rejecting options it does not take with a list of those it does."""
-        params = inspect.signature(self.read_fn).parameters
-        accepted = [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY]
+    @cached_property
+    def schema(self) -> type[BaseModel]:
+        """The reader's options as a pydantic model, from its signature: the keyword-only parameters,
+        their type annotations and defaults (how ``--option key=value`` values are checked)."""
+        hints = typing.get_type_hints(self.read_fn)
+        fields = {name: (hints.get(name, Any), ... if p.default is p.empty else p.default)
+                  for name, p in inspect.signature(self.read_fn).parameters.items() if p.kind == p.KEYWORD_ONLY}
+        config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, allow_inf_nan=False)
+        return create_model(f"{self.name}_options", __config__=config, **fields)
+
+    def check_options(self, options: dict) -> dict:
+        """``options`` checked against :attr:`schema` (types converted: ``size=64`` arrives as an int);
+        a ConfigError naming each bad option."""
+        accepted = list(self.schema.model_fields)
+        options = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}  # paths as text
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             raise ConfigError(f"reader {self.name!r} has no option(s) {unknown}; it takes {accepted or 'none'}")
-        return self.read_fn(path, **options)
+        try:
+            checked = self.schema.model_validate(options)
+        except ValidationError as exc:
+            problems = "; ".join(f"option {'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
+                                 for e in exc.errors())
+            raise ConfigError(f"reader {self.name!r}: {problems}") from None
+        return {name: getattr(checked, name) for name in options}
+
+    def read(self, path, **options) -> xr.Dataset:
+        """Call the reader with its options checked (unknown ones rejected with a list of those it takes)."""
+        return self.read_fn(path, **self.check_options(options))
 
 
 def _reader(name: str, read_fn: Callable[..., xr.Dataset], meta: dict) -> Reader:

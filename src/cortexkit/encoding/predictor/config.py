@@ -49,7 +49,7 @@ class PredictorConfig(BaseModel):
     grad_clip: float | None = Field(1.0, gt=0)
     bf16: bool = False
     device: str = "cpu"
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
     val_fraction: float = Field(0.1, gt=0, lt=1, description="training stimuli held out for early stopping (no 'val' split)")
 
     _device = field_validator("device")(classmethod(lambda cls, v: check_device(v)))

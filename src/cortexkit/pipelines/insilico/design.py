@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cortexkit import data
-from cortexkit._atomic import atomic_path
+from cortexkit._atomic import atomic_path, check_output, claim_output
 from cortexkit.errors import DataError
 from cortexkit.evaluation import write_table
 from cortexkit.insilico import (
@@ -83,9 +83,10 @@ def design(runs, pool: str | os.PathLike, out: str | os.PathLike, n: int, *, obj
     to present: ``OUT/png/NNN_LABEL.png`` (or ``.gif``) in presentation order and ``OUT/stimuli.csv``
     (rank, file, source label, score, both objectives, predicted responses); ``OUT/design.json`` keeps
     the settings."""
-    out = Path(out)
+    out = check_output(out)
     models = ensemble(runs, device)
     stimuli, labels = load_pool(pool, models[0])
+    claim_output(out)
     log(f"{len(models)} model(s): {', '.join(m.describe() for m in models)}; {len(stimuli)} candidate stimuli")
     table = design_experiment(models, stimuli, n, objective=objective, units=units, max_similarity=max_similarity)
     files = []

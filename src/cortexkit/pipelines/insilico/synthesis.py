@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cortexkit._atomic import atomic_path
+from cortexkit._atomic import atomic_path, check_output, claim_output
 from cortexkit.errors import ConfigError
 from cortexkit.evaluation import save_arrays, write_table
 from cortexkit.insilico import (
@@ -40,12 +40,20 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
     how strongly each model's MEI drives the other). ``settings`` go to
     :func:`cortexkit.insilico.most_exciting_inputs` (steps, step_size, contrast, blur, jitter, seed).
     """
-    run_dir, out = Path(run_dir), Path(out)
+    run_dir, out = Path(run_dir), check_output(out)
     net, ds = load_model(run_dir, model, device)
     net.require_gradients("synthesizing most exciting inputs")
     if diverse and settings.get("least"):
         raise ConfigError("diverse inputs are of the most exciting kind; drop --least or --diverse")
     index = net.unit_index(units if units is not None else range(len(net.units)))
+    other = None
+    if compare is not None:  # the second model is read (and refused) before anything is written
+        other = ensemble([compare], device)
+        if len(other) != 1:
+            raise ConfigError(f"--compare {compare} holds {len(other)} models; name one as RUN:MODEL")
+        other = other[0]
+        other.require_gradients("comparing most exciting inputs")
+    claim_output(out)
     pool, labels = np.asarray(ds["stimuli"].values, np.float32), np.asarray(ds["stimulus"].values).astype(str)
     log(f"{len(index)} unit(s); scoring the {len(pool)} stimuli of the run's dataset")
     order, best = top_images(net, pool, index, k=top_k, least=settings.get("least", False))
@@ -74,12 +82,7 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
                 write_stimulus_image(div.images[i, k], out / "png" / f"{unit}_diverse_{k + 1}", net.video)
         table["diverse_mean_similarity"] = div.mean_similarity
         table["diverse_min_fraction"] = div.fraction.min(axis=1)
-    if compare is not None:
-        other = ensemble([compare], device)
-        if len(other) != 1:
-            raise ConfigError(f"--compare {compare} holds {len(other)} models; name one as RUN:MODEL")
-        other = other[0]
-        other.require_gradients("comparing most exciting inputs")
+    if other is not None:
         log(f"comparing with {other.describe()}")
         theirs = most_exciting_inputs(other, list(res.units), **settings)
         agreement = mei_agreement(net, other, res, theirs, pool)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from cortexkit._atomic import check_output, claim_output
 from cortexkit.evaluation import save_arrays, write_table
 from cortexkit.insilico import (
     direction_tuning,
@@ -30,8 +30,9 @@ def tuning(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | N
     ``rf_y`` in pixels where the sparse-noise response is strongest) and ``OUT/receptive_fields.npz``
     (``sparse_noise`` (unit, ON/OFF, y, x) and ``gradient``); returns the per-unit table.
     """
-    out = Path(out)
+    out = check_output(out)
     net = response_model(run_dir, model, device)
+    claim_output(out)
     responses, preferred = direction_tuning(net) if net.video else grating_tuning(net)
     everyone = range(len(net.units))
     maps = sparse_noise_maps(net, everyone, size=rf_size)

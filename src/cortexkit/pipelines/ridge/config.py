@@ -41,6 +41,14 @@ class RidgeSpec(BaseModel):
     dtype: str = "float32"
     chunk_size: int | None = Field(None, ge=1, description="most targets per block")
     max_memory: str | None = Field(None, description="memory budget of a fit, e.g. 4GB")
+
+    @field_validator("max_memory")
+    @classmethod
+    def _memory(cls, value):
+        from cortexkit.memory import parse_memory
+
+        parse_memory(value)  # a size it cannot read, or one too small for any fit, fails with the config
+        return value
     scheduler: str | None = Field(None, description="Dask scheduler address, e.g. tcp://host:8786")
 
 
@@ -70,7 +78,7 @@ class EncodingConfig(BaseModel):
     stack: StackSpec | None = Field(None, description="also fit a stacked model over the fitted ones")
     device: str = Field("cpu", description="where the ridge and the feature networks run (cpu, cuda, cuda:N); a "
                                            "feature space's own `device` parameter overrides it for its network")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
 
     _device = field_validator("device")(classmethod(lambda cls, v: check_device(v)))
 

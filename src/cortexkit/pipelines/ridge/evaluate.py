@@ -14,7 +14,7 @@ from cortexkit import data
 from cortexkit.config import parse
 from cortexkit.errors import DataError
 from cortexkit._atomic import write_text
-from cortexkit.evaluation import (MODELS_DIR, RESULTS_FILE, SUMMARY_FILE, ceiling_warning, load_arrays, noise_ceiling,
+from cortexkit.evaluation import (MODELS_DIR, data_fingerprint, RESULTS_FILE, SUMMARY_FILE, ceiling_warning, load_arrays, noise_ceiling,
                                   read_run_record, rf_correlation, score_predictions, summarize, to_markdown, unit_table, write_table)
 from cortexkit.pipelines.ridge.config import STACKED, EncodingConfig, model_names
 
@@ -25,6 +25,15 @@ def read_encoding_run(run_dir: str | os.PathLike) -> tuple[dict, EncodingConfig]
     return raw, parse(EncodingConfig, raw["encoding"], str(Path(run_dir) / "config.yaml"))
 
 
+def check_unchanged(ds, record: dict, run_dir) -> None:
+    """A DataError when the store a run was fitted on has changed since (its content fingerprint, kept
+    in ``config.yaml``, differs): its models' predictions would be scored against other responses."""
+    fitted = record.get("data_fingerprint")
+    if fitted is not None and fitted != data_fingerprint(ds):
+        raise DataError(f"changed since the models of {run_dir} were fitted (its content fingerprint differs); refit "
+                        "them (`cortexkit fit` with the same --out) before scoring", source=str(record["data"]))
+
+
 def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     """Score every fitted model of a run; write ``results.csv`` and ``summary.csv``.
 
@@ -33,6 +42,7 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     run_dir = Path(run_dir)
     raw, config = read_encoding_run(run_dir)
     ds = data.load(raw["data"])
+    check_unchanged(ds, raw, run_dir)
     test = data.select(ds, "test")
     ceiling = noise_ceiling(test, n_splits=config.ceiling_splits, seed=config.seed, log=log)
     warning = ceiling_warning(ceiling)

@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from cortexkit import data
-from cortexkit._atomic import copy_file
+from cortexkit._atomic import check_output, claimed_output, copy_file
 from cortexkit.config import parse, provenance, require_device
 from cortexkit.encoding import RidgeCV
 from cortexkit.errors import ConfigError, DataError
@@ -125,6 +125,7 @@ def fit_run(
     overwrite: bool = False,
     extra: dict | None = None,
     model_cache: str | os.PathLike | None = None,
+    allow_overlap: bool = False,
     log=print,
 ) -> list[Path]:
     """Fit every feature space of ``config`` on the dataset at ``data_path``.
@@ -140,6 +141,10 @@ def fit_run(
     model_cache : path, optional
         A folder of fitted models shared by several runs (the benchmark runner's): a model fitted
         with the same data and settings by any of them is copied from there instead of refitted.
+    allow_overlap : bool
+        Fit even when held-out stimuli are copies of training stimuli
+        (:func:`cortexkit.data.split_overlap`); refused by default, unless the store says its
+        conversion was asked to keep them.
     log : callable
         Receives one line per step.
     """
@@ -148,13 +153,30 @@ def fit_run(
     for spec in config.features:  # unknown names and bad parameters fail before any work
         get_extractor(spec.name, spec.params)
     require_device(config.device, "device")
-    ds = data.load(data_path, check_values=True)
-    with run_lock(run_dir):
+    check_output(run_dir)
+    ds = data.load(data_path, check_values=True, allow_nan_responses=False)  # NaN only where the store declares why
+    check_split(ds, data_path, allow_overlap, log)
+    with claimed_output(run_dir), run_lock(run_dir):
         config = _accumulated(run_dir, data_path, config, overwrite, log)
-        record = {"data": str(Path(data_path).resolve()), "encoding": config.model_dump(), **(extra or {})}
+        # the store's content fingerprint: evaluate refuses to score these models against a changed store
+        record = {"data": str(Path(data_path).resolve()), "data_fingerprint": data_fingerprint(ds),
+                  "encoding": config.model_dump(), **(extra or {})}
         record["provenance"] = provenance(config.seed)
         write_run_record(run_dir, record)
         return _fit_models(ds, run_dir, config, overwrite, log, model_cache)
+
+
+def check_split(ds: xr.Dataset, data_path, allow_overlap: bool = False, log=print) -> None:
+    """A DataError when held-out stimuli of ``ds`` are copies of training stimuli, unless allowed
+    (here, or recorded in the store by a conversion that was asked to keep them)."""
+    pairs = data.split_overlap(ds)
+    if not len(pairs):
+        return
+    allowed = allow_overlap or json.loads(ds.attrs.get("split_overlap", "{}")).get("allowed", False)
+    if not allowed:
+        raise DataError(f"{data.describe_overlap(pairs)}; fit with --allow-overlap to score them anyway",
+                        source=str(data_path), variable="split")
+    log(f"warning: {data.describe_overlap(pairs)} (kept as asked)")
 
 
 def _accumulated(run_dir: Path, data_path, config: EncodingConfig, overwrite: bool, log) -> EncodingConfig:
@@ -212,8 +234,9 @@ def _fit_models(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, overwrite
             save_arrays(arrays, run_dir / MODELS_DIR / f"{name}.npz")
             if model_cache is not None:
                 copy_file(run_dir / MODELS_DIR / f"{name}.npz", cached_model(model_cache, settings, name))
+            cv = np.asarray(arrays["cv_score"], dtype=float)
             log(f"{name}: {arrays['coef'].shape[1]} features, median CV {config.ridge.scoring} "
-                f"{np.nanmedian(arrays['cv_score']):.3f}")
+                f"{np.nanmedian(cv) if np.isfinite(cv).any() else float('nan'):.3f}")
     if config.stack is not None:
         paths.append(fit_stack(ds, run_dir, config, cache, overwrite, log, model_cache))
     return paths
