@@ -23,7 +23,8 @@ $(WEIGHTS): $(STAMP)
 
 weights: $(WEIGHTS)
 
-# The optional model libraries, for the tests of models by name and pretrained priors: neither
+# The optional model libraries, for the tests of models by name and pretrained priors (and lpips,
+# the reference LPIPS is checked against): neither
 # `make demo` nor `make test` installs them (their tests skip with a reason); `make extras` or
 # `make test-all` does. torchvision goes in without dependencies and everything under a pin of the
 # torch already installed, so nothing here can replace the CPU torch with a CUDA build (pip stops).
@@ -31,7 +32,7 @@ EXTRAS := $(VENV)/.extras
 $(EXTRAS): $(STAMP)
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/torch-pin.txt
 	$(BIN)/python -m pip install --quiet --no-deps torchvision==0.28.0
-	$(BIN)/python -m pip install --quiet -c $(VENV)/torch-pin.txt timm open_clip_torch diffusers transformers safetensors
+	$(BIN)/python -m pip install --quiet -c $(VENV)/torch-pin.txt timm open_clip_torch diffusers transformers safetensors lpips==0.1.4
 	touch $(EXTRAS)
 
 extras: $(EXTRAS)

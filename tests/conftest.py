@@ -13,6 +13,30 @@ os.environ.setdefault("CORTEXKIT_PROGRESS", "0")
 os.environ.setdefault("CORTEXKIT_CACHE", tempfile.mkdtemp(prefix="cortexkit-test-cache-"))
 
 
+# CI forbids skips: CORTEXKIT_NO_SKIPS=required (the default suite: only tests marked `optional`
+# may skip, their libraries come later) or =all (then only what needs a GPU may skip).
+NO_SKIPS = os.environ.get("CORTEXKIT_NO_SKIPS", "")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if NO_SKIPS not in ("required", "all") or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+    if "GPU" in reason or "CUDA" in reason or (NO_SKIPS == "required" and item.get_closest_marker("optional")):
+        return
+    report.outcome = "failed"
+    report.longrepr = f"skipped where CORTEXKIT_NO_SKIPS={NO_SKIPS} forbids it: {reason}"
+
+
+def pytest_collectreport(report):
+    """A whole module skipped at collection is a skip too (modules mark their own optional tests)."""
+    if NO_SKIPS in ("required", "all") and report.skipped:
+        report.outcome = "failed"
+
+
 @pytest.fixture(scope="session")
 def small_v1():
     """A quick in-silico V1 recording: 300 train / 40 test images, 6 repeats, 12 units, 16 px."""

@@ -2,6 +2,8 @@
 
 import re
 
+import numpy as np
+
 import pytest
 from typer.testing import CliRunner
 
@@ -107,6 +109,20 @@ def test_simulate_fmri_writes_one_store_per_subject(tmp_path):
     assert list(a["stimulus"].values[:8]) == list(b["stimulus"].values[:8])  # the shared test images
     r = runner.invoke(app, ["data", "simulate", str(tmp_path / "x"), "--population", "fmri", "--n-simple", "3"])
     assert r.exit_code == 2 and "do not apply to --population fmri" in _plain(r.output)
+    # The folder is not a store: every command reading it says what is inside.
+    r = runner.invoke(app, ["data", "info", str(tmp_path / "fmri")])
+    assert r.exit_code == 2
+    assert (f"fmri: is a folder of 2 stores (subj01.zarr, subj02.zarr), not a store: name one, e.g. "
+            f"{tmp_path / 'fmri' / 'subj01.zarr'}") in " ".join(_plain(r.output).split())
+    # `info` shows the ceiling evaluation divides by: NCSNR for fMRI, with the same median.
+    from cortexkit.evaluation import noise_ceiling
+
+    r = runner.invoke(app, ["data", "info", str(tmp_path / "fmri" / "subj01.zarr")])
+    assert r.exit_code == 0, r.output
+    row = next(line for line in _plain(r.output).splitlines() if "noise ceiling (test" in line)
+    assert "NCSNR, NSD's definition" in row and "split-half" not in _plain(r.output)
+    expected = np.nanmedian(noise_ceiling(data.select(a, "test")))
+    assert f"median {expected:.3f}," in row
 
 
 def _error_line(result) -> str:
@@ -121,6 +137,22 @@ def test_missing_store_is_one_line_exit_2(tmp_path):
     line = _error_line(result)
     assert line.startswith("error:") and "missing.zarr: no such file or directory" in line
     assert len(line.splitlines()) == 1
+
+
+def test_brackets_in_messages_are_printed(tmp_path, capsys):
+    """Messages are text, never markup: `pip install "cortexkit[zoo]"` and paths with brackets print whole."""
+    from cortexkit import terminal
+
+    terminal.error('timm is not installed: pip install "cortexkit[zoo]"')
+    terminal.log("saved to runs/[v4]/fit")
+    terminal.step("1/4 simulate [bold] cells")
+    terminal.print_table(__import__("pandas").DataFrame({"install [zoo]": ['pip install "cortexkit[zoo]"']}))
+    out = capsys.readouterr()
+    assert 'pip install "cortexkit[zoo]"' in out.err and "runs/[v4]/fit" in out.out
+    assert "1/4 simulate [bold] cells" in out.out and "install [zoo]" in out.out
+    assert out.out.count('"cortexkit[zoo]"') == 1 and "\\[" not in out.out + out.err
+    result = runner.invoke(app, ["data", "info", str(tmp_path / "[zoo].zarr")])
+    assert result.exit_code == 2 and "[zoo].zarr: no such file or directory" in _error_line(result)
 
 
 def test_corrupt_store_exit_2(tmp_path):

@@ -29,7 +29,7 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[], N
     if not enabled():
         yield lambda: None
         return
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda: progress.advance(task)

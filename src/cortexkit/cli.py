@@ -25,8 +25,8 @@ from cortexkit import __version__
 from cortexkit.config import (Address, Count, Device, Fraction, Names, NonNegative, OpenProbability, Pixels, Positive,
                               PositiveFloat, Seed, checked, parse_key_values as options)
 from cortexkit.errors import ConfigError, CortexkitError
-from cortexkit.terminal import (SUMMARY_HEADERS, console, err_console, example_block, log, print_table as show,
-                                show_reconstruction_table)
+from cortexkit.terminal import (SUMMARY_HEADERS, console, err_console, error, example_block, log, print_table as show,
+                                show_reconstruction_table, step)
 
 class Group(TyperGroup):
     """The command tree: a usage error (an option missing, of the wrong type or out of range) ends
@@ -123,7 +123,7 @@ def command(func=None, *, group: typer.Typer | None = None, name: str | None = N
             return func(*args, **kwargs)
         except (CortexkitError, OSError) as exc:  # bad input, or a path that cannot be read or written
             text = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
-            err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True, markup=True)
+            error(text)
             raise typer.Exit(code=2) from None
     return (group or app).command(name, rich_help_panel=panel, cls=Command)(wrapper)
 
@@ -155,8 +155,8 @@ def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed
 
     start = time.time()
     summary = pipelines.run_demo(out, seed=seed, n_train=n_train, n_test=n_test, n_repeats=n_repeats, overwrite=overwrite,
-                                 step=console.print, log=log)
-    console.print("[bold]4/4 report[/]")
+                                 step=step, log=log)
+    step("4/4 report")
     page = report.write_report(out)
     show(summary, SUMMARY, SUMMARY_HEADERS)
     console.print(f"report: {page}  ({time.time() - start:.0f} s)")
@@ -297,12 +297,17 @@ def train(config: Path = Arg(..., help="YAML with PredictorConfig fields"), out:
           data: OStr = Typed(None, Names, help="replace the config's stores: comma-separated PATH or KEY=PATH")):
     """Train a core + per-session readouts end to end (resumable), score the test split, write the report.
 
+    On several GPUs: torchrun --nproc_per_node=N -m cortexkit train CONFIG --out OUT (one process per GPU).
+
     Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_trained --data v1.zarr
     """
     from cortexkit import pipelines, report
 
     cfg = pipelines.predictor_config(config, epochs=epochs, device=device, data=_names(data))
-    show(pipelines.run_trained_predictor(cfg, out, log=log), SUMMARY, SUMMARY_HEADERS)
+    summary = pipelines.run_trained_predictor(cfg, out, log=log)
+    if summary.empty:  # another process of a `torchrun -m cortexkit train` launch: the first one reports
+        return
+    show(summary, SUMMARY, SUMMARY_HEADERS)
     console.print(f"report: {report.write_predictor_report(out)}", highlight=False)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-console = Console() if Console().is_terminal else Console(width=200)  # logs and pipes: wide enough for tables
-err_console = Console(stderr=True)
+# Markup off: what is printed (paths, messages naming `pip install "cortexkit[zoo]"`, unit labels)
+# is text, never a style tag; the few styled words are passed as styled Text.
+console = Console(markup=False) if Console().is_terminal else Console(width=200, markup=False)  # logs and pipes: wide enough for tables
+err_console = Console(stderr=True, markup=False)
 # Short headers of a ridge run's summary table (summary.csv columns).
 SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "area": "area", "n_units": "units", "n_scored": "scored", "median_pearson": "r",
                    "median_ceiling": "ceiling", "median_normalized": "r²/ceiling", "median_feve": "FEVE", "median_fev": "FEV",
@@ -22,7 +26,18 @@ COUNT_COLUMNS = {"trials", "n_trials", "units", "n_units", "n_scored", "n", "sti
 
 def log(message: str) -> None:
     """One indented progress line (printed as it is: brackets in it are text, not markup)."""
-    console.print(f"  {escape(str(message))}", highlight=False)
+    console.print(f"  {message}", highlight=False)
+
+
+def step(message: str) -> None:
+    """A step's headline: ``"2/4 fit ridge on ..."`` with its ``N/M name`` in bold."""
+    head = re.match(r"(\d+/\d+ \S+)(.*)", str(message), re.S)
+    console.print(Text.assemble((head[1], "bold"), head[2]) if head else Text(str(message)), highlight=False)
+
+
+def error(message: str) -> None:
+    """One error line on stderr: ``error: MESSAGE``."""
+    err_console.print(Text.assemble(("error:", "bold red"), f" {message}"), highlight=False, soft_wrap=True)
 
 
 def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | None = None, *, nan: str = "nan",
@@ -43,16 +58,16 @@ def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | N
     header : bool
         Without a header row, the first column is printed bold (a property table).
     """
-    table = Table(title=escape(title) if title else None, title_justify="left", show_header=header)
+    table = Table(title=title or None, title_justify="left", show_header=header)
     for i, col in enumerate(frame.columns):
         right = header and pd.api.types.is_numeric_dtype(frame[col])
-        table.add_column(escape((headers or {}).get(col, str(col))), justify="right" if right else "left",
+        table.add_column((headers or {}).get(col, str(col)), justify="right" if right else "left",
                          style="bold" if not header and i == 0 else None)
     # A count column that holds a NaN is float in pandas: print its values as the integers they are.
     counts = [str(c).lower() in COUNT_COLUMNS for c in frame.columns]
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = [nan if isinstance(v, float) and v != v else f"{v:.0f}" if isinstance(v, float) and counts[j] and float(v).is_integer()
-                 else f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for j, v in enumerate(row)]
+                 else f"{v:.3f}" if isinstance(v, float) else str(v) for j, v in enumerate(row)]
         table.add_row(*cells, style="dim" if dim is not None and dim[i] else None)
     console.print(table)
 

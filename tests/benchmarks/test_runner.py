@@ -273,6 +273,7 @@ def _dom(browser, page, fragment=""):
     return done.stdout
 
 
+@pytest.mark.optional
 def test_site_in_a_real_browser(board, tmp_path):
     """Chromium loads the index and a benchmark page from disk; the matrix is there and sorts."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -397,8 +398,20 @@ def test_best_model_against_its_baseline_and_session_discovery(shared_data, tmp_
     assert sum("fitted with these settings by another run, reused" in m for m in messages) == 2  # the stack's members
 
 
-def test_areas_table_of_a_simulated_fmri_benchmark(tmp_path, registered):
-    """Per-area views from the cells' per-unit items: each region is best predicted by its own units."""
+def _permute_test_trials(ds, seed=0):
+    """The recording with the stimulus each test trial showed shuffled among the test trials: the
+    test responses no longer belong to their stimuli; training data untouched."""
+    split = dict(zip(ds["stimulus"].values.tolist(), ds["split"].values.tolist()))
+    ids = ds["stimulus_id"].values.copy()
+    test = np.flatnonzero([split[i] == "test" for i in ids.tolist()])
+    ids[test] = ids[np.random.default_rng(seed).permutation(test)]
+    return ds.assign(stimulus_id=("trial", ids))
+
+
+def test_areas_table_of_a_simulated_fmri_benchmark(tmp_path, registered, monkeypatch):
+    """Per-area views from the cells' per-unit items: each region is best predicted by its own units.
+    Every choice (each recording's and each area's layer) is made by CV on the training split:
+    shuffling the test trials moves the test scores and changes no choice."""
     layers = tmp_path / "untrained.yaml"
     layers.write_text("description: x\ntask: encoding\nstimulus: [image]\nkind: ridge\nconfig:\n  features: "
                       "[{name: alexnet, params: {weights: random, layers: [conv1, conv2, conv5]}, label: alexnet_untrained}]\n")
@@ -410,7 +423,23 @@ def test_areas_table_of_a_simulated_fmri_benchmark(tmp_path, registered):
     areas = read_table_view(tmp_path / "out", "test-fmri", "areas").set_index("area")
     assert set(areas.index) == {"V1", "higher"} and areas["units"].sum() == read_table_view(
         tmp_path / "out", "test-fmri")["units"].iloc[0]
-    assert areas.loc["higher", "alexnet_untrained best layer"] in ("conv2", "conv5")
+    assert areas.loc["higher", "alexnet_untrained layer (CV)"] in ("conv2", "conv5")
     assert abs(areas.loc["V1", "ceiling"] - areas.loc["V1", "true ceiling"]) < 0.1  # NCSNR ceiling near the truth
     layers_table = read_table_view(tmp_path / "out", "test-fmri", "layers")
     assert list(layers_table["layer"]) == ["conv1", "conv2", "conv5"]
+    assert (layers_table["chosen"].fillna("") == "yes").sum() == 1
+    # The same benchmark with the test trials shuffled: same choices, other test scores.
+    import cortexkit.benchmarks.recordings as recordings
+    simulate = recordings.simulate_recording
+    monkeypatch.setattr(recordings, "simulate_recording", lambda kind, options: {
+        k: _permute_test_trials(v) for k, v in simulate(kind, options).items()})
+    run_benchmarks(None, tmp_path / "shuffled", benchmarks=["test-fmri"], **QUIET)
+    shuffled_layers = read_table_view(tmp_path / "shuffled", "test-fmri", "layers")
+    shuffled_areas = read_table_view(tmp_path / "shuffled", "test-fmri", "areas").set_index("area")
+    pd.testing.assert_series_equal(shuffled_layers["chosen"], layers_table["chosen"])
+    np.testing.assert_allclose(shuffled_layers["median CV score"], layers_table["median CV score"], rtol=1e-6)
+    pd.testing.assert_series_equal(shuffled_areas["alexnet_untrained layer (CV)"], areas["alexnet_untrained layer (CV)"])
+    assert np.abs(shuffled_layers["median r"] - layers_table["median r"]).min() > 0.05
+    recordings_table = read_table_view(tmp_path / "out", "test-fmri")
+    shuffled_recordings = read_table_view(tmp_path / "shuffled", "test-fmri")
+    assert shuffled_recordings["alexnet_untrained layer (CV)"].tolist() == recordings_table["alexnet_untrained layer (CV)"].tolist()

@@ -11,9 +11,10 @@ from cortexkit.decoding import BrainDiffuserDecoder, BrainOptimizedSearch, Image
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.optional import available, require
 
-if not all(available(p) for p in ("diffusers", "transformers")):
-    pytest.skip("needs the [generative] extra (`make extras`, or `make test-all`, installs it)", allow_module_level=True)
-diffusers = require("diffusers")
+HAVE = all(available(p) for p in ("diffusers", "transformers"))
+pytestmark = [pytest.mark.optional, pytest.mark.skipif(
+    not HAVE, reason="needs the [generative] extra (`make extras`, or `make test-all`, installs it)")]
+diffusers = require("diffusers") if HAVE else None
 
 
 def _natural_crops(n, size=32, seed=0):

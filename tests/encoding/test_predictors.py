@@ -199,3 +199,28 @@ def test_shipped_configs_parse():
             continue
         cfg = load_config(PredictorConfig, path)
         assert cfg.data and cfg.core["kind"] in ("conv2d", "conv3d", "transformer", "transfer")
+
+
+def test_torchrun_launch_of_the_train_command(tiny_v1, tmp_path):
+    """The documented multi-GPU launch, `torchrun -m cortexkit train CONFIG --out OUT`, on two CPU
+    processes (gloo): one run directory, scored and reported once; every launch line in configs/
+    and the docs names this command."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    launches = [m for f in [*(root / "configs").glob("*.yaml"), *(root / "docs").rglob("*.md"), root / "README.md"]
+                for m in re.findall(r"torchrun [^\n`]*", f.read_text())]
+    assert launches and all(" -m cortexkit train " in line for line in launches), launches
+    path, _ = tiny_v1
+    config = tmp_path / "c.yaml"
+    config.write_text(_config(path, epochs=1).model_dump_json())
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CORTEXKIT_PROGRESS": "0"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
+                           str(_free_port()), "-m", "cortexkit", "train", str(config), "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("report: ") == 1
+    assert (tmp_path / "run" / "model.pt").is_file() and (tmp_path / "run" / "summary.csv").is_file()

@@ -13,11 +13,10 @@ from cortexkit.errors import ConfigError, DataError
 from cortexkit.features import PretrainedCNN, extract_features, get_extractor
 from cortexkit.optional import available, require
 
-if not all(available(p) for p in ("torchvision", "timm", "open_clip", "safetensors")):
-    pytest.skip("needs the optional model libraries (`make extras`, or `make test-all`, installs them)", allow_module_level=True)
-tv = require("torchvision")
-timm = require("timm")
-open_clip = require("open_clip")
+HAVE = all(available(p) for p in ("torchvision", "timm", "open_clip", "safetensors"))
+pytestmark = [pytest.mark.optional, pytest.mark.skipif(
+    not HAVE, reason="needs the optional model libraries (`make extras`, or `make test-all`, installs them)")]
+tv, timm, open_clip = (require(p) for p in ("torchvision", "timm", "open_clip")) if HAVE else (None, None, None)
 
 
 @pytest.fixture

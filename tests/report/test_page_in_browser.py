@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 
+@pytest.mark.optional
 def test_report_renders_with_every_figure(tmp_path, small_store):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:

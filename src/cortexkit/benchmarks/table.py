@@ -3,11 +3,13 @@ table (one row per recording, a column per model), the per-layer table, the per-
 best model against its baseline. ``write_tables`` writes a benchmark's views under
 ``OUT/tables/BENCHMARK/``::
 
-    recordings.csv, recordings.md   per recording: units, test images, each model's median r (the
-                                    best layer and its name for models that report every layer),
+    recordings.csv, recordings.md   per recording: units, test images, each model's median r (for
+                                    models that report every layer: at the layer chosen by CV on
+                                    the training split, and its name),
                                     the ceiling and r²/ceiling where there are repeats, the best
                                     model against the baseline, reference figures
-    layers.csv, layers.md           median r per layer of every multi-layer model and recording
+    layers.csv, layers.md           median test r and median CV score per layer of every
+                                    multi-layer model and recording, the chosen layer marked
     areas.csv, areas.md             per recording and brain area (recordings of several areas)
     paired.json                     the best model against the baseline over all recordings
 """
@@ -26,7 +28,8 @@ from cortexkit.benchmarks.comparisons import best_vs_baseline
 from cortexkit.benchmarks.definition import BENCHMARKS, TASKS, get_benchmark, metric_label
 from cortexkit.benchmarks.recordings import STORES
 from cortexkit.errors import DataError
-from cortexkit.evaluation import combine_sessions, to_markdown, write_csv_and_markdown, write_table
+from cortexkit.evaluation import (choose_model, combine_sessions, cv_medians, to_markdown, write_csv_and_markdown,
+                                  write_table)
 
 TABLES = "tables"
 COLUMNS = ["benchmark", "model", "task", "metric", "score", "ci_low", "ci_high", "normalized", "normalized_ci_low",
@@ -150,9 +153,9 @@ def recording_table(out, benchmark: str, *, paired: dict | None = None) -> pd.Da
             own[c["model"]] = mine[mine["model"] == head]
             if len(names) == 1:
                 row[f"{labels[c['model']]} r"] = medians[head]
-            else:
-                row[f"{labels[c['model']]} best r"] = medians[head]
-                row[f"{labels[c['model']]} best layer"] = str(mine.loc[mine["model"] == head, "layer"].iloc[0])
+            else:  # the layer chosen by CV on the training split (the cell's headline)
+                row[f"{labels[c['model']]} r"] = medians[head]
+                row[f"{labels[c['model']]} layer (CV)"] = str(mine.loc[mine["model"] == head, "layer"].iloc[0])
             if bench.metric == "pearson_true":
                 row[f"{labels[c['model']]} r (truth)"] = _median(own[c["model"]], "pearson_true")
         ceiling = next(iter(own.values()))["ceiling"] if own else pd.Series(dtype=float)
@@ -176,8 +179,9 @@ def recording_table(out, benchmark: str, *, paired: dict | None = None) -> pd.Da
 
 
 def layer_table(out, benchmark: str) -> pd.DataFrame:
-    """Median r per layer of each model that reports every layer: recording, feature_space, layer,
-    depth, median r."""
+    """Median test r per layer of each model that reports every layer, with the median CV score on
+    the training split the layer is chosen by: recording, feature_space, layer, depth, median r,
+    median CV score, chosen (the layer of the recording's headline)."""
     cells = [c for c in benchmark_cells(out, benchmark) if c["task"] == "encoding"]
     labels = _labels(cells)
     items = {c["model"]: read_items(out, benchmark, c["model"]) for c in cells}
@@ -189,17 +193,20 @@ def layer_table(out, benchmark: str) -> pd.DataFrame:
             names = list(dict.fromkeys(mine["model"]))
             if len(names) < 2:
                 continue
+            cv = cv_medians(mine, names)
+            chosen = c["per_recording"][label]["headline"]
             for depth, name in enumerate(names, start=1):
                 rows.append({"recording": label, "feature_space": labels[c["model"]],
                              "layer": str(mine.loc[mine["model"] == name, "layer"].iloc[0]), "depth": depth,
-                             "median r": _median(mine[mine["model"] == name], "pearson")})
+                             "median r": _median(mine[mine["model"] == name], "pearson"),
+                             "median CV score": float(cv[name]), "chosen": "yes" if name == chosen else ""})
     return pd.DataFrame(rows)
 
 
 def area_table(out, benchmark: str) -> pd.DataFrame:
     """One row per recording and brain area (recordings with units of several areas): units, the
-    median ceiling (and the true one when simulated), each model's median r, r²/ceiling at its best
-    layer for that area, and that layer."""
+    median ceiling (and the true one when simulated), each model's median r and r²/ceiling at the
+    layer chosen for that area by CV on the training split, and that layer."""
     cells = [c for c in benchmark_cells(out, benchmark) if c["task"] == "encoding"]
     labels = _labels(cells)
     items = {c["model"]: read_items(out, benchmark, c["model"]) for c in cells}
@@ -219,12 +226,12 @@ def area_table(out, benchmark: str) -> pd.DataFrame:
             for model, table in mine.items():
                 table = table[table["area"] == area]
                 medians = table.groupby("model", sort=False)["pearson"].median()
-                best = medians.idxmax()
-                row[f"{labels[model]} r"] = float(medians[best])
+                chosen = choose_model(table) if len(medians) > 1 else medians.index[0]
+                row[f"{labels[model]} r"] = float(medians[chosen])
                 if "ceiling" in row:
-                    row[f"{labels[model]} r²/ceiling"] = _median(table[table["model"] == best], "normalized")
+                    row[f"{labels[model]} r²/ceiling"] = _median(table[table["model"] == chosen], "normalized")
                 if len(medians) > 1:
-                    row[f"{labels[model]} best layer"] = str(table.loc[table["model"] == best, "layer"].iloc[0])
+                    row[f"{labels[model]} layer (CV)"] = str(table.loc[table["model"] == chosen, "layer"].iloc[0])
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -121,6 +121,12 @@ def open(  # noqa: A001 - mirrors xarray.open_zarr / builtins.open naming
     if not path.exists():
         raise DataError("no such file or directory", source=str(path))
     if not path.is_dir() or not any((path / m).exists() for m in ("zarr.json", ".zgroup")):
+        inside = sorted(p.name for p in path.iterdir() if p.is_dir() and any((p / m).exists() for m in ("zarr.json", ".zgroup"))) \
+            if path.is_dir() else []
+        if inside:  # e.g. `data simulate --population fmri OUT` writes one store per subject into OUT
+            shown = ", ".join(inside[:5]) + (f" and {len(inside) - 5} more" if len(inside) > 5 else "")
+            raise DataError(f"is a folder of {len(inside)} store{'s' * (len(inside) > 1)} ({shown}), not a store: "
+                            f"name one, e.g. {path / inside[0]}", source=str(path))
         raise DataError("not a Zarr store (no zarr.json or .zgroup metadata)", source=str(path))
     try:
         ds = xr.open_zarr(path, consolidated=False)

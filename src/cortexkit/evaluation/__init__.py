@@ -29,13 +29,13 @@ from cortexkit.evaluation.scoring import (
     LOW_CEILING,
     SUMMARY_METRICS,
     ceiling_warning,
-    headline_models,
     noise_ceiling,
     rf_correlation,
     score_predictions,
     summarize,
     unit_table,
 )
+from cortexkit.evaluation.selection import SELECTED_BY, choose_model, chosen_per_group, cv_medians, headline_models, selection_record
 from cortexkit.evaluation.tables import to_markdown, write_csv_and_markdown
 
 __all__ = [
@@ -53,6 +53,11 @@ __all__ = [
     "ceiling_warning",
     "data_fingerprint",
     "headline_models",
+    "SELECTED_BY",
+    "choose_model",
+    "chosen_per_group",
+    "cv_medians",
+    "selection_record",
     "load_arrays",
     "load_if_settings_match",
     "noise_ceiling",

@@ -236,12 +236,3 @@ def _left_out(reasons: pd.Series) -> str:
     """How many units a group's medians leave out, and why: ``2 (constant prediction)``."""
     counts = reasons[reasons.fillna("") != ""].value_counts()
     return "; ".join(f"{n} ({why})" for why, n in counts.items())
-
-
-def headline_models(results: pd.DataFrame) -> list[str]:
-    """Single-layer models, and the best layer (median Pearson r) of each multi-layer feature space."""
-    out = []
-    for _, frame in results.groupby("feature_space", sort=False):
-        medians = frame.groupby("model", sort=False)["pearson"].median()
-        out.append(medians.idxmax() if len(medians) > 1 and medians.notna().any() else medians.index[0])
-    return out

@@ -10,7 +10,7 @@ import pandas as pd
 from cortexkit import data, metrics
 from cortexkit.data.model import REQUIRED_VARIABLES
 from cortexkit.errors import CortexkitError, DataError
-from cortexkit.evaluation import ceiling_warning
+from cortexkit.evaluation import ceiling_warning, noise_ceiling
 
 
 def _read(ds, names: tuple[str, ...], store):
@@ -28,8 +28,8 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
     """(property, value) rows describing a recording, as ``cortexkit data info`` prints them.
 
     Rows: source, modality, stimuli, splits, trials, responses, units, unit and stimulus
-    coordinates, areas, repeats per split, split-half reliability and FEV on the test split (or why
-    there is no ceiling), other variables.
+    coordinates, areas, repeats per split, the noise ceiling evaluation uses (NCSNR for fMRI, else
+    split-half reliability) and FEV on the test split (or why there is no ceiling), other variables.
     """
     ds = _read(data.open(store), ("stimulus_id", "split"), store)
     split = ds["split"].values
@@ -58,11 +58,13 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
     test = _read(data.select(ds, "test"), ("responses",), store)  # only the test trials' responses
     try:
         repeats = data.repeats(test).values
-        rel = metrics.split_half_reliability(repeats)
-        rows.append(("split-half reliability (test)", f"median {np.nanmedian(rel):.3f}, "
-                     f"IQR {np.nanpercentile(rel, 25):.3f}-{np.nanpercentile(rel, 75):.3f}"))
+        # The ceiling evaluation divides by (NCSNR for fMRI, else split-half): one function for both.
+        ceiling = noise_ceiling(test)
+        kind = "NCSNR, NSD's definition" if test.attrs.get("modality") == "fmri" else "split-half, Spearman-Brown"
+        rows.append((f"noise ceiling (test; {kind})", f"median {np.nanmedian(ceiling):.3f}, "
+                     f"IQR {np.nanpercentile(ceiling, 25):.3f}-{np.nanpercentile(ceiling, 75):.3f}"))
         rows.append(("FEV (test)", f"median {np.nanmedian(metrics.fev(repeats)):.3f}"))
-        warning = ceiling_warning(rel)
+        warning = ceiling_warning(ceiling)
         if warning:
             rows.append(("warning", warning))
     except CortexkitError as exc:

@@ -28,7 +28,7 @@ def run_demo(out: str | os.PathLike, *, seed: int = 0, n_train: int = 2000, n_te
     sim = with_overrides(V1SimulationConfig, None, dict(n_train=n_train, n_test=n_test, n_repeats=n_repeats, seed=seed))
     out = claim_output(out)
     data_path = out / "data.zarr"
-    step(f"[bold]1/4 simulate[/] {sim.n_simple} simple + {sim.n_complex} complex V1 cells -> {data_path}")
+    step(f"1/4 simulate {sim.n_simple} simple + {sim.n_complex} complex V1 cells -> {data_path}")
     existing = None
     if data_path.exists():
         try:
@@ -40,9 +40,9 @@ def run_demo(out: str | os.PathLike, *, seed: int = 0, n_train: int = 2000, n_te
         log("same simulation already on disk, reused")
     else:
         data.save(simulate_v1(sim).assign_attrs(simulation_revision=REVISION), data_path)
-    step("[bold]2/4 fit[/] ridge (5-fold CV, alpha per unit) on pixels, pixel PCA and a Gabor pyramid")
+    step("2/4 fit ridge (5-fold CV, alpha per unit) on pixels, pixel PCA and a Gabor pyramid")
     fit_run(data_path, out, EncodingConfig(seed=sim.seed), overwrite=overwrite,
             extra={"simulation": sim.model_dump(mode="json")}, log=log)
-    step("[bold]3/4 evaluate[/] on the test images, with split-half noise ceilings")
+    step("3/4 evaluate on the test images, with split-half noise ceilings")
     evaluate_run(out, log=log)
     return read_table(out / SUMMARY_FILE)

@@ -14,7 +14,7 @@ every epoch, resumed after a kill) and writes::
 
 Under ``torchrun`` (several processes), the model is wrapped in DistributedDataParallel (NCCL on
 GPUs, gloo on CPUs), each process takes its share of every epoch's batches, and only rank 0
-writes files: ``torchrun --nproc_per_node=N -m cortexkit.pipelines.predictor CONFIG.yaml OUT``.
+writes files: ``torchrun --nproc_per_node=N -m cortexkit train CONFIG.yaml --out OUT``.
 """
 
 from __future__ import annotations
@@ -153,7 +153,11 @@ def run_trained_predictor(config: PredictorConfig, out: str | os.PathLike, *, lo
     (rank 0 of a distributed run; other ranks return an empty table)."""
     run = train_predictor(config, out, log=log)
     rank, _ = _distributed()
-    return evaluate_predictor(run, out) if rank == 0 else pd.DataFrame()
+    summary = evaluate_predictor(run, out) if rank == 0 else pd.DataFrame()
+    if torch.distributed.is_initialized():  # a torchrun launch: every rank is done with the group
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    return summary
 
 
 def predictor_config(path: str | os.PathLike, *, epochs: int | None = None, device: str | None = None,
@@ -166,25 +170,3 @@ def predictor_config(path: str | os.PathLike, *, epochs: int | None = None, devi
         if not stores:
             raise ConfigError("--data is empty: name one or more stores (PATH or KEY=PATH)")
     return resolve_config(PredictorConfig, path, {"epochs": epochs, "device": device, "data": stores})
-
-
-def main(argv=None) -> int:
-    """``python -m cortexkit.pipelines.predictor CONFIG.yaml OUT`` (what torchrun launches)."""
-    import sys
-
-    from cortexkit.config import load_config
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2:
-        print("usage: torchrun --nproc_per_node=N -m cortexkit.pipelines.predictor CONFIG.yaml OUT_DIR", file=sys.stderr)
-        return 2
-    summary = run_trained_predictor(load_config(PredictorConfig, args[0]), args[1])
-    if not summary.empty:
-        print(summary.round(3).to_string(index=False))
-    if torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -52,7 +52,8 @@ def write_report(run_dir: str | os.PathLike) -> Path:
             (
                 save_figure(figures.score_vs_depth(results), fig_dir / "score_vs_depth.png"),
                 "Median test Pearson r over units for every layer of each multi-layer feature space, "
-                "by depth; the best layer is marked.",
+                "by depth; the star marks the layer chosen by cross-validation on the training split "
+                "(the one the other figures show).",
             )
         )
     if results["ceiling"].notna().any():
@@ -72,7 +73,8 @@ def write_report(run_dir: str | os.PathLike) -> Path:
                 (
                     save_figure(figures.layer_profile_by_area(results, space), fig_dir / f"layers_by_area_{space}.png"),
                     f"Median test Pearson r per {space} layer in each area (brain region); the star marks "
-                    "each area's best layer. Regions higher in the visual hierarchy should peak later.",
+                    "the layer chosen for each area by cross-validation on the training split. Regions "
+                    "higher in the visual hierarchy should peak later.",
                 )
             )
     if areas > 1 and {"flat_x", "flat_y"} <= set(results.columns):
@@ -128,7 +130,8 @@ def write_report(run_dir: str | os.PathLike) -> Path:
     body = ["<h2>Dataset</h2>", facts_html(facts), "<h2>Summary (medians over units, test set)</h2>",
             table_html(summary.rename(columns=SUMMARY_HEADERS))]
     if len(headline) < results["model"].nunique():
-        body.append(f"<p>Figures show each single-layer model and the best layer of each multi-layer one: "
+        body.append(f"<p>Figures show each single-layer model and, of each multi-layer one, the layer with the best "
+                    f"median cross-validated score on the training split: "
                     f"{html.escape(', '.join(headline))}.</p>")
     body.append(
         "<p>r: Pearson r against the repeat-averaged test responses; scored: units with a score (the "

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from cortexkit.evaluation.selection import choose_model  # noqa: E402
+
 CELL_COLORS = {"simple": "tab:blue", "complex": "tab:orange"}
 
 
@@ -129,40 +131,45 @@ def metric_by_model(results: pd.DataFrame, metric: str = "feve"):
 
 
 def score_vs_depth(results: pd.DataFrame, metric: str = "pearson"):
-    """Median score per layer against layer depth, one line per multi-layer feature space."""
+    """Median test score per layer against layer depth, one line per multi-layer feature space; the
+    layer chosen by cross-validation on the training split is marked (the test scores choose nothing)."""
     layered = results[results["depth"] > 0]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for space, frame in layered.groupby("feature_space", sort=False):
         med = frame.groupby(["depth", "layer"], sort=True)[metric].median().reset_index()
-        ax.plot(med["depth"], med[metric], marker="o", label=space)
-        best = med.loc[med[metric].idxmax()]
-        ax.annotate(str(best["layer"]), (best["depth"], best[metric]), textcoords="offset points", xytext=(4, 6), fontsize=8)
+        line, = ax.plot(med["depth"], med[metric], marker="o", label=space)
+        chosen = frame.loc[frame["model"] == choose_model(frame), ["depth", "layer"]].iloc[0]
+        y = float(med.loc[med["depth"] == chosen["depth"], metric].iloc[0])
+        ax.plot(chosen["depth"], y, marker="*", ms=14, color=line.get_color())
+        ax.annotate(str(chosen["layer"]), (chosen["depth"], y), textcoords="offset points", xytext=(4, 6), fontsize=8)
     names = layered.groupby("depth")["layer"].agg(lambda v: "/".join(dict.fromkeys(map(str, v))))
     ax.set_xticks(names.index, names.values, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center",
                   fontsize=8)  # layer names (several spaces' names joined where they differ)
     ax.set_xlabel("layer")
     ax.set_ylabel(f"median {METRIC_LABELS.get(metric, metric)} (test)")
     ax.legend(frameon=False, fontsize=8)
-    ax.set_title("score by layer", fontsize=10)
+    ax.set_title("score by layer (star: layer chosen by CV on the training split)", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def layer_profile_by_area(results: pd.DataFrame, feature_space: str, metric: str = "pearson"):
-    """Median score per layer of one multi-layer feature space, one line per area (brain region),
-    each area's best layer marked: where along the network each region is predicted best."""
+    """Median test score per layer of one multi-layer feature space, one line per area (brain
+    region), each area's layer chosen by cross-validation on the training split marked: where
+    along the network each region is predicted best."""
     frame = results[(results["feature_space"] == feature_space) & (results["depth"] > 0)]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     names = frame.groupby("depth")["layer"].first()
     for area, part in frame.groupby("area", sort=False):
         med = part.groupby("depth", sort=True)[metric].median()
         line, = ax.plot(med.index, med.values, marker="o", label=str(area))
-        ax.plot(med.idxmax(), med.max(), marker="*", ms=14, color=line.get_color())
+        depth = int(part.loc[part["model"] == choose_model(part), "depth"].iloc[0])
+        ax.plot(depth, med[depth], marker="*", ms=14, color=line.get_color())
     ax.set_xticks(names.index, names.values, fontsize=8)
     ax.set_xlabel(f"{feature_space} layer")
     ax.set_ylabel(f"median {METRIC_LABELS.get(metric, metric)} (test)")
     ax.legend(frameon=False, fontsize=8, title="area", title_fontsize=8)
-    ax.set_title(f"{feature_space}: score by layer per area (star: best layer)", fontsize=10)
+    ax.set_title(f"{feature_space}: score by layer per area (star: layer chosen by CV)", fontsize=10)
     fig.tight_layout()
     return fig
 

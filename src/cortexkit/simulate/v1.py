@@ -48,6 +48,12 @@ class V1SimulationConfig(BaseModel):
     threshold: float = Field(-0.5, description="simple-cell rectification threshold, in drive SDs")
     wavelength_range: tuple[float, float] = Field((4.0, 16.0), description="preferred wavelengths, pixels/cycle")
     sigma_per_wavelength: float = Field(0.5, gt=0, description="envelope SD as a fraction of the wavelength")
+    eye_shift: float = Field(0.0, ge=0, le=8, description="SD of each trial's gaze offset in pixels: the image lands "
+                                                           "shifted by it on the receptive fields; `pupil_center` "
+                                                           "records it (0: fixation is perfect)")
+    behavior_gain: float = Field(0.0, ge=0, le=2, description="SD across units of the log gain per SD of a behavioural "
+                                                               "variable (running speed) drawn per trial; `behavior` "
+                                                               "records it (0: no modulation)")
     seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
 
     @model_validator(mode="after")
@@ -171,7 +177,12 @@ def simulate_v1(config: V1SimulationConfig | None = None, **overrides) -> xr.Dat
     - ``true_filter`` (unit, y, x[, channel]): each unit's own-phase Gabor filter;
     - ``true_filter_quadrature``: its quadrature partner (complex cells use both);
     - unit coordinates ``cell_type``, ``rf_x``, ``rf_y``, ``orientation`` (deg), ``wavelength``
-      (px/cycle), ``sigma`` (px), ``phase`` (deg), ``mean_rate``.
+      (px/cycle), ``sigma`` (px), ``phase`` (deg), ``mean_rate``;
+    - with ``eye_shift``: ``pupil_center`` (trial, axis), each trial's gaze offset in pixels (x, y),
+      the image landing shifted by it; with ``behavior_gain``: ``behavior`` (trial,
+      behavior_variable), a running speed in SDs, and the unit coordinate ``behavior_coefficient``
+      (rates scale by ``exp(coefficient * speed)``); with either, ``true_trial_rate`` (trial, unit).
+      ``true_rate`` stays the rate at zero offset and mean speed.
 
     Parameters
     ----------
@@ -203,7 +214,8 @@ def simulate_v1(config: V1SimulationConfig | None = None, **overrides) -> xr.Dat
         [np.arange(cfg.n_train), np.repeat(np.arange(cfg.n_train, n_stim), cfg.n_repeats)]
     )
     rng = np.random.default_rng([cfg.seed, 1])
-    responses = pop.spikes(rates[stimulus_id], rng)
+    trial_rates, extras, unit_extras = _trial_conditions(cfg, pop, stimuli, rates, stimulus_id)
+    responses = pop.spikes(trial_rates, rng)
     p = pop.params
     ds = make_dataset(
         stimuli,
@@ -213,6 +225,7 @@ def simulate_v1(config: V1SimulationConfig | None = None, **overrides) -> xr.Dat
         unit_coords={
             "area": np.array(["V1"] * pop.n_units),
             **{c: (p[c].to_numpy() if c == "cell_type" else p[c].to_numpy(np.float32)) for c in p.columns},
+            **unit_extras,
         },
         attrs={
             "modality": "spikes",
@@ -227,4 +240,42 @@ def simulate_v1(config: V1SimulationConfig | None = None, **overrides) -> xr.Dat
     ds["true_filter"] = (("unit",) + spatial, pop.true_filters(cfg.color))
     quad = pop.filters[1][..., None] * LUMINANCE if cfg.color else pop.filters[1]
     ds["true_filter_quadrature"] = (("unit",) + spatial, quad)
+    for name, value in extras.items():
+        ds[name] = value
     return ds
+
+
+def _shifted(stimuli: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Each image translated by its (dx, dy) pixels (bilinear, edges extended): what lands on the
+    receptive fields when the gaze is off by that much."""
+    from scipy.ndimage import shift
+
+    out = np.empty_like(stimuli)
+    for i, (dx, dy) in enumerate(shifts):
+        offset = (dy, dx) + (0,) * (stimuli.ndim - 3)  # rows, columns[, channel]
+        out[i] = shift(stimuli[i], offset, order=1, mode="nearest")
+    return out
+
+
+def _trial_conditions(cfg: V1SimulationConfig, pop: V1Population, stimuli, rates, stimulus_id):
+    """Per-trial rates under gaze shifts (``eye_shift``) and behavioural gain (``behavior_gain``),
+    with what the store records of them: ``pupil_center`` (trial, axis: the offset in pixels, x
+    then y), ``behavior`` (trial, behavior_variable), the per-trial truth ``true_trial_rate`` and
+    each unit's ``behavior_coefficient`` (log gain per SD). Without either, the stimulus rates and
+    nothing more (and no random draw, so the default simulation is unchanged)."""
+    trial_rates, extras, unit_extras = rates[stimulus_id], {}, {}
+    if cfg.eye_shift > 0:
+        shifts = np.random.default_rng([cfg.seed, 2]).normal(0.0, cfg.eye_shift, (len(stimulus_id), 2))
+        trial_rates = np.concatenate([pop.rates(_shifted(stimuli[stimulus_id[a:a + 512]], shifts[a:a + 512]))
+                                      for a in range(0, len(stimulus_id), 512)])
+        extras["pupil_center"] = (("trial", "axis"), shifts.astype(np.float32))
+    if cfg.behavior_gain > 0:
+        rng = np.random.default_rng([cfg.seed, 3])
+        coefficient = rng.normal(0.0, cfg.behavior_gain, pop.n_units)
+        running = rng.standard_normal(len(stimulus_id))
+        trial_rates = (trial_rates * np.exp(running[:, None] * coefficient[None])).astype(np.float32)
+        extras["behavior"] = (("trial", "behavior_variable"), running[:, None].astype(np.float32))
+        unit_extras["behavior_coefficient"] = coefficient.astype(np.float32)
+    if extras:
+        extras["true_trial_rate"] = (("trial", "unit"), trial_rates.astype(np.float32))
+    return trial_rates, extras, unit_extras

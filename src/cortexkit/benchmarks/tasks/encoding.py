@@ -4,8 +4,10 @@ every recording of a benchmark, scored by the same code as ``cortexkit evaluate`
 The cell's items are the run's own ``results.csv`` rows (one per unit and reported model) with the
 recording, the benchmark's metric as ``score`` and a ``headline`` flag; the headline score is the
 median over units, pooled over recordings, with a bootstrap interval over test stimuli. A ridge
-model that reports every layer of a feature space takes each recording's best layer (by median
-test r) as its headline.
+model that reports every layer of a feature space takes, on each recording, the layer with the best
+median cross-validated score on the training split as its headline
+(:func:`cortexkit.evaluation.selection_record`, kept with the CV scores behind it): the test
+responses only score the choice.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import pandas as pd
 from cortexkit import data
 from cortexkit.benchmarks.cells import Cell
 from cortexkit.errors import DataError
-from cortexkit.evaluation import (MODELS_DIR, load_arrays, median_r_interval, read_run_record, read_table, run_kind)
+from cortexkit.evaluation import (MODELS_DIR, load_arrays, median_r_interval, read_run_record, read_table, run_kind,
+                                  selection_record)
 from cortexkit.pipelines import evaluate_predictor, evaluate_run, fit_run, stimulus_predictions, train_predictor
 
 FITS = "fits"  # ridge models shared by every cell of a results store (same data and settings: fitted once)
@@ -54,7 +57,8 @@ def encoding_result(cell: Cell, results: dict[str, pd.DataFrame], arrays: dict[s
     for label, table in results.items():
         table = table.copy()
         medians = table.groupby("model", sort=False)["pearson"].median()
-        headline = medians.idxmax() if len(medians) > 1 else medians.index[0]
+        selection = selection_record(table) if len(medians) > 1 else None
+        headline = selection["chosen"] if selection else medians.index[0]
         table.insert(0, "recording", label)
         table["score"] = table[metric]
         table["headline"] = table["model"] == headline
@@ -68,9 +72,11 @@ def encoding_result(cell: Cell, results: dict[str, pd.DataFrame], arrays: dict[s
         per_recording[label] = {"score": float(rows["score"].median()), "n": int(rows["score"].notna().sum()),
                                 "normalized": float(rows["normalized"].median()), "pearson": float(rows["pearson"].median()),
                                 "ceiling": float(rows["ceiling"].median()), "headline": headline}
-        if len(medians) > 1:
-            per_recording[label]["layers"] = {str(table.loc[table["model"] == m, "layer"].iloc[0]): float(v)
-                                              for m, v in medians.items()}
+        if selection:
+            layer_of = {m: str(table.loc[table["model"] == m, "layer"].iloc[0]) for m in medians.index}
+            per_recording[label]["layers"] = {layer_of[m]: float(v) for m, v in medians.items()}  # test r, reported
+            per_recording[label]["selection"] = {"layer": layer_of[headline], "selected_by": selection["selected_by"],
+                                                 "cv": {layer_of[m]: v for m, v in selection["cv"].items()}}
     items = pd.concat(frames, ignore_index=True)
     heads = items[items["headline"]]
     interval = median_r_interval(pairs, seed=seed)

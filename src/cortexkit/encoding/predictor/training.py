@@ -84,8 +84,7 @@ def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
         "val": np.flatnonzero(np.isin(stim_index, val_stim)),
         "test": np.flatnonzero(np.isin(stim_index, np.flatnonzero(split == "test"))),
     }
-    behavior = np.asarray(ds["behavior"].values, np.float32) if "behavior" in ds else None
-    pupil = np.asarray(ds["pupil_center"].values, np.float32) if "pupil_center" in ds else None
+    behavior, pupil = (_per_trial(ds, name, spec.path) for name in ("behavior", "pupil_center"))
     if (config.shifter and pupil is None) or (config.modulator and behavior is None):
         raise DataError("the shifter needs 'pupil_center' and the modulator 'behavior' in the store",
                         source=spec.path)
@@ -96,6 +95,18 @@ def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
     return Session(spec.data_key, _stimulus_tensor(ds, config), stim_index, responses, behavior, pupil, trials, ds)
 
 
+def _per_trial(ds, name: str, path) -> np.ndarray | None:
+    """``name`` as (trial, time, k): per frame (``trial, time, k``, Sensorium) or one value per
+    trial (``trial, k``, e.g. the simulator's gaze offset), which counts as one frame."""
+    if name not in ds:
+        return None
+    var = ds[name]
+    if var.dims[0] != "trial" or var.ndim not in (2, 3) or (var.ndim == 3 and var.dims[1] != "time"):
+        raise DataError(f"dims {var.dims} are not (trial, k) or (trial, time, k)", source=str(path), variable=name)
+    values = np.asarray(var.values, np.float32)
+    return values[:, None] if values.ndim == 2 else values
+
+
 def _extras(sess: Session, idx: np.ndarray, time: int | None, device):
     """Pupil centre and behaviour for trials ``idx``: per frame (time-resolved) or averaged."""
     out = {}
@@ -103,6 +114,8 @@ def _extras(sess: Session, idx: np.ndarray, time: int | None, device):
         if arr is None:
             continue
         a = arr[idx]  # (B, time, k)
+        if time is not None and a.shape[1] == 1:  # one value per trial: the same at every frame
+            a = np.repeat(a, time, axis=1)
         a = a[:, :time] if time is not None else a.mean(1)
         out[name] = torch.from_numpy(np.ascontiguousarray(a)).to(device)
     return out
