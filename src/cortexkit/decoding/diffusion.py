@@ -93,16 +93,21 @@ class LatentDiffusionDecoder(AutoencoderDecoder):
         DDIM steps when sampling.
     guidance : float
         Classifier-free guidance scale ``w`` (1 = plain conditional sampling).
+    init_strength : float
+        Where sampling starts: 1 = from pure noise; below 1, from the ridge estimate of the latent
+        (the autoencoder decoder's) re-noised to that fraction of the schedule and denoised under
+        the response (img2img, as brain-diffuser starts from its VDVAE estimate).
     p_uncond : float
         Fraction of training pairs whose response is dropped.
     diffusion_epochs, diffusion_lr, denoiser_width, denoiser_depth : the denoiser and its training
     """
 
     name = "diffusion"
+    search_batch = 1024  # latents sampled at once by brain-optimised search (a small MLP denoiser)
 
     def __init__(self, latent_dim=64, width=32, beta=1e-3, epochs=30, batch_size=64, lr=2e-3, extra_images=2000,
                  alphas=DEFAULT_ALPHAS, restandardize=True, seed=0, device="cpu", checkpoint_dir=None, log=None,
-                 vae_checkpoint=None, steps=1000, sample_steps=50, guidance=2.0, p_uncond=0.1, diffusion_epochs=200, diffusion_lr=1e-3,
+                 vae_checkpoint=None, steps=1000, sample_steps=50, guidance=2.0, init_strength=1.0, p_uncond=0.1, diffusion_epochs=200, diffusion_lr=1e-3,
                  denoiser_width=512, denoiser_depth=4):
         super().__init__(latent_dim=latent_dim, width=width, beta=beta, epochs=epochs, batch_size=batch_size, lr=lr,
                          extra_images=extra_images, alphas=alphas, restandardize=restandardize, seed=seed,
@@ -110,6 +115,7 @@ class LatentDiffusionDecoder(AutoencoderDecoder):
         self.steps = steps
         self.sample_steps = sample_steps
         self.guidance = guidance
+        self.init_strength = init_strength
         self.p_uncond = p_uncond
         self.diffusion_epochs = diffusion_epochs
         self.diffusion_lr = diffusion_lr
@@ -185,8 +191,7 @@ class LatentDiffusionDecoder(AutoencoderDecoder):
         return (r - self.r_mean_) / self.r_std_
 
     @torch.no_grad()
-    def sample_latents(self, responses, n_samples: int = 1, seed: int = 0) -> np.ndarray:
-        """``n_samples`` VAE latents per response: (n_responses, n_samples, latent_dim)."""
+    def _sample_from_noise(self, responses, n_samples: int, seed: int) -> np.ndarray:
         r = self._condition(responses).repeat_interleave(n_samples, 0)
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(len(r), self.latent_dim, generator=g).to(self.device)
@@ -202,6 +207,16 @@ class LatentDiffusionDecoder(AutoencoderDecoder):
         a = self.alpha_bar_[start]
         zt = a.sqrt() * z0 + (1 - a).sqrt() * torch.randn(z0.shape, generator=g).to(self.device)
         return (self._ddim(zt, self._condition(responses), start) * self.z_std_ + self.z_mean_).cpu().numpy()
+
+    @torch.no_grad()
+    def sample_latents(self, responses, n_samples: int = 1, seed: int = 0) -> np.ndarray:
+        """``n_samples`` VAE latents per response: (n_responses, n_samples, latent_dim), from noise
+        or (``init_strength`` < 1) from the ridge estimate re-noised."""
+        if self.init_strength >= 1:
+            return self._sample_from_noise(responses, n_samples, seed)
+        start = np.repeat(self.map_.predict(responses), n_samples, axis=0)
+        z = self.refine(start, np.repeat(np.asarray(responses), n_samples, axis=0), self.init_strength, seed=seed)
+        return z.reshape(len(responses), n_samples, -1)
 
     def _reconstruct(self, responses):
         return self.decode(self.sample_latents(responses, 1, seed=self.seed)[:, 0])

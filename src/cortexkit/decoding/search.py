@@ -1,6 +1,7 @@
 """Brain-optimised search (after Second Sight): let an encoding model pick among generated images.
 
-For each measured response, candidates are sampled from the response-conditioned diffusion model;
+For each measured response, candidates are sampled from the response-conditioned diffusion model
+(with the diffusion decoder's ridge estimate of the latent among the first round's);
 a fitted encoding model (features -> responses) predicts the response to every candidate, and the
 candidates whose predicted response correlates best with the measured one are kept; new
 candidates are drawn around the kept ones (re-noised part of the way and denoised again, with a
@@ -102,30 +103,50 @@ class BrainOptimizedSearch(Decoder):
         self.critic_ = EncodingCritic.fit(extractor, stimuli, responses)
 
     def search(self, responses) -> tuple[np.ndarray, np.ndarray]:
-        """Chosen images and the critic's score of the best candidate per round: (n, rounds)."""
+        """Chosen images and the critic's score of the best candidate per round: (n, rounds).
+
+        Responses are searched in groups (one batch of candidates per round and group, as large as
+        the generator's ``search_batch`` allows: many for the small latent diffusion model, one
+        response's for a pretrained prior). The first round's candidates are samples of the generator plus, where the generator has a
+        linear map from responses to latents (the diffusion decoder's ridge), that estimate: the
+        search starts no worse than the ridge decoder by the critic's measure."""
         r = check_responses(responses)
+        step = max(1, getattr(self.generator_, "search_batch", self.n_candidates) // self.n_candidates)
+        parts = [self._search(r[a : a + step], seed=self.seed + a) for a in range(0, len(r), step)]
+        self.history_ = np.concatenate([h for _, h in parts])
+        return np.concatenate([im for im, _ in parts]), self.history_
+
+    def _search(self, r: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
         gen = self.generator_
-        chosen, history = [], np.zeros((len(r), self.rounds))
-        for i, resp in enumerate(r):
-            latents = gen.sample_latents(resp[None], self.n_candidates, seed=self.seed + i)[0]
-            kept = kept_images = kept_scores = best = None
-            for k in range(self.rounds):
-                if k > 0:
-                    parents = np.repeat(kept, int(np.ceil(self.n_candidates / len(kept))), axis=0)[: self.n_candidates]
-                    strength = self.strength * 0.5 ** (k - 1)
-                    latents = gen.refine(parents, np.repeat(resp[None], len(parents), 0), strength, seed=self.seed + 1000 * k + i)
-                images = gen.decode(latents)
-                scores = _corr_rows(self.critic_.predict(images), resp)
-                if k > 0:  # kept candidates keep their images and scores (not re-decoded: no float drift)
-                    latents, images = np.concatenate([kept, latents]), np.concatenate([kept_images, images])
-                    scores = np.concatenate([kept_scores, scores])
-                order = np.argsort(-scores, kind="stable")
-                kept, kept_images, kept_scores = latents[order[: self.n_keep]], images[order[: self.n_keep]], scores[order[: self.n_keep]]
-                best = images[order[0]]
-                history[i, k] = scores[order[0]]
-            chosen.append(best)
-        self.history_ = history
-        return np.stack(chosen), history
+        n, c = len(r), self.n_candidates
+        latents = np.asarray(gen.sample_latents(r, c, seed=seed))  # (n, c, *latent shape)
+        shape = latents.shape[2:]
+        ridge = getattr(gen, "map_", None)
+        if ridge is not None and c > 1:
+            estimate = np.asarray(ridge.predict(r))
+            if estimate.shape[1:] == shape:
+                latents[:, -1] = estimate
+        history = np.zeros((n, self.rounds))
+        kept = kept_images = kept_scores = None
+        for k in range(self.rounds):
+            if k > 0:
+                parents = np.repeat(kept, int(np.ceil(c / self.n_keep)), axis=1)[:, :c]
+                strength = self.strength * 0.5 ** (k - 1)
+                latents = np.asarray(gen.refine(parents.reshape(n * c, *shape), np.repeat(r, c, axis=0), strength,
+                                                seed=seed + 1000 * k)).reshape(n, c, *shape)
+            images = gen.decode(latents.reshape(n * c, *shape))
+            images = images.reshape(n, c, *images.shape[1:])
+            predicted = self.critic_.predict(images.reshape(n * c, *images.shape[2:])).reshape(n, c, -1)
+            scores = _corr_rows(predicted, r[:, None, :])
+            if k > 0:  # kept candidates keep their images and scores (not re-decoded: no float drift)
+                latents = np.concatenate([kept, latents], axis=1)
+                images = np.concatenate([kept_images, images], axis=1)
+                scores = np.concatenate([kept_scores, scores], axis=1)
+            order = np.argsort(-scores, axis=1, kind="stable")[:, : self.n_keep]
+            take = np.arange(n)[:, None]
+            kept, kept_images, kept_scores = latents[take, order], images[take, order], scores[take, order]
+            history[:, k] = kept_scores[:, 0]
+        return kept_images[:, 0], history
 
     def _reconstruct(self, responses):
         return self.search(responses)[0]
