@@ -11,11 +11,13 @@ Layout (``lacerbi/infbench``, ``matlab/problems/goris2015``), MATLAB v5::
 Each trial's movie is regenerated from its parameters with
 :func:`cortexkit.render.drifting_gratings`: the image spans the aperture diameter (``size`` deg
 in the file) with ``size`` pixels, ``frame_rate`` frames per second over ``duration`` seconds,
-mid-gray outside the circular aperture. Trials with identical parameters share a stimulus (the
-blank is one stimulus shown on many trials). Responses are spike counts over the stimulus, or,
+mid-gray outside the circular aperture. Trials showing the same components share a stimulus (the
+blank is one stimulus shown on many trials; components of zero contrast are not shown, and their
+order does not matter). Responses are spike counts over the stimulus, or,
 with ``time_bin``, counts per time bin (``sampling_rate = 1 / time_bin``). The grating parameters
 are kept per stimulus and component (``grating_*`` variables). The source has no train/test split:
-a seeded one is drawn over the non-blank stimuli (the blank is always in train).
+a seeded one is drawn over the non-blank stimuli (the blank is always in train), copies of a
+movie (:func:`cortexkit.data.overlap.duplicate_groups`) kept on one side.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import dask.array as dsa
 import numpy as np
 
 from cortexkit.data.model import make_dataset
+from cortexkit.data.overlap import duplicate_groups
 from cortexkit.data.readers._common import check_positive, choose, load_mat_variable, random_split
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import DataError
@@ -122,9 +125,16 @@ def read_goris2015(
         raise DataError("spikeTimes (before each trial's duration) and spikeCount disagree", source=str(mat),
                         variable="trial.spikeTimes")
 
-    # Stimuli: unique parameter sets (NaN components count as absent; the blank has none).
-    blank = ~np.isfinite(comps["contrast"]).any(axis=1)
-    key = np.concatenate([np.nan_to_num(comps[n], nan=-1.0) for n in COMPONENT_FIELDS.values()], axis=1).round(6)
+    # Stimuli: unique sets of the components shown. A component with zero (or NaN) contrast is not
+    # on the screen, whatever its other parameters, and the components are summed, so their order
+    # does not matter: trials differing only there showed the same movie and share a stimulus (else
+    # the same movie could land on both sides of the split).
+    blank = ~(np.nan_to_num(comps["contrast"], nan=0.0) > 0).any(axis=1)
+    table = np.stack([comps[n] for n in COMPONENT_FIELDS.values()], axis=-1).round(6)  # trial, component, field
+    shown = np.nan_to_num(comps["contrast"], nan=0.0) > 0
+    table = np.where(shown[..., None], table, -1.0)
+    table = np.take_along_axis(table, np.lexsort(table.transpose(2, 0, 1)[::-1])[..., None], axis=1)
+    key = table.reshape(len(table), -1)
     uniq, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     order = np.argsort(first)  # stimuli in order of first appearance
     rank = np.empty_like(order)
@@ -159,7 +169,10 @@ def read_goris2015(
 
     split = np.full(n_stim, "train", dtype="<U5")
     real = labels != "blank"
-    split[real] = random_split(int(real.sum()), test_fraction, seed)
+    # Movies that render (nearly) the same (a component's frequency jittered by a few percent,
+    # opposite directions aliased at the frame rate) stay on one side of the split.
+    split[real] = random_split(int(real.sum()), test_fraction, seed,
+                               groups=duplicate_groups(stimuli[np.flatnonzero(real)], video=True))
     info = _unit_info(path, unit)
     attrs = {
         "modality": "spikes",
