@@ -13,6 +13,14 @@ os.environ.setdefault("CORTEXKIT_PROGRESS", "0")
 os.environ.setdefault("CORTEXKIT_CACHE", tempfile.mkdtemp(prefix="cortexkit-test-cache-"))
 
 
+# Under pytest-xdist (`make test` runs one worker per core) each worker gets its share of the
+# cores, so parallel workers do not fight over the same threads.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+
+
 # CI forbids skips: CORTEXKIT_NO_SKIPS=required (the default suite: only tests marked `optional`
 # may skip, their libraries come later) or =all (then only what needs a GPU may skip).
 NO_SKIPS = os.environ.get("CORTEXKIT_NO_SKIPS", "")

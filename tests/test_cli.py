@@ -70,7 +70,7 @@ def test_simulate_info_fit_evaluate(tmp_path):
     r = runner.invoke(app, ["data", "info", str(store)])
     assert r.exit_code == 0, r.output
     out = _plain(r.output)
-    assert "train: 200, test: 20" in out and "split-half reliability" in out and "V1: 8" in out
+    assert "train: 200, test: 20" in out and "noise ceiling (test; split-half, Spearman-Brown)" in out and "V1: 8" in out
     run = tmp_path / "run"
     # fit ends like every run command: scores and a report page in its run folder
     r = runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "pixels,gabor", "--max-memory", "512MB"])

@@ -71,9 +71,13 @@ def test_parse_key_values():
 
 
 def test_shipped_stacked_model_names_models_it_fits():
-    """The stacked V4 model parses, and every model its stack combines is one its members make."""
+    """The stacked V4 model parses and combines every layer of every member (none picked by hand)."""
     from cortexkit.benchmarks import get_model
     from cortexkit.pipelines.ridge import stack_components
+    from cortexkit.pipelines.ridge.config import model_names
 
     config = get_model("stacked-v4").encoding()
-    assert [name for _, _, name in stack_components(config)] == config.stack.models
+    every = [name for spec in config.features for _, name in model_names(spec)]
+    assert config.stack.models == []
+    assert [name for _, _, name in stack_components(config)] == every
+    assert {name.split(".")[0] for name in every} == {"alexnet", "vgg16", "expansion", "gabor"}, every

@@ -86,3 +86,16 @@ def test_predictivity_rises_with_the_final_width():
 
 
 WIDTHS, MIN_STEP = (2, 16, 256), 0.03
+
+
+def test_gray_images_take_the_shortcut_to_the_same_features():
+    """Gray images filter one colour copy in layer 1 and sum layer 2's weights over the copies:
+    the features equal those of the same images given as three identical colour channels."""
+    rng = np.random.default_rng(0)
+    gray = rng.random((3, 140, 140)).astype(np.float32)
+    for layers in ("last", "all"):
+        model = ExpansionModel(**SMALL, layers=layers).fit(gray)
+        short, full = model.extract(gray), model.extract(np.repeat(gray[..., None], 3, axis=-1))
+        assert short.keys() == full.keys()
+        for name in short:
+            np.testing.assert_allclose(short[name], full[name], rtol=1e-4, atol=1e-6 * np.abs(full[name]).max())

@@ -164,14 +164,25 @@ class ExpansionModel(FeatureExtractor):
             smallest = next(s for s in range(8, 1024) if _final_size(s) >= 1)
             raise ConfigError(f"image_size={self.image_size} is too small for 5 layers; the smallest is {smallest}")
 
-    def _layers(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Activations after each of the 5 layers (pooled, before flattening)."""
+    def _layers(self, x: torch.Tensor, gray: bool = False) -> list[torch.Tensor]:
+        """Activations after each of the 5 layers (pooled, before flattening). ``gray``: the three
+        colour channels are copies, so layer 1 filters one of them and layer 2 sums its weights over
+        the copies (a third of the work of both; equal up to float rounding)."""
         n, c = x.shape[:2]
-        # Layer 1: every fixed filter on every colour channel separately.
-        h = F.conv2d(x.reshape(n * c, 1, *x.shape[2:]), self.bank_, padding=self.bank_.shape[-1] // 2)
-        h = self._pool(self._act(h.reshape(n, -1, *h.shape[2:])), 2, 2)
-        outs = [h]
-        for w, (pk, ps) in zip(self.weights_, POOLS):
+        pad = self.bank_.shape[-1] // 2
+        weights = list(self.weights_)
+        if gray:
+            h = self._pool(self._act(F.conv2d(x[:, :1], self.bank_, padding=pad)), 2, 2)
+            first = weights[0]
+            weights[0] = first.reshape(first.shape[0], c, -1, *first.shape[2:]).sum(1)
+            # Only layers="all" returns layer 1; the others never read it.
+            outs = [h.repeat(1, c, 1, 1) if self.layers == "all" else h]
+        else:
+            # Layer 1: every fixed filter on every colour channel separately (channel-major order).
+            h = F.conv2d(x.reshape(n * c, 1, *x.shape[2:]), self.bank_, padding=pad)
+            h = self._pool(self._act(h.reshape(n, -1, *h.shape[2:])), 2, 2)
+            outs = [h]
+        for w, (pk, ps) in zip(weights, POOLS):
             h = self._pool(self._act(F.conv2d(h, w)), pk, ps)
             outs.append(h)
         return outs
@@ -184,9 +195,9 @@ class ExpansionModel(FeatureExtractor):
         per_image = 4 * 3 * max(self.widths[0] * ((s // 2 - 6) ** 2), 108 * s * s, self.widths[1] * ((s // 4 - 8) ** 2))
         return int(max(1, min(256, budget // per_image)))
 
-    def _outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def _outputs(self, x: torch.Tensor, gray: bool = False) -> list[torch.Tensor]:
         """The returned layers' features of an RGB batch (n, c, y, x) at ``image_size``."""
-        outs = self._layers(x)
+        outs = self._layers(x, gray)
         last = outs[-1].mean((2, 3)) if self.global_pool else outs[-1].flatten(1)
         if self.layers == "all":
             return [F.adaptive_avg_pool2d(o, 4).flatten(1) for o in outs[:-1]] + [last]
@@ -212,7 +223,7 @@ class ExpansionModel(FeatureExtractor):
         for start in track(range(0, len(rgb), batch), f"expansion features: batches of {batch} of {len(rgb)} images"):
             x = resize(rgb[start : start + batch], self.image_size) if rgb.shape[1] != self.image_size else rgb[start : start + batch]
             x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).to(self.device)
-            for chunk, out in zip(chunks, self._outputs(x)):
+            for chunk, out in zip(chunks, self._outputs(x, gray=stimuli.ndim == 3)):
                 chunk.append(out.cpu().numpy())
         return [np.concatenate(c).astype(np.float32) for c in chunks]
 
