@@ -40,11 +40,12 @@ extras: $(EXTRAS)
 demo: $(STAMP)
 	$(BIN)/cortexkit demo --out runs/demo
 
+# One pytest worker per core (pytest-xdist); slow tests are left out and named at the end.
 test: $(STAMP) $(WEIGHTS)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test-all: $(STAMP) $(WEIGHTS) $(EXTRAS)
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "slow or not slow"
 
 # Speed against references run in the same process: ridge (himalaya, scikit-learn, the arithmetic
 # floor) and feature extraction (the raw forward pass of the same networks)

@@ -89,3 +89,27 @@ def imagenet_weights():
         return {name: find_weights(name) for name in ("alexnet", "vgg16", "efficientnet_lite0")}
     except ConfigError as exc:
         pytest.skip(str(exc))
+
+
+_SLOW_LEFT_OUT: set[str] = set()
+
+
+def pytest_deselected(items):
+    _SLOW_LEFT_OUT.update(item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow"))
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: tell the controller
+        session.config.workeroutput["slow_left_out"] = sorted(_SLOW_LEFT_OUT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _SLOW_LEFT_OUT.update(getattr(node, "workeroutput", {}).get("slow_left_out", []))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the default `-m 'not slow'` left tests out, and how to run them."""
+    if _SLOW_LEFT_OUT:
+        terminalreporter.write_line(f"slow tests not run here (`make test-all` or `pytest -m slow` runs them, "
+                                    f"and CI): in {', '.join(sorted(_SLOW_LEFT_OUT))}")

@@ -281,6 +281,7 @@ def test_paired_command(tmp_path, small_store):
     assert r.exit_code == 2 and "name a model as RUN:MODEL" in _plain(r.output)
 
 
+@pytest.mark.slow
 def test_every_run_command_ends_with_a_report(tmp_path, small_store, shared_data):
     """The analysis commands end as fit does: scores on the terminal, report.html in the run folder;
     `evaluate` scores a reconstruction run again from what it holds."""

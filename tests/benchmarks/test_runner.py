@@ -363,6 +363,7 @@ def registered():
         BENCHMARKS.pop(name, None)
 
 
+@pytest.mark.slow
 def test_best_model_against_its_baseline_and_session_discovery(shared_data, tmp_path, registered):
     """Sessions come from the files present; the stacked model gets its ratio and paired statistics,
     and its components are fitted once for every cell (the shared model cache)."""

@@ -88,6 +88,7 @@ def test_errors(stores, tmp_path):
                                   log=lambda m: None)
 
 
+@pytest.mark.slow
 def test_command_line(stores, tmp_path):
     from typer.testing import CliRunner
 

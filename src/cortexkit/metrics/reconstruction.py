@@ -162,14 +162,16 @@ def psnr(gt, rec, cap: float | None = None) -> np.ndarray:
 
 def _unit_rows(gt_features, rec_features) -> tuple[np.ndarray, np.ndarray]:
     """Both feature sets as rows centred and scaled to unit norm (NaN rows for constant images)."""
-    a = np.asarray(gt_features, dtype=np.float64).reshape(len(gt_features), -1)
-    b = np.asarray(rec_features, dtype=np.float64).reshape(len(rec_features), -1)
+    # Private float64 copies, centred and scaled in place: feature maps are large.
+    a = np.array(gt_features, dtype=np.float64).reshape(len(gt_features), -1)
+    b = np.array(rec_features, dtype=np.float64).reshape(len(rec_features), -1)
     if a.shape != b.shape:
         raise DataError(f"shape {b.shape} does not match the ground-truth features {a.shape}", variable="rec_features")
-    a = a - a.mean(1, keepdims=True)
-    b = b - b.mean(1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return a / np.linalg.norm(a, axis=1, keepdims=True), b / np.linalg.norm(b, axis=1, keepdims=True)
+    for x in (a, b):
+        x -= x.mean(1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x /= np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]
+    return a, b
 
 
 def _feature_corr(gt_features, rec_features) -> np.ndarray:
