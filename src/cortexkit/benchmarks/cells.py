@@ -34,6 +34,11 @@ from cortexkit.evaluation import load_arrays, read_table, save_arrays, write_tab
 CELLS = "cells"
 RUNS = "runs"
 
+# What a cell records, beyond the package version: 2 = encoding cells carry the CV selection record
+# (layer and model choices made on the training split). Bumping it recomputes cells, not features;
+# ridge fits with unchanged settings come back from OUT/fits.
+CELL_REVISION = 2
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -63,7 +68,8 @@ class Cell:
         """Hash of what the cell's numbers depend on: model, benchmark, stores' sources, version."""
         sources = {label: _made_from(Path(path)) for label, path in sorted(self.stores.items())}
         blob = json.dumps({"model": self.model.definition(), "benchmark": self.benchmark.definition(),
-                           "sources": sources, "cortexkit": __version__}, sort_keys=True, default=str)
+                           "sources": sources, "cortexkit": __version__, "cell": CELL_REVISION}, sort_keys=True,
+                          default=str)
         return hashlib.sha1(blob.encode()).hexdigest()
 
     def is_current(self) -> bool:
