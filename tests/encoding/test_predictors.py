@@ -36,6 +36,14 @@ def test_core_shapes_and_causality():
     z2 = z.clone()
     z2[:, :, 6:] = 0
     torch.testing.assert_close(tr(z)[:, :, :6], tr(z2)[:, :, :6], atol=1e-5, rtol=1e-5)  # causal in time
+    # ...and not blind to the past: the first frame reaches the last frame's features through the
+    # temporal attention (the tubelet embedding alone spans 1 frame here), and within the 3D kernel.
+    first = z.clone()
+    first[:, :, 0] = torch.randn_like(first[:, :, 0])
+    assert (tr(first)[:, :, -1] - tr(z)[:, :, -1]).abs().max() > 1e-3
+    past = v.clone()
+    past[:, :, 3] = torch.randn_like(past[:, :, 3])
+    assert (core(past)[:, :, 4] - out[:, :, 4]).abs().max() > 1e-3
     assert tr(torch.randn(2, 1, 32, 32)).shape == (2, 16, 1, 8, 8)  # an image is one frame
     transfer = TransferCore("alexnet", "conv2", weights="random", image_size=64)
     assert transfer(torch.randn(2, 3, 40, 40)).shape[:2] == (2, 192)
