@@ -70,7 +70,7 @@ def test_simulate_info_fit_evaluate(tmp_path):
     r = runner.invoke(app, ["data", "info", str(store)])
     assert r.exit_code == 0, r.output
     out = _plain(r.output)
-    assert "train: 200, test: 20" in out and "noise ceiling (test; split-half, Spearman-Brown)" in out and "V1: 8" in out
+    assert "train: 200, test: 20" in out and "noise ceiling (test, split-half)" in out and "V1: 8" in out
     run = tmp_path / "run"
     # fit ends like every run command: scores and a report page in its run folder
     r = runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "pixels,gabor", "--max-memory", "512MB"])
@@ -120,7 +120,7 @@ def test_simulate_fmri_writes_one_store_per_subject(tmp_path):
     r = runner.invoke(app, ["data", "info", str(tmp_path / "fmri" / "subj01.zarr")])
     assert r.exit_code == 0, r.output
     row = next(line for line in _plain(r.output).splitlines() if "noise ceiling (test" in line)
-    assert "NCSNR, NSD's definition" in row and "split-half" not in _plain(r.output)
+    assert "noise ceiling (test, NCSNR)" in row and "split-half" not in _plain(r.output)
     expected = np.nanmedian(noise_ceiling(data.select(a, "test")))
     assert f"median {expected:.3f}," in row
 

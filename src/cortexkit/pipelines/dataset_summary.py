@@ -60,8 +60,8 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
         repeats = data.repeats(test).values
         # The ceiling evaluation divides by (NCSNR for fMRI, else split-half): one function for both.
         ceiling = noise_ceiling(test)
-        kind = "NCSNR, NSD's definition" if test.attrs.get("modality") == "fmri" else "split-half, Spearman-Brown"
-        rows.append((f"noise ceiling (test; {kind})", f"median {np.nanmedian(ceiling):.3f}, "
+        kind = "NCSNR" if test.attrs.get("modality") == "fmri" else "split-half"
+        rows.append((f"noise ceiling (test, {kind})", f"median {np.nanmedian(ceiling):.3f}, "
                      f"IQR {np.nanpercentile(ceiling, 25):.3f}-{np.nanpercentile(ceiling, 75):.3f}"))
         rows.append(("FEV (test)", f"median {np.nanmedian(metrics.fev(repeats)):.3f}"))
         warning = ceiling_warning(ceiling)
@@ -69,6 +69,6 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
             rows.append(("warning", warning))
     except CortexkitError as exc:
         rows.append(("noise ceiling", f"not available ({exc.problem})"))
-    extra = [v for v in ds.data_vars if v not in REQUIRED_VARIABLES]
+    extra = sorted(v for v in ds.data_vars if v not in REQUIRED_VARIABLES)  # zarr lists in no fixed order
     rows.append(("other variables", ", ".join(extra) or "-"))
     return rows
