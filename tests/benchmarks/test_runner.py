@@ -429,6 +429,9 @@ def test_areas_table_of_a_simulated_fmri_benchmark(tmp_path, registered, monkeyp
     layers_table = read_table_view(tmp_path / "out", "test-fmri", "layers")
     assert list(layers_table["layer"]) == ["conv1", "conv2", "conv5"]
     assert (layers_table["chosen"].fillna("") == "yes").sum() == 1
+    chosen = layers_table.loc[layers_table["chosen"] == "yes"].iloc[0]
+    page = (tmp_path / "out" / "tables" / "test-fmri" / "layers.md").read_text()
+    assert page.count(" *") == 1 and f"{chosen['median r']:.3f} *" in page  # the markdown marks the choice
     # The same benchmark with the test trials shuffled: same choices, other test scores.
     import cortexkit.benchmarks.recordings as recordings
     simulate = recordings.simulate_recording

@@ -166,12 +166,17 @@ def test_cli_reconstruct_with_pretrained_priors(tmp_path, small_store, tiny_sd_v
 
 
 @pytest.mark.slow
-def test_pretrained_priors_at_their_default_schedule(tmp_path, small_store, tiny_sd_variations):
+def test_pretrained_priors_at_their_default_schedule(tmp_path, tiny_sd_variations):
     """Both decoders and the search (4 candidates, 2 rounds) at the default 50 DDIM steps, generating
-    at 32 px (slow)."""
+    at 32 px, on 8 test images (slow: every image is denoised 50 times per candidate)."""
     import pandas as pd
 
+    from cortexkit import data
     from cortexkit.pipelines import ReconstructionConfig, run_reconstruction
+    from cortexkit.simulate import simulate_v1
+
+    small_store = data.save(simulate_v1(n_train=200, n_test=8, n_repeats=4, n_simple=6, n_complex=6, size=16, seed=3),
+                            tmp_path / "v1.zarr")
 
     common = {"model_dir": str(tiny_sd_variations), "generation_size": 32}
     cfg = ReconstructionConfig(image_size=32, n_permutations=100, decoders=[

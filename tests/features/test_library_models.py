@@ -266,9 +266,9 @@ def test_library_cache_weights_are_found_and_listed(tmp_path, images):
     np.testing.assert_array_equal(ex.net_.stem[0].weight.detach().numpy(), net.stem[0].weight.detach().numpy())
     listing = CliRunner().invoke(app, ["list", "features"], terminal_width=250)
     assert listing.exit_code == 0, listing.output
-    line = next(l for l in listing.output.splitlines() if "torchvision:r3d_18" in l)
-    assert "present" in line and "r3d_18-b3b3357e.pth" in line
-    assert "absent" in next(l for l in listing.output.splitlines() if "torchvision:resnet50" in l)
+    rows = {l.strip("│ ").split(" ")[0]: l for l in listing.output.splitlines()}  # the "models by name" rows
+    assert "present" in rows["torchvision:r3d_18"] and "r3d_18-b3b3357e.pth" in rows["torchvision:r3d_18"]
+    assert "absent" in rows["torchvision:resnet50"]
 
 
 def test_cli_features_by_library_name(tmp_path, small_store):

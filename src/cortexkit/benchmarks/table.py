@@ -251,8 +251,10 @@ def write_tables(out, benchmark: str, log=print) -> dict[str, Path]:
     layers = layer_table(out, benchmark)
     if not layers.empty:
         write_table(layers, folder / "layers.csv")
-        pivot = layers.pivot_table(index=["feature_space", "depth", "layer"], columns="recording", values="median r",
-                                   sort=False).reset_index().drop(columns="depth")
+        # Median test r per layer; "*" marks the layer chosen by CV on the training split.
+        marked = layers.assign(text=[f"{r:.3f}{' *' if c == 'yes' else ''}" for r, c in zip(layers["median r"], layers["chosen"])])
+        pivot = marked.pivot_table(index=["feature_space", "depth", "layer"], columns="recording", values="text",
+                                   aggfunc="first", sort=False).reset_index().drop(columns="depth").fillna("")
         written["layers"] = write_text(folder / "layers.md", to_markdown(pivot))
     areas = area_table(out, benchmark)
     if not areas.empty:
