@@ -323,6 +323,7 @@ def _model_file(folder, name: str, features: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_v4_benchmark_on_two_sessions(shared_data, tmp_path):
     models = [_model_file(tmp_path, "pca20", "[{name: pixel_pca, params: {n_components: 20}}]"),
               _model_file(tmp_path, "gabor24", "[{name: gabor, params: {image_size: 24, outputs: [energy]}}]")]

@@ -156,6 +156,7 @@ def _ddp_worker(rank, world, port, config_json, out):
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_stay_in_sync(tiny_v1, tmp_path):
     path, _ = tiny_v1
     cfg = _config(path, epochs=2, batch_size=32)

@@ -27,6 +27,7 @@ def stores(tmp_path_factory):
     return tmp
 
 
+@pytest.mark.slow
 def test_pool_of_a_subject_with_itself_is_that_subject(stores, tmp_path):
     shutil.copytree(stores / "subj01.zarr", tmp_path / "copy.zarr")
     table = run_pooled_reconstruction([stores / "subj01.zarr", tmp_path / "copy.zarr"], tmp_path / "run", CONFIG,
@@ -42,6 +43,7 @@ def test_pool_of_a_subject_with_itself_is_that_subject(stores, tmp_path):
     assert (comparisons["difference"].abs() < 1e-9).all() and comparisons["wilcoxon_p"].isna().all()
 
 
+@pytest.mark.slow
 def test_pools_two_subjects_on_their_shared_images(stores, tmp_path):
     run = tmp_path / "run"
     table = run_pooled_reconstruction([stores / "subj01.zarr", stores / "subj02.zarr"], run, CONFIG, log=lambda m: None)
