@@ -186,3 +186,22 @@ def undocumented(src: Path = SRC) -> list[str]:
 
 def test_every_public_function_and_class_has_a_docstring():
     assert undocumented() == []
+
+
+def test_the_default_install_leaves_the_heavy_libraries_out():
+    """`make demo` and `make test` install cortexkit[test]: neither that nor the plain install may
+    require torchvision (PyPI's pulls a multi-GB CUDA torch) or another optional model library;
+    they stay in the extras `make extras` installs the pinned way."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    heavy = {"torchvision", "timm", "open-clip-torch", "diffusers", "transformers", "lpips"}
+    pulled = []
+    for text in requires("cortexkit"):
+        req = Requirement(text)
+        name = req.name.lower().replace("_", "-")
+        if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in ("", "test")):
+            pulled.append(name)
+    assert pulled and not heavy & set(pulled), sorted(heavy & set(pulled))
+    assert "torch" in pulled  # the check reads the real requirements

@@ -226,7 +226,7 @@ def area_table(out, benchmark: str) -> pd.DataFrame:
             for model, table in mine.items():
                 table = table[table["area"] == area]
                 medians = table.groupby("model", sort=False)["pearson"].median()
-                chosen = choose_model(table) if len(medians) > 1 else medians.index[0]
+                chosen = choose_model(table)
                 row[f"{labels[model]} r"] = float(medians[chosen])
                 if "ceiling" in row:
                     row[f"{labels[model]} r²/ceiling"] = _median(table[table["model"] == chosen], "normalized")

@@ -28,20 +28,22 @@ def cv_medians(results: pd.DataFrame, models: list[str] | None = None) -> pd.Ser
     return pd.Series(out, dtype=float)
 
 
+def _best(medians: pd.Series) -> str:
+    """The model with the best median CV score; the first where none has one."""
+    return str(medians.idxmax() if medians.notna().any() else medians.index[0])
+
+
 def choose_model(results: pd.DataFrame, models: list[str] | None = None) -> str:
     """The model (of ``models``) with the best median cross-validated score on the training split;
     the first where none has one. Test scores are never looked at."""
-    medians = cv_medians(results, models)
-    if len(medians) == 1 or not medians.notna().any():
-        return str(medians.index[0])
-    return str(medians.idxmax())
+    return _best(cv_medians(results, models))
 
 
 def selection_record(results: pd.DataFrame, models: list[str] | None = None) -> dict:
     """The choice among ``models`` with the scores behind it: ``{"chosen", "selected_by", "cv":
     {model: median CV score}}`` (what a run folder or a benchmark cell keeps)."""
     medians = cv_medians(results, models)
-    return {"chosen": choose_model(results, models), "selected_by": SELECTED_BY,
+    return {"chosen": _best(medians), "selected_by": SELECTED_BY,
             "cv": {name: (None if not np.isfinite(v) else float(v)) for name, v in medians.items()}}
 
 
