@@ -19,16 +19,17 @@ def _problem(n, p, t=12, seed=0):
     return X, Y
 
 
-def _reference(standardize, alpha):
-    return make_pipeline(StandardScaler(), Ridge(alpha=alpha)) if standardize else Ridge(alpha=alpha)
+def _reference(standardize, alpha, fit_intercept=True):
+    ridge = Ridge(alpha=alpha, fit_intercept=fit_intercept)
+    return make_pipeline(StandardScaler(with_mean=fit_intercept), ridge) if standardize else ridge
 
 
-def _brute_force_alphas(X, Y, cv, standardize):
+def _brute_force_alphas(X, Y, cv, standardize, fit_intercept=True):
     """Refit scikit-learn Ridge for every fold and alpha; mean fold R²; first best alpha."""
     scores = np.zeros((len(ALPHAS), Y.shape[1]))
     for train, val in cv.split(X):
         for i, a in enumerate(ALPHAS):
-            pred = _reference(standardize, a).fit(X[train], Y[train]).predict(X[val])
+            pred = _reference(standardize, a, fit_intercept).fit(X[train], Y[train]).predict(X[val])
             yv = Y[val]
             scores[i] += 1 - ((yv - pred) ** 2).sum(0) / ((yv - yv.mean(0)) ** 2).sum(0)
     return ALPHAS[np.argmax(scores / cv.get_n_splits(), axis=0)], scores / cv.get_n_splits()
@@ -50,6 +51,22 @@ def test_matches_sklearn_and_brute_force(n, p, standardize, dtype, tol):
     for t in range(Y.shape[1]):
         ref = _reference(standardize, model.alpha_[t]).fit(X, Y[:, t]).predict(X_new)
         assert np.linalg.norm(ours[:, t] - ref) <= tol * np.linalg.norm(ref)
+
+
+@pytest.mark.parametrize("n, p", [(240, 40), (80, 300)], ids=["primal", "dual"])
+def test_without_intercept_matches_sklearn(n, p):
+    """No intercept: the prediction is X @ w alone, in the folds' scores as in the refit (targets
+    with a mean of 5 make an added training mean show)."""
+    X, Y = _problem(n, p)
+    cv = KFold(4, shuffle=True, random_state=1)
+    model = RidgeCV(alphas=ALPHAS, cv=cv, fit_intercept=False, dtype="float64").fit(X, Y)
+    expected_alphas, expected_scores = _brute_force_alphas(X, Y, cv, False, fit_intercept=False)
+    np.testing.assert_allclose(model.cv_scores_, expected_scores, atol=1e-9)
+    np.testing.assert_array_equal(model.alpha_, expected_alphas)
+    np.testing.assert_array_equal(model.intercept_, 0.0)
+    for t in range(Y.shape[1]):
+        ref = Ridge(alpha=model.alpha_[t], fit_intercept=False).fit(X, Y[:, t])
+        np.testing.assert_allclose(model.coef_[t], ref.coef_, rtol=1e-8, atol=1e-10)
 
 
 def test_agrees_with_himalaya():

@@ -13,12 +13,14 @@ from cortexkit.metrics.encoding import (
     pearson,
     pearson_squared,
     r2,
+    r2_split,
     single_trial_correlation,
 )
 
 __all__ = [
     "pearson",
     "r2",
+    "r2_split",
     "pearson_squared",
     "fev",
     "feve",

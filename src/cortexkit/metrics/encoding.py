@@ -82,6 +82,31 @@ def r2(y_true, y_pred) -> np.ndarray:
         return np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
 
 
+def r2_split(y_true, y_split, include_correlation: bool = True) -> np.ndarray:
+    r"""R² of a joint linear model split over its feature spaces by the product measure.
+
+    With a joint prediction :math:`\hat y = \sum_i \hat y_i` (``y_split`` is ``(space, stimulus,
+    unit)``, e.g. :meth:`cortexkit.encoding.BandedRidgeCV.predict` with ``split=True``), space
+    :math:`i` gets :math:`R^2_i = \sum_t (2\,\hat y_{i} y - \hat y_i \hat y) / \sum_t y^2` on
+    centered responses and predictions, so that :math:`\sum_i R^2_i` is the R² of the joint
+    prediction (the product measure of himalaya's ``r2_score_split``; with ``include_correlation``
+    off, :math:`\hat y_i \hat y` becomes :math:`\hat y_i^2` and the parts no longer sum to the
+    joint R² when the spaces' predictions correlate). Centering lets the model's intercept stay
+    out of the split. Returns ``(space, unit)``.
+    """
+    a = np.asarray(y_true, dtype=np.float64)
+    b = np.asarray(y_split, dtype=np.float64)
+    if b.ndim != a.ndim + 1 or b.shape[1:] != a.shape:
+        raise DataError(f"split predictions of shape {b.shape} do not match (space, *{a.shape})", variable="y_split")
+    a = a - a.mean(0)
+    b = b - b.mean(1, keepdims=True)
+    sst = (a**2).sum(0)
+    joint = b.sum(0)
+    other = b * joint if include_correlation else b**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sst > 0, (2 * b * a - other).sum(1) / sst, np.nan)
+
+
 def pearson_squared(y_true, y_pred) -> np.ndarray:
     """Squared Pearson correlation per unit, r² (STSBench's "R²" column is the mean of this)."""
     return pearson(y_true, y_pred) ** 2

@@ -54,6 +54,8 @@ class Decomposition:
     evecs: torch.Tensor
     dual: bool
     Xs: torch.Tensor | None = None
+    # Without an intercept the targets are not centred either (the prediction is X @ w alone).
+    intercept: bool = True
 
 
 @dataclass
@@ -183,7 +185,7 @@ def decompose(X: torch.Tensor, rows: torch.Tensor | None, *, fit_intercept: bool
     Xs = (Xr - mean) / scale
     dual = use_dual(*Xs.shape, solver)
     evals, evecs = eigh_gram(Xs, dual)
-    return Decomposition(rows, mean, scale, evals, evecs, dual, Xs if dual else None)
+    return Decomposition(rows, mean, scale, evals, evecs, dual, Xs if dual else None, intercept=fit_intercept)
 
 
 def decompose_folds(X: torch.Tensor, folds, *, fit_intercept: bool = True, standardize: bool = False,
@@ -229,9 +231,10 @@ def decompose_all(X: torch.Tensor, folds, *, fit_intercept: bool = True, standar
         else:
             gram, cross, x_mean = K_rr, K_vr, mean
         evals, evecs = eigh_psd(gram)
-        out.append(FoldDecomposition(train, x_mean, ones, evals, evecs, True, None, val=val, A=cross @ evecs))
+        out.append(FoldDecomposition(train, x_mean, ones, evals, evecs, True, None, intercept=fit_intercept, val=val,
+                                     A=cross @ evecs))
     evals, evecs = eigh_psd(K)
-    return out, Decomposition(None, mean, ones, evals, evecs, True, Xc)
+    return out, Decomposition(None, mean, ones, evals, evecs, True, Xc, intercept=fit_intercept)
 
 
 def _project(d: Decomposition, X: torch.Tensor, Y: torch.Tensor, XtY: torch.Tensor | None):
@@ -242,7 +245,7 @@ def _project(d: Decomposition, X: torch.Tensor, Y: torch.Tensor, XtY: torch.Tens
     by subtracting the other rows' share.
     """
     Yr = Y if d.rows is None else Y[d.rows]
-    y_mean = Yr.mean(0)
+    y_mean = Yr.mean(0) if d.intercept else Yr.new_zeros(Yr.shape[1:])
     if d.dual:
         return d.evecs.T @ (Yr - y_mean), y_mean
     if d.rows is None:
@@ -269,7 +272,7 @@ def _fold_projection(f: FoldDecomposition, X: torch.Tensor, Y: torch.Tensor, XtY
     Yv = Y[f.val]
     n_tr = Y.shape[0] - Yv.shape[0]
     sum_v = Yv.sum(0)
-    y_mean = (Y.sum(0) - sum_v) / n_tr
+    y_mean = (Y.sum(0) - sum_v) / n_tr if f.intercept else Y.new_zeros(Y.shape[1:])
     Vs = f.evecs / f.x_scale[:, None]
     vm = Vs.T @ f.x_mean  # (k,)
     G = f.A.T @ Yv  # (k, t)

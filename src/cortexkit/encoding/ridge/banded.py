@@ -21,8 +21,16 @@ from cortexkit.encoding.ridge.estimator import DEFAULT_ALPHAS, RidgeCV
 from cortexkit.errors import ConfigError
 
 
-def band_candidates(n_bands: int, n_iter: int, concentration, seed: int) -> np.ndarray:
-    """Candidate band weights (n_candidates, n_bands) on the simplex."""
+def band_candidates(n_bands: int, n_iter, concentration, seed: int) -> np.ndarray:
+    """Candidate band weights (n_candidates, n_bands) on the simplex; ``n_iter`` an array: those
+    weights, checked and normalised to sum to 1."""
+    if not np.isscalar(n_iter):
+        given = np.asarray(n_iter, dtype=float)
+        if given.ndim != 2 or given.shape[1] != n_bands or not np.isfinite(given).all() or (given < 0).any() \
+                or (given.sum(1) <= 0).any():
+            raise ConfigError(f"n_iter as band weights must be (candidates, {n_bands}) non-negative rows with a "
+                              f"positive sum, got shape {given.shape}")
+        return given / given.sum(1, keepdims=True)
     fixed = [np.full(n_bands, 1.0 / n_bands)] + ([np.eye(n_bands)[j] for j in range(n_bands)] if n_bands > 1 else [])
     rng = np.random.default_rng(seed)
     conc = np.atleast_1d(np.asarray(concentration, dtype=float))
@@ -38,9 +46,9 @@ class BandedRidgeCV(RidgeCV):
     bands : sequence of int, or sequence of index arrays
         Sizes of consecutive column groups of ``X`` (e.g. ``[n_gabor, n_pca]``), or the column
         indices of each band.
-    n_iter : int
+    n_iter : int or array (n_candidates, n_bands)
         Number of candidate band weightings (the first ``1 + n_bands`` are fixed: equal weights and
-        each band alone).
+        each band alone), or the weightings themselves (as himalaya's ``n_iter`` array).
     concentration : float or sequence of float
         Dirichlet concentration(s) of the random candidates (small values favour one band).
     Other parameters are those of :class:`RidgeCV`. With ``standardize``, features are z-scored over
@@ -52,7 +60,12 @@ class BandedRidgeCV(RidgeCV):
     band_alphas_ : ndarray (n_targets, n_bands) -- effective penalty of each band (alpha / weight)
     candidates_ : ndarray (n_candidates, n_bands)
     cv_scores_ : ndarray (n_candidates, n_targets) -- best score over alphas of each candidate
+    band_of_ : ndarray (n_features,) -- band number of every column
     coef_, intercept_, alpha_, best_score_ : as for :class:`RidgeCV`
+
+    ``predict(X, split=True)`` gives each band's part of the prediction and ``score(X, y,
+    split=True)`` each band's part of the R² (the product measure), what variance partitioning
+    and the attribution of a joint model to its feature spaces read.
     """
 
     def __init__(
@@ -150,6 +163,7 @@ class BandedRidgeCV(RidgeCV):
             coef = coef / sd
             intercept = intercept - (X_raw.mean(0) * coef).sum(1)
         weights = candidates[chosen]
+        self.band_of_ = band_of.cpu().numpy()
         self.candidates_ = candidates
         self.cv_scores_ = scores
         self.alphas_ = alphas
@@ -162,3 +176,25 @@ class BandedRidgeCV(RidgeCV):
         else:
             self.coef_, self.intercept_, self.alpha_, self.best_score_ = coef, intercept, chosen_alpha, best
         return self
+
+    def predict(self, X, split: bool = False) -> np.ndarray:
+        """Predicted responses (n_samples, n_targets); with ``split``, each band's part
+        (n_bands, n_samples, n_targets): ``X_j @ coef_j.T``, whose sum over bands plus
+        ``intercept_`` is the joint prediction."""
+        joint = super().predict(X)
+        if not split:
+            return joint
+        X = np.asarray(X, dtype=self.coef_.dtype)
+        coef = self.coef_[None] if self.coef_.ndim == 1 else self.coef_
+        parts = np.stack([X[:, self.band_of_ == j] @ coef[:, self.band_of_ == j].T
+                          for j in range(int(self.band_of_.max()) + 1)])
+        return parts[..., 0] if self.coef_.ndim == 1 else parts
+
+    def score(self, X, y, split: bool = False) -> np.ndarray:
+        """R² of each target; with ``split``, each band's part (n_bands, n_targets) by the product
+        measure (:func:`cortexkit.metrics.r2_split`), summing to the R² of the centered prediction."""
+        if not split:
+            return super().score(X, y)
+        from cortexkit.metrics import r2_split
+
+        return r2_split(np.asarray(y), self.predict(X, split=True))
