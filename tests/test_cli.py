@@ -11,11 +11,11 @@ from cortexkit.cli import app
 from cortexkit.optional import available
 
 runner = CliRunner()
-TOP = ["demo", "list", "data", "features", "fit", "train", "evaluate", "compare", "decode", "insilico", "bench"]
+TOP = ["demo", "list", "data", "features", "fit", "train", "evaluate", "compare", "decode", "insilico", "analyze", "bench"]
 # every command that runs something, as typed after `cortexkit`
 COMMANDS = ["demo", "list", "data simulate", "data convert", "data merge", "data info", "features", "fit", "train",
             "evaluate", "compare models", "compare representations", "compare regions", "decode reconstruct",
-            "decode parameter", "insilico synthesize", "insilico tuning", "insilico design", "bench run", "bench show",
+            "decode parameter", "insilico synthesize", "insilico tuning", "insilico design", "analyze partition", "bench run", "bench show",
             "bench html"]
 
 

@@ -108,6 +108,7 @@ data_app = _group("data", "Data in: simulate a recording with ground truth, conv
 compare_app = _group("compare", "Compare two models unit by unit, representations (CKA/RSA), or two brain regions.", ANALYSES)
 decode_app = _group("decode", "Decode from responses: reconstruct the stimuli, or decode a stimulus parameter.", ANALYSES)
 insilico_app = _group("insilico", "In-silico experiments on a fitted model: most exciting inputs, tuning, experiment design.", ANALYSES)
+analyze_app = _group("analyze", "The seed papers' analyses: variance partitioning over feature spaces, and more.", ANALYSES)
 bench_app = _group("bench", "Benchmarks: every model on every benchmark as resumable cells; tables and a site.", BENCHMARKS)
 
 
@@ -272,10 +273,13 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
         device: OStr = Typed(None, Device, help="where the ridge and the feature networks run (cpu, cuda)"),
         max_memory: OStr = Opt(None, help="budget per fit, e.g. 4GB"),
         scheduler: OStr = Typed(None, Address, help="Dask scheduler tcp://HOST:PORT"), overwrite: bool = Opt(False, help="refit"),
-        allow_overlap: bool = Opt(False, help="fit even when held-out stimuli copy training stimuli")):
+        allow_overlap: bool = Opt(False, help="fit even when held-out stimuli copy training stimuli"),
+        banded: bool = Opt(False, help="also fit a banded ridge model joining every model (a penalty per feature space)")):
     """Fit cross-validated ridge per feature space (and layer), score the test split, report; resumes.
 
     Example: cortexkit fit runs/demo/data.zarr --out runs/mine --features pixel_pca,gabor
+
+    Example: cortexkit fit runs/demo/data.zarr --out runs/joint --features pixel_pca,gabor --banded
 
     Example: cortexkit fit v4.zarr --out runs/v4_best --model stacked-v4
 
@@ -285,7 +289,7 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
 
     base = benchmarks.get_model(model).encoding() if model else None
     cfg = pipelines.encoding_config(config, base=base, features=features, layers=layers, params=options(param), seed=seed,
-                                    device=device, max_memory=max_memory, scheduler=scheduler)
+                                    device=device, max_memory=max_memory, scheduler=scheduler, banded=banded)
     summary = pipelines.run_ridge_encoding(store, out, cfg, overwrite=overwrite, allow_overlap=allow_overlap, log=log)
     show(summary, SUMMARY, SUMMARY_HEADERS)
     console.print(f"report: {report.write_report(out)}", highlight=False)
@@ -521,6 +525,36 @@ def design(runs: list[str] = Arg(..., help="RUN or RUN:MODEL, one or more: the m
                              max_similarity=max_similarity, device=device, log=log)
     show(table.head(20), f"the {n} stimuli to show next, by {objective} (first 20)")
     console.print(f"report: {report.write_design_report(out)} ({len(table)} files in {out}/png)", highlight=False)
+
+
+# ------------------------------------------------------------------------------------------- analyze
+
+@command(group=analyze_app, name="partition")
+def analyze_partition(store: Path = STORE, out: Path = Opt(..., help="folder to write (new or empty)"),
+                      features: OStr = Typed(None, Names, help="2-4 comma-separated feature spaces (one layer each)"),
+                      param: Optional[list[str]] = Opt(None, "--param", "-p", help="feature-space parameter key=value (repeatable)"),
+                      config: OPath = Opt(None, help="YAML with EncodingConfig fields (labelled feature spaces, ridge settings)"),
+                      n_iter: int = Typed(20, Positive, help="banded ridge: candidate weightings of the spaces per joint fit"),
+                      bootstrap: int = Typed(1000, Count, help="test-stimulus resamples for the intervals"),
+                      seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE),
+                      allow_overlap: bool = Opt(False, help="run even when held-out stimuli copy training stimuli")):
+    """Variance partitioning: the test variance each feature space explains uniquely and what several share, from
+    joint (banded ridge) fits of every subset of 2-4 spaces, with intervals, failure counts and the truth of a simulation.
+
+    Example: cortexkit analyze partition v4.zarr --out runs/v4_partition --features gabor,expansion
+
+    Example: cortexkit analyze partition halves.zarr --out runs/halves --config halves.yaml
+
+    (halves.zarr: `cortexkit data simulate halves.zarr --population partition`; halves.yaml labels two `pixels`
+    spaces `left` and `right` with `region: [0, 1, 0, 0.5]` and `[0, 1, 0.5, 1]`)
+    """
+    from cortexkit import pipelines, report
+
+    cfg = pipelines.encoding_config(config, features=features, params=options(param), seed=seed, device=device)
+    tables = pipelines.run_partition(store, out, cfg, n_iter=n_iter, n_bootstrap=bootstrap, allow_overlap=allow_overlap,
+                                     log=log)
+    show(tables["summary"], "variance partitioning (test R² per region: mean over units, 95% CI over test stimuli)")
+    console.print(f"report: {report.write_partition_report(tables, out)}; tables in {out}", highlight=False)
 
 
 # --------------------------------------------------------------------------------------------- bench

@@ -10,7 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import Interval
 
 from cortexkit.errors import ConfigError
-from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.base import FeatureExtractor, is_video
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.image import grayscale_tensor, to_grayscale
 
@@ -31,6 +31,9 @@ class Pixels(FeatureExtractor):
     ----------
     grayscale : bool
         Convert RGB stimuli to luminance first.
+    region : (top, bottom, left, right), optional
+        Keep only this window of the image, as fractions of its height and width (e.g. ``[0, 1, 0,
+        0.5]``: the left half), so that two parts of the image can be two feature spaces.
     """
 
     learns_from_stimuli = False  # fit reads only the stimuli's shape
@@ -39,24 +42,54 @@ class Pixels(FeatureExtractor):
 
     _parameter_constraints: dict = {
         "grayscale": ["boolean"],
+        "region": [list, tuple, None],
     }
 
-    def __init__(self, grayscale: bool = False):
+    def __init__(self, grayscale: bool = False, region=None):
         self.grayscale = grayscale
+        self.region = region
+
+    def _window(self, height: int, width: int) -> tuple[slice, slice]:
+        """Rows and columns of ``region`` in an image of this size."""
+        if self.region is None:
+            return slice(None), slice(None)
+        r = np.asarray(self.region, dtype=float)
+        if r.shape != (4,) or not np.isfinite(r).all() or (r < 0).any() or (r > 1).any() or r[0] >= r[1] or r[2] >= r[3]:
+            raise ConfigError(f"region must be [top, bottom, left, right] fractions with top < bottom and left < right "
+                              f"in [0, 1], got {self.region}")
+        rows = slice(int(round(r[0] * height)), max(int(round(r[1] * height)), int(round(r[0] * height)) + 1))
+        cols = slice(int(round(r[2] * width)), max(int(round(r[3] * width)), int(round(r[2] * width)) + 1))
+        return rows, cols
+
+    def _crop(self, x, video: bool):
+        """``x`` (n, [frame,] y, x[, channel]) inside ``region``."""
+        if self.region is None:
+            return x
+        rows, cols = self._window(*x.shape[2:4] if video else x.shape[1:3])
+        return x[:, :, rows, cols] if video else x[:, rows, cols]
+
+    def _fit(self, stimuli):
+        self._crop(stimuli[:1], is_video(stimuli))  # a bad region fails before any work
 
     def _transform(self, stimuli):
         x = to_grayscale(stimuli) if self.grayscale else stimuli
-        return x.reshape(len(x), -1)
+        return np.ascontiguousarray(self._crop(x, is_video(stimuli))).reshape(len(x), -1)
 
     def torch_features(self, stimuli):
         """The flattened pixels of a tensor batch (luminance first when ``grayscale``)."""
         x = grayscale_tensor(stimuli) if self.grayscale else stimuli
-        return {self.name: x.reshape(len(x), -1)}
+        return {self.name: self._crop(x, False).reshape(len(x), -1)}
 
     def receptive_fields(self, coef):
-        """Weights (n_units, n_features) on the pixels as images (n_units, y, x[, channel])."""
+        """Weights (n_units, n_features) on the pixels as images (n_units, y, x[, channel]), zero
+        outside ``region``."""
         coef = np.atleast_2d(coef)
-        return coef.reshape((len(coef),) + _pixel_shape(self.input_shape_, self.grayscale))
+        shape = _pixel_shape(self.input_shape_, self.grayscale)
+        rows, cols = self._window(*shape[:2])
+        full = np.zeros((len(coef),) + shape, dtype=coef.dtype)
+        window = full[:, rows, cols]
+        full[:, rows, cols] = coef.reshape((len(coef),) + window.shape[1:])
+        return full
 
 
 @EXTRACTORS.register("pixel_pca")

@@ -14,10 +14,13 @@ the layers below; figures and pages are drawn by :mod:`cortexkit.report` from wh
   decoders scored against null models, one subject or pooled over subjects
 - :mod:`~cortexkit.pipelines.parameter_decoding`: stimulus parameters from single trials
 - :mod:`~cortexkit.pipelines.insilico`: MEIs, tuning, experiment design on a fitted run
+- :mod:`~cortexkit.pipelines.analyses`: the seed papers' analyses (variance partitioning, width
+  sweep, dimensionality, time-delayed encoding)
 - :mod:`~cortexkit.pipelines.catalog`: what there is to choose from
 - :mod:`~cortexkit.pipelines.demo`: the demo
 """
 
+from cortexkit.pipelines.analyses import run_partition
 from cortexkit.pipelines.catalog import NOUNS, catalog
 from cortexkit.pipelines.comparison import compare_representations
 from cortexkit.pipelines.dataset_summary import describe_dataset
@@ -33,20 +36,20 @@ from cortexkit.pipelines.predictor import (PredictorConfig, evaluate_predictor, 
 from cortexkit.pipelines.reconstruction import (DecoderSpec, ReconstructionConfig, prepare_stimuli, reconstruction_config,
                                                 run_reconstruction)
 from cortexkit.pipelines.recordings import convert_recording, merge_recordings
-from cortexkit.pipelines.ridge import (STACKED, EncodingConfig, FeatureSpec, RidgeSpec, StackSpec, encoding_config,
+from cortexkit.pipelines.ridge import (BANDED, STACKED, BandedSpec, EncodingConfig, FeatureSpec, RidgeSpec, StackSpec, encoding_config,
                                        evaluate_run, feature_specs, fit_feature_space, fit_run, model_names,
                                        run_ridge_encoding)
 from cortexkit.pipelines.simulation import simulate_recording, simulation_config, write_simulation
 from cortexkit.pipelines.streams import dissociation_sentence, run_streams
 
 __all__ = [
-    "DECODING_METHODS", "NOUNS", "STACKED", "DecoderSpec", "EncodingConfig", "FeatureSpec", "PredictorConfig",
+    "BANDED", "DECODING_METHODS", "NOUNS", "STACKED", "BandedSpec", "DecoderSpec", "EncodingConfig", "FeatureSpec", "PredictorConfig",
     "ReconstructionConfig", "RidgeSpec", "StackSpec", "catalog", "compare_models", "compare_predictions",
     "compare_representations", "convert_recording", "describe_dataset", "design", "dissociation_sentence",
     "encoding_config", "evaluate_any_run", "evaluate_predictor", "evaluate_run", "export_features", "extract_features",
     "feature_specs", "fit_feature_space", "fit_run", "load_trained", "merge_recordings", "model_names",
     "predictor_config", "prepare_stimuli", "reconstruct", "reconstruction_config", "response_model", "run_demo",
-    "run_parameter_decoding", "run_pooled_reconstruction", "run_reconstruction", "run_ridge_encoding", "run_streams",
+    "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_reconstruction", "run_ridge_encoding", "run_streams",
     "run_trained_predictor", "simulate_recording", "simulation_config", "stimulus_predictions", "synthesize",
     "train_predictor", "tuning", "write_simulation",
 ]

@@ -45,6 +45,9 @@ def simulation_bytes(population: str, config: BaseModel) -> float:
         images = c["n_subjects"] * (c["n_train"] + c["n_shared"])
         # each image's pixels, and the model units voxels pool (untrained AlexNet maps at 224 px)
         return images * (3 * 4 * c["size"] ** 2 * 3 + 2e6) + 8 * images * c["n_repeats"] * c["voxels"][1] * len(c["rois"])
+    if population == "partition":
+        n = c["n_train"] + c["n_test"]
+        return 8 * (6 * n * c["size"] ** 2 + 3 * (c["n_train"] + c["n_test"] * c["n_repeats"]) * c["n_units"])
     movies = c["n_objects"] * c["n_directions"] * len(c["speeds"]) * c["n_starts"]
     return 4 * (6 * movies * c["n_frames"] * c["size"] ** 2 + 3 * movies * c["n_repeats"] * (c["n_dorsal"] + c["n_ventral"]))
 

@@ -5,6 +5,7 @@ from cortexkit.simulate.mt import MTPopulation, MTSimulationConfig, motion_movie
 from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
 from cortexkit.simulate.fmri import FMRISimulationConfig, simulate_fmri
 from cortexkit.simulate.streams import StreamsSimulationConfig, simulate_streams
+from cortexkit.simulate.partition import PartitionSimulationConfig, simulate_partition
 
 # Raised whenever a simulator's output changes for the same config, so that stored simulations are made
 # again (2: held-out stimuli are never near-copies of training stimuli).
@@ -13,7 +14,8 @@ REVISION = 2
 # Populations by name (`cortexkit data simulate --population NAME`): (config model, simulator). A
 # simulator returns one dataset, or ``{subject: dataset}`` for several subjects (fmri).
 POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt),
-               "fmri": (FMRISimulationConfig, simulate_fmri), "streams": (StreamsSimulationConfig, simulate_streams)}
+               "fmri": (FMRISimulationConfig, simulate_fmri), "streams": (StreamsSimulationConfig, simulate_streams),
+               "partition": (PartitionSimulationConfig, simulate_partition)}
 
 __all__ = [
     "POPULATIONS",
@@ -32,4 +34,6 @@ __all__ = [
     "simulate_fmri",
     "StreamsSimulationConfig",
     "simulate_streams",
+    "PartitionSimulationConfig",
+    "simulate_partition",
 ]

@@ -65,6 +65,29 @@ class StackSpec(BaseModel):
     cv: int = Field(5, ge=2, description="folds of the out-of-fold predictions")
 
 
+BANDED = "banded"
+
+
+class BandedSpec(BaseModel):
+    """A banded (joint) model over fitted feature spaces (:class:`cortexkit.encoding.BandedRidgeCV`):
+    one fit on their concatenated features with a penalty per space and per unit, chosen by CV on the
+    training stimuli; its test prediction is also kept split per space (variance partitioning reads it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(default_factory=list, description="model names to join (default: every model of the run)")
+    n_iter: int = Field(20, ge=1, description="candidate weightings of the spaces (equal, each alone, then random)")
+    concentration: list[float] = Field(default_factory=lambda: [0.1, 1.0],
+                                       description="Dirichlet concentrations of the random weightings")
+
+    @field_validator("concentration")
+    @classmethod
+    def _positive(cls, value):
+        if not value or min(value) <= 0:
+            raise ValueError(f"concentration must be positive numbers, got {value}")
+        return value
+
+
 class EncodingConfig(BaseModel):
     """An encoding run: fit each feature space on the train split, score on the test split."""
 
@@ -76,6 +99,7 @@ class EncodingConfig(BaseModel):
     ridge: RidgeSpec = Field(default_factory=RidgeSpec)
     ceiling_splits: int = Field(50, ge=1, description="random split-halves for the noise ceiling")
     stack: StackSpec | None = Field(None, description="also fit a stacked model over the fitted ones")
+    banded: BandedSpec | None = Field(None, description="also fit a banded ridge model joining the fitted ones")
     device: str = Field("cpu", description="where the ridge and the feature networks run (cpu, cuda, cuda:N); a "
                                            "feature space's own `device` parameter overrides it for its network")
     seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
@@ -162,12 +186,13 @@ def feature_specs(names: str | None, *, layers: str | None = None, params: dict 
 def encoding_config(path: str | os.PathLike | None = None, *, base: EncodingConfig | None = None,
                     features: str | None = None, layers: str | None = None, params: dict | None = None,
                     seed: int | None = None, device: str | None = None, max_memory: str | None = None,
-                    scheduler: str | None = None) -> EncodingConfig:
+                    scheduler: str | None = None, banded: bool = False) -> EncodingConfig:
     """The config of ``cortexkit fit``: a YAML file (``path``) or a named model's config (``base``),
     else the defaults; then the options given on the command line (None: not given).
 
     ``features`` (a comma list of feature spaces) replaces the feature spaces; ``layers`` and
-    ``params`` apply to every feature space that takes them (see :func:`feature_specs`).
+    ``params`` apply to every feature space that takes them (see :func:`feature_specs`); ``banded``
+    adds a banded model joining every model of the run (unless the config already has one).
     """
     if path is not None and base is not None:
         raise ConfigError("give --config or --model, not both")
@@ -177,4 +202,6 @@ def encoding_config(path: str | os.PathLike | None = None, *, base: EncodingConf
     given = {k: v for k, v in {"seed": seed, "device": device}.items() if v is not None}
     merged = {**start.model_dump(), "features": [s.model_dump() for s in specs], **given,
               "ridge": {**start.ridge.model_dump(), **ridge}}
+    if banded and merged.get("banded") is None:
+        merged["banded"] = BandedSpec().model_dump()
     return parse(EncodingConfig, merged, str(path) if path else "options")

@@ -16,7 +16,7 @@ from cortexkit.errors import DataError
 from cortexkit._atomic import write_text
 from cortexkit.evaluation import (MODELS_DIR, data_fingerprint, RESULTS_FILE, SUMMARY_FILE, ceiling_warning, load_arrays, noise_ceiling,
                                   read_run_record, rf_correlation, score_predictions, summarize, to_markdown, unit_table, write_table)
-from cortexkit.pipelines.ridge.config import STACKED, EncodingConfig, model_names
+from cortexkit.pipelines.ridge.config import BANDED, STACKED, EncodingConfig, model_names
 
 
 def read_encoding_run(run_dir: str | os.PathLike) -> tuple[dict, EncodingConfig]:
@@ -32,6 +32,15 @@ def check_unchanged(ds, record: dict, run_dir) -> None:
     if fitted is not None and fitted != data_fingerprint(ds):
         raise DataError(f"changed since the models of {run_dir} were fitted (its content fingerprint differs); refit "
                         "them (`cortexkit fit` with the same --out) before scoring", source=str(record["data"]))
+
+
+def split_r2(test, model: dict) -> np.ndarray:
+    """Each feature space's share of a banded model's test R² against the repeat-averaged responses,
+    (space, unit), in the order of the model's stimuli; the shares sum to the R² of the centered prediction."""
+    from cortexkit import metrics
+
+    y = data.repeat_average(test).sel(stimulus=model["stimulus"]).values
+    return metrics.r2_split(y, model["prediction_split"])
 
 
 def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
@@ -60,6 +69,8 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
                     for depth, (layer, name) in enumerate(names, start=1)]
     if config.stack is not None:
         entries.append((STACKED, STACKED, "", 0))
+    if config.banded is not None:
+        entries.append((BANDED, BANDED, "", 0))
     frames = []
     for name, space, layer, depth in entries:
         path = run_dir / MODELS_DIR / f"{name}.npz"
@@ -72,6 +83,10 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
             scores.insert(position, column, value)
         scores["alpha"] = model["alpha"]
         scores["cv_score"] = model["cv_score"]
+        if "prediction_split" in model:  # each feature space's share of the test R² (product measure)
+            shares = split_r2(test, model)
+            for band, share in zip(model["bands"], shares):
+                scores[f"r2_share.{band}"] = share
         if "receptive_field" in model and "true_filter" in ds:
             scores["rf_corr"] = rf_correlation(model["receptive_field"], ds["true_filter"].values)
         frames.append(pd.concat([units, scores], axis=1))

@@ -32,6 +32,7 @@ from cortexkit.features.base import is_video
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.ridge.config import EncodingConfig, FeatureSpec, RidgeSpec, model_names, spec_extractor
 from cortexkit.pipelines.ridge.models import cached_model, reuse_model
+from cortexkit.pipelines.ridge.banded import fit_banded
 from cortexkit.pipelines.ridge.stack import fit_stack
 
 
@@ -239,6 +240,8 @@ def _fit_models(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, overwrite
                 f"{np.nanmedian(cv) if np.isfinite(cv).any() else float('nan'):.3f}")
     if config.stack is not None:
         paths.append(fit_stack(ds, run_dir, config, cache, overwrite, log, model_cache))
+    if config.banded is not None:
+        paths.append(fit_banded(ds, run_dir, config, cache, overwrite, log, model_cache))
     return paths
 
 

@@ -1,0 +1,67 @@
+"""The pages of the analyses (``cortexkit analyze``): a figure and the tables of each."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from cortexkit.report.page import FIGURES_DIR, REPORT_FILE, figure_html, save_figure, table_html, write_page  # noqa: E402
+
+
+def partition_figure(tables: dict[str, pd.DataFrame]):
+    """Mean of each region over units with its test-stimulus interval; beside it, each unit's
+    estimate against the truth where the store has one, else the distribution over units."""
+    summary, per_unit = tables["summary"], tables["partition"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    x = np.arange(len(summary))
+    colors = ["C0" if s == 1 else "C1" for s in summary["spaces"]]
+    ax.bar(x, summary["mean r2"], color=colors)
+    ax.errorbar(x, summary["mean r2"], yerr=[summary["mean r2"] - summary["ci_low"], summary["ci_high"] - summary["mean r2"]],
+                fmt="none", ecolor="k", capsize=3)
+    if "truth mean" in summary:
+        ax.scatter(x, summary["truth mean"], marker="_", s=400, color="crimson", zorder=3, label="truth")
+        ax.legend(frameon=False, fontsize=8)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(x, summary["region"], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("test R² (mean over units)")
+    ax.set_title("unique (blue) and shared (orange) variance, 95% CI", fontsize=9)
+    if "truth" in per_unit and per_unit["truth"].notna().any():
+        for name, frame in per_unit.groupby("region", sort=False):
+            ax2.scatter(frame["truth"], frame["r2"], s=12, label=name)
+        lim = [min(0, per_unit["r2"].min()), max(per_unit["truth"].max(), per_unit["r2"].max()) * 1.05]
+        ax2.plot(lim, lim, "k--", lw=0.8)
+        ax2.set_xlabel("true R² of the region")
+        ax2.set_ylabel("estimated")
+        ax2.set_title("each unit: estimate against the truth", fontsize=9)
+    else:
+        groups = [frame["r2"].dropna().values for _, frame in per_unit.groupby("region", sort=False)]
+        ax2.boxplot(groups, labels=list(dict.fromkeys(per_unit["region"])))
+        ax2.axhline(0, color="k", lw=0.8)
+        ax2.tick_params(axis="x", rotation=30, labelsize=8)
+        ax2.set_ylabel("test R² per unit")
+        ax2.set_title("regions over units (below 0: noise of the differences)", fontsize=9)
+    ax2.legend(frameon=False, fontsize=7) if ax2.get_legend_handles_labels()[0] else None
+    fig.tight_layout()
+    return fig
+
+
+def write_partition_report(tables: dict[str, pd.DataFrame], out: str | os.PathLike, title: str = "") -> Path:
+    """``OUT/figures/partition.png`` and ``OUT/report.html`` of :func:`cortexkit.pipelines.run_partition`."""
+    out = Path(out)
+    src = save_figure(partition_figure(tables), out / FIGURES_DIR / "partition.png")
+    body = [figure_html(src, "Variance of the test responses explained uniquely by each feature space and shared by "
+                             "several, from joint fits of every subset (set-theoretic partition)."),
+            "<h2>Regions</h2>", table_html(tables["summary"]),
+            "<p>Regions are differences of test R² between fits; a negative value or a joint fit below one of its "
+            "parts (the last column) is estimation noise or a regularisation the search did not find, not an error.</p>",
+            "<h2>Every subset's fit (medians over units)</h2>",
+            table_html(tables["subsets"].groupby("subset", sort=False)[["r2", "pearson"]].median().reset_index())]
+    return write_page(out / REPORT_FILE, title or "cortexkit variance partitioning", body)
