@@ -530,7 +530,8 @@ def design(runs: list[str] = Arg(..., help="RUN or RUN:MODEL, one or more: the m
 # ------------------------------------------------------------------------------------------- analyze
 
 @command(group=analyze_app, name="partition")
-def analyze_partition(store: Path = STORE, out: Path = Opt(..., help="folder to write (new or empty)"),
+def analyze_partition(stores: list[Path] = Arg(..., help="one or more Zarr stores (units pooled)"),
+                      out: Path = Opt(..., help="folder to write (new or empty)"),
                       features: OStr = Typed(None, Names, help="2-4 comma-separated feature spaces (one layer each)"),
                       param: Optional[list[str]] = Opt(None, "--param", "-p", help="feature-space parameter key=value (repeatable)"),
                       config: OPath = Opt(None, help="YAML with EncodingConfig fields (labelled feature spaces, ridge settings)"),
@@ -551,10 +552,68 @@ def analyze_partition(store: Path = STORE, out: Path = Opt(..., help="folder to 
     from cortexkit import pipelines, report
 
     cfg = pipelines.encoding_config(config, features=features, params=options(param), seed=seed, device=device)
-    tables = pipelines.run_partition(store, out, cfg, n_iter=n_iter, n_bootstrap=bootstrap, allow_overlap=allow_overlap,
+    tables = pipelines.run_partition(stores, out, cfg, n_iter=n_iter, n_bootstrap=bootstrap, allow_overlap=allow_overlap,
                                      log=log)
     show(tables["summary"], "variance partitioning (test R² per region: mean over units, 95% CI over test stimuli)")
     console.print(f"report: {report.write_partition_report(tables, out)}; tables in {out}", highlight=False)
+
+
+@command(group=analyze_app, name="width")
+def analyze_width(stores: list[Path] = Arg(..., help="one or more Zarr stores of images (units pooled)"),
+                  out: Path = Opt(..., help="folder to write (new or empty)"),
+                  widths: str = Typed(",".join(map(str, (3, 10, 30, 100, 300, 1000, 3000, 10000))), Names,
+                                      help="comma-separated widths of the last layer"),
+                  param: Optional[list[str]] = Opt(None, "--param", "-p", help="expansion parameter key=value (repeatable), e.g. image_size=224"),
+                  saturation: float = Typed(0.95, Fraction, help="saturation: the smallest width reaching this share of the best median r"),
+                  bootstrap: int = Typed(1000, Positive, help="test-stimulus resamples for the intervals"),
+                  seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE),
+                  allow_overlap: bool = Opt(False, help="run even when held-out stimuli copy training stimuli")):
+    """The expansion model's headline curve: encoding score (with its interval and over the noise ceiling) and the
+    features' effective dimensionality against the last layer's width, and the width where the score saturates.
+
+    Example: cortexkit analyze width runs/bench/stores/cowley2023-v4/*.zarr --out runs/v4_width
+
+    Example: cortexkit analyze width v1.zarr --out runs/v1_width --widths 10,100,1000 -p image_size=224
+    """
+    from cortexkit import pipelines, report
+
+    try:
+        sweep = [int(w) for w in widths.split(",") if w.strip()]
+    except ValueError:
+        raise ConfigError(f"--widths must be comma-separated integers, got {widths!r}") from None
+    cfg = pipelines.encoding_config(seed=seed, device=device)
+    tables = pipelines.run_width_sweep(stores, out, widths=sweep, params=options(param), config=cfg, saturation=saturation,
+                                       n_bootstrap=bootstrap, allow_overlap=allow_overlap, log=log)
+    show(tables["widths"], f"expansion width sweep (saturation width {tables['widths'].attrs['saturation']})")
+    console.print(f"report: {report.write_width_report(tables, out)}; tables in {out}", highlight=False)
+
+
+@command(group=analyze_app, name="delays")
+def analyze_delays(store: Path = STORE, out: Path = Opt(..., help="folder to write (new or empty)"),
+                   features: str = Typed("gabor", Names, help="one feature space (one layer)"),
+                   param: Optional[list[str]] = Opt(None, "--param", "-p", help="feature-space parameter key=value (repeatable)"),
+                   delays: str = Typed("0-7", Names, help="delays in samples: a range A-B or a comma list"),
+                   bootstrap: int = Typed(1000, Positive, help="test-stimulus resamples for the intervals"),
+                   seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE)):
+    """Time-delayed (FIR) encoding of a continuous recording (trials = samples with a `run` coordinate): the weights per
+    delay (the response's time course, for fMRI the haemodynamic response), against each delay alone and no delay.
+
+    Example: cortexkit analyze delays movie.zarr --out runs/movie_delays --features gabor --delays 0-7
+
+    (movie.zarr: `cortexkit data simulate movie.zarr --population movie-fmri`)
+    """
+    from cortexkit import pipelines, report
+
+    try:
+        lo, _, hi = delays.partition("-")
+        lags = list(range(int(lo), int(hi) + 1)) if hi else [int(d) for d in delays.split(",")]
+    except ValueError:
+        raise ConfigError(f"--delays must be a range A-B or comma-separated integers, got {delays!r}") from None
+    cfg = pipelines.encoding_config(features=features, params=options(param), seed=seed, device=device)
+    tables = pipelines.run_delays(store, out, cfg, delays=lags, n_bootstrap=bootstrap, log=log)
+    show(tables["delays"], f"weights per delay (recovered delay {tables['delays'].attrs['recovered']})")
+    show(tables["summary"], "test scores (median over units, 95% CI over test samples)")
+    console.print(f"report: {report.write_delays_report(tables, out)}; tables in {out}", highlight=False)
 
 
 # --------------------------------------------------------------------------------------------- bench

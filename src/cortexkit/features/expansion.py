@@ -51,7 +51,7 @@ def first_layer_bank(kind: str, size: int = 15, seed: int = 0) -> torch.Tensor:
     return torch.from_numpy(bank[:, None]).float()
 
 
-def _final_size(size: int) -> int:
+def final_size(size: int) -> int:
     """Side of the layer-5 map for an input of ``size`` pixels (0 if the layers do not fit)."""
     size //= 2  # layer 1: same-size convolution, then 2x2 pooling
     for k, (pk, ps) in zip(KERNELS, POOLS):
@@ -159,9 +159,9 @@ class ExpansionModel(FeatureExtractor):
             else:
                 raise ConfigError(f"init must be 'kaiming_uniform' or 'uniform', got {self.init!r}")
             self.weights_.append(w.to(self.device))
-        self.output_size_ = _final_size(self.image_size)
+        self.output_size_ = final_size(self.image_size)
         if self.output_size_ < 1:
-            smallest = next(s for s in range(8, 1024) if _final_size(s) >= 1)
+            smallest = next(s for s in range(8, 1024) if final_size(s) >= 1)
             raise ConfigError(f"image_size={self.image_size} is too small for 5 layers; the smallest is {smallest}")
 
     def _layers(self, x: torch.Tensor, gray: bool = False) -> list[torch.Tensor]:

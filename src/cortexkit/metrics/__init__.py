@@ -2,6 +2,7 @@
 it follows. Nothing here reads files or builds tables; :mod:`cortexkit.evaluation` does.
 """
 
+from cortexkit.metrics.dimensionality import effective_dimensionality
 from cortexkit.metrics.ceilings import ncsnr, ncsnr_ceiling, spearman_brown, split_half_reliability
 from cortexkit.metrics.sensorium import sensorium_scores
 from cortexkit.metrics.rsa import compare_representations, linear_cka, rdm, rsa
@@ -18,6 +19,7 @@ from cortexkit.metrics.encoding import (
 )
 
 __all__ = [
+    "effective_dimensionality",
     "pearson",
     "r2",
     "r2_split",

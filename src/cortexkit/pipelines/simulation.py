@@ -45,6 +45,10 @@ def simulation_bytes(population: str, config: BaseModel) -> float:
         images = c["n_subjects"] * (c["n_train"] + c["n_shared"])
         # each image's pixels, and the model units voxels pool (untrained AlexNet maps at 224 px)
         return images * (3 * 4 * c["size"] ** 2 * 3 + 2e6) + 8 * images * c["n_repeats"] * c["voxels"][1] * len(c["rois"])
+    if population == "movie-fmri":
+        frames = (c["n_train_runs"] + 1) * c["run_length"]
+        trials = (c["n_train_runs"] + c["n_test_repeats"]) * c["run_length"]
+        return 8 * (6 * frames * c["size"] ** 2 + 3 * trials * c["n_units"] + 4 * frames * 400)
     if population == "partition":
         n = c["n_train"] + c["n_test"]
         return 8 * (6 * n * c["size"] ** 2 + 3 * (c["n_train"] + c["n_test"] * c["n_repeats"]) * c["n_units"])

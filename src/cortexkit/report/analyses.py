@@ -65,3 +65,81 @@ def write_partition_report(tables: dict[str, pd.DataFrame], out: str | os.PathLi
             "<h2>Every subset's fit (medians over units)</h2>",
             table_html(tables["subsets"].groupby("subset", sort=False)[["r2", "pearson"]].median().reset_index())]
     return write_page(out / REPORT_FILE, title or "cortexkit variance partitioning", body)
+
+
+def width_figure(table: pd.DataFrame):
+    """Median r (with its interval) against the last layer's width, log axis, saturation marked;
+    beside it, the same scores against the features' effective dimensionality."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax.fill_between(table["width"], table["ci_low"], table["ci_high"], color="C0", alpha=0.25, lw=0)
+    ax.plot(table["width"], table["median r"], "o-", color="C0", label="median r (95% CI over test stimuli)")
+    if table["r2/ceiling"].notna().any():
+        ax.plot(table["width"], table["r2/ceiling"], "s--", color="C2", label="median r²/ceiling")
+    knee = table.attrs.get("saturation")
+    if knee is not None:
+        ax.axvline(knee, color="k", ls=":", lw=1, label=f"saturation width {knee}")
+    ax.set_xscale("log")
+    ax.set_xlabel("channels of the last layer")
+    ax.set_ylabel("test score")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("expansion model: score against width", fontsize=9)
+    for column, color in (("effective dim", "C1"), ("effective dim (z-scored)", "C3")):
+        ax2.plot(table[column], table["median r"], "o-", color=color, label=column)
+        for _, row in table.iterrows():
+            ax2.annotate(str(int(row["width"])), (row[column], row["median r"]), fontsize=7,
+                         textcoords="offset points", xytext=(3, -8))
+    ax2.legend(frameon=False, fontsize=8)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("effective dimensionality of the training features (participation ratio)")
+    ax2.set_ylabel("median r")
+    ax2.set_title("score against effective dimensionality (labels: width)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def write_width_report(tables: dict[str, pd.DataFrame], out: str | os.PathLike) -> Path:
+    """``OUT/figures/widths.png`` and ``OUT/report.html`` of :func:`cortexkit.pipelines.run_width_sweep`."""
+    out = Path(out)
+    table = tables["widths"]
+    src = save_figure(width_figure(table), out / FIGURES_DIR / "widths.png")
+    per_recording = tables["units"].groupby(["recording", "width"])["pearson"].median().unstack("width")
+    body = [figure_html(src, "Encoding score of the untrained expansion model as its last layer widens (nested "
+                             "random channels, a ridge per width with alphas chosen by CV on the training stimuli)."),
+            f"<p>Saturation width: {table.attrs.get('saturation')}</p>", table_html(table),
+            "<h2>Median r per recording</h2>", table_html(per_recording.reset_index())]
+    return write_page(out / REPORT_FILE, "cortexkit expansion width sweep", body)
+
+
+def delays_figure(tables: dict[str, pd.DataFrame], per_unit_share: np.ndarray | None = None):
+    """Share of the weights' energy per delay (mean over units) with the true response where known,
+    and the cross-validated score of each delay alone."""
+    table = tables["delays"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax.bar(table["delay"], table["weight share"], color="C0", label="weight energy share (mean over units)")
+    if "true response" in table:
+        ax.plot(table["delay"], table["true response"], "o-", color="crimson", label="true response (normalised)")
+    recovered = table.attrs.get("recovered")
+    if recovered is not None:
+        ax.axvline(recovered, color="k", ls=":", lw=1, label=f"recovered delay {recovered}")
+    ax.set_xlabel("delay (samples)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("time-delayed model: weights per delay", fontsize=9)
+    column = next(c for c in table.columns if c.startswith("single-delay CV"))
+    ax2.plot(table["delay"], table[column], "o-", color="C1")
+    ax2.axhline(0, color="k", lw=0.8)
+    ax2.set_xlabel("delay (samples)")
+    ax2.set_ylabel(column.replace("single-delay ", "median "))
+    ax2.set_title("each delay alone, cross-validated on the training runs", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def write_delays_report(tables: dict[str, pd.DataFrame], out: str | os.PathLike) -> Path:
+    """``OUT/figures/delays.png`` and ``OUT/report.html`` of :func:`cortexkit.pipelines.run_delays`."""
+    out = Path(out)
+    src = save_figure(delays_figure(tables), out / FIGURES_DIR / "delays.png")
+    body = [figure_html(src, "Time-delayed encoding: how each unit's weights spread over the delays, and what each "
+                             "delay alone predicts."),
+            f"<p>Recovered delay (most weight energy): {tables['delays'].attrs.get('recovered')}</p>",
+            table_html(tables["delays"]), "<h2>Test scores</h2>", table_html(tables["summary"])]
+    return write_page(out / REPORT_FILE, "cortexkit time-delayed encoding", body)

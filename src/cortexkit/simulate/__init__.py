@@ -6,6 +6,7 @@ from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
 from cortexkit.simulate.fmri import FMRISimulationConfig, simulate_fmri
 from cortexkit.simulate.streams import StreamsSimulationConfig, simulate_streams
 from cortexkit.simulate.partition import PartitionSimulationConfig, simulate_partition
+from cortexkit.simulate.movie_fmri import MovieFMRISimulationConfig, simulate_movie_fmri
 
 # Raised whenever a simulator's output changes for the same config, so that stored simulations are made
 # again (2: held-out stimuli are never near-copies of training stimuli).
@@ -15,7 +16,8 @@ REVISION = 2
 # simulator returns one dataset, or ``{subject: dataset}`` for several subjects (fmri).
 POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt),
                "fmri": (FMRISimulationConfig, simulate_fmri), "streams": (StreamsSimulationConfig, simulate_streams),
-               "partition": (PartitionSimulationConfig, simulate_partition)}
+               "partition": (PartitionSimulationConfig, simulate_partition),
+               "movie-fmri": (MovieFMRISimulationConfig, simulate_movie_fmri)}
 
 __all__ = [
     "POPULATIONS",
@@ -36,4 +38,6 @@ __all__ = [
     "simulate_streams",
     "PartitionSimulationConfig",
     "simulate_partition",
+    "MovieFMRISimulationConfig",
+    "simulate_movie_fmri",
 ]

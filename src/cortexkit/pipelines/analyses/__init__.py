@@ -2,8 +2,13 @@
 needs on the training stimuli, scores on the test stimuli and writes tables into a new folder:
 
 - :mod:`~cortexkit.pipelines.analyses.partition`: variance partitioning over 2-4 feature spaces
+- :mod:`~cortexkit.pipelines.analyses.width`: the expansion model's score against its last layer's width
+- :mod:`~cortexkit.pipelines.analyses.delays`: time-delayed (FIR) encoding of continuous recordings
 """
 
-from cortexkit.pipelines.analyses.partition import partition, run_partition
+from cortexkit.pipelines.analyses.delays import run_delays
 
-__all__ = ["partition", "run_partition"]
+from cortexkit.pipelines.analyses.partition import partition, run_partition
+from cortexkit.pipelines.analyses.width import WIDTHS, run_width_sweep
+
+__all__ = ["WIDTHS", "partition", "run_delays", "run_partition", "run_width_sweep"]

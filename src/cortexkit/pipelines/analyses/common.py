@@ -15,6 +15,7 @@ import xarray as xr
 from cortexkit import data, metrics
 from cortexkit.config import provenance
 from cortexkit.encoding import RidgeCV
+from cortexkit.errors import ConfigError
 from cortexkit.evaluation import data_fingerprint, noise_ceiling, write_run_record, write_table
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.ridge.config import EncodingConfig, FeatureSpec, model_names, spec_extractor
@@ -27,6 +28,7 @@ class Recording:
     targets in the order of ``test_stimuli``, each unit's noise ceiling (of r², None without repeats)."""
 
     path: str
+    label: str
     ds: xr.Dataset
     train_stimuli: np.ndarray
     test_stimuli: np.ndarray
@@ -44,8 +46,20 @@ def load_recording(store: str | os.PathLike, *, seed: int = 0, allow_overlap: bo
     y_train = train_targets(train)
     y_test = data.repeat_average(test).values
     ceiling = noise_ceiling(test, seed=seed, log=log)
-    return Recording(str(store), ds, np.asarray(train["stimuli"].values), np.asarray(test["stimuli"].values),
+    return Recording(str(store), Path(str(store).rstrip("/")).stem, ds, np.asarray(train["stimuli"].values), np.asarray(test["stimuli"].values),
                      y_train, y_test, ceiling, np.asarray(ds["unit"].values))
+
+
+def load_recordings(stores, *, seed: int = 0, allow_overlap: bool = False, log=print) -> list[Recording]:
+    """:func:`load_recording` of each store; their labels (file stems) must differ."""
+    stores = [stores] if isinstance(stores, (str, os.PathLike)) else list(stores)
+    if not stores:
+        raise ConfigError("no store given")
+    recs = [load_recording(s, seed=seed, allow_overlap=allow_overlap, log=log) for s in stores]
+    labels = [r.label for r in recs]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"stores need distinct file names (they label the recordings), got {labels}")
+    return recs
 
 
 def space_features(rec: Recording, spec: FeatureSpec, cache: FeatureCache, device: str = "cpu") -> dict[str, tuple]:
@@ -78,10 +92,10 @@ def unit_scores(rec: Recording, prediction: np.ndarray) -> dict[str, np.ndarray]
     return out
 
 
-def write_record(out: Path, analysis: str, rec: Recording, settings: dict, seed: int) -> None:
-    """``OUT/config.yaml``: the analysis, its store (with its content fingerprint), settings, provenance."""
-    write_run_record(out, {"analysis": analysis, "data": str(Path(rec.path).resolve()),
-                           "data_fingerprint": data_fingerprint(rec.ds), "settings": settings,
+def write_record(out: Path, analysis: str, recs: list[Recording], settings: dict, seed: int) -> None:
+    """``OUT/config.yaml``: the analysis, its stores (with their content fingerprints), settings, provenance."""
+    write_run_record(out, {"analysis": analysis, "data": [str(Path(r.path).resolve()) for r in recs],
+                           "data_fingerprint": [data_fingerprint(r.ds) for r in recs], "settings": settings,
                            "provenance": provenance(seed)})
 
 

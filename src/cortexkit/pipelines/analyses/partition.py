@@ -33,7 +33,8 @@ from cortexkit.errors import ConfigError
 from cortexkit.evaluation.paired import CONFIDENCE, N_BOOTSTRAP
 from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
-from cortexkit.pipelines.analyses.common import (load_recording, ridge_predict, space_features, write_record,
+from cortexkit.evaluation import to_markdown
+from cortexkit.pipelines.analyses.common import (load_recordings, ridge_predict, space_features, write_record,
                                                  write_tables)
 from cortexkit.pipelines.ridge.config import EncodingConfig, model_names
 
@@ -83,94 +84,108 @@ def _spaces(config: EncodingConfig) -> list[str]:
     return labels
 
 
-def run_partition(store: str | os.PathLike, out: str | os.PathLike, config: EncodingConfig, *, n_iter: int = 20,
+def run_partition(stores, out: str | os.PathLike, config: EncodingConfig, *, n_iter: int = 20,
                   n_bootstrap: int = N_BOOTSTRAP, allow_overlap: bool = False, log=print) -> dict:
     """Partition each unit's explained test variance over the feature spaces of ``config`` (see the
-    module). Writes ``OUT/subsets.csv`` (test R² and r of every subset's fit, per unit),
-    ``OUT/partition.csv`` (each region per unit, beside the truth where the store has it),
-    ``OUT/summary.csv`` (per region: mean over units with a test-stimulus bootstrap interval,
-    median, fraction of units below zero, and, with a truth, its mean, the mean absolute error and
-    the correlation over units) and ``OUT/config.yaml``. Returns the tables.
+    module), on one store or several (units pooled; each recording fitted on its own). Writes
+    ``OUT/subsets.csv`` (test R² and r of every subset's fit, per unit), ``OUT/partition.csv`` (each
+    region per unit, beside the truth where the store has it, and the joint model's split),
+    ``OUT/summary.csv`` and ``OUT/summary.md`` (per region: mean over units with an interval from
+    resampling each recording's test stimuli, median, fraction of units below zero, the fraction
+    of units whose joint fit scores below one of its parts, and, with a truth, its mean, the mean
+    absolute error and the correlation over units) and ``OUT/config.yaml``. Returns the tables.
     """
     labels = _spaces(config)
     for spec in config.features:
         get_extractor(spec.name, spec.params)
     out = check_output(out)
-    rec = load_recording(store, seed=config.seed, allow_overlap=allow_overlap, log=log)
+    recs = load_recordings(stores, seed=config.seed, allow_overlap=allow_overlap, log=log)
     with claimed_output(out):
         cache = FeatureCache()
-        feats = {}
-        for spec in config.features:
-            (name, pair), = space_features(rec, spec, cache, config.device).items()
-            feats[spec.model_name] = pair
-            log(f"{spec.model_name}: {pair[0].shape[1]} features")
-        predictions, joint = {}, None
-        for n in range(1, len(labels) + 1):
-            for subset in itertools.combinations(labels, n):
-                x_train = np.concatenate([feats[s][0] for s in subset], axis=1)
-                x_test = np.concatenate([feats[s][1] for s in subset], axis=1)
-                if n == 1:
-                    pred, _ = ridge_predict(config, x_train, rec.y_train, x_test)
-                else:
-                    model = BandedRidgeCV(bands=[feats[s][0].shape[1] for s in subset], n_iter=n_iter,
-                                          random_state=config.seed, device=config.device,
-                                          **config.ridge.model_dump()).fit(x_train, rec.y_train)
-                    pred = model.predict(x_test)
-                    if n == len(labels):
-                        joint = model.predict(x_test, split=True)
-                predictions[frozenset(subset)] = pred
-                log(f"{region_name(subset, labels)}: median test R² "
-                    f"{np.nanmedian(metrics.r2(rec.y_test, pred)):.3f}")
-        tables = _tables(rec, labels, predictions, joint, n_bootstrap, config.seed)
+        fitted = [_fit_subsets(rec, config, labels, n_iter, cache, log) for rec in recs]
+        tables = _tables(recs, labels, fitted, n_bootstrap, config.seed)
         write_tables(out, tables)
-        write_record(out, "partition", rec, {"encoding": config.model_dump(), "n_iter": n_iter,
-                                             "n_bootstrap": n_bootstrap}, config.seed)
+        (out / "summary.md").write_text(to_markdown(tables["summary"]))
+        write_record(out, "partition", recs, {"encoding": config.model_dump(), "n_iter": n_iter,
+                                              "n_bootstrap": n_bootstrap}, config.seed)
     return tables
 
 
-def _tables(rec, labels, predictions, joint, n_bootstrap, seed) -> dict[str, pd.DataFrame]:
-    r2_of = {s: metrics.r2(rec.y_test, p) for s, p in predictions.items()}
-    regions = partition(r2_of, labels)
-    truth = {name: np.asarray(rec.ds[TRUTH + name].values, dtype=float) for name in regions
-             if TRUTH + name in rec.ds.coords}
-    subsets = pd.concat([pd.DataFrame({"unit": rec.units, "subset": region_name(s, labels), "r2": r2_of[s],
-                                       "pearson": metrics.pearson(rec.y_test, predictions[s])})
-                         for s in predictions], ignore_index=True)
-    split = metrics.r2_split(rec.y_test, joint)
-    rows = []
-    for name, v in regions.items():
-        frame = pd.DataFrame({"unit": rec.units, "region": name, "r2": v})
-        if name in truth:
-            frame["truth"] = truth[name]
-        if "&" not in name:  # the joint model's own attribution of its prediction to this space
-            frame["joint_split_r2"] = split[labels.index(name)]
-        rows.append(frame)
-    per_unit = pd.concat(rows, ignore_index=True)
-    # Intervals: resample the test stimuli, refit nothing, recompute every subset's R² and the regions.
-    rng = np.random.default_rng(seed)
-    n = len(rec.y_test)
-    draws = {name: [] for name in regions}
-    for _ in range(n_bootstrap):
-        idx = rng.integers(0, n, n)
-        boot = partition({s: metrics.r2(rec.y_test[idx], p[idx]) for s, p in predictions.items()}, labels)
-        for name, v in boot.items():
-            draws[name].append(np.nanmean(v))
+def _fit_subsets(rec, config, labels, n_iter, cache, log) -> tuple[dict, np.ndarray]:
+    """Test predictions of every subset's fit on one recording, and the joint model's split."""
+    feats = {}
+    for spec in config.features:
+        (_, pair), = space_features(rec, spec, cache, config.device).items()
+        feats[spec.model_name] = pair
+    predictions, joint = {}, None
+    for n in range(1, len(labels) + 1):
+        for subset in itertools.combinations(labels, n):
+            x_train = np.concatenate([feats[s][0] for s in subset], axis=1)
+            x_test = np.concatenate([feats[s][1] for s in subset], axis=1)
+            if n == 1:
+                pred, _ = ridge_predict(config, x_train, rec.y_train, x_test)
+            else:
+                model = BandedRidgeCV(bands=[feats[s][0].shape[1] for s in subset], n_iter=n_iter,
+                                      random_state=config.seed, device=config.device,
+                                      **config.ridge.model_dump()).fit(x_train, rec.y_train)
+                pred = model.predict(x_test)
+                if n == len(labels):
+                    joint = model.predict(x_test, split=True)
+            predictions[frozenset(subset)] = pred
+            log(f"{rec.label} {region_name(subset, labels)}: median test R² "
+                f"{np.nanmedian(metrics.r2(rec.y_test, pred)):.3f}")
+    return predictions, joint
+
+
+def _tables(recs, labels, fitted, n_bootstrap, seed) -> dict[str, pd.DataFrame]:
+    subsets, per_unit, regions_all, worse_all = [], [], [], []
     every = frozenset(labels)
-    worse = np.zeros(len(rec.units), dtype=bool)
-    for s in labels:  # a joint fit below one of its parts: the banded search missed the better solution
-        worse |= r2_of[every] < r2_of[frozenset([s])] - 1e-3
+    for rec, (predictions, joint) in zip(recs, fitted):
+        r2_of = {s: metrics.r2(rec.y_test, p) for s, p in predictions.items()}
+        regions = partition(r2_of, labels)
+        regions_all.append(regions)
+        truth = {name: np.asarray(rec.ds[TRUTH + name].values, dtype=float) for name in regions
+                 if TRUTH + name in rec.ds.coords}
+        subsets += [pd.DataFrame({"recording": rec.label, "unit": rec.units, "subset": region_name(s, labels),
+                                  "r2": r2_of[s], "pearson": metrics.pearson(rec.y_test, predictions[s])})
+                    for s in predictions]
+        split = metrics.r2_split(rec.y_test, joint)
+        for name, v in regions.items():
+            frame = pd.DataFrame({"recording": rec.label, "unit": rec.units, "region": name, "r2": v})
+            if name in truth:
+                frame["truth"] = truth[name]
+            if "&" not in name:  # the joint model's own attribution of its prediction to this space
+                frame["joint_split_r2"] = split[labels.index(name)]
+            per_unit.append(frame)
+        # a joint fit below one of its parts: the banded search missed the better solution
+        worse_all.append(np.any([r2_of[every] < r2_of[frozenset([s])] - 1e-3 for s in labels], axis=0))
+    per_unit = pd.concat(per_unit, ignore_index=True)
+    worse = np.concatenate(worse_all)
+    # Intervals: resample each recording's test stimuli, refit nothing, recompute every subset's R²
+    # and the regions, average over all units.
+    rng = np.random.default_rng(seed)
+    draws = {name: [] for name in regions_all[0]}
+    for _ in range(n_bootstrap):
+        boot = []
+        for rec, (predictions, _) in zip(recs, fitted):
+            idx = rng.integers(0, len(rec.y_test), len(rec.y_test))
+            boot.append(partition({s: metrics.r2(rec.y_test[idx], p[idx]) for s, p in predictions.items()}, labels))
+        for name in draws:
+            with np.errstate(all="ignore"):
+                draws[name].append(np.nanmean(np.concatenate([b[name] for b in boot])))
     summary = []
     tail = 100 * (1 - CONFIDENCE) / 2
-    for name, v in regions.items():
+    for name in draws:
+        frame = per_unit[per_unit["region"] == name]
+        v = frame["r2"].to_numpy()
         ok = np.isfinite(v)
         lo, hi = np.nanpercentile(draws[name], [tail, 100 - tail]) if n_bootstrap else (np.nan, np.nan)
         row = {"region": name, "spaces": name.count("&") + 1, "mean r2": float(np.mean(v[ok])), "ci_low": lo,
                "ci_high": hi, "median r2": float(np.median(v[ok])), "units below 0": float(np.mean(v[ok] < 0)),
                "units": int(ok.sum()), "units with joint < a part": float(worse.mean())}
-        if name in truth:
-            t = truth[name][ok]
+        if "truth" in frame and frame["truth"].notna().all():
+            t = frame["truth"].to_numpy()[ok]
             row.update({"truth mean": float(t.mean()), "mean abs error": float(np.mean(np.abs(v[ok] - t))),
                         "r with truth": float(np.corrcoef(v[ok], t)[0, 1]) if t.std() > 0 else np.nan})
         summary.append(row)
-    summary = pd.DataFrame(summary)
-    return {"subsets": subsets, "partition": per_unit, "summary": summary}
+    return {"subsets": pd.concat(subsets, ignore_index=True), "partition": per_unit, "summary": pd.DataFrame(summary)}
