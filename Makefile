@@ -59,7 +59,8 @@ docs: $(STAMP)
 
 # The tables of docs/results/, each written by the command that measures it (about an hour on 2
 # cores with empty caches): every benchmark with its models (data in ../shared/data), simulated MT
-# with three feature spaces, reconstruction from simulated V1, two regions compared.
+# with three feature spaces, reconstruction from simulated V1, two regions compared, the expansion
+# width sweep and variance partitioning on the V4 sessions (the benchmark's stores).
 RESULTS := runs/results
 results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit bench run --data-root ../shared/data --out runs/bench
@@ -69,6 +70,8 @@ results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit decode reconstruct $(RESULTS)/v1-300.zarr --out $(RESULTS)/recon-v1 --image-size 32
 	$(BIN)/cortexkit data simulate $(RESULTS)/streams.zarr --population streams
 	$(BIN)/cortexkit compare regions $(RESULTS)/streams.zarr --out $(RESULTS)/streams --permutations 100 --reconstruct pca,retrieval
+	$(BIN)/cortexkit analyze width runs/bench/stores/cowley2023-v4/*.zarr --out $(RESULTS)/v4-width
+	$(BIN)/cortexkit analyze partition runs/bench/stores/cowley2023-v4/*.zarr --out $(RESULTS)/v4-partition --config configs/v4_partition.yaml
 	mkdir -p docs/results
 	cp runs/bench/tables/matrix_*.md docs/results/
 	for b in runs/bench/tables/*/; do for t in recordings layers areas; do \
@@ -78,6 +81,10 @@ results: $(STAMP) $(WEIGHTS)
 	cp $(RESULTS)/streams/comparisons.md docs/results/streams-decoding.md
 	cp $(RESULTS)/streams/encoding.md docs/results/streams-encoding.md
 	cp $(RESULTS)/streams/reconstruction.md docs/results/streams-reconstruction.md
+	cp $(RESULTS)/v4-width/widths.md docs/results/v4-width.md
+	cp $(RESULTS)/v4-width/figures/widths.png docs/figures/v4_width.png
+	cp $(RESULTS)/v4-partition/summary.md docs/results/v4-partition.md
+	cp $(RESULTS)/v4-partition/figures/partition.png docs/figures/v4_partition.png
 
 clean:
 	rm -rf $(VENV) runs site .pytest_cache

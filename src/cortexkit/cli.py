@@ -616,6 +616,32 @@ def analyze_delays(store: Path = STORE, out: Path = Opt(..., help="folder to wri
     console.print(f"report: {report.write_delays_report(tables, out)}; tables in {out}", highlight=False)
 
 
+@command(group=analyze_app, name="probe")
+def analyze_probe(out: Path = Opt(..., help="folder to write (new or empty)"),
+                  features: OStr = Typed(None, Names, help="comma-separated feature spaces (every layer of each is probed)"),
+                  layers: OStr = Typed(None, Names, help="multi-layer feature spaces: 'all' or a comma list"),
+                  param: Optional[list[str]] = Opt(None, "--param", "-p", help="feature-space parameter key=value (repeatable)"),
+                  config: OPath = Opt(None, help="YAML with EncodingConfig fields (labelled feature spaces)"),
+                  dataset: str = Typed("digits", Literal["digits", "photos"], help="digits (scikit-learn) or photos (crops of 15 bundled photographs)"),
+                  size: int = Typed(32, Pixels, help="image side in pixels"),
+                  per_class: int = Typed(120, Positive, help="photos: crops per class"),
+                  bootstrap: int = Typed(1000, Positive, help="test-image resamples for the intervals"),
+                  seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE)):
+    """Image classification with frozen features: a linear probe (ridge classifier, penalty by leave-one-out CV on the
+    training images) per model and layer, test accuracy with its interval, chance and a binomial p.
+
+    Example: cortexkit analyze probe --out runs/probe --features pixels,gabor,expansion -p image_size=140
+
+    Example: cortexkit analyze probe --out runs/probe_photos --dataset photos --features alexnet --layers all
+    """
+    from cortexkit import pipelines
+
+    cfg = pipelines.encoding_config(config, features=features, layers=layers, params=options(param), seed=seed, device=device)
+    tables = pipelines.run_probe(out, cfg, dataset=dataset, size=size, n_per_class=per_class, n_bootstrap=bootstrap, log=log)
+    show(tables["probe"], f"linear probe on {dataset} (test accuracy, 95% CI over test images)")
+    console.print(f"tables in {out}", highlight=False)
+
+
 # --------------------------------------------------------------------------------------------- bench
 
 BENCH_STORE = Opt(Path("runs/bench"), "--out", help="the results store (a folder): cells, stores, runs, tables, site")
