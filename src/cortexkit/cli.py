@@ -642,6 +642,50 @@ def analyze_probe(out: Path = Opt(..., help="folder to write (new or empty)"),
     console.print(f"tables in {out}", highlight=False)
 
 
+@command(group=analyze_app, name="ablations")
+def analyze_ablations(stores: list[Path] = Arg(..., help="one or more Zarr stores of images (units pooled)"),
+                      out: Path = Opt(..., help="folder to write (new or empty)"),
+                      features: str = Typed("expansion", Names, help="the base feature space (one layer)"),
+                      param: Optional[list[str]] = Opt(None, "--param", "-p", help="base parameter key=value (repeatable)"),
+                      variant: Optional[list[str]] = Opt(None, "--variant", "-v", help="NAME:key=value[;key=value] (repeatable); "
+                                                         "default for expansion: the paper's ablations"),
+                      bootstrap: int = Typed(1000, Positive, help="test-stimulus resamples for the intervals"),
+                      seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE),
+                      allow_overlap: bool = Opt(False, help="run even when held-out stimuli copy training stimuli")):
+    """Ablations: the base model with one choice changed at a time (expansion: initialisation, nonlinearity, first-layer
+    filters, pooling, each layer removed), each against the base unit by unit (difference, interval, Wilcoxon p).
+
+    Example: cortexkit analyze ablations v1.zarr --out runs/v1_ablations
+
+    Example: cortexkit analyze ablations v4.zarr --out runs/ab --features alexnet -p layers=[conv3] -v untrained:weights=random
+    """
+    from cortexkit import pipelines
+
+    base = pipelines.feature_specs(features, params=options(param))
+    if len(base) != 1:
+        raise ConfigError(f"--features takes one base feature space, got {features!r}")
+    spec = base[0]
+    if variant:
+        variants = {}
+        for text in variant:
+            name, _, body = text.partition(":")
+            if not name or not body:
+                raise ConfigError(f"--variant must be NAME:key=value[;key=value], got {text!r}")
+            if name in variants:
+                raise ConfigError(f"--variant {name!r} given twice")
+            variants[name] = options(body.split(";"))
+    elif spec.name == "expansion":
+        spec = spec.model_copy(update={"params": {**pipelines.EXPANSION_BASE, **spec.params}})
+        variants = pipelines.EXPANSION_VARIANTS
+    else:
+        raise ConfigError(f"--variant is needed for {spec.name!r} (the default ablations are the expansion model's)")
+    cfg = pipelines.encoding_config(seed=seed, device=device)
+    tables = pipelines.run_ablations(stores, out, spec, variants, config=cfg, n_bootstrap=bootstrap,
+                                     allow_overlap=allow_overlap, log=log)
+    show(tables["ablations"], "ablations (median r, 95% CI over test stimuli; difference from the base model)")
+    console.print(f"tables in {out}", highlight=False)
+
+
 # --------------------------------------------------------------------------------------------- bench
 
 BENCH_STORE = Opt(Path("runs/bench"), "--out", help="the results store (a folder): cells, stores, runs, tables, site")

@@ -51,11 +51,13 @@ def first_layer_bank(kind: str, size: int = 15, seed: int = 0) -> torch.Tensor:
     return torch.from_numpy(bank[:, None]).float()
 
 
-def final_size(size: int) -> int:
-    """Side of the layer-5 map for an input of ``size`` pixels (0 if the layers do not fit)."""
+def final_size(size: int, removed=()) -> int:
+    """Side of the layer-5 map for an input of ``size`` pixels (0 if the layers do not fit), with the
+    convolutions of the ``removed`` layers (2-4) left out."""
     size //= 2  # layer 1: same-size convolution, then 2x2 pooling
-    for k, (pk, ps) in zip(KERNELS, POOLS):
-        size -= k - 1
+    for layer, (k, (pk, ps)) in enumerate(zip(KERNELS, POOLS), start=2):
+        if layer not in removed:
+            size -= k - 1
         if size < pk:
             return 0
         size = (size - pk) // ps + 1
@@ -78,6 +80,9 @@ class ExpansionModel(FeatureExtractor):
         Spatial pooling after each layer (the source averages).
     global_pool : bool
         Average the last layer over positions (features = last width).
+    remove : sequence of int
+        Layers among 2-4 whose random convolution and nonlinearity are left out (their pooling is
+        kept), for ablations: the next layer then reads the previous one directly.
     layers : "last" or "all"
         Return only layer 5 (default) or every layer (layer 1-4 average-pooled to 4 x 4).
     image_size : int
@@ -99,6 +104,7 @@ class ExpansionModel(FeatureExtractor):
         "init": [StrOptions({"kaiming_uniform", "uniform"})],
         "pool": [StrOptions({"avg", "max"})],
         "global_pool": ["boolean"],
+        "remove": [list, tuple],
         "layers": [StrOptions({"last", "all"})],
         "seed": [Integral],
         "max_memory": [str, Integral, None],
@@ -107,13 +113,14 @@ class ExpansionModel(FeatureExtractor):
 
     def __init__(self, widths=(1000, 3000, 5000, 3000), first_layer="curvature", nonlinearity="relu",
                  init="kaiming_uniform", pool="avg", global_pool=False, layers="last", image_size=224,
-                 max_memory="2GB", seed=0, device="cpu"):
+                 max_memory="2GB", seed=0, device="cpu", remove=()):
         self.widths = widths
         self.first_layer = first_layer
         self.nonlinearity = nonlinearity
         self.init = init
         self.pool = pool
         self.global_pool = global_pool
+        self.remove = remove
         self.layers = layers
         self.image_size = image_size
         self.max_memory = max_memory
@@ -145,11 +152,17 @@ class ExpansionModel(FeatureExtractor):
     def _fit(self, stimuli):
         if len(self.widths) != 4 or min(self.widths) < 1:
             raise ConfigError(f"widths must be 4 positive channel counts (layers 2-5), got {self.widths}")
+        removed = sorted({int(r) for r in self.remove})
+        if any(r not in (2, 3, 4) for r in removed):
+            raise ConfigError(f"remove names layers among 2, 3 and 4 (layer 1 is the fixed filters, 5 the output), got {list(self.remove)}")
         self.bank_ = first_layer_bank(self.first_layer, seed=self.seed).to(self.device)
         g = torch.Generator().manual_seed(self.seed)
-        channels = [self.bank_.shape[0] * 3, *self.widths]
-        self.weights_ = []
-        for cin, cout, k in zip(channels[:-1], channels[1:], KERNELS):
+        self.weights_ = []  # one per layer 2-5; None where the layer is removed
+        cin = self.bank_.shape[0] * 3
+        for layer, (cout, k) in enumerate(zip(self.widths, KERNELS), start=2):
+            if layer in removed:
+                self.weights_.append(None)
+                continue
             w = torch.empty(cout, cin, k, k)
             if self.init == "kaiming_uniform":  # gain sqrt(2) (ReLU), bound sqrt(6 / fan_in)
                 bound = np.sqrt(6.0 / (cin * k * k))
@@ -159,9 +172,10 @@ class ExpansionModel(FeatureExtractor):
             else:
                 raise ConfigError(f"init must be 'kaiming_uniform' or 'uniform', got {self.init!r}")
             self.weights_.append(w.to(self.device))
-        self.output_size_ = final_size(self.image_size)
+            cin = cout
+        self.output_size_ = final_size(self.image_size, removed)
         if self.output_size_ < 1:
-            smallest = next(s for s in range(8, 1024) if final_size(s) >= 1)
+            smallest = next(s for s in range(8, 1024) if final_size(s, removed) >= 1)
             raise ConfigError(f"image_size={self.image_size} is too small for 5 layers; the smallest is {smallest}")
 
     def _layers(self, x: torch.Tensor, gray: bool = False) -> list[torch.Tensor]:
@@ -173,17 +187,20 @@ class ExpansionModel(FeatureExtractor):
         weights = list(self.weights_)
         if gray:
             h = self._pool(self._act(F.conv2d(x[:, :1], self.bank_, padding=pad)), 2, 2)
-            first = weights[0]
-            weights[0] = first.reshape(first.shape[0], c, -1, *first.shape[2:]).sum(1)
+            j = next(i for i, w in enumerate(weights) if w is not None)  # the first layer reading layer 1
+            weights[j] = weights[j].reshape(weights[j].shape[0], c, -1, *weights[j].shape[2:]).sum(1)
             # Only layers="all" returns layer 1; the others never read it.
             outs = [h.repeat(1, c, 1, 1) if self.layers == "all" else h]
+            if j > 0:  # removed layers pass layer 1's maps on: they need all colour copies
+                h = h.repeat(1, c, 1, 1)
+                weights[j] = self.weights_[j]
         else:
             # Layer 1: every fixed filter on every colour channel separately (channel-major order).
             h = F.conv2d(x.reshape(n * c, 1, *x.shape[2:]), self.bank_, padding=pad)
             h = self._pool(self._act(h.reshape(n, -1, *h.shape[2:])), 2, 2)
             outs = [h]
         for w, (pk, ps) in zip(weights, POOLS):
-            h = self._pool(self._act(F.conv2d(h, w)), pk, ps)
+            h = self._pool(h if w is None else self._act(F.conv2d(h, w)), pk, ps)
             outs.append(h)
         return outs
 

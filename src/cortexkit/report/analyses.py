@@ -42,8 +42,9 @@ def partition_figure(tables: dict[str, pd.DataFrame]):
         ax2.set_ylabel("estimated")
         ax2.set_title("each unit: estimate against the truth", fontsize=9)
     else:
-        groups = [frame["r2"].dropna().values for _, frame in per_unit.groupby("region", sort=False)]
-        ax2.boxplot(groups, labels=list(dict.fromkeys(per_unit["region"])))
+        names = list(dict.fromkeys(per_unit["region"]))
+        ax2.boxplot([per_unit.loc[per_unit["region"] == n, "r2"].dropna().values for n in names])
+        ax2.set_xticks(range(1, len(names) + 1), names)
         ax2.axhline(0, color="k", lw=0.8)
         ax2.tick_params(axis="x", rotation=30, labelsize=8)
         ax2.set_ylabel("test R² per unit")

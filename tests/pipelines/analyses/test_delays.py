@@ -34,7 +34,8 @@ def test_delays_shift_within_runs_only():
 @pytest.fixture(scope="module")
 def movie(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("movie")
-    data.save(simulate_movie_fmri(n_train_runs=6, run_length=80, n_units=20, hrf_peak=6.0, seed=1), tmp / "movie.zarr")
+    data.save(simulate_movie_fmri(n_train_runs=6, run_length=80, n_units=20, size=24, hrf_peak=6.0, seed=1),
+              tmp / "movie.zarr")
     return tmp
 
 
@@ -43,7 +44,7 @@ def test_cli_recovers_the_haemodynamic_delay(movie):
     assert ds.attrs["true_delay"] == 3 and "run" in ds.coords  # the run coordinate survives the store
     out = movie / "out"
     res = CliRunner().invoke(app, ["analyze", "delays", str(movie / "movie.zarr"), "--out", str(out),
-                                   "--delays", "0-6", "--bootstrap", "200"])
+                                   "--delays", "0-6", "-p", "spacing=2", "--bootstrap", "200"])
     assert res.exit_code == 0, res.output
     assert "recovered delay (most weight): 3 samples; true delay: 3" in (out / "delays.md").read_text()
     summary = pd.read_csv(out / "summary.csv").set_index("model")
@@ -55,10 +56,13 @@ def test_cli_recovers_the_haemodynamic_delay(movie):
     assert (out / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_another_delay_is_recovered_too(movie, tmp_path):
     """A slower response (peak at 10 s, 5 TRs) moves the recovered delay with it: nothing is fixed at 3."""
-    data.save(simulate_movie_fmri(n_train_runs=6, run_length=80, n_units=20, hrf_peak=10.0, seed=2), tmp_path / "slow.zarr")
-    tables = run_delays(tmp_path / "slow.zarr", tmp_path / "out", encoding_config(features="gabor"), delays=range(8),
+    data.save(simulate_movie_fmri(n_train_runs=6, run_length=80, n_units=20, size=24, hrf_peak=10.0, seed=2),
+              tmp_path / "slow.zarr")
+    tables = run_delays(tmp_path / "slow.zarr", tmp_path / "out", encoding_config(features="gabor", params={"spacing": 2.0}),
+                        delays=range(8),
                         n_bootstrap=50, log=lambda m: None)
     assert tables["delays"].attrs["recovered"] == 5
 

@@ -74,6 +74,19 @@ def test_a_space_that_drives_nothing_gets_nothing(tmp_path):
     assert summary.loc["left", "mean r2"] > 0.8 * summary.loc["left", "truth mean"]
 
 
+def test_report_without_a_truth(halves, tmp_path):
+    """Spaces named otherwise than the simulation's truth: no truth columns, the page shows the
+    distribution over units instead."""
+    from cortexkit.report import write_partition_report
+
+    renamed = {"features": [dict(f, label=f["label"][0].upper()) for f in HALVES["features"]]}
+    tables = run_partition(halves / "halves.zarr", tmp_path / "out", EncodingConfig(**renamed), n_iter=4,
+                           n_bootstrap=20, log=lambda m: None)
+    assert "truth" not in tables["partition"] and list(tables["summary"]["region"]) == ["L", "R", "L&R"]
+    page = write_partition_report(tables, tmp_path / "out")
+    assert (tmp_path / "out" / "figures" / "partition.png").stat().st_size > 1000 and "L&amp;R" in page.read_text()
+
+
 def test_bad_spaces(halves):
     store = halves / "halves.zarr"
     with pytest.raises(ConfigError, match="takes 2 to 4 feature spaces"):
