@@ -298,16 +298,29 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
 @command(panel=MODELS)
 def train(config: Path = Arg(..., help="YAML with PredictorConfig fields"), out: Path = Opt(..., help="run directory (resumed)"),
           epochs: OInt = Typed(None, Positive, help="override the config's epochs"), device: OStr = Typed(None, Device, help="cpu or cuda"),
-          data: OStr = Typed(None, Names, help="replace the config's stores: comma-separated PATH or KEY=PATH")):
-    """Train a core + per-session readouts end to end (resumable), score the test split, write the report.
+          data: OStr = Typed(None, Names, help="replace the config's stores: comma-separated PATH or KEY=PATH"),
+          search: OPath = Opt(None, help="YAML search space: search hyperparameters on the validation stimuli (Optuna) instead"),
+          trials: int = Typed(20, Positive, help="--search: trials to complete (resumed searches count the finished ones)"),
+          sampler: str = Typed("tpe", Literal["tpe", "grid"], help="--search: tpe (seeded) or grid (every dimension a list of choices)")):
+    """Train a core + per-session readouts end to end (resumable), score the test split, write the report; or with
+    --search, search its hyperparameters on the validation stimuli (resumable) and write the best config.
 
     On several GPUs: torchrun --nproc_per_node=N -m cortexkit train CONFIG --out OUT (one process per GPU).
 
     Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_trained --data v1.zarr
+
+    Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_search --data v1.zarr --search configs/spaces/predictor.yaml --trials 20
     """
     from cortexkit import pipelines, report
 
     cfg = pipelines.predictor_config(config, epochs=epochs, device=device, data=_names(data))
+    if search is not None:
+        result = pipelines.run_search(cfg, search, out, trials=trials, sampler=sampler, log=log)
+        show(result["trials"], "hyperparameter search (validation score of each trial's best epoch; test not read)")
+        if result["best"] is not None:
+            console.print(f"best: validation score {result['best_score']:.4f}; next: cortexkit train {out / 'best.yaml'} "
+                          f"--out RUN", highlight=False)
+        return
     summary = pipelines.run_trained_predictor(cfg, out, log=log)
     if summary.empty:  # another process of a `torchrun -m cortexkit train` launch: the first one reports
         return

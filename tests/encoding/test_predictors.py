@@ -208,6 +208,12 @@ def test_shipped_configs_parse():
             continue
         cfg = load_config(PredictorConfig, path)
         assert cfg.data and cfg.core["kind"] in ("conv2d", "conv3d", "transformer", "transfer")
+    from cortexkit.pipelines.predictor_search import parse_space
+
+    spaces = sorted((configs[0].parent / "spaces").glob("*.yaml"))  # search spaces for `train --search`
+    assert spaces
+    for path in spaces:
+        assert parse_space(yaml.safe_load(path.read_text()), cfg)
 
 
 def test_every_torchrun_line_launches_the_train_command():

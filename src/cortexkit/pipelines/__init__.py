@@ -6,6 +6,7 @@ the layers below; figures and pages are drawn by :mod:`cortexkit.report` from wh
 - :mod:`~cortexkit.pipelines.feature_export`: features of a recording, cached
 - :mod:`~cortexkit.pipelines.ridge`: ridge on fixed features (fit, stack, evaluate)
 - :mod:`~cortexkit.pipelines.predictor`: cores + readouts trained end to end
+- :mod:`~cortexkit.pipelines.predictor_search`: their hyperparameters searched on the validation stimuli
 - :mod:`~cortexkit.pipelines.evaluate`: any run scored again
 - :mod:`~cortexkit.pipelines.model_comparison`: two models unit by unit, with paired statistics
 - :mod:`~cortexkit.pipelines.comparison`: CKA / RSA between feature spaces and neurons
@@ -31,6 +32,7 @@ from cortexkit.pipelines.insilico import design, response_model, synthesize, tun
 from cortexkit.pipelines.model_comparison import compare_models, compare_predictions
 from cortexkit.pipelines.parameter_decoding import DECODING_METHODS, run_parameter_decoding
 from cortexkit.pipelines.pooled_reconstruction import reconstruct, run_pooled_reconstruction
+from cortexkit.pipelines.predictor_search import run_search
 from cortexkit.pipelines.predictor import (PredictorConfig, evaluate_predictor, load_trained, predictor_config,
                                            run_trained_predictor, stimulus_predictions, train_predictor)
 from cortexkit.pipelines.reconstruction import (DecoderSpec, ReconstructionConfig, prepare_stimuli, reconstruction_config,
@@ -49,7 +51,7 @@ __all__ = [
     "encoding_config", "evaluate_any_run", "evaluate_predictor", "evaluate_run", "export_features", "extract_features",
     "feature_specs", "fit_feature_space", "fit_run", "load_trained", "merge_recordings", "model_names",
     "predictor_config", "prepare_stimuli", "reconstruct", "reconstruction_config", "response_model", "run_demo",
-    "run_ablations", "run_delays", "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_probe", "run_reconstruction", "run_ridge_encoding", "run_streams",
+    "run_ablations", "run_delays", "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_probe", "run_reconstruction", "run_ridge_encoding", "run_search", "run_streams",
     "run_trained_predictor", "run_width_sweep", "simulate_recording", "simulation_config", "stimulus_predictions", "synthesize",
     "train_predictor", "tuning", "write_simulation",
 ]
