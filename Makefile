@@ -60,7 +60,8 @@ docs: $(STAMP)
 # The tables of docs/results/, each written by the command that measures it (about an hour on 2
 # cores with empty caches): every benchmark with its models (data in ../shared/data), simulated MT
 # with three feature spaces, reconstruction from simulated V1, two regions compared, the expansion
-# width sweep and variance partitioning on the V4 sessions (the benchmark's stores).
+# width sweep and variance partitioning on the V4 sessions (the benchmark's stores), the self-motion
+# suite on simulated MSTd. bench/gpu.py writes docs/results/gpu-h200.md on a machine with a GPU.
 RESULTS := runs/results
 results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit bench run --data-root ../shared/data --out runs/bench
@@ -72,6 +73,8 @@ results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit compare regions $(RESULTS)/streams.zarr --out $(RESULTS)/streams --permutations 100 --reconstruct pca,retrieval
 	$(BIN)/cortexkit analyze width runs/bench/stores/cowley2023-v4/*.zarr --out $(RESULTS)/v4-width
 	$(BIN)/cortexkit analyze partition runs/bench/stores/cowley2023-v4/*.zarr --out $(RESULTS)/v4-partition --config configs/v4_partition.yaml
+	$(BIN)/cortexkit data simulate $(RESULTS)/self-motion.zarr --population self-motion
+	$(BIN)/cortexkit analyze self-motion $(RESULTS)/self-motion.zarr --out $(RESULTS)/self-motion
 	mkdir -p docs/results
 	cp runs/bench/tables/matrix_*.md docs/results/
 	for b in runs/bench/tables/*/; do for t in recordings layers areas; do \
@@ -85,6 +88,8 @@ results: $(STAMP) $(WEIGHTS)
 	cp $(RESULTS)/v4-width/figures/widths.png docs/figures/v4_width.png
 	cp $(RESULTS)/v4-partition/summary.md docs/results/v4-partition.md
 	cp $(RESULTS)/v4-partition/figures/partition.png docs/figures/v4_partition.png
+	cp $(RESULTS)/self-motion/self_motion.md docs/results/sim-self-motion.md
+	cp $(RESULTS)/self-motion/self_motion.png docs/figures/sim_self_motion.png
 
 clean:
 	rm -rf $(VENV) runs site .pytest_cache

@@ -33,7 +33,7 @@ CASES = [
     ("data simulate {tmp}/x.zarr --seed -3", "'--seed': " + GE + " 0"),
     ("data simulate {tmp}/x.zarr --seed nan", "'--seed': Input should be a valid integer"),
     ("data simulate {tmp}/x.zarr --n-simple 0 --n-complex 0", "n_simple + n_complex must be at least 1"),
-    ("data simulate {tmp}/x.zarr --population v2", "--population must be one of ['v1', 'mt', 'fmri', 'streams', 'partition', 'movie-fmri'], got 'v2'"),
+    ("data simulate {tmp}/x.zarr --population v2", "--population must be one of ['v1', 'mt', 'fmri', 'streams', 'partition', 'movie-fmri', 'self-motion'], got 'v2'"),
     ("data simulate {tmp}/x.zarr --population mt --n-simple 3", "['n_simple'] do not apply to --population mt"),
     ("data simulate {tmp}/x.zarr --color --gray", "option --color given more than once"),
     ("data simulate {tmp}/x.zarr --config {tmp}/missing.yaml", "missing.yaml: no such config file"),

@@ -15,7 +15,7 @@ TOP = ["demo", "list", "data", "features", "fit", "train", "evaluate", "compare"
 # every command that runs something, as typed after `cortexkit`
 COMMANDS = ["demo", "list", "data simulate", "data convert", "data merge", "data info", "features", "fit", "train",
             "evaluate", "compare models", "compare representations", "compare regions", "decode reconstruct",
-            "decode parameter", "insilico synthesize", "insilico tuning", "insilico design", "analyze partition", "analyze width", "analyze delays", "analyze probe", "analyze ablations", "bench run", "bench show",
+            "decode parameter", "insilico synthesize", "insilico tuning", "insilico design", "analyze partition", "analyze width", "analyze delays", "analyze probe", "analyze ablations", "analyze self-motion", "bench run", "bench show",
             "bench html"]
 
 

@@ -163,11 +163,47 @@ def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed
     console.print(f"report: {page}  ({time.time() - start:.0f} s)")
 
 
+@command(group=analyze_app, name="self-motion")
+def analyze_self_motion(store: Path = STORE, out: Path = Opt(..., help="folder to write (new or empty)"),
+                        dorsalnet: OPath = Opt(None, help="a trained dorsalnet.pt (default: train one on rendered clips into OUT/dorsalnet)"),
+                        clips: int = Typed(3000, Positive, help="rendered self-motion clips to train DorsalNet on"),
+                        epochs: int = Typed(12, Positive, help="DorsalNet training epochs"),
+                        channels: int = Typed(16, Positive, help="DorsalNet's first-stage channels"),
+                        permutations: int = Typed(200, Positive, help="label shuffles for the decoders' chance and p-values"),
+                        bootstrap: int = Typed(1000, Positive, help="test-stimulus resamples for the intervals"),
+                        seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE),
+                        allow_overlap: bool = Opt(False, help="run even when held-out stimuli copy training stimuli")):
+    """STSBench's dorsal suite on self-motion movies: decode heading, speed, rotation and the optic flow from single
+    trials (against shuffled labels), train DorsalNet (a 3D ResNet reporting self-motion) and compare its encoding of
+    the units with the untrained network and motion energy.
+
+    (sm.zarr: `cortexkit data simulate sm.zarr --population self-motion`; the store needs the stimulus coordinates
+    heading_azimuth, heading_elevation, speed, yaw, pitch, and optionally an optic_flow variable)
+
+    Example: cortexkit analyze self-motion sm.zarr --out runs/self_motion
+
+    Example: cortexkit analyze self-motion sm2.zarr --out runs/sm2 --dorsalnet runs/self_motion/dorsalnet/dorsalnet.pt
+    """
+    from cortexkit import pipelines
+
+    cfg = pipelines.encoding_config(seed=seed, device=device)
+    tables = pipelines.run_self_motion(store, out, dorsalnet=dorsalnet, n_clips=clips, epochs=epochs, channels=channels,
+                                       n_permutations=permutations, config=cfg, n_bootstrap=bootstrap,
+                                       allow_overlap=allow_overlap, log=log)
+    show(tables["decoding"], "self-motion decoded from single trials (test trials; chance: shuffled training labels)")
+    if "flow" in tables:
+        show(tables["flow"], "optic flow decoded from single trials")
+    show(tables["encoding"], "encoding the units (median test r, 95% CI; stage chosen by CV on the training stimuli)")
+    console.print(f"tables and self_motion.png in {out}", highlight=False)
+
+
 # ---------------------------------------------------------------------------------------------- data
 
 @command(group=data_app)
 def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of one store per subject)"),
-             population: str = Opt("v1", help="v1 (images), mt (movies), fmri (NSD-like voxels, several subjects) or streams (dorsal + ventral units, the same movies)"),
+             population: str = Opt("v1", help="v1 (images), mt (movies), fmri (NSD-like voxels, several subjects), streams (dorsal + "
+                                   "ventral units, the same movies), partition (two image halves), movie-fmri (continuous runs) or "
+                                   "self-motion (MSTd-like units, optic-flow movies)"),
              config: OPath = Opt(None, help="YAML with the population's config fields"), n_train: OInt = Typed(None, Positive),
              n_test: OInt = Typed(None, Positive), n_repeats: OInt = Typed(None, Positive, help="per test stimulus (fmri: per image)"),
              n_simple: OInt = Typed(None, Count), n_complex: OInt = Typed(None, Count), n_units: OInt = Typed(None, Positive, help="mt units"),
@@ -176,7 +212,7 @@ def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of o
              size: OInt = Typed(None, Pixels, help="pixels"), color: Optional[bool] = Opt(None, "--color/--gray", help="RGB or grayscale (v1, fmri)"),
              seed: OInt = Typed(None, Seed)):
     """Simulate a recording with known ground truth (V1SimulationConfig, MTSimulationConfig, FMRISimulationConfig,
-    StreamsSimulationConfig) as Zarr.
+    StreamsSimulationConfig, PartitionSimulationConfig, MovieFMRISimulationConfig, SelfMotionSimulationConfig) as Zarr.
 
     Example: cortexkit data simulate v1.zarr --n-train 1000 --n-simple 20 --n-complex 20 --seed 1
 

@@ -94,6 +94,7 @@ def test_a_changed_source_file_reconverts_and_recomputes(shared_data, tmp_path):
     assert any("converting" in m for m in third) and "1 cells, 0 up to date, 1 to compute" in third
 
 
+@pytest.mark.slow  # over 8 s; CI runs it
 def test_decoding_cell_equals_the_decode_pipeline(shared_data, tmp_path):
     from cortexkit import data
     from cortexkit.pipelines import run_parameter_decoding
@@ -121,6 +122,7 @@ def test_decoding_cell_equals_the_decode_pipeline(shared_data, tmp_path):
     assert data.open(out / "stores" / "gold-mt-direction" / "cell0.zarr").sizes["unit"] == 1
 
 
+@pytest.mark.slow  # over 8 s; CI runs it
 def test_cells_run_as_dask_tasks(board, tmp_path):
     distributed = pytest.importorskip("distributed")
     out, table, _ = board
@@ -410,6 +412,7 @@ def _permute_test_trials(ds, seed=0):
     return ds.assign(stimulus_id=("trial", ids))
 
 
+@pytest.mark.slow  # over 8 s; CI runs it
 def test_areas_table_of_a_simulated_fmri_benchmark(tmp_path, registered, monkeypatch):
     """Per-area views from the cells' per-unit items: each region is best predicted by its own units.
     Every choice (each recording's and each area's layer) is made by CV on the training split:

@@ -105,6 +105,7 @@ def test_open_is_lazy(tmp_path, small_v1):
     assert os.path.isdir(path)
 
 
+@pytest.mark.slow  # over 8 s; CI runs it
 def test_coordinate_order_does_not_depend_on_the_writing_process(tmp_path):
     """xarray lists a variable's coordinates from a set (hash-seed order); stores written by
     processes with different hash seeds must open with the same coordinate order (results tables

@@ -104,6 +104,7 @@ def test_lazy_targets_with_nan_are_named():
         RidgeCV(alphas=ALPHAS, chunk_size=8).fit(X, da.from_array(Y, chunks=(100, 8)))
 
 
+@pytest.mark.slow  # over 8 s; CI runs it
 def test_dask_local_cluster_matches_single_process(tmp_path):
     distributed = pytest.importorskip("distributed")
     X, Y = _problem(300, 50, 120)

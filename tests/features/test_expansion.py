@@ -63,6 +63,7 @@ def test_curvature_filters():
     assert not np.allclose(bent, bent[::-1, ::-1], atol=1e-3) or not np.allclose(bent, f)
 
 
+@pytest.mark.slow  # over 8 s; CI runs it
 def test_predictivity_rises_with_the_final_width():
     """The expansion model's claim: on simulated V1, ridge on wider final layers predicts better.
     Median r to the true rates, measured with this seed: 0.401 (width 2), 0.475 (16), 0.538 (256)."""

@@ -8,6 +8,7 @@ from cortexkit.features.registry import EXTRACTORS, get_extractor
 from cortexkit.features.expansion import ExpansionModel
 from cortexkit.features.gabor import GaborPyramid
 from cortexkit.features.motion_energy import MotionEnergy, RandomCNN3D
+from cortexkit.features.dorsalnet import DorsalNetFeatures
 from cortexkit.features.pixels import PixelPCA, Pixels
 from cortexkit.features.torch_layers import PretrainedCNN, TorchExtractor
 from cortexkit.features.library import OpenCLIPModel, TimmModel, TorchvisionModel
@@ -19,6 +20,7 @@ __all__ = [
     "GaborPyramid",
     "MotionEnergy",
     "RandomCNN3D",
+    "DorsalNetFeatures",
     "ExpansionModel",
     "Pixels",
     "PixelPCA",

@@ -21,7 +21,8 @@ the layers below; figures and pages are drawn by :mod:`cortexkit.report` from wh
 - :mod:`~cortexkit.pipelines.demo`: the demo
 """
 
-from cortexkit.pipelines.analyses import EXPANSION_BASE, EXPANSION_VARIANTS, run_ablations, run_delays, run_partition, run_probe, run_width_sweep
+from cortexkit.pipelines.analyses import (EXPANSION_BASE, EXPANSION_VARIANTS, run_ablations, run_delays, run_partition, run_probe,
+                                          run_self_motion, run_width_sweep)
 from cortexkit.pipelines.catalog import NOUNS, catalog
 from cortexkit.pipelines.comparison import compare_representations
 from cortexkit.pipelines.dataset_summary import describe_dataset
@@ -51,7 +52,7 @@ __all__ = [
     "encoding_config", "evaluate_any_run", "evaluate_predictor", "evaluate_run", "export_features", "extract_features",
     "feature_specs", "fit_feature_space", "fit_run", "load_trained", "merge_recordings", "model_names",
     "predictor_config", "prepare_stimuli", "reconstruct", "reconstruction_config", "response_model", "run_demo",
-    "run_ablations", "run_delays", "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_probe", "run_reconstruction", "run_ridge_encoding", "run_search", "run_streams",
+    "run_ablations", "run_delays", "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_probe", "run_reconstruction", "run_ridge_encoding", "run_search", "run_self_motion", "run_streams",
     "run_trained_predictor", "run_width_sweep", "simulate_recording", "simulation_config", "stimulus_predictions", "synthesize",
     "train_predictor", "tuning", "write_simulation",
 ]

@@ -49,6 +49,9 @@ def simulation_bytes(population: str, config: BaseModel) -> float:
         frames = (c["n_train_runs"] + 1) * c["run_length"]
         trials = (c["n_train_runs"] + c["n_test_repeats"]) * c["run_length"]
         return 8 * (6 * frames * c["size"] ** 2 + 3 * trials * c["n_units"] + 4 * frames * 400)
+    if population == "self-motion":
+        n = c["n_train"] + c["n_test"]
+        return 8 * (3 * n * c["n_frames"] * c["size"] ** 2 + 8 * n * c["n_dots"] * 3 + 3 * n * c["n_repeats"] * c["n_units"])
     if population == "partition":
         n = c["n_train"] + c["n_test"]
         return 8 * (6 * n * c["size"] ** 2 + 3 * (c["n_train"] + c["n_test"] * c["n_repeats"]) * c["n_units"])

@@ -7,6 +7,8 @@ from cortexkit.simulate.fmri import FMRISimulationConfig, simulate_fmri
 from cortexkit.simulate.streams import StreamsSimulationConfig, simulate_streams
 from cortexkit.simulate.partition import PartitionSimulationConfig, simulate_partition
 from cortexkit.simulate.movie_fmri import MovieFMRISimulationConfig, simulate_movie_fmri
+from cortexkit.render import render_self_motion
+from cortexkit.simulate.self_motion import SelfMotionSimulationConfig, simulate_self_motion
 
 # Raised whenever a simulator's output changes for the same config, so that stored simulations are made
 # again (2: held-out stimuli are never near-copies of training stimuli).
@@ -17,7 +19,8 @@ REVISION = 2
 POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt),
                "fmri": (FMRISimulationConfig, simulate_fmri), "streams": (StreamsSimulationConfig, simulate_streams),
                "partition": (PartitionSimulationConfig, simulate_partition),
-               "movie-fmri": (MovieFMRISimulationConfig, simulate_movie_fmri)}
+               "movie-fmri": (MovieFMRISimulationConfig, simulate_movie_fmri),
+               "self-motion": (SelfMotionSimulationConfig, simulate_self_motion)}
 
 __all__ = [
     "POPULATIONS",
@@ -40,4 +43,7 @@ __all__ = [
     "simulate_partition",
     "MovieFMRISimulationConfig",
     "simulate_movie_fmri",
+    "SelfMotionSimulationConfig",
+    "render_self_motion",
+    "simulate_self_motion",
 ]
