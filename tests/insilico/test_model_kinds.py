@@ -62,6 +62,7 @@ def test_a_trained_core_reproduces_its_predictions_and_recovers_the_cells(v1, tr
     assert (error <= 15).mean() >= 0.75, np.round(error)  # 17/20 measured
 
 
+@pytest.mark.slow  # over 10 s; CI runs it
 def test_the_stacked_model_reproduces_the_stacked_predictions(v1):
     store, ds, out = v1
     config = EncodingConfig(features=[FeatureSpec(name="gabor"), FeatureSpec(name="pixel_pca")],

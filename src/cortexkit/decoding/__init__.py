@@ -2,6 +2,7 @@
 
 from cortexkit.decoding.autoencoder import AutoencoderDecoder, ConvVAE, train_vae
 from cortexkit.decoding.base import DECODERS, Decoder
+from cortexkit.decoding.cnn import CNNDecoder, DeconvNet
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
 from cortexkit.decoding.latent import LatentRidge, PixelPCADecoder
 from cortexkit.decoding.stimulus_parameters import ParameterDecoding, PoissonDecoder, decode_parameter, neurometric
@@ -13,6 +14,8 @@ __all__ = [
     "DECODERS",
     "Decoder",
     "PixelPCADecoder",
+    "CNNDecoder",
+    "DeconvNet",
     "AutoencoderDecoder",
     "LatentDiffusionDecoder",
     "RetrievalDecoder",

@@ -47,6 +47,7 @@ DEFAULT_DECODERS = ("pca", "retrieval", "autoencoder", "diffusion", "search")
 # Short training for a smoke run (`cortexkit decode reconstruct --quick`): not for results.
 QUICK_SETTINGS = {
     "autoencoder": dict(epochs=3, extra_images=200),
+    "cnn": dict(epochs=5),
     "diffusion": dict(epochs=3, extra_images=200, diffusion_epochs=10),
     "search": dict(n_candidates=4, rounds=2, generator_epochs=3, generator_extra_images=200, generator_diffusion_epochs=10),
 }
