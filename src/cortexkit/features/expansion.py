@@ -8,6 +8,11 @@ a nonlinearity and spatial pooling (2x2, the last 4x4 with stride 1). Nothing is
 weights come from a seeded generator (Kaiming-uniform or uniform), so a configuration always gives
 the same features. The widest layers are computed for a batch of images at a time, sized so the
 activations fit ``max_memory``.
+
+``connectivity="full"`` is the paper's locality control: a five-layer perceptron on the flattened
+pixels with the same widths (layer 1 as wide as the fixed bank's 108 maps, the last as wide as the
+convolutional model's output, width x positions), the same initialisation and nonlinearity, no
+pooling. Every unit then sees the whole image.
 """
 
 from __future__ import annotations
@@ -83,6 +88,9 @@ class ExpansionModel(FeatureExtractor):
     remove : sequence of int
         Layers among 2-4 whose random convolution and nonlinearity are left out (their pooling is
         kept), for ablations: the next layer then reads the previous one directly.
+    connectivity : {"local", "full"}
+        Convolutions (local receptive fields, the model) or fully connected layers of the same widths
+        (the locality control; see the module docstring).
     layers : "last" or "all"
         Return only layer 5 (default) or every layer (layer 1-4 average-pooled to 4 x 4).
     image_size : int
@@ -105,6 +113,7 @@ class ExpansionModel(FeatureExtractor):
         "pool": [StrOptions({"avg", "max"})],
         "global_pool": ["boolean"],
         "remove": [list, tuple],
+        "connectivity": [StrOptions({"local", "full"})],
         "layers": [StrOptions({"last", "all"})],
         "seed": [Integral],
         "max_memory": [str, Integral, None],
@@ -113,7 +122,7 @@ class ExpansionModel(FeatureExtractor):
 
     def __init__(self, widths=(1000, 3000, 5000, 3000), first_layer="curvature", nonlinearity="relu",
                  init="kaiming_uniform", pool="avg", global_pool=False, layers="last", image_size=224,
-                 max_memory="2GB", seed=0, device="cpu", remove=()):
+                 max_memory="2GB", seed=0, device="cpu", remove=(), connectivity="local"):
         self.widths = widths
         self.first_layer = first_layer
         self.nonlinearity = nonlinearity
@@ -121,6 +130,7 @@ class ExpansionModel(FeatureExtractor):
         self.pool = pool
         self.global_pool = global_pool
         self.remove = remove
+        self.connectivity = connectivity
         self.layers = layers
         self.image_size = image_size
         self.max_memory = max_memory
@@ -177,11 +187,42 @@ class ExpansionModel(FeatureExtractor):
         if self.output_size_ < 1:
             smallest = next(s for s in range(8, 1024) if final_size(s, removed) >= 1)
             raise ConfigError(f"image_size={self.image_size} is too small for 5 layers; the smallest is {smallest}")
+        if self.connectivity == "full":
+            self._fit_full(removed)
+
+    def _fit_full(self, removed) -> None:
+        """The locality control's weights: fully connected layers of the convolutional model's widths."""
+        if self.global_pool:
+            raise ConfigError("global_pool has no positions to average with connectivity='full'")
+        last = self.widths[3] * self.output_size_**2  # as many features as the convolutional model
+        sizes = [3 * self.image_size**2, self.bank_.shape[0] * 3, *self.widths[:3], last]
+        g = torch.Generator().manual_seed(self.seed + 1)
+        self.fc_ = []  # layers 1-5; None where a layer is removed
+        cin = sizes[0]
+        for layer, cout in enumerate(sizes[1:], start=1):
+            if layer in removed:
+                self.fc_.append(None)
+                continue
+            w = torch.empty(cout, cin)
+            if self.init == "kaiming_uniform":
+                bound = np.sqrt(6.0 / cin)
+                w.uniform_(-bound, bound, generator=g)
+            else:
+                w.uniform_(0.0, 1.0, generator=g)
+            self.fc_.append(w.to(self.device))
+            cin = cout
 
     def _layers(self, x: torch.Tensor, gray: bool = False) -> list[torch.Tensor]:
         """Activations after each of the 5 layers (pooled, before flattening). ``gray``: the three
         colour channels are copies, so layer 1 filters one of them and layer 2 sums its weights over
         the copies (a third of the work of both; equal up to float rounding)."""
+        if self.connectivity == "full":
+            h, outs = x.flatten(1), []
+            for w in self.fc_:
+                if w is not None:
+                    h = self._act(h @ w.T)
+                outs.append(h)
+            return outs
         n, c = x.shape[:2]
         pad = self.bank_.shape[-1] // 2
         weights = list(self.weights_)
@@ -217,7 +258,7 @@ class ExpansionModel(FeatureExtractor):
         outs = self._layers(x, gray)
         last = outs[-1].mean((2, 3)) if self.global_pool else outs[-1].flatten(1)
         if self.layers == "all":
-            return [F.adaptive_avg_pool2d(o, 4).flatten(1) for o in outs[:-1]] + [last]
+            return [o if o.ndim == 2 else F.adaptive_avg_pool2d(o, 4).flatten(1) for o in outs[:-1]] + [last]
         return [last]
 
     def torch_features(self, stimuli: torch.Tensor) -> dict:

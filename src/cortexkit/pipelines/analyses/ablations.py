@@ -38,6 +38,7 @@ EXPANSION_VARIANTS = {
     "without layer 2": {"remove": [2]},
     "without layer 3": {"remove": [3]},
     "without layer 4": {"remove": [4]},
+    "connectivity=full": {"connectivity": "full"},
 }
 
 
