@@ -108,7 +108,7 @@ data_app = _group("data", "Data in: simulate a recording with ground truth, conv
 compare_app = _group("compare", "Compare two models unit by unit, representations (CKA/RSA), or two brain regions.", ANALYSES)
 decode_app = _group("decode", "Decode from responses: reconstruct the stimuli, or decode a stimulus parameter.", ANALYSES)
 insilico_app = _group("insilico", "In-silico experiments on a fitted model: most exciting inputs, tuning, experiment design.", ANALYSES)
-analyze_app = _group("analyze", "The seed papers' analyses: variance partitioning over feature spaces, and more.", ANALYSES)
+analyze_app = _group("analyze", "The seed papers' analyses: variance partitioning, width sweep, time delays, linear probe, ablations, self-motion.", ANALYSES)
 bench_app = _group("bench", "Benchmarks: every model on every benchmark as resumable cells; tables and a site.", BENCHMARKS)
 
 

@@ -5,6 +5,9 @@
 - :class:`Modulator`: an MLP from behavioural variables (running speed, pupil size, ...) to a
   positive multiplicative gain per unit, ``exp(mlp(behaviour))``; its last layer starts at zero,
   so the gain starts at 1.
+- :class:`RecurrentModulator` (ViV1T's option): the behaviour passes through a GRU over the frames
+  of a trial first, so a gain can depend on how behaviour evolved (running onset, pupil dilation
+  history), not only on the current frame; causal in time.
 """
 
 from __future__ import annotations
@@ -38,3 +41,23 @@ class Modulator(nn.Module):
     def forward(self, behavior: torch.Tensor) -> torch.Tensor:
         """Gains (B, n_units) from behaviour (B, n_behaviors)."""
         return torch.exp(self.net(behavior))
+
+
+class RecurrentModulator(nn.Module):
+    """Behaviour over frames (B, T, n_behaviors) -> gains (B, T, n_units) through a GRU (causal)."""
+
+    recurrent = True
+
+    def __init__(self, n_behaviors: int, n_units: int, hidden: int = 16):
+        super().__init__()
+        self.gru = nn.GRU(n_behaviors, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, n_units)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, behavior: torch.Tensor) -> torch.Tensor:
+        """Gains (B, T, n_units) from behaviour (B, T, n_behaviors); (B, n_behaviors) is one frame."""
+        one = behavior.ndim == 2
+        h, _ = self.gru(behavior[:, None] if one else behavior)
+        gains = torch.exp(self.out(h))
+        return gains[:, 0] if one else gains

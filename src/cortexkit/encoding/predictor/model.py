@@ -13,13 +13,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from cortexkit.encoding.cores import CORES
-from cortexkit.encoding.modulation import Modulator, Shifter
+from cortexkit.encoding.modulation import Modulator, RecurrentModulator, Shifter
 from cortexkit.encoding.readouts import READOUTS
 from cortexkit.errors import ConfigError
 
+# Output nonlinearities and their inverses (the inverse sets the readout biases to the mean rates).
 NONLINEARITIES = {
     "elu1": (lambda x: F.elu(x) + 1.0, lambda r: torch.where(r > 1, r - 1, torch.log(r.clamp_min(1e-6)))),
     "softplus": (F.softplus, lambda r: torch.log(torch.expm1(r.clamp_min(1e-6)))),
+    "exp": (torch.exp, lambda r: torch.log(r.clamp_min(1e-6))),  # ViV1T's exponential output mode
 }
 
 
@@ -50,7 +52,11 @@ class NeuralPredictor(nn.Module):
             shift = self.shifters[key](pupil_center.reshape(b * t, -1)) if key in self.shifters and pupil_center is not None else None
             out = act(readout(frames, shift)).reshape(b, t, -1)
             if key in self.modulators and behavior is not None:
-                out = out * self.modulators[key](behavior.reshape(b * t, -1)).reshape(b, t, -1)
+                mod = self.modulators[key]
+                if getattr(mod, "recurrent", False):  # the GRU reads the whole trial's behaviour in order
+                    out = out * mod(behavior.reshape(b, t, -1))
+                else:
+                    out = out * mod(behavior.reshape(b * t, -1)).reshape(b, t, -1)
             return out.transpose(1, 2)
         if f.ndim == 5:
             f = f.mean(2)
@@ -85,7 +91,7 @@ def make_core(core: dict) -> nn.Module:
 
 
 def build_predictor(core: nn.Module, readout: dict, sessions: dict[str, dict], *, nonlinearity: str = "elu1",
-                    shifter: bool = False, modulator: bool = False, map_size: tuple[int, int] | None = None,
+                    shifter: bool = False, modulator: bool | str = False, map_size: tuple[int, int] | None = None,
                     n_behaviors: int = 0) -> NeuralPredictor:
     """Put one readout per session on a core.
 
@@ -97,9 +103,11 @@ def build_predictor(core: nn.Module, readout: dict, sessions: dict[str, dict], *
         ``{"kind": gaussian2d | factorized | linear, **params}``.
     sessions : dict
         ``{key: {"n_units": int}}``.
-    nonlinearity : {"elu1", "softplus"}
-    shifter, modulator : bool
-        Add a shifter (pupil centre -> shift) / modulator (behaviour -> gain) per session.
+    nonlinearity : {"elu1", "softplus", "exp"}
+    shifter : bool
+        Add a shifter (pupil centre -> shift) per session.
+    modulator : bool or {"mlp", "gru"}
+        Add a modulator (behaviour -> gain) per session: True or "mlp" per frame, "gru" recurrent over frames.
     map_size : (int, int), optional
         The core's output (H, W); factorised and linear readouts need it.
     n_behaviors : int
@@ -121,5 +129,9 @@ def build_predictor(core: nn.Module, readout: dict, sessions: dict[str, dict], *
         except (TypeError, ValueError, RuntimeError) as exc:
             raise ConfigError(f"bad readout parameters {params}: {exc}") from None
     shifters = {k: Shifter() for k in sessions} if shifter else None
-    modulators = {k: Modulator(n_behaviors, info["n_units"]) for k, info in sessions.items()} if modulator else None
+    kinds = {True: Modulator, "mlp": Modulator, "gru": RecurrentModulator}
+    if modulator and modulator not in kinds:
+        raise ConfigError(f"modulator must be true, false, 'mlp' or 'gru', got {modulator!r}")
+    modulators = ({k: kinds[modulator](n_behaviors, info["n_units"]) for k, info in sessions.items()}
+                  if modulator else None)
     return NeuralPredictor(core, readouts, nonlinearity=nonlinearity, shifters=shifters, modulators=modulators)
