@@ -365,12 +365,27 @@ def train(config: Path = Arg(..., help="YAML with PredictorConfig fields"), out:
 
 
 @command(panel=MODELS)
-def evaluate(run: Path = Arg(..., help="run directory written by fit, train or decode reconstruct")):
-    """Score a run's test predictions again (every metric, ceilings, nulls) and rewrite its report.
+def evaluate(run: Path = Arg(..., help="run directory written by fit, train or decode reconstruct"),
+             submission: OStr = Typed(None, Names, help="trained Sensorium runs: write the competition's submission file "
+                                                        "instead, from each session's mouse folder, KEY=FOLDER[,KEY=FOLDER]"),
+             tier: str = Typed("live_test_main", Literal["live_test_main", "final_test_main", "live_test_bonus", "final_test_bonus", "oracle"],
+                               help="--submission: the trials to predict")):
+    """Score a run's test predictions again (every metric, ceilings, nulls) and rewrite its report; or, for a trained
+    Sensorium 2023 run, write the predictions of a test tier in the competition's submission layout (RUN/submission).
 
     Example: cortexkit evaluate runs/demo
+
+    Example: cortexkit evaluate runs/sensorium --submission A=~/sensorium/dynamic29156-11-10-Video-8744ed,B=~/sensorium/dynamic29228-2-10-Video-9e0dc3
     """
     from cortexkit import pipelines, report
+
+    if submission is not None:
+        folders = dict(s.split("=", 1) if "=" in s else ("", s) for s in _names(submission))
+        if "" in folders:
+            raise ConfigError("--submission takes KEY=FOLDER pairs (the session key of each mouse folder)")
+        path = pipelines.write_submission(run, folders, run / "submission", tier=tier, log=log)
+        console.print(f"submission: {path}", highlight=False)
+        return
 
     kind, summary = pipelines.evaluate_any_run(run, log=log)
     if kind == "reconstruction":

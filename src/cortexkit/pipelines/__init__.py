@@ -8,6 +8,7 @@ the layers below; figures and pages are drawn by :mod:`cortexkit.report` from wh
 - :mod:`~cortexkit.pipelines.predictor`: cores + readouts trained end to end
 - :mod:`~cortexkit.pipelines.predictor_search`: their hyperparameters searched on the validation stimuli
 - :mod:`~cortexkit.pipelines.evaluate`: any run scored again
+- :mod:`~cortexkit.pipelines.sensorium_submission`: a trained run's predictions in the Sensorium 2023 submission layout
 - :mod:`~cortexkit.pipelines.model_comparison`: two models unit by unit, with paired statistics
 - :mod:`~cortexkit.pipelines.comparison`: CKA / RSA between feature spaces and neurons
 - :mod:`~cortexkit.pipelines.streams`: two regions on the same stimuli (decoding, encoding, CKA)
@@ -42,6 +43,7 @@ from cortexkit.pipelines.recordings import convert_recording, merge_recordings
 from cortexkit.pipelines.ridge import (BANDED, STACKED, BandedSpec, EncodingConfig, FeatureSpec, RidgeSpec, StackSpec, encoding_config,
                                        evaluate_run, feature_specs, fit_feature_space, fit_run, model_names,
                                        run_ridge_encoding)
+from cortexkit.pipelines.sensorium_submission import write_submission
 from cortexkit.pipelines.simulation import simulate_recording, simulation_config, write_simulation
 from cortexkit.pipelines.streams import dissociation_sentence, run_streams
 
@@ -52,7 +54,7 @@ __all__ = [
     "encoding_config", "evaluate_any_run", "evaluate_predictor", "evaluate_run", "export_features", "extract_features",
     "feature_specs", "fit_feature_space", "fit_run", "load_trained", "merge_recordings", "model_names",
     "predictor_config", "prepare_stimuli", "reconstruct", "reconstruction_config", "response_model", "run_demo",
-    "run_ablations", "run_delays", "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_probe", "run_reconstruction", "run_ridge_encoding", "run_search", "run_self_motion", "run_streams",
+    "run_ablations", "run_delays", "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_probe", "run_reconstruction", "run_ridge_encoding", "run_search", "run_self_motion", "write_submission", "run_streams",
     "run_trained_predictor", "run_width_sweep", "simulate_recording", "simulation_config", "stimulus_predictions", "synthesize",
     "train_predictor", "tuning", "write_simulation",
 ]

@@ -103,7 +103,7 @@ def _per_trial(ds, name: str, path) -> np.ndarray | None:
     var = ds[name]
     if var.dims[0] != "trial" or var.ndim not in (2, 3) or (var.ndim == 3 and var.dims[1] != "time"):
         raise DataError(f"dims {var.dims} are not (trial, k) or (trial, time, k)", source=str(path), variable=name)
-    values = np.asarray(var.values, np.float32)
+    values = np.array(var.values, np.float32)  # a copy: the caller standardises it in place, the dataset stays raw
     return values[:, None] if values.ndim == 2 else values
 
 
