@@ -12,6 +12,10 @@ every epoch, resumed after a kill) and writes::
     RUN/results.csv      one row per session x unit on the test split
     RUN/summary.csv      medians per session
 
+With ``ensemble: N`` the config trains N members (seeds ``seed`` .. ``seed + N - 1``, each a full run
+in ``RUN/members/I``, resumable) and the run's predictions are their average; ``RUN/model.pt`` then
+names the members.
+
 Under ``torchrun`` (several processes), the model is wrapped in DistributedDataParallel (NCCL on
 GPUs, gloo on CPUs), each process takes its share of every epoch's batches, and only rank 0
 writes files: ``torchrun --nproc_per_node=N -m cortexkit train CONFIG.yaml --out OUT``.
@@ -51,6 +55,8 @@ def train_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=prin
     """Train (or resume) a predictor run into ``out``; returns the run with the trained model."""
     out = check_output(out)
     rank, world = _distributed()
+    if config.ensemble > 1:
+        return _train_ensemble(config, out, world, log, stop_after)
     run = PredictorRun(config)
     if rank == 0:
         claim_output(out)
@@ -76,6 +82,30 @@ def train_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=prin
     return run
 
 
+def _train_ensemble(config: PredictorConfig, out: Path, world: int, log, stop_after) -> PredictorRun:
+    """Members trained one after the other from seeds seed, seed + 1, ...; the run averages them."""
+    from cortexkit.encoding.predictor import EnsemblePredictor
+
+    if world > 1:
+        raise ConfigError("an ensemble trains its members one after the other; launch it without torchrun")
+    claim_output(out)
+    members = []
+    for i in range(config.ensemble):
+        log(f"ensemble member {i + 1} of {config.ensemble} (seed {config.seed + i})")
+        member = config.model_copy(update={"ensemble": 1, "seed": config.seed + i})
+        members.append(train_predictor(member, out / "members" / str(i), log=log, stop_after=stop_after))
+    run = members[0]  # the sessions (the test split is the same for every seed)
+    run.config = config
+    run.model = EnsemblePredictor([m.model for m in members]).eval()
+    fingerprints = {key: data_fingerprint(sess.dataset) for key, sess in run.sessions.items()}
+    write_run_record(out, {"training": config.model_dump(), "data_fingerprints": fingerprints,
+                           "provenance": provenance(config.seed), "world_size": world})
+    if stop_after is None:
+        with atomic_path(out / "model.pt") as tmp:
+            torch.save({"members": [f"members/{i}" for i in range(config.ensemble)], "config": config.model_dump()}, tmp)
+    return run
+
+
 def load_trained(run_dir: str | os.PathLike) -> PredictorRun:
     """A finished run's sessions and model, rebuilt from ``RUN/model.pt``."""
     path = Path(run_dir) / "model.pt"
@@ -85,6 +115,14 @@ def load_trained(run_dir: str | os.PathLike) -> PredictorRun:
         raise DataError("no trained model (train it first with `cortexkit train`)", source=str(path)) from None
     except Exception as exc:
         raise DataError(f"cannot read the model ({type(exc).__name__}: {str(exc)[:200]})", source=str(path)) from None
+    if "members" in saved:  # an ensemble: each member is a run of its own
+        from cortexkit.encoding.predictor import EnsemblePredictor
+
+        members = [load_trained(Path(run_dir) / m) for m in saved["members"]]
+        run = members[0]
+        run.config = PredictorConfig.model_validate(saved["config"])
+        run.model = EnsemblePredictor([m.model for m in members]).eval()
+        return run
     run = PredictorRun(PredictorConfig.model_validate(saved["config"]))
     run.model.load_state_dict(saved["state"])
     run.model.eval()

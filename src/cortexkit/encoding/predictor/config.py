@@ -51,5 +51,6 @@ class PredictorConfig(BaseModel):
     device: str = "cpu"
     seed: int = Field(0, ge=0, lt=2**32, description="seed of every random draw (numpy and torch accept 0 to 2**32 - 1)")
     val_fraction: float = Field(0.1, gt=0, lt=1, description="training stimuli held out for early stopping (no 'val' split)")
+    ensemble: int = Field(1, ge=1, le=64, description="cores trained with seeds seed, seed + 1, ...; their predictions averaged")
 
     _device = field_validator("device")(classmethod(lambda cls, v: check_device(v)))

@@ -80,6 +80,26 @@ class NeuralPredictor(nn.Module):
             self.readouts[key].initialize_bias(mean.to(next(self.parameters()).device), inverse)
 
 
+class EnsemblePredictor(nn.Module):
+    """Several predictors of the same sessions (cores trained from different seeds); the prediction
+    is the mean of theirs, in response space."""
+
+    def __init__(self, members: list[NeuralPredictor]):
+        super().__init__()
+        if not members:
+            raise ConfigError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def readouts(self):
+        """The first member's readouts (for reading learned positions)."""
+        return self.members[0].readouts
+
+    def forward(self, *args, **kwargs):
+        """The mean of the members' predictions (same arguments as :meth:`NeuralPredictor.forward`)."""
+        return torch.stack([m(*args, **kwargs) for m in self.members]).mean(0)
+
+
 def make_core(core: dict) -> nn.Module:
     """A core from settings {"kind": conv2d | conv3d | transformer | transfer, **params}."""
     cls = CORES.lookup(core.get("kind", "conv2d"))
