@@ -15,6 +15,8 @@ times, their ratio and the agreement of the results:
   trial counts are given below: the time per trial scales to the real ones), and
   ``configs/v4_transfer_gpu.yaml`` on the real V4 sessions (VGG16 initialised at random: the
   ImageNet weights cost the same time), one epoch each, with peak GPU memory;
+- ViV1T's options on ``configs/sensorium_gpu.yaml`` (parallel attention, gradient checkpointing,
+  the GRU modulator, the exponential output): time per epoch and peak memory against the config;
 - DorsalNet: training on 3000 rendered self-motion clips (12 epochs), and its validation errors;
 - hyperparameter search: two trials of ``train --search`` on CUDA.
 
@@ -259,6 +261,32 @@ def gpu_configs(args, work):
     RESULTS["GPU-sized configs"] = rows
 
 
+@part("ViV1T options")
+def viv1t_options(args, work):
+    """sensorium_gpu.yaml with each of ViV1T's options: time per epoch and peak memory against the config as shipped."""
+    from cortexkit import data
+    from cortexkit.pipelines import predictor_config
+
+    neurons, train, oracle = (200, 8, 4) if args.quick else (2000, 64, 8)
+    paths = []
+    for i, key in enumerate("AB"):
+        if not (work / f"mouse{key}.zarr").exists():
+            _mouse(work / f"mouse{key}", neurons, train, oracle, seed=i)
+            data.convert(work / f"mouse{key}", work / f"mouse{key}.zarr", "sensorium2023", log=lambda m: None)
+        paths.append(f"{key}={work / f'mouse{key}.zarr'}")
+    base = predictor_config(ROOT / "configs" / "sensorium_gpu.yaml", data=paths).model_copy(update={"device": GPU})
+    variants = {"as shipped": {}, "attention: parallel": {"core": {**base.core, "attention": "parallel"}},
+                "grad_checkpointing: true": {"core": {**base.core, "grad_checkpointing": True}},
+                "modulator: gru": {"modulator": "gru"}, "nonlinearity: exp": {"nonlinearity": "exp"}}
+    rows = {}
+    for name, change in variants.items():
+        _reset_peak()
+        epoch, _ = _epoch_time(base.model_copy(update=change), work / "viv1t" / name.split(":")[0].replace(" ", "_"))
+        rows[name] = {"epoch_s": epoch, "peak_gib": _peak()}
+        say(f"{name}: {epoch:.2f} s per epoch, peak GPU memory {rows[name]['peak_gib']:.1f} GiB")
+    RESULTS["ViV1T options"] = rows
+
+
 @part("dorsalnet")
 def dorsalnet(args, work):
     from cortexkit.features.dorsalnet import train_dorsalnet
@@ -293,7 +321,7 @@ def main(argv=None):
     parser.add_argument("--v4-data", default=None, help="folder holding cowley2023_v4 (e.g. ../shared/data)")
     parser.add_argument("--quick", action="store_true", help="smaller problems, a smoke run")
     parser.add_argument("--device", default="cuda", help="cuda, or cpu for a dry run of the script without a GPU")
-    parser.add_argument("--only", default=None, help="comma-separated parts: ridge,predictors,features,gpu,dorsalnet,search")
+    parser.add_argument("--only", default=None, help="comma-separated parts: ridge,predictors,features,gpu,viv1t,dorsalnet,search")
     args = parser.parse_args(argv)
     global GPU
     GPU = args.device
@@ -309,7 +337,7 @@ def main(argv=None):
         f"{torch.get_num_threads()} CPU threads", item=False)
     global OUT
     OUT = out
-    only = set((args.only or "ridge,predictors,features,gpu,dorsalnet,search").split(","))
+    only = set((args.only or "ridge,predictors,features,gpu,viv1t,dorsalnet,search").split(","))
     if "ridge" in only:
         ridge(args)
     if "predictors" in only:
@@ -318,6 +346,8 @@ def main(argv=None):
         features(args)
     if "gpu" in only:
         gpu_configs(args, work)
+    if "viv1t" in only:
+        viv1t_options(args, work)
     if "dorsalnet" in only:
         dorsalnet(args, work)
     if "search" in only:
