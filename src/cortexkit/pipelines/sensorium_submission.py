@@ -23,7 +23,7 @@ import torch
 
 from cortexkit._atomic import atomic_path
 from cortexkit.data.readers._common import load_npy
-from cortexkit.encoding.predictor.training import _per_trial, core_input
+from cortexkit.encoding.predictor.training import trial_variable, core_input
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize
 
@@ -66,8 +66,8 @@ def session_predictions(run, key: str, folder: str | os.PathLike, tier: str, ski
                         "is this the folder the session was converted from?", source=str(ids_file))
     n_frames, out_h, out_w = (ds.sizes[d] for d in ("frame", "y", "x"))
     steps = sess.responses.shape[2]
-    std_behavior = _standardiser(_per_trial(ds, "behavior", folder))
-    std_pupil = _standardiser(_per_trial(ds, "pupil_center", folder))
+    std_behavior = _standardiser(trial_variable(ds, "behavior", folder))
+    std_pupil = _standardiser(trial_variable(ds, "pupil_center", folder))
     rows = []
     device = run.device
     for t in trials:

@@ -84,7 +84,7 @@ def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
         "val": np.flatnonzero(np.isin(stim_index, val_stim)),
         "test": np.flatnonzero(np.isin(stim_index, np.flatnonzero(split == "test"))),
     }
-    behavior, pupil = (_per_trial(ds, name, spec.path) for name in ("behavior", "pupil_center"))
+    behavior, pupil = (trial_variable(ds, name, spec.path) for name in ("behavior", "pupil_center"))
     if (config.shifter and pupil is None) or (config.modulator and behavior is None):
         raise DataError("the shifter needs 'pupil_center' and the modulator 'behavior' in the store",
                         source=spec.path)
@@ -95,7 +95,7 @@ def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
     return Session(spec.data_key, _stimulus_tensor(ds, config), stim_index, responses, behavior, pupil, trials, ds)
 
 
-def _per_trial(ds, name: str, path) -> np.ndarray | None:
+def trial_variable(ds, name: str, path) -> np.ndarray | None:
     """``name`` as (trial, time, k): per frame (``trial, time, k``, Sensorium) or one value per
     trial (``trial, k``, e.g. the simulator's gaze offset), which counts as one frame."""
     if name not in ds:
