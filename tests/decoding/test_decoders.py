@@ -120,7 +120,7 @@ def test_parameter_decoding_recovers_direction_and_chance():
 def test_cnn_decoder_beats_its_shuffled_null_and_resumes(v1, tmp_path):
     """The end-to-end CNN baseline identifies held-out images above chance (2-way, pixels; measured
     0.70 after 20 epochs, PCA 0.97 on the same data: with 800 images the learned map is the weaker
-    one), and a rerun with its checkpoint gives the same reconstructions."""
+    one), a rerun with its checkpoint gives the same reconstructions, and videos come out whole."""
     from cortexkit.decoding import CNNDecoder
 
     r_tr, s_tr, r_te, s_te = v1
@@ -132,8 +132,9 @@ def test_cnn_decoder_beats_its_shuffled_null_and_resumes(v1, tmp_path):
     assert rm.identification_pvalue(flat_s, flat_r, n_permutations=200) < 0.05
     again = CNNDecoder(epochs=10, checkpoint_dir=str(tmp_path)).fit(r_tr, s_tr).reconstruct(r_te)
     np.testing.assert_allclose(again, rec, atol=1e-6)
-    with pytest.raises(ConfigError, match="reconstructs images"):
-        CNNDecoder().fit(r_tr[:10], np.zeros((10, 4, 16, 16), np.float32))
+    clips = np.random.default_rng(0).random((30, 4, 16, 16), dtype=np.float32)  # videos: frames as channels
+    video = CNNDecoder(epochs=1).fit(np.random.default_rng(1).random((30, 5), dtype=np.float32), clips)
+    assert video.reconstruct(np.zeros((2, 5), np.float32)).shape == (2, 4, 16, 16)
 
 
 @pytest.mark.slow  # over 10 s; CI runs it

@@ -1,5 +1,6 @@
 """The reconstruction and parameter-decoding pipelines: run folders, nulls, videos, real MT data."""
 
+import numpy as np
 import pytest
 
 from cortexkit import data
@@ -12,11 +13,13 @@ def test_reconstruction_run_with_nulls_and_videos(tmp_path):
 
     store = data.save(simulate_mt(n_train=150, n_test=12, n_repeats=3, n_units=30, size=16, n_frames=6, seed=1),
                       tmp_path / "mt.zarr")
-    cfg = ReconstructionConfig(image_size=16, n_permutations=50, n_grid=4, decoders=[DecoderSpec(name="pca", params={"n_components": 20})])
+    cfg = ReconstructionConfig(image_size=16, n_permutations=50, n_grid=4, decoders=[DecoderSpec(name="pca", params={"n_components": 20}),
+                                                                                     DecoderSpec(name="cnn", params={"epochs": 2})])
     table = run_reconstruction(store, tmp_path / "run", cfg, log=lambda m: None)
     write_reconstruction_report(tmp_path / "run")
-    assert list(table["method"]) == ["pca", "pca (shuffled)", "mean image", "gray"]
-    assert {"pixcorr", "ssim", "psnr", "2way_pixels", "top1_pixels", "p_2way_pixels"} <= set(table.columns)
+    assert list(table["method"]) == ["pca", "pca (shuffled)", "cnn", "cnn (shuffled)", "mean image", "gray"]
+    assert {"pixcorr", "ssim", "psnr", "2way_pixels", "top1_pixels", "p_2way_pixels", "temporal_r", "2way_motion"} <= set(table.columns)
+    assert (tmp_path / "run" / "videos" / "cnn.gif").exists()
     assert (tmp_path / "run" / "videos" / "pca.gif").exists() and (tmp_path / "run" / "report.html").exists()
     # rerunning keeps the reconstructions
     messages = []
@@ -59,3 +62,15 @@ def test_generative_decoders_at_their_defaults_beat_their_nulls(tmp_path):
     for name in ("diffusion", "search"):
         assert table.loc[name, "2way_alexnet_conv5"] > table.loc[f"{name} (shuffled)", "2way_alexnet_conv5"] + 0.03
         assert table.loc[name, "p_2way_alexnet_conv5"] < 0.05
+
+
+def test_temporal_metrics_hand_cases():
+    from cortexkit.metrics import reconstruction as rm
+
+    rng = np.random.default_rng(0)
+    clips = rng.random((3, 5, 8, 8))
+    np.testing.assert_allclose(rm.temporal_correlation(clips, clips), 1.0)
+    np.testing.assert_allclose(rm.temporal_correlation(clips, clips[:, ::-1]), rm.temporal_correlation(clips[:, ::-1], clips))
+    assert (rm.temporal_correlation(clips, 0.5 * clips + 0.2) > 0.999).all()  # contrast and offset do not matter
+    assert np.isnan(rm.temporal_correlation(clips, np.repeat(clips[:, :1], 5, axis=1))).all()  # a still picture
+    assert rm.frame_differences(clips).shape == (3, 4 * 64)

@@ -8,7 +8,8 @@ stages (nearest-neighbour upsampling x2, 3 x 3 convolution, batch norm, ReLU) br
 size; a 3 x 3 convolution and a sigmoid give the pixels. It is trained with mean squared error on
 the training stimuli (AdamW, weight decay, dropout on the responses), early-stopped on a held-out
 ``val_fraction`` of them (the test split is never seen), checkpointed every epoch when
-``checkpoint_dir`` is given (a killed run resumes).
+``checkpoint_dir`` is given (a killed run resumes). Videos are decoded whole: their frames (times
+colour channels) are the network's output channels, so one response vector gives a clip.
 """
 
 from __future__ import annotations
@@ -87,13 +88,11 @@ class CNNDecoder(Decoder):
         self.log = log
 
     def _fit(self, responses, stimuli):
-        if is_video(stimuli):
-            raise ConfigError("the cnn decoder reconstructs images; use the pca or retrieval decoder for videos")
         if not 0 < self.val_fraction < 0.5:
             raise ConfigError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
         self.mean_, self.sd_ = responses.mean(0), responses.std(0) + 1e-6
         r = torch.from_numpy((responses - self.mean_) / self.sd_)
-        x = to_tensor(stimuli)
+        x = self._as_channels(stimuli)
         rng = np.random.default_rng([self.seed, 47])
         order = rng.permutation(len(r))
         n_val = max(1, int(round(self.val_fraction * len(r))))
@@ -125,8 +124,21 @@ class CNNDecoder(Decoder):
               log=self.log)
         self.net_.eval()
 
+    def _as_channels(self, stimuli: np.ndarray) -> torch.Tensor:
+        """(n, C, y, x): an image's colour channels, or a video's frames (times colours)."""
+        self.video_ = is_video(stimuli)
+        if not self.video_:
+            return to_tensor(stimuli)
+        v = stimuli if stimuli.ndim == 5 else stimuli[..., None]  # (n, frame, y, x, colour)
+        return torch.from_numpy(np.ascontiguousarray(np.moveaxis(v, 4, 2).reshape(len(v), -1, *v.shape[2:4])))
+
     @torch.no_grad()
     def _reconstruct(self, responses):
         r = torch.from_numpy((responses - self.mean_) / self.sd_).to(self.device)
-        out = torch.cat([self.net_(r[s:s + 256]) for s in range(0, len(r), 256)])
+        out = torch.cat([self.net_(r[s:s + 256]) for s in range(0, len(r), 256)]).cpu()
+        if self.video_:  # channels back to (frame[, colour]); the base class reshapes to the stimuli's shape
+            shape = tuple(self.stimulus_shape_)
+            frames, colours = shape[0], (shape[3] if len(shape) == 4 else 1)
+            v = out.numpy().reshape(len(out), frames, colours, *out.shape[2:])
+            return np.moveaxis(v, 2, 4)
         return from_tensor(out, gray=len(self.stimulus_shape_) == 2)

@@ -16,6 +16,10 @@ Conventions (brain-diffuser / MindEye, and STSBench for PSNR):
   is undefined.
 - ``identification``: with ``r[i, j] = corr(gt_features_i, rec_features_j)``, reconstruction ``j``
   scores ``#{i : r[i, j] < r[j, j]} / (N - 1)`` (2-way); n-way draws ``n - 1`` distractors.
+- Videos (n, frame, y, x[, 3]): per-frame metrics are the image metrics of every frame; the temporal
+  ones compare the change between consecutive frames, ``temporal_correlation`` (Pearson r of the
+  frame differences of one clip against its reconstruction's) and ``frame_differences`` (the
+  features for identification by motion).
 """
 
 from __future__ import annotations
@@ -255,3 +259,25 @@ def identification_pvalue(gt_features, rec_features, *, n_permutations: int = 10
     rng = np.random.default_rng(seed)
     count = sum(score(r[rng.permutation(n)]) >= observed for _ in range(n_permutations))
     return float((1 + count) / (1 + n_permutations))
+
+
+def frame_differences(videos) -> np.ndarray:
+    """Consecutive-frame differences of videos (n, frame, y, x[, 3]), flattened per clip: the
+    temporal features of identification by motion."""
+    v = np.asarray(videos, dtype=np.float64)
+    if v.ndim < 4 or v.shape[1] < 2:
+        raise DataError(f"expected videos (n, frame >= 2, y, x[, 3]), got {v.shape}", variable="videos")
+    return np.diff(v, axis=1).reshape(len(v), -1)
+
+
+def temporal_correlation(gt, rec) -> np.ndarray:
+    """Per clip, the Pearson r between the frame differences of the ground truth and of the
+    reconstruction (how well the reconstruction moves as the clip does); NaN where either is static."""
+    g, r = frame_differences(gt), frame_differences(rec)
+    if g.shape != r.shape:
+        raise DataError(f"reconstructions {np.shape(rec)} do not match ground truth {np.shape(gt)}", variable="reconstructions")
+    g = g - g.mean(1, keepdims=True)
+    r = r - r.mean(1, keepdims=True)
+    norm = np.sqrt((g**2).sum(1) * (r**2).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 1e-12, (g * r).sum(1) / norm, np.nan)

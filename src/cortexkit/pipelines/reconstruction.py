@@ -94,7 +94,8 @@ def _decoder(spec: DecoderSpec, out: Path, seed: int, log, generator_spec: Decod
         params.setdefault("log", log)
         # VAE-based decoders with the same VAE settings share one trained VAE (the checkpoint is
         # only resumed when its settings match, otherwise it is trained again).
-        params.setdefault("vae_checkpoint", str(out / "checkpoints" / "vae.pt"))
+        if "vae_checkpoint" in accepted:
+            params.setdefault("vae_checkpoint", str(out / "checkpoints" / "vae.pt"))
     if spec.name == "search":
         gen = {k.removeprefix("generator_"): v for k, v in params.items() if k.startswith("generator_")}
         params = {k: v for k, v in params.items() if not k.startswith("generator_")}
@@ -140,9 +141,9 @@ def _frames(x: np.ndarray, video: bool) -> np.ndarray:
 def identification_features(images: np.ndarray, video: bool) -> dict[str, np.ndarray]:
     """Feature spaces for identification: pixels, and AlexNet features.4 / features.11 (224 px,
     ImageNet normalisation) when the offline weights are installed."""
+    if video:  # motion first: the last space is the one of the reported top-1 and p-value
+        return {"motion": rm.frame_differences(images), "pixels": images.reshape(len(images), -1)}
     out = {"pixels": images.reshape(len(images), -1)}
-    if video:
-        return out
     try:
         from cortexkit.features import PretrainedCNN
 
@@ -199,6 +200,8 @@ def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video
         return float(values[np.isfinite(values)].mean()) if np.isfinite(values).any() else float("nan")
 
     row = {"pixcorr": mean(rm.pixcorr(g, r)), "ssim": mean(rm.ssim(g, r)), "psnr": mean(rm.psnr(g, r, cap=rm.PSNR_CAP))}
+    if video and gt.shape[1] > 1:
+        row["temporal_r"] = mean(rm.temporal_correlation(gt, rec))
     for name, metric in lpips.items():
         row[name] = float(np.mean(metric(g, r)))
     if rec_feats is None:
