@@ -98,6 +98,7 @@ def test_decoder_input_errors(v1):
         dec.reconstruct(r_tr[:, :3])
 
 
+@pytest.mark.slow  # over 10 s; CI runs it
 def test_parameter_decoding_recovers_direction_and_chance():
     rng = np.random.default_rng(0)
     direction = np.repeat([0, 90, 180, 270], 50)
