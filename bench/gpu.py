@@ -176,7 +176,7 @@ def predictors(args, work):
     for name, store in configs[:1] if args.quick else configs:
         cfg = predictor_config(ROOT / "configs" / f"{name}.yaml", data=[str(stores[store])])
         cpu, _ = _epoch_time(cfg, work / name / "cpu", device="cpu")
-        fp32, run = _epoch_time(cfg, work / name / "fp32", device=GPU, bf16=False)
+        fp32, _ = _epoch_time(cfg, work / name / "fp32", device=GPU, bf16=False)
         bf16, _ = _epoch_time(cfg, work / name / "bf16", device=GPU, bf16=True)
         again, _ = _train(cfg, work / name / "again", 4, device=GPU, bf16=False)
         a = [h["val"] for h in _history(work / name / "fp32" / "three")]
@@ -190,7 +190,6 @@ def predictors(args, work):
         say(f"{name}: epoch CPU {cpu:.2f} s, CUDA fp32 {fp32:.2f} s ({cpu / fp32:.1f}x), bf16 {bf16:.2f} s "
             f"({cpu / bf16:.1f}x); two seeded CUDA runs {'identical' if a == b else 'differ: validation r ' + _rounded(a) + ' vs ' + _rounded(b)}; "
             f"test median r after {short_epochs} bf16 epochs {score:.3f}")
-        del run
     RESULTS["trained predictors"] = rows
 
 

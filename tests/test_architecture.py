@@ -205,3 +205,24 @@ def test_the_default_install_leaves_the_heavy_libraries_out():
             pulled.append(name)
     assert pulled and not heavy & set(pulled), sorted(heavy & set(pulled))
     assert "torch" in pulled  # the check reads the real requirements
+    # ...nor through a dependency: walk what the default install pulls, as installed here
+    from importlib.metadata import PackageNotFoundError
+
+    seen, todo, chains = set(), list(pulled), {}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            texts = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for text in texts:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                child = req.name.lower().replace("_", "-")
+                chains.setdefault(child, f"{chains.get(name, name)} -> {child}")
+                todo.append(child)
+    assert not heavy & seen, [chains[h] for h in sorted(heavy & seen)]
+    assert {"optuna", "xarray", "numpy"} <= seen  # the walk reaches the dependencies' own

@@ -6,7 +6,7 @@ import pytest
 from cortexkit import data
 from cortexkit.decoding import (AutoencoderDecoder, BrainOptimizedSearch, LatentDiffusionDecoder, PixelPCADecoder,
                                 RetrievalDecoder, decode_parameter, neurometric)
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import DataError
 from cortexkit.metrics import reconstruction as rm
 from cortexkit.simulate import simulate_v1
 

@@ -8,7 +8,6 @@ import pytest
 
 from cortexkit import data, metrics
 from cortexkit.encoding.predictor import EnsemblePredictor, PredictorConfig, SessionSpec
-from cortexkit.errors import ConfigError
 from cortexkit.pipelines.predictor import evaluate_predictor, load_trained, train_predictor
 from cortexkit.simulate import simulate_v1
 

@@ -2,7 +2,6 @@
 (a second call adds trials instead of starting over), and its best config trains with one more command."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner

@@ -30,6 +30,21 @@ def check_images(stimuli, *, what: str = "stimuli") -> np.ndarray:
     return arr
 
 
+def check_gray_videos(stimuli, *, what: str = "stimuli") -> np.ndarray:
+    """Validate a video batch as float32 grayscale ``(n, frame, y, x)``: colour videos
+    ``(n, frame, y, x, channel)`` are converted to luminance; finite."""
+    from cortexkit.image import to_grayscale
+
+    arr = np.asarray(stimuli, dtype=np.float32)
+    if arr.ndim == 5:
+        arr = to_grayscale(arr, gray_ndim=4)
+    if arr.ndim != 4:
+        raise DataError(f"expected videos (stimulus, frame, y, x[, channel]), got shape {arr.shape}", variable=what)
+    if not np.isfinite(arr).all():
+        raise DataError("contains NaN or inf", variable=what)
+    return arr
+
+
 def is_video(stimuli) -> bool:
     """(n, frame, y, x) or (n, frame, y, x, 1|3) arrays are videos."""
     shape = np.shape(stimuli)

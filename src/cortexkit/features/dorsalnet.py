@@ -30,12 +30,12 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from cortexkit._atomic import atomic_path
+from cortexkit._atomic import atomic_path, check_output, claim_output
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.base import FeatureExtractor, check_gray_videos
 from cortexkit.features.registry import EXTRACTORS
-from cortexkit.image import resize, to_grayscale
+from cortexkit.image import resize
 from cortexkit.render import heading_vectors, render_self_motion, self_motion_parameters
 
 STAGES = ("stem", "block1", "block2", "block3")
@@ -112,19 +112,6 @@ def heading_error(a_az, a_el, b_az, b_el) -> np.ndarray:
     return np.rad2deg(np.arccos(np.clip(cos, -1, 1)))
 
 
-def _videos(stimuli, image_size=None) -> np.ndarray:
-    arr = np.asarray(stimuli, dtype=np.float32)
-    if arr.ndim == 5:
-        arr = to_grayscale(arr, gray_ndim=4)
-    if arr.ndim != 4:
-        raise DataError(f"expected videos (stimulus, frame, y, x[, channel]), got shape {arr.shape}", variable="stimuli")
-    if not np.isfinite(arr).all():
-        raise DataError("contains NaN or inf", variable="stimuli")
-    if image_size:
-        arr = resize(arr, int(image_size), gray_ndim=4)
-    return arr
-
-
 def train_dorsalnet(out: str | os.PathLike, *, n_clips: int = 3000, size: int = 32, n_frames: int = 8,
                     channels: int = 16, epochs: int = 12, batch_size: int = 32, lr: float = 3e-3, seed: int = 0,
                     device: str = "cpu", render: dict | None = None, log=print) -> dict:
@@ -169,8 +156,8 @@ def train_dorsalnet(out: str | os.PathLike, *, n_clips: int = 3000, size: int = 
     def validate(m):
         return -float(np.mean((predict(m, np.arange(n_val)) - targets[:n_val]) ** 2))
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output(out)  # a folder of someone else's files is refused, never written into
+    claim_output(out)
     settings = TrainSettings(epochs=epochs, lr=lr, weight_decay=1e-4, seed=seed, lr_patience=2,
                              extra={"n_clips": n_clips, "size": size, "n_frames": n_frames, "channels": channels,
                                     "render": render, "ranges": ranges, "batch_size": batch_size})
@@ -263,7 +250,7 @@ class DorsalNetFeatures(FeatureExtractor):
         unknown = [name for name in self.layers if name not in STAGES]
         if unknown or not self.layers:
             raise ConfigError(f"dorsalnet has no stage(s) {unknown}; stages: {list(STAGES)}")
-        videos = _videos(stimuli)
+        videos = check_gray_videos(stimuli)
         self.input_shape_ = videos.shape[1:]
         if str(self.weights) == "random":
             with torch.random.fork_rng(devices=[]):
@@ -279,12 +266,13 @@ class DorsalNetFeatures(FeatureExtractor):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "model_")
-        videos = _videos(stimuli)
+        videos = check_gray_videos(stimuli)
         if videos.shape[1:] != self.input_shape_:
             raise DataError(f"videos have shape {videos.shape[1:]}; fitted on {self.input_shape_}", variable="stimuli")
         out = {name: [] for name in self.layers}
         for start in track(range(0, len(videos), self.batch_size), f"dorsalnet: batches of {self.batch_size} of {len(videos)} videos"):
-            v = _videos(videos[start:start + self.batch_size], self.image_size)
+            v = videos[start:start + self.batch_size]
+            v = resize(v, int(self.image_size), gray_ndim=4) if self.image_size else v
             x = torch.from_numpy(np.ascontiguousarray(v - 0.5))[:, None].to(self.device)
             with torch.no_grad():
                 stages = self.model_.stages(x)

@@ -28,10 +28,10 @@ from sklearn.utils._param_validation import Interval
 
 from cortexkit._progress import track
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.base import FeatureExtractor, check_gray_videos
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.filters import gabor3d
-from cortexkit.image import resize, to_grayscale
+from cortexkit.image import resize
 
 
 @EXTRACTORS.register("motion_energy")
@@ -88,21 +88,10 @@ class MotionEnergy(FeatureExtractor):
         self.batch_size = batch_size
         self.device = device
 
-    @staticmethod
-    def _videos(stimuli) -> np.ndarray:
-        arr = np.asarray(stimuli, dtype=np.float32)
-        if arr.ndim == 5:
-            arr = to_grayscale(arr, gray_ndim=4)
-        if arr.ndim != 4:
-            raise DataError(f"expected videos (stimulus, frame, y, x[, channel]), got shape {arr.shape}", variable="stimuli")
-        if not np.isfinite(arr).all():
-            raise DataError("contains NaN or inf", variable="stimuli")
-        return arr
-
     def fit(self, stimuli, y=None):
         """Build the spatio-temporal filter bank for the videos' size."""
         self._validate_params()
-        videos = self._videos(stimuli)
+        videos = check_gray_videos(stimuli)
         self.input_shape_ = videos.shape[1:]
         n_frames, h, w = videos.shape[1:]
         if self.image_size:
@@ -148,7 +137,7 @@ class MotionEnergy(FeatureExtractor):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "scales_")
-        videos = self._videos(stimuli)
+        videos = check_gray_videos(stimuli)
         if videos.shape[1:] != self.input_shape_:
             raise DataError(f"videos have shape {videos.shape[1:]}; fitted on {self.input_shape_}", variable="stimuli")
         out = np.empty((len(videos), len(self.features_)), dtype=np.float32)
@@ -204,7 +193,7 @@ class RandomCNN3D(FeatureExtractor):
     def fit(self, stimuli, y=None):
         """Build the seeded random 3D conv stack for the videos' channels."""
         self._validate_params()
-        videos = MotionEnergy._videos(stimuli)
+        videos = check_gray_videos(stimuli)
         self.input_shape_ = videos.shape[1:]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
@@ -221,7 +210,7 @@ class RandomCNN3D(FeatureExtractor):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "net_")
-        videos = MotionEnergy._videos(stimuli)
+        videos = check_gray_videos(stimuli)
         out = []
         for start in track(range(0, len(videos), self.batch_size), f"random 3D CNN: batches of {self.batch_size} of {len(videos)} videos"):
             x = torch.from_numpy(np.ascontiguousarray(videos[start : start + self.batch_size] - 0.5))[:, None].to(self.device)

@@ -24,7 +24,6 @@ import copy
 import hashlib
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

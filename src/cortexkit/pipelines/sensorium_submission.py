@@ -23,24 +23,12 @@ import torch
 
 from cortexkit._atomic import atomic_path
 from cortexkit.data.readers._common import load_npy
-from cortexkit.encoding.predictor.training import trial_variable, core_input
+from cortexkit.data.readers.sensorium2023 import video_duration
+from cortexkit.encoding.predictor.training import core_input, standardiser, trial_variable
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize
 
 TIERS = ("live_test_main", "final_test_main", "live_test_bonus", "final_test_bonus")
-
-
-def _duration(video: np.ndarray) -> int:
-    nan = np.flatnonzero(~np.isfinite(video[0, 0, :]))
-    return int(nan[0]) if nan.size else video.shape[-1]
-
-
-def _standardiser(arr: np.ndarray | None):
-    """The standardisation the run's training applied to a behaviour array (its store's statistics)."""
-    if arr is None:
-        return None
-    mean, sd = np.nanmean(arr, axis=(0, 1)), np.nanstd(arr, axis=(0, 1)) + 1e-6
-    return lambda a: np.nan_to_num((a - mean) / sd).astype(np.float32)
 
 
 def session_predictions(run, key: str, folder: str | os.PathLike, tier: str, skip: int | None = None) -> pd.DataFrame:
@@ -66,8 +54,9 @@ def session_predictions(run, key: str, folder: str | os.PathLike, tier: str, ski
                         "is this the folder the session was converted from?", source=str(ids_file))
     n_frames, out_h, out_w = (ds.sizes[d] for d in ("frame", "y", "x"))
     steps = sess.responses.shape[2]
-    std_behavior = _standardiser(trial_variable(ds, "behavior", folder))
-    std_pupil = _standardiser(trial_variable(ds, "pupil_center", folder))
+    # behaviour standardised as in training, with the store's statistics
+    stats = {name: trial_variable(ds, name, folder) for name in ("behavior", "pupil_center")}
+    std_behavior, std_pupil = (None if stats[n] is None else standardiser(stats[n]) for n in ("behavior", "pupil_center"))
     rows = []
     device = run.device
     for t in trials:
@@ -75,7 +64,7 @@ def session_predictions(run, key: str, folder: str | os.PathLike, tier: str, ski
         video = load_npy(vfile, "video")
         if video.ndim != 3:
             raise DataError(f"expected (height, width, frames), got {video.shape}", source=str(vfile))
-        d = _duration(video)
+        d = video_duration(video)
         if d > min(n_frames, steps):
             raise ConfigError(f"trial {t} has {d} frames but the run was trained on {min(n_frames, steps)}; convert the "
                               f"store with --option frames={d} and train again")

@@ -38,7 +38,7 @@ TIER_SPLITS = {"train": "train", "oracle": "test"}
 CHUNK = 16
 
 
-def _duration(video: np.ndarray) -> int:
+def video_duration(video: np.ndarray) -> int:
     """Frames before the first NaN frame (the padding convention of the release)."""
     nan = np.flatnonzero(~np.isfinite(video[0, 0, :]))
     return int(nan[0]) if nan.size else video.shape[-1]
@@ -81,7 +81,7 @@ def read_sensorium2023(path, *, frames: int | None = None, size: int | None = No
         if video.ndim != 3 or (shape is not None and video.shape != shape):
             raise DataError(f"expected (height, width, frames) like {shape}, got {video.shape}", source=str(trial_file("videos", t)))
         shape = video.shape
-        d = _duration(video)
+        d = video_duration(video)
         durations.append(d)
         hashes.append(hashlib.sha1(np.ascontiguousarray(video[..., :d]).tobytes()).hexdigest())
     durations = np.asarray(durations)
@@ -108,7 +108,7 @@ def read_sensorium2023(path, *, frames: int | None = None, size: int | None = No
         out = np.full((len(trials), n_frames, out_h, out_w), 0.5, dtype=np.float32)
         for i, t in enumerate(trials):
             v = np.load(trial_file("videos", t))[..., :n_frames]
-            d = min(_duration(v), n_frames)
+            d = min(video_duration(v), n_frames)
             frames_ = np.moveaxis(v[..., :d], -1, 0) / 255.0
             out[i, :d] = resize(frames_, (out_h, out_w)) if size else np.clip(frames_, 0, 1)
         return out

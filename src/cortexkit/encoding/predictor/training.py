@@ -89,10 +89,16 @@ def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
         raise DataError("the shifter needs 'pupil_center' and the modulator 'behavior' in the store",
                         source=spec.path)
     for arr in (behavior, pupil):
-        if arr is not None:  # standardise, NaN (after a trial's end) -> 0
-            mean, sd = np.nanmean(arr, axis=(0, 1)), np.nanstd(arr, axis=(0, 1)) + 1e-6
-            arr[...] = np.nan_to_num((arr - mean) / sd)
+        if arr is not None:
+            arr[...] = standardiser(arr)(arr)
     return Session(spec.data_key, _stimulus_tensor(ds, config), stim_index, responses, behavior, pupil, trials, ds)
+
+
+def standardiser(arr: np.ndarray):
+    """The standardisation of a behaviour array (trial, time, k) that training applies: each variable
+    z-scored with ``arr``'s statistics, NaN (after a trial's end) -> 0; a function of new arrays too."""
+    mean, sd = np.nanmean(arr, axis=(0, 1)), np.nanstd(arr, axis=(0, 1)) + 1e-6
+    return lambda a: np.nan_to_num((a - mean) / sd).astype(np.float32)
 
 
 def trial_variable(ds, name: str, path) -> np.ndarray | None:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cortexkit import data
+from cortexkit import metrics
 from cortexkit._atomic import atomic_path, check_output, claimed_output
 from cortexkit.errors import DataError
 from cortexkit.evaluation import to_markdown
@@ -116,8 +116,9 @@ def decode_self_motion(ds, *, n_permutations: int = 200, seed: int = 0) -> tuple
     x = np.asarray(ds["responses"].values, dtype=np.float64)
     if x.ndim != 2:
         raise DataError("self-motion decoding needs one response per trial and unit (trial, unit)", variable="responses")
-    max_speed = float(np.max(params["speed"])) or 1.0
-    max_rotation = float(max(np.max(np.abs(params["yaw"])), np.max(np.abs(params["pitch"])))) or 1.0
+    # target scales from the training trials alone (the test labels are read once, to score)
+    max_speed = float(np.max(params["speed"][tr])) or 1.0
+    max_rotation = float(max(np.max(np.abs(params["yaw"][tr])), np.max(np.abs(params["pitch"][tr])))) or 1.0
     targets = self_motion_targets(params, max_speed, max_rotation).astype(np.float64)
     ridge = _Ridge(x[tr])
     rng = np.random.default_rng([seed, 43])
@@ -198,8 +199,6 @@ def run_self_motion(store: str | os.PathLike, out: str | os.PathLike, *, dorsaln
             row = {"model": name, "layer": chosen[name], "median r": ci["median"], "ci_low": ci["ci_low"],
                    "ci_high": ci["ci_high"]}
             if rec.ceiling is not None:
-                from cortexkit import metrics
-
                 r = metrics.pearson(rec.y_test, pred)
                 row["median r²/ceiling"] = float(np.nanmedian(metrics.ceiling_normalized(r, rec.ceiling)))
             if name != "dorsalnet":
