@@ -108,7 +108,7 @@ data_app = _group("data", "Data in: simulate a recording with ground truth, conv
 compare_app = _group("compare", "Compare two models unit by unit, representations (CKA/RSA), or two brain regions.", ANALYSES)
 decode_app = _group("decode", "Decode from responses: reconstruct the stimuli, or decode a stimulus parameter.", ANALYSES)
 insilico_app = _group("insilico", "In-silico experiments on a fitted model: most exciting inputs, tuning, experiment design.", ANALYSES)
-analyze_app = _group("analyze", "The seed papers' analyses: variance partitioning, width sweep, time delays, linear probe, ablations, self-motion.", ANALYSES)
+analyze_app = _group("analyze", "The seed papers' analyses: variance partitioning, width sweep, time delays, linear probe, ablations, self-motion, subject alignment.", ANALYSES)
 bench_app = _group("bench", "Benchmarks: every model on every benchmark as resumable cells; tables and a site.", BENCHMARKS)
 
 
@@ -195,6 +195,39 @@ def analyze_self_motion(store: Path = STORE, out: Path = Opt(..., help="folder t
         show(tables["flow"], "optic flow decoded from single trials")
     show(tables["encoding"], "encoding the units (median test r, 95% CI; stage chosen by CV on the training stimuli)")
     console.print(f"tables and self_motion.png in {out}", highlight=False)
+
+
+@command(group=analyze_app, name="alignment")
+def analyze_alignment(shared: list[Path] = Arg(..., help="Zarr stores of the subjects the shared model is fitted on"),
+                      new: Path = Opt(..., help="Zarr store of the new subject (its test stimuli score every model)"),
+                      out: Path = Opt(..., help="folder to write (new or empty)"),
+                      fractions: str = Typed(",".join(map(str, (0.05, 0.1, 0.2, 0.4, 1.0))), Names,
+                                         help="comma-separated shares of the new subject's training images"),
+                      param: Optional[list[str]] = Opt(None, "--param", "-p", help="mindeye decoder parameter key=value (repeatable), e.g. epochs=80"),
+                      image_size: int = Typed(32, Positive, help="stimuli are resized to this many pixels"),
+                      reach: float = Typed(0.9, Fraction, help="report the share of data at which a model reaches this share of the pooled model's above-chance 2-way accuracy"),
+                      permutations: int = Typed(1000, Positive, help="candidate shuffles for the 2-way p-values"),
+                      seed: int = Typed(0, Seed)):
+    """MindEye2's data-efficiency question: a new subject aligned to a decoder shared by other subjects (only its
+    linear adapter trained) against a decoder of its own, with growing shares of its training images, and against the
+    pooled decoder fitted on everyone's data.
+
+    Example: cortexkit analyze alignment subj01.zarr subj02.zarr subj05.zarr --new subj07.zarr --out runs/align
+
+    Example: cortexkit analyze alignment s1.zarr s2.zarr --new s3.zarr --out runs/a --fractions 0.1,1 -p epochs=80
+    """
+    from cortexkit import report
+    from cortexkit.pipelines.analyses import run_alignment
+
+    try:
+        shares = [float(f) for f in fractions.split(",") if f.strip()]
+    except ValueError:
+        raise ConfigError(f"--fractions must be comma-separated numbers, got {fractions!r}") from None
+    tables = run_alignment(shared, new, out, fractions=shares, params=options(param), image_size=image_size, reach=reach,
+                           n_permutations=permutations, seed=seed, log=log)
+    show(tables["alignment"], "new subject: retrieval on its test stimuli by share of its training images")
+    show(tables["summary"], f"share of the new subject's images needed to reach {reach:g} of the pooled model")
+    console.print(f"report: {report.write_alignment_report(tables, out)}; tables in {out}", highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------- data

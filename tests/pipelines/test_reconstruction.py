@@ -74,3 +74,22 @@ def test_temporal_metrics_hand_cases():
     assert (rm.temporal_correlation(clips, 0.5 * clips + 0.2) > 0.999).all()  # contrast and offset do not matter
     assert np.isnan(rm.temporal_correlation(clips, np.repeat(clips[:, :1], 5, axis=1))).all()  # a still picture
     assert rm.frame_differences(clips).shape == (3, 4 * 64)
+
+
+def test_cli_reconstruct_with_mindeye_scores_its_retrieval(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from cortexkit.cli import app
+    from cortexkit.simulate import simulate_v1
+
+    store = data.save(simulate_v1(n_train=300, n_test=20, n_repeats=2, n_simple=40, n_complex=40, size=16, seed=3),
+                      tmp_path / "v1.zarr")
+    res = CliRunner().invoke(app, ["decode", "reconstruct", str(store), "--out", str(tmp_path / "run"), "--decoder",
+                                   "mindeye,retrieval", "--image-size", "16", "--permutations", "20", "--quick"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "run" / "metrics.csv").set_index("method")
+    assert 0 <= table.loc["mindeye", "retrieval_top1"] <= 1 and np.isnan(table.loc["mindeye (shuffled)", "retrieval_top1"])
+    saved = np.load(tmp_path / "run" / "reconstructions" / "mindeye.npz")
+    assert saved["similarity"].shape == (20, 20) and saved["reconstructions"].shape == (20, 16, 16)
+    assert (tmp_path / "run" / "checkpoints" / "mindeye" / "backbone.pt").exists()

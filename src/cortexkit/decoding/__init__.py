@@ -5,6 +5,7 @@ from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.cnn import CNNDecoder, DeconvNet
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
 from cortexkit.decoding.latent import LatentRidge, PixelPCADecoder
+from cortexkit.decoding.mindeye import MindEyeDecoder
 from cortexkit.decoding.stimulus_parameters import ParameterDecoding, PoissonDecoder, decode_parameter, neurometric
 from cortexkit.decoding.pretrained_diffusion import BrainDiffuserDecoder, ImageVariationPrior, SecondSightDecoder
 from cortexkit.decoding.retrieval import RetrievalDecoder
@@ -19,6 +20,7 @@ __all__ = [
     "AutoencoderDecoder",
     "LatentDiffusionDecoder",
     "RetrievalDecoder",
+    "MindEyeDecoder",
     "SecondSightDecoder",
     "BrainDiffuserDecoder",
     "ImageVariationPrior",

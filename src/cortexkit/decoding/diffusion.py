@@ -34,6 +34,25 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([torch.sin(args), torch.cos(args)], dim=1)
 
 
+def linear_schedule(steps: int, device) -> torch.Tensor:
+    """Cumulative alpha-bar (steps,) of the linear beta schedule 1e-4 .. 0.02 (Ho et al. 2020)."""
+    betas = torch.linspace(1e-4, 0.02, steps, dtype=torch.float64)
+    return torch.cumprod(1 - betas, 0).float().to(device)
+
+
+@torch.no_grad()
+def ddim(eps_fn, z: torch.Tensor, alpha_bar: torch.Tensor, start: int, sample_steps: int) -> torch.Tensor:
+    """Deterministic DDIM (Song et al. 2021) from step ``start`` down to 0; ``eps_fn(z, t)`` predicts the noise."""
+    ts = np.unique(np.linspace(0, start, min(sample_steps, start + 1)).round().astype(int))[::-1]
+    for i, t in enumerate(ts):
+        a = alpha_bar[t]
+        eps = eps_fn(z, t)
+        z0 = (z - (1 - a).sqrt() * eps) / a.sqrt()
+        a_prev = alpha_bar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, device=z.device)
+        z = a_prev.sqrt() * z0 + (1 - a_prev).sqrt() * eps
+    return z
+
+
 class FiLMBlock(nn.Module):
     """A residual MLP block whose activations are scaled and shifted by the conditioning vector (FiLM)."""
     def __init__(self, width: int, cond: int):
@@ -126,8 +145,7 @@ class LatentDiffusionDecoder(AutoencoderDecoder):
     def _fit(self, responses, stimuli):
         super()._fit(responses, stimuli)  # the VAE (and a ridge map, kept as a fallback decoder)
         dev = torch.device(self.device)
-        betas = torch.linspace(1e-4, 0.02, self.steps, dtype=torch.float64)
-        self.alpha_bar_ = torch.cumprod(1 - betas, 0).float().to(dev)
+        self.alpha_bar_ = linear_schedule(self.steps, dev)
         z_paired = torch.from_numpy(self.encode(stimuli)).to(dev)
         z_extra = torch.from_numpy(self.extra_latents_).to(dev)
         # Latents and responses are standardised for the denoiser; stats come from training data.
@@ -174,17 +192,8 @@ class LatentDiffusionDecoder(AutoencoderDecoder):
         uncond = self.denoiser_(z, tt, None)
         return uncond + self.guidance * (cond - uncond)
 
-    @torch.no_grad()
     def _ddim(self, z, r, start: int) -> torch.Tensor:
-        """Deterministic DDIM from step ``start`` down to 0."""
-        ts = np.unique(np.linspace(0, start, min(self.sample_steps, start + 1)).round().astype(int))[::-1]
-        for i, t in enumerate(ts):
-            a = self.alpha_bar_[t]
-            eps = self._eps(z, t, r)
-            z0 = (z - (1 - a).sqrt() * eps) / a.sqrt()
-            a_prev = self.alpha_bar_[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, device=z.device)
-            z = a_prev.sqrt() * z0 + (1 - a_prev).sqrt() * eps
-        return z
+        return ddim(lambda x, t: self._eps(x, t, r), z, self.alpha_bar_, start, self.sample_steps)
 
     def _condition(self, responses) -> torch.Tensor:
         r = torch.from_numpy(np.asarray(responses, np.float32)).to(self.device)

@@ -44,10 +44,13 @@ from cortexkit.image import resize
 from cortexkit.metrics import reconstruction as rm
 
 DEFAULT_DECODERS = ("pca", "retrieval", "autoencoder", "diffusion", "search")
+# Decoders that also retrieve among candidate images (``set_candidates`` / ``similarity``).
+RETRIEVES = ("retrieval", "mindeye")
 # Short training for a smoke run (`cortexkit decode reconstruct --quick`): not for results.
 QUICK_SETTINGS = {
     "autoencoder": dict(epochs=3, extra_images=200),
     "cnn": dict(epochs=5),
+    "mindeye": dict(epochs=5, prior_epochs=3, generator_epochs=3, extra_images=200),
     "diffusion": dict(epochs=3, extra_images=200, diffusion_epochs=10),
     "search": dict(n_candidates=4, rounds=2, generator_epochs=3, generator_extra_images=200, generator_diffusion_epochs=10),
 }
@@ -264,27 +267,32 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
 
     fingerprint = data_fingerprint(ds)
     recs: dict[str, np.ndarray] = {}
+    similarities: dict[str, np.ndarray] = {}
     for spec in config.decoders:
         path = out / "reconstructions" / f"{spec.model_name}.npz"
         settings = json.dumps({"spec": spec.model_dump(), "image_size": config.image_size, "seed": config.seed,
-                               "data": fingerprint, **({"similarity": True} if spec.name == "retrieval" else {})},
+                               "data": fingerprint, **({"similarity": True} if spec.name in RETRIEVES else {})},
                               sort_keys=True, default=str)
         saved = load_if_settings_match(path, settings)
         if saved is not None:
             recs[spec.model_name] = saved["reconstructions"]
+            if "similarity" in saved:
+                similarities[spec.model_name] = saved["similarity"]
             log(f"{spec.model_name}: reconstructions already computed, kept")
             continue
         decoder = _decoder(spec, out, config.seed, log, generator_spec=diffusion)
         log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
         decoder.fit(r_train, s_train)
-        if spec.name == "retrieval":
+        if spec.name in RETRIEVES:
             decoder.set_candidates(s_test)  # identification among the test stimuli
         rec = decoder.reconstruct(r_test)
         extra = {"history": decoder.history_} if spec.name == "search" else {}
-        if spec.name == "retrieval":  # correlations with every candidate, for pooling subjects' evidence
+        if spec.name in RETRIEVES:  # similarity to every candidate: retrieval scores, and subjects' evidence pooled
             extra["similarity"] = decoder.similarity(r_test)
         save_arrays({"reconstructions": rec, "settings": np.array(settings), **extra}, path)
         recs[spec.model_name] = rec
+        if "similarity" in extra:
+            similarities[spec.model_name] = extra["similarity"]
 
     gt_feats = identification_features(s_test, video)
     lpips = lpips_models(video)
@@ -302,8 +310,12 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     for name, rec in recs.items():
         feats = identification_features(rec, video)
         rec_model = {m: _model_features(ex, rec) for m, (ex, _) in models.items()}
+        retrieval = {}
+        if name in similarities:  # top-1 retrieval among the test stimuli from the decoder's own similarity
+            sim = similarities[name]
+            retrieval["retrieval_top1"] = float((np.argmax(sim, axis=1) == np.arange(len(sim))).mean())
         rows.append({"method": name, "kind": "decoder", **score(s_test, rec, gt_feats, lpips, rec_feats=feats, **common),
-                     **model_scores(rec_model)})
+                     **model_scores(rec_model), **retrieval})
         order = rng.permutation(len(rec))  # the shuffled null: same images, features permuted rather than recomputed
         rows.append({"method": f"{name} (shuffled)", "kind": "null",
                      **score(s_test, rec[order], gt_feats, lpips, rec_feats={k: v[order] for k, v in feats.items()}, **common),

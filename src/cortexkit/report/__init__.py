@@ -3,7 +3,7 @@ and in-silico pages, the benchmark site. Pages are built from :mod:`cortexkit.re
 live in :mod:`cortexkit.report.figures` and return matplotlib figures without saving them.
 """
 
-from cortexkit.report.analyses import write_delays_report, write_partition_report, write_width_report
+from cortexkit.report.analyses import write_alignment_report, write_delays_report, write_partition_report, write_width_report
 from cortexkit.report.benchmark_site import write_benchmark_site
 from cortexkit.report.comparison import write_comparison_report
 from cortexkit.report.encoding_run import write_report
@@ -20,6 +20,7 @@ __all__ = [
     "write_benchmark_site",
     "write_comparison_report",
     "write_decoding_report",
+    "write_alignment_report",
     "write_delays_report",
     "write_design_report",
     "write_paired_report",

@@ -1,0 +1,159 @@
+"""Shared-subject alignment (MindEye2): how much of a new subject's data a shared model needs.
+
+A :class:`~cortexkit.decoding.MindEyeDecoder` is fitted on the *shared* subjects (each with its own
+units and training images, one shared backbone). The *new* subject is then added with growing nested
+fractions of its training images, training only its linear adapter into the frozen shared model
+(``aligned``), and, for comparison, a model of its own is fitted on the same images (``own``). The
+``pooled`` model is fitted on every subject with all the new subject's images. Each is scored once
+on the new subject's test stimuli by retrieval with the contrastive head (top-1 among the test
+images, and 2-way identification: the share of other test images whose similarity is below the
+true one's, with a permutation p-value).
+
+``reach`` is each model's above-chance 2-way accuracy as a share of the pooled model's,
+``(acc - 0.5) / (pooled - 0.5)``; the summary gives the smallest fraction at which ``aligned`` and
+``own`` reach ``--reach`` (0.9 by default) of the pooled model.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cortexkit import data
+from cortexkit._atomic import check_output, claimed_output
+from cortexkit.config import provenance
+from cortexkit.errors import ConfigError, DataError
+from cortexkit.evaluation import write_csv_and_markdown, write_run_record
+
+FRACTIONS = (0.05, 0.1, 0.2, 0.4, 1.0)
+
+
+def identification_from_similarity(similarity: np.ndarray) -> np.ndarray:
+    """2-way identification per row of a (n, n) similarity matrix whose diagonal holds the true pairs:
+    the share of the other columns scoring below the true one (ties count half)."""
+    s = np.asarray(similarity, float)
+    n = len(s)
+    if s.shape != (n, n) or n < 2:
+        raise DataError(f"expected a square similarity matrix of 2 or more stimuli, got shape {s.shape}")
+    true = np.diag(s)[:, None]
+    below = (s < true).sum(1) + 0.5 * ((s == true).sum(1) - 1)
+    return below / (n - 1)
+
+
+def identification_pvalue(similarity: np.ndarray, n_permutations: int = 1000, seed: int = 0) -> float:
+    """Permutation p-value of the mean 2-way identification: the columns (candidates) shuffled."""
+    observed = identification_from_similarity(similarity).mean()
+    rng = np.random.default_rng(seed)
+    null = [identification_from_similarity(similarity[:, rng.permutation(len(similarity))]).mean()
+            for _ in range(n_permutations)]
+    return float((1 + np.sum(np.asarray(null) >= observed)) / (1 + n_permutations))
+
+
+def _digest(image: np.ndarray) -> bytes:
+    import hashlib
+
+    return hashlib.sha1(np.round(np.asarray(image) * 255).astype(np.uint8).tobytes()).digest()
+
+
+def _subject(store: Path, image_size: int) -> dict:
+    from cortexkit.pipelines.reconstruction import prepare_stimuli
+
+    ds = data.load(store)
+    out = {}
+    for split in ("train", "test"):
+        part = data.select(ds, split)
+        r = data.repeat_average(part).values
+        if r.ndim != 2:
+            raise DataError("responses must be (stimulus, unit) to decode; average time bins first", source=str(store),
+                            variable="responses")
+        out[split] = (r, prepare_stimuli(part["stimuli"].values, image_size), list(map(str, part["stimulus"].values)))
+    return out
+
+
+def run_alignment(shared: list[str | os.PathLike], new: str | os.PathLike, out: str | os.PathLike, *,
+                  fractions=FRACTIONS, params: dict | None = None, image_size: int = 32, reach: float = 0.9,
+                  n_permutations: int = 1000, seed: int = 0, log=print) -> dict[str, pd.DataFrame]:
+    """Fit the shared model, align the new subject with each fraction of its data, compare with its own
+    model and the pooled one (see the module).
+
+    Writes ``OUT/alignment.csv`` / ``.md`` (one row per model and fraction: images, top-1, 2-way,
+    p, reach), ``OUT/summary.csv`` / ``.md`` (the fraction at which aligned and own reach ``reach``)
+    and ``OUT/config.yaml``; the models' checkpoints go to ``OUT/checkpoints/`` (a rerun resumes).
+    """
+    from cortexkit.decoding import MindEyeDecoder
+
+    fractions = sorted({float(f) for f in fractions})
+    if not fractions or fractions[0] <= 0 or fractions[-1] > 1:
+        raise ConfigError(f"fractions must be in (0, 1], got {fractions}")
+    if not 0 < reach <= 1:
+        raise ConfigError(f"reach must be in (0, 1], got {reach}")
+    if not shared:
+        raise ConfigError("give at least one shared subject's store")
+    params = dict(params or {})
+    accepted = MindEyeDecoder().get_params()
+    bad = sorted(set(params) - set(accepted))
+    if bad:
+        raise ConfigError(f"the mindeye decoder has no parameter(s) {bad}; it takes {sorted(accepted)}")
+    out = check_output(out)
+    names = [f"shared{k + 1}" for k in range(len(shared))]
+    subjects = {name: _subject(Path(s), image_size) for name, s in zip(names, shared)}
+    target = _subject(Path(new), image_size)
+    r_test, s_test, _ = target["test"]
+    r_train, s_train, _ = target["train"]
+    seen = {_digest(im) for im in s_test}
+    for name, store in zip(names, shared):  # a test image in a shared subject's training set would leak
+        leaked = sum(_digest(im) in seen for im in subjects[name]["train"][1])
+        if leaked:
+            raise DataError(f"{leaked} of the new subject's test images are among this subject's training images; "
+                            "hold them out of every subject's training split", source=str(store), variable="stimuli")
+    order = np.random.default_rng(seed).permutation(len(r_train))  # nested subsets: each fraction holds the smaller
+    with claimed_output(out):
+        ck = out / "checkpoints"
+
+        def model(name, **kw):
+            return MindEyeDecoder(**{"seed": seed, "log": log, **params, **kw, "checkpoint_dir": str(ck / name)})
+
+        def scores(decoder, subject):
+            decoder.set_candidates(s_test)
+            sim = decoder.similarity(r_test, subject)
+            ident = identification_from_similarity(sim)
+            return {"top1": float((sim.argmax(1) == np.arange(len(sim))).mean()), "2way": float(ident.mean()),
+                    "p_2way": identification_pvalue(sim, n_permutations, seed) if n_permutations else float("nan")}
+
+        log(f"pooled model: {len(subjects)} shared subjects and the new one with all its {len(r_train)} images")
+        pooled = model("pooled").fit_subjects({**{n: s["train"][:2] for n, s in subjects.items()},
+                                               "new": (r_train, s_train)})
+        rows = [{"model": "pooled", "fraction": 1.0, "images": len(r_train), **scores(pooled, "new")}]
+        log(f"shared model: {', '.join(names)}")
+        base = model("shared").fit_subjects({n: s["train"][:2] for n, s in subjects.items()})
+        for f in fractions:
+            n = max(4, int(round(f * len(r_train))))
+            idx = order[:n]
+            log(f"fraction {f:g}: {n} images of the new subject")
+            aligned = copy.deepcopy(base)
+            aligned.checkpoint_dir, aligned.log = str(ck / f"aligned_{f:g}"), log
+            aligned.align("new", r_train[idx], s_train[idx])
+            rows.append({"model": "aligned", "fraction": f, "images": n, **scores(aligned, "new")})
+            own = model(f"own_{f:g}").fit(r_train[idx], s_train[idx])
+            rows.append({"model": "own", "fraction": f, "images": n, **scores(own, None)})
+        table = pd.DataFrame(rows)
+        best = table.loc[table["model"] == "pooled", "2way"].iloc[0]
+        table["reach"] = (table["2way"] - 0.5) / max(best - 0.5, 1e-9)
+        summary = []
+        for name in ("aligned", "own"):
+            part = table[(table["model"] == name) & (table["reach"] >= reach)]
+            summary.append({"model": name, "reach": reach, "fraction": float(part["fraction"].min()) if len(part) else float("nan"),
+                            "images": int(part["images"].min()) if len(part) else -1, "pooled 2way": float(best)})
+        summary = pd.DataFrame(summary)
+        write_csv_and_markdown(table, out, "alignment")
+        write_csv_and_markdown(summary, out, "summary")
+        write_run_record(out, {"analysis": "alignment", "data": {"shared": [str(Path(s).resolve()) for s in shared],
+                                                                 "new": str(Path(new).resolve())},
+                               "settings": {"fractions": fractions, "params": params, "image_size": image_size,
+                                            "reach": reach, "n_permutations": n_permutations},
+                               "provenance": provenance(seed)})
+    return {"alignment": table, "summary": summary}
