@@ -189,3 +189,19 @@ def test_pretrained_priors_at_their_default_schedule(tmp_path, tiny_sd_variation
     assert {"second_sight", "brain_diffuser", "search"} <= set(table.index)
     history = np.load(tmp_path / "run" / "reconstructions" / "search.npz")["history"]
     assert (np.diff(history, axis=1) >= -1e-9).all()
+
+
+def test_brain_diffuser_with_a_hierarchical_vae_first_stage(tiny_sd_variations):
+    """first_stage: hvae trains the hierarchical VAE on the stimuli; strength 0 returns its reconstructions,
+    strength 0.75 refines them with the prior."""
+    images = _natural_crops(80, seed=3).mean(-1)
+    responses = _linear_brain(images.reshape(80, -1)[:, ::5], n_units=80)
+    common = dict(model_dir=str(tiny_sd_variations), generation_size=32, num_inference_steps=3, first_stage="hvae",
+                  first_stage_params={"epochs": 2, "width": 8, "extra_images": 0})
+    dec = BrainDiffuserDecoder(strength=0.0, **common).fit(responses[:70], images[:70])
+    first = dec.reconstruct(responses[70:])
+    np.testing.assert_allclose(first, dec.hvae_.reconstruct(responses[70:]), atol=1e-5)
+    refined = BrainDiffuserDecoder(strength=0.75, **common).fit(responses[:70], images[:70]).reconstruct(responses[70:73])
+    assert refined.shape == (3, 32, 32) and np.abs(refined - first[:3]).mean() > 1e-3
+    with pytest.raises(ConfigError, match="first_stage must be 'vae' or 'hvae'"):
+        BrainDiffuserDecoder(model_dir=str(tiny_sd_variations), first_stage="vdvae").fit(responses[:70], images[:70])

@@ -4,6 +4,7 @@ from cortexkit.decoding.autoencoder import AutoencoderDecoder, ConvVAE, train_va
 from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.cnn import CNNDecoder, DeconvNet
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
+from cortexkit.decoding.hierarchical_vae import HierarchicalVAE, HierarchicalVAEDecoder
 from cortexkit.decoding.latent import LatentRidge, PixelPCADecoder
 from cortexkit.decoding.mindeye import MindEyeDecoder
 from cortexkit.decoding.stimulus_parameters import ParameterDecoding, PoissonDecoder, decode_parameter, neurometric
@@ -19,6 +20,8 @@ __all__ = [
     "DeconvNet",
     "AutoencoderDecoder",
     "LatentDiffusionDecoder",
+    "HierarchicalVAE",
+    "HierarchicalVAEDecoder",
     "RetrievalDecoder",
     "MindEyeDecoder",
     "SecondSightDecoder",

@@ -9,10 +9,9 @@ Two decoders, both ``fit(responses, stimuli)`` / ``reconstruct(responses)`` like
   Second-Sight loop: candidates drawn from the prior are scored by the encoding model and refined.
 - ``brain_diffuser`` (after brain-diffuser, Ozcelik & VanRullen 2023, and SpikeVAEDiff): a first
   stage maps responses to the low-level latents of the prior's VAE at a small resolution and decodes
-  them into an initial guess; the second stage noises that guess to ``strength`` of the schedule
-  and denoises it conditioned on the predicted CLIP image embedding (img2img). brain-diffuser itself
-  uses VDVAE and Versatile Diffusion's dual (image + caption) guidance; here the VAE is the prior's
-  own and the guidance is the image embedding (the data model carries no captions).
+  them into an initial guess (or, with ``first_stage: hvae``, through a hierarchical VAE trained on
+  the stimuli, VDVAE's role in brain-diffuser); the second stage noises that guess to ``strength``
+  of the schedule and denoises it conditioned on the predicted CLIP image embedding (img2img).
 
 The model folder is a diffusers image-variations pipeline as ``save_pretrained`` writes it
 (``lambdalabs/sd-image-variations-diffusers`` on the Hub): ``unet/``, ``vae/``, ``scheduler/``,
@@ -291,13 +290,19 @@ class BrainDiffuserDecoder(_PretrainedDiffusionDecoder):
     strength : float
         Fraction of the schedule the initial image is noised to (brain-diffuser: 0.75); 0 returns
         the first stage's image.
+    first_stage : {"vae", "hvae"}
+        The first stage: ridge to the prior's own VAE latents at ``low_level_size``, or a hierarchical
+        VAE trained from scratch on the stimuli (:class:`~cortexkit.decoding.HierarchicalVAEDecoder`,
+        VDVAE's role in brain-diffuser), with ``first_stage_params``.
     """
 
     name = "brain_diffuser"
 
     def __init__(self, model_dir=None, generation_size=512, num_inference_steps=50, guidance_scale=3.0,
-                 low_level_size=64, strength=0.75, alphas=DEFAULT_ALPHAS, batch_size=4, device="cpu",
-                 dtype="float32", seed=0):
+                 low_level_size=64, strength=0.75, first_stage="vae", first_stage_params=None, alphas=DEFAULT_ALPHAS,
+                 batch_size=4, device="cpu", dtype="float32", seed=0):
+        self.first_stage = first_stage
+        self.first_stage_params = first_stage_params
         self.model_dir = model_dir
         self.generation_size = generation_size
         self.num_inference_steps = num_inference_steps
@@ -314,13 +319,24 @@ class BrainDiffuserDecoder(_PretrainedDiffusionDecoder):
         self._check_images(stimuli)
         if not 0 <= self.strength <= 1:
             raise ConfigError(f"strength must be within [0, 1], got {self.strength}")
+        if self.first_stage not in ("vae", "hvae"):
+            raise ConfigError(f"first_stage must be 'vae' or 'hvae', got {self.first_stage!r}")
         self._fit_embeddings(responses, stimuli)
+        if self.first_stage == "hvae":
+            from cortexkit.decoding.hierarchical_vae import HierarchicalVAEDecoder
+
+            params = {"seed": self.seed, "device": self.device, **(self.first_stage_params or {})}
+            self.hvae_ = HierarchicalVAEDecoder(**params).fit(responses, stimuli)
+            return
         z = self.prior_.encode(stimuli, int(self.low_level_size))
         self.low_shape_ = tuple(z.shape[1:])
         self.low_level_ridge_ = LatentRidge(self.alphas, seed=self.seed).fit(responses, z.flatten(1).numpy())
 
     def _first_stage(self, responses) -> torch.Tensor:
-        """The first stage's RGB images (n, 3, y, x) at ``low_level_size``: predicted latents, decoded."""
+        """The first stage's RGB images (n, 3, y, x): predicted latents, decoded (by the prior's VAE at
+        ``low_level_size``, or by the hierarchical VAE at the stimuli's size)."""
+        if self.first_stage == "hvae":
+            return self.prior_.to_rgb(self.hvae_.reconstruct(check_responses(responses)))
         z = torch.from_numpy(self.low_level_ridge_.predict(check_responses(responses)))
         return self.prior_.decode(z.reshape((-1,) + self.low_shape_))
 

@@ -50,6 +50,7 @@ RETRIEVES = ("retrieval", "mindeye")
 QUICK_SETTINGS = {
     "autoencoder": dict(epochs=3, extra_images=200),
     "cnn": dict(epochs=5),
+    "hvae": dict(epochs=3, extra_images=200),
     "mindeye": dict(epochs=5, prior_epochs=3, generator_epochs=3, extra_images=200),
     "diffusion": dict(epochs=3, extra_images=200, diffusion_epochs=10),
     "search": dict(n_candidates=4, rounds=2, generator_epochs=3, generator_extra_images=200, generator_diffusion_epochs=10),
