@@ -41,7 +41,39 @@ DOWNLOAD_HINT = ("download it on a machine with internet (e.g. `huggingface-cli 
                  "lambdalabs/sd-image-variations-diffusers --local-dir DIR`) and pass model_dir: DIR")
 
 
-class ImageVariationPrior:
+class LatentVAE:
+    """The image <-> latent helpers of a prior with a diffusers ``AutoencoderKL`` (``vae``, ``scale``,
+    ``device``, ``dtype`` set by the prior)."""
+
+    # --- images <-> tensors ------------------------------------------------------------------------
+    def to_rgb(self, images: np.ndarray) -> torch.Tensor:
+        """(n, 3, y, x) float tensor in [0, 1] of images (n, y, x[, 1|3]) in [0, 1]."""
+        x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+        if x.ndim == 3:
+            x = x[..., None]
+        return x.expand(*x.shape[:-1], 3).permute(0, 3, 1, 2).to(self.device)
+
+    @torch.no_grad()
+    def encode(self, images: np.ndarray, size: int, batch_size: int = 16) -> torch.Tensor:
+        """VAE latents (n, c, size/f, size/f), scaled, of images resized to ``size``."""
+        out = []
+        for s in range(0, len(images), batch_size):
+            x = resize_tensor(self.to_rgb(images[s : s + batch_size]).permute(0, 2, 3, 1), size).permute(0, 3, 1, 2)
+            dist = self.vae.encode((x * 2 - 1).to(self.dtype)).latent_dist
+            out.append(dist.mean.float() * self.scale)
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+        """Images (n, 3, y, x) in [0, 1] from scaled VAE latents."""
+        out = []
+        for s in range(0, len(latents), batch_size):
+            z = latents[s : s + batch_size].to(self.device, self.dtype) / self.scale
+            out.append(((self.vae.decode(z).sample.float() + 1) / 2).clamp(0, 1))
+        return torch.cat(out)
+
+
+class ImageVariationPrior(LatentVAE):
     """The components of a local diffusers image-variations folder, on one device.
 
     Parameters
@@ -90,14 +122,6 @@ class ImageVariationPrior:
         self.vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self.latent_channels = int(self.unet.config.in_channels)
 
-    # --- images <-> tensors ------------------------------------------------------------------------
-    def to_rgb(self, images: np.ndarray) -> torch.Tensor:
-        """(n, 3, y, x) float tensor in [0, 1] of images (n, y, x[, 1|3]) in [0, 1]."""
-        x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-        if x.ndim == 3:
-            x = x[..., None]
-        return x.expand(*x.shape[:-1], 3).permute(0, 3, 1, 2).to(self.device)
-
     @torch.no_grad()
     def embed(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """Projected CLIP image embeddings (n, dim) of images in [0, 1] (the image-variations condition)."""
@@ -109,25 +133,6 @@ class ImageVariationPrior:
             out.append(self.image_encoder(pixel_values=x).image_embeds.float().cpu())
         return torch.cat(out).numpy()
 
-    @torch.no_grad()
-    def encode(self, images: np.ndarray, size: int, batch_size: int = 16) -> torch.Tensor:
-        """VAE latents (n, c, size/f, size/f), scaled, of images resized to ``size``."""
-        out = []
-        for s in range(0, len(images), batch_size):
-            x = resize_tensor(self.to_rgb(images[s : s + batch_size]).permute(0, 2, 3, 1), size).permute(0, 3, 1, 2)
-            dist = self.vae.encode((x * 2 - 1).to(self.dtype)).latent_dist
-            out.append(dist.mean.float() * self.scale)
-        return torch.cat(out)
-
-    @torch.no_grad()
-    def decode(self, latents: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
-        """Images (n, 3, y, x) in [0, 1] from scaled VAE latents."""
-        out = []
-        for s in range(0, len(latents), batch_size):
-            z = latents[s : s + batch_size].to(self.device, self.dtype) / self.scale
-            out.append(((self.vae.decode(z).sample.float() + 1) / 2).clamp(0, 1))
-        return torch.cat(out)
-
     # --- sampling ----------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, embeds: np.ndarray, *, size: int, steps: int, guidance: float, seed: int,
@@ -135,31 +140,54 @@ class ImageVariationPrior:
         """Latents denoised under CLIP-embedding conditions (n, dim), from noise or from ``init_latents``
         noised to ``strength`` of the schedule (img2img); classifier-free guidance against a zero
         embedding (how image-variation models are trained to drop the condition)."""
-        n = len(embeds)
         cond = torch.from_numpy(np.asarray(embeds, np.float32)).to(self.device, self.dtype)[:, None, :]
         context = torch.cat([torch.zeros_like(cond), cond]) if guidance != 1 else cond
-        self.scheduler.set_timesteps(steps, device=self.device)
-        timesteps = self.scheduler.timesteps
-        g = torch.Generator("cpu").manual_seed(int(seed))
-        side = size // self.vae_factor
-        noise = torch.randn((n, self.latent_channels, side, side), generator=g).to(self.device)
-        if init_latents is None or strength >= 1:
-            latents = noise * float(getattr(self.scheduler, "init_noise_sigma", 1.0))
-        else:
-            keep = min(int(round(steps * strength)), steps)
-            timesteps = timesteps[steps - keep:]
-            if not len(timesteps):
-                return init_latents.to(self.device).float()
-            latents = self.scheduler.add_noise(init_latents.to(self.device).float(), noise, timesteps[:1].repeat(n))
-        for t in timesteps:
-            inp = torch.cat([latents, latents]) if guidance != 1 else latents
-            inp = self.scheduler.scale_model_input(inp, t).to(self.dtype)
-            eps = self.unet(inp, t, encoder_hidden_states=context).sample.float()
-            if guidance != 1:
-                uncond, condl = eps.chunk(2)
-                eps = uncond + guidance * (condl - uncond)
-            latents = self.scheduler.step(eps, t, latents).prev_sample
-        return latents
+
+        def eps(inp, t):
+            return self.unet(inp, t, encoder_hidden_states=context).sample.float()
+
+        return denoise(eps, self.scheduler, n=len(cond), channels=self.latent_channels, side=size // self.vae_factor,
+                       steps=steps, guidance=guidance, seed=seed, device=self.device, dtype=self.dtype,
+                       init_latents=init_latents, strength=strength)
+
+
+@torch.no_grad()
+def denoise(eps_fn, scheduler, *, n: int, channels: int, side: int, steps: int, guidance: float, seed: int, device,
+            dtype, init_latents: torch.Tensor | None = None, strength: float = 1.0) -> torch.Tensor:
+    """The diffusers sampling loop with classifier-free guidance: ``eps_fn(latents_in, t)`` predicts the
+    noise of the batch (unconditional half first when ``guidance != 1``); starts from seeded noise or
+    from ``init_latents`` noised to ``strength`` of the schedule (img2img)."""
+    scheduler.set_timesteps(steps, device=device)
+    timesteps = scheduler.timesteps
+    g = torch.Generator("cpu").manual_seed(int(seed))
+    noise = torch.randn((n, channels, side, side), generator=g).to(device)
+    if init_latents is None or strength >= 1:
+        latents = noise * float(getattr(scheduler, "init_noise_sigma", 1.0))
+    else:
+        keep = min(int(round(steps * strength)), steps)
+        timesteps = timesteps[steps - keep:]
+        if not len(timesteps):
+            return init_latents.to(device).float()
+        latents = scheduler.add_noise(init_latents.to(device).float(), noise, timesteps[:1].repeat(n))
+    for t in timesteps:
+        inp = torch.cat([latents, latents]) if guidance != 1 else latents
+        e = eps_fn(scheduler.scale_model_input(inp, t).to(dtype), t)
+        if guidance != 1:
+            uncond, cond = e.chunk(2)
+            e = uncond + guidance * (cond - uncond)
+        latents = scheduler.step(e, t, latents).prev_sample
+    return latents
+
+
+def to_stimuli(rgb: torch.Tensor, stimulus_shape) -> np.ndarray:
+    """Generated RGB images (n, 3, y, x) at the stimuli's shape (resized; luminance for gray stimuli)."""
+    x = rgb.permute(0, 2, 3, 1).float().cpu()
+    x = resize_tensor(x, tuple(stimulus_shape[:2]))
+    if len(stimulus_shape) == 2:
+        x = grayscale_tensor(x)
+    elif stimulus_shape[-1] == 1:
+        x = grayscale_tensor(x)[..., None]
+    return x.numpy()
 
 
 class _PretrainedDiffusionDecoder(Decoder):
@@ -187,14 +215,7 @@ class _PretrainedDiffusionDecoder(Decoder):
         return self.embedding_ridge_.predict(check_responses(responses))
 
     def _to_stimuli(self, rgb: torch.Tensor) -> np.ndarray:
-        """Generated RGB images (n, 3, y, x) at the stimuli's shape (resized; luminance for gray stimuli)."""
-        x = rgb.permute(0, 2, 3, 1).float().cpu()
-        x = resize_tensor(x, tuple(self.stimulus_shape_[:2]))
-        if len(self.stimulus_shape_) == 2:
-            x = grayscale_tensor(x)
-        elif self.stimulus_shape_[-1] == 1:
-            x = grayscale_tensor(x)[..., None]
-        return x.numpy()
+        return to_stimuli(rgb, self.stimulus_shape_)
 
     def _init_latents(self, responses) -> torch.Tensor | None:
         return None
