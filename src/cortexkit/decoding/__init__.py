@@ -4,6 +4,7 @@ from cortexkit.decoding.autoencoder import AutoencoderDecoder, ConvVAE, train_va
 from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.cnn import CNNDecoder, DeconvNet
 from cortexkit.decoding.diffusion import LatentDiffusionDecoder
+from cortexkit.decoding.dual_guided import DualGuidedDecoder, DualGuidedPrior
 from cortexkit.decoding.hierarchical_vae import HierarchicalVAE, HierarchicalVAEDecoder
 from cortexkit.decoding.latent import LatentRidge, PixelPCADecoder
 from cortexkit.decoding.mindeye import MindEyeDecoder
@@ -20,6 +21,8 @@ __all__ = [
     "DeconvNet",
     "AutoencoderDecoder",
     "LatentDiffusionDecoder",
+    "DualGuidedDecoder",
+    "DualGuidedPrior",
     "HierarchicalVAE",
     "HierarchicalVAEDecoder",
     "RetrievalDecoder",

@@ -22,6 +22,7 @@ chance with a permutation p-value.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -51,6 +52,7 @@ QUICK_SETTINGS = {
     "autoencoder": dict(epochs=3, extra_images=200),
     "cnn": dict(epochs=5),
     "hvae": dict(epochs=3, extra_images=200),
+    "dual_guided": dict(first_stage_params={"epochs": 3, "extra_images": 200}),
     "mindeye": dict(epochs=5, prior_epochs=3, generator_epochs=3, extra_images=200),
     "diffusion": dict(epochs=3, extra_images=200, diffusion_epochs=10),
     "search": dict(n_candidates=4, rounds=2, generator_epochs=3, generator_extra_images=200, generator_diffusion_epochs=10),
@@ -283,7 +285,10 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
             continue
         decoder = _decoder(spec, out, config.seed, log, generator_spec=diffusion)
         log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
-        decoder.fit(r_train, s_train)
+        if "captions" in inspect.signature(decoder.fit).parameters and "caption" in train.coords:
+            decoder.fit(r_train, s_train, captions=train["caption"].values)  # text-guided decoders read the captions
+        else:
+            decoder.fit(r_train, s_train)
         if spec.name in RETRIEVES:
             decoder.set_candidates(s_test)  # identification among the test stimuli
         rec = decoder.reconstruct(r_test)
