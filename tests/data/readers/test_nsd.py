@@ -160,3 +160,29 @@ def test_roi_labels_become_areas(tmp_path):
     np.save(tmp_path / "bad.npy", np.zeros((3, 4), np.int16))
     with pytest.raises(DataError, match=r"bad.npy: 'rois': shape \(3, 4\) does not match the beta volume"):
         read(root, rois=str(tmp_path / "bad.npy"))
+
+
+def test_captions_from_coco_annotations(tmp_path):
+    import json
+
+    import pandas as pd
+
+    root, *_ = make_nsd(tmp_path)
+    info = pd.DataFrame({"nsdId": np.arange(40), "cocoId": 1000 + np.arange(40),
+                         "cocoSplit": np.where(np.arange(40) % 2, "train2017", "val2017")})
+    info.to_csv(root / "nsddata" / "experiments" / "nsd" / "nsd_stim_info_merged.csv")
+    coco = tmp_path / "coco"
+    coco.mkdir()
+    for split, parity in (("train2017", 1), ("val2017", 0)):
+        ann = [{"image_id": 1000 + i, "id": k, "caption": f"image {i} caption {k} "} for i in range(40) if i % 2 == parity
+               for k in range(2)]
+        (coco / f"captions_{split}.json").write_text(json.dumps({"annotations": ann}))
+    ds = read(root, image_size=8, sessions=1, captions=str(coco))
+    # NSD image nsd00007 (1-based) is nsdId 6: COCO image 1006, its two captions, stripped
+    assert ds["caption"].sel(stimulus="nsd00007").item() == "image 6 caption 0\nimage 6 caption 1"
+    (coco / "captions_val2017.json").write_text(json.dumps({"annotations": []}))
+    with pytest.raises(DataError, match="captions_val2017.json: 'annotations': has no caption of COCO image 1000"):
+        read(root, image_size=8, sessions=1, captions=str(coco))
+    (coco / "captions_val2017.json").write_text("{not json")
+    with pytest.raises(DataError, match="captions_val2017.json: 'annotations': is not a COCO captions file"):
+        read(root, image_size=8, sessions=1, captions=str(coco))

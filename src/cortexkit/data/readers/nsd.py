@@ -19,7 +19,9 @@ read with nibabel) or a ``.npy`` array shaped like one beta volume as h5py reads
 volume transposed). Voxels whose mask value is > 0 are kept: NSD's ROI files mark voxels outside the
 brain with -1 and outside the ROI with 0 (the convention of NSD's own example code). Voxels are
 always indexed in the HDF5 axis order, whichever format the betas come in. Both betas and images
-are read lazily, a session or a block of images at a time.
+are read lazily, a session or a block of images at a time. With ``captions`` (a folder holding COCO's
+caption files), each image's COCO captions become the ``caption`` stimulus coordinate (text-guided
+decoders read it), matched through ``nsddata/experiments/nsd/nsd_stim_info_merged.csv``.
 """
 
 from __future__ import annotations
@@ -150,6 +152,50 @@ def _roi_names(text) -> dict[int, str]:
     return out
 
 
+def coco_captions(root: Path, folder: Path, nsd_ids: np.ndarray) -> np.ndarray:
+    """The COCO captions of NSD images (1-based 73k ids), newline-separated per image.
+
+    ``nsddata/experiments/nsd/nsd_stim_info_merged.csv`` gives each image's ``cocoId`` and ``cocoSplit``
+    (its ``nsdId`` is 0-based); ``folder`` holds COCO 2017's ``captions_train2017.json`` and
+    ``captions_val2017.json`` (``annotations``: ``image_id``, ``caption``)."""
+    import json
+
+    import pandas as pd
+
+    info_file = require_file(root / "nsddata" / "experiments" / "nsd" / "nsd_stim_info_merged.csv", "NSD stimulus info")
+    try:
+        info = pd.read_csv(info_file)
+    except Exception as exc:
+        raise DataError(f"cannot read the CSV ({type(exc).__name__}: {exc})", source=str(info_file)) from None
+    missing = [c for c in ("nsdId", "cocoId", "cocoSplit") if c not in info.columns]
+    if missing:
+        raise DataError(f"has no column(s) {missing}", source=str(info_file))
+    info = info.set_index("nsdId")
+    wanted = nsd_ids - 1
+    absent = sorted(set(wanted) - set(info.index))
+    if absent:
+        raise DataError(f"has no row for nsdId {absent[:5]}", source=str(info_file), variable="nsdId")
+    rows = info.loc[wanted]
+    texts: dict[tuple[str, int], list[str]] = {}
+    for split in sorted(set(rows["cocoSplit"].astype(str))):
+        path = require_file(folder / f"captions_{split}.json", "COCO captions")
+        try:
+            annotations = json.loads(path.read_text())["annotations"]
+            for a in annotations:
+                texts.setdefault((split, int(a["image_id"])), []).append(str(a["caption"]).strip())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"is not a COCO captions file ({type(exc).__name__}: {exc})", source=str(path),
+                            variable="annotations") from None
+    out = []
+    for nsd_id, (coco_id, split) in zip(nsd_ids, zip(rows["cocoId"].astype(int), rows["cocoSplit"].astype(str))):
+        found = texts.get((split, coco_id))
+        if not found:
+            raise DataError(f"has no caption of COCO image {coco_id} (NSD image {nsd_id})",
+                            source=str(folder / f"captions_{split}.json"), variable="annotations")
+        out.append("\n".join(found))
+    return np.array(out, dtype=object)
+
+
 @register(
     "nsd",
     summary="Natural Scenes Dataset 7T fMRI: per-session HDF5 betas, nsd_stimuli.hdf5, nsd_expdesign.mat",
@@ -164,6 +210,8 @@ def _roi_names(text) -> dict[int, str]:
         "roi_names": "label=name pairs for `rois`, e.g. 1=V1v,2=V1d (default: NSD's prf-visualrois labels V1v ... hV4)",
         "image_size": "pixels per side of the stored images (default 128; the source is 425)",
         "zscore": "z-score each voxel within each session (default true)",
+        "captions": "folder with COCO's captions_train2017.json / captions_val2017.json: each stimulus gets its COCO "
+                    "captions (`caption`, newline-separated), matched through nsd_stim_info_merged.csv",
     },
 )
 def read_nsd(
@@ -178,6 +226,7 @@ def read_nsd(
     roi_names: str | None = None,
     image_size: int = 128,
     zscore: bool = True,
+    captions: str | None = None,
 ):
     """Read NSD betas (per-session HDF5, z-scored per session), stimuli and the experimental design."""
     root = Path(path)
@@ -260,7 +309,8 @@ def read_nsd(
         # Voxel position: its index along each axis of the beta volume as stored in the HDF5 file.
         unit_coords={**{f"voxel_axis{i}": ijk[:, i] for i in range(len(vol_shape))},
                      "area": area},
-        stimulus_coords={"nsd_id": unique_ids},
+        stimulus_coords={"nsd_id": unique_ids,
+                         **({"caption": coco_captions(root, Path(captions), unique_ids)} if captions else {})},
         attrs={
             "modality": "fmri",
             "source": f"NSD subject {int(subject)}, {space}/{betas}, sessions {session_numbers}",
