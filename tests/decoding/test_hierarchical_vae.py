@@ -59,8 +59,14 @@ def test_hvae_errors(v1):
     r_tr, s_tr, _, _ = v1
     with pytest.raises(ConfigError, match="n_regressed must be within 1..6"):
         HierarchicalVAEDecoder(n_regressed=7, epochs=1, extra_images=0).fit(r_tr[:20], s_tr[:20])
-    with pytest.raises(ConfigError, match="videos"):
-        HierarchicalVAEDecoder(epochs=1, extra_images=0).fit(r_tr[:10], np.zeros((10, 3, 16, 16), np.float32))
+    # clips: the VAE learns frames, a clip's latents are its frames' side by side
+    clips = np.stack([s_tr[:40], s_tr[40:80], s_tr[80:120]], axis=1)  # (40, 3 frames, 16, 16)
+    video = HierarchicalVAEDecoder(n_regressed=2, epochs=1, extra_images=0, width=8).fit(r_tr[:40], clips)
+    assert video.encode(clips[:3]).shape == (3, 3 * 32)
+    assert video.reconstruct(r_tr[:3]).shape == (3, 3, 16, 16)
+    still = np.repeat(clips[:2, :1], 3, axis=1)  # frames are coded independently: a still clip stays still
+    out = video.decode(video.encode(still))
+    np.testing.assert_allclose(out[:, 0], out[:, 2], atol=1e-6)
     dec = HierarchicalVAEDecoder(n_regressed=2, epochs=1, extra_images=0, width=8).fit(r_tr[:40], s_tr[:40])
     assert dec.encode(s_tr[:3]).shape == (3, 2 * 4 * 2 * 2)  # two coarse groups of 4 maps of 2 x 2
     assert dec.reconstruct(r_tr[:3]).shape == (3, 16, 16)

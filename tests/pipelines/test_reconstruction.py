@@ -13,12 +13,17 @@ def test_reconstruction_run_with_nulls_and_videos(tmp_path):
 
     store = data.save(simulate_mt(n_train=150, n_test=12, n_repeats=3, n_units=30, size=16, n_frames=6, seed=1),
                       tmp_path / "mt.zarr")
-    cfg = ReconstructionConfig(image_size=16, n_permutations=50, n_grid=4, decoders=[DecoderSpec(name="pca", params={"n_components": 20}),
-                                                                                     DecoderSpec(name="cnn", params={"epochs": 2})])
+    small = {"epochs": 1, "extra_images": 0, "width": 8}
+    cfg = ReconstructionConfig(image_size=16, n_permutations=50, n_grid=4, decoders=[
+        DecoderSpec(name="pca", params={"n_components": 20}), DecoderSpec(name="cnn", params={"epochs": 2}),
+        DecoderSpec(name="autoencoder", params={**small, "latent_dim": 8}), DecoderSpec(name="hvae", params=small)])
     table = run_reconstruction(store, tmp_path / "run", cfg, log=lambda m: None)
     write_reconstruction_report(tmp_path / "run")
-    assert list(table["method"]) == ["pca", "pca (shuffled)", "cnn", "cnn (shuffled)", "mean image", "gray"]
-    assert {"pixcorr", "ssim", "psnr", "2way_pixels", "top1_pixels", "p_2way_pixels", "temporal_r", "2way_motion"} <= set(table.columns)
+    assert list(table["method"]) == ["pca", "pca (shuffled)", "cnn", "cnn (shuffled)", "autoencoder", "autoencoder (shuffled)",
+                                     "hvae", "hvae (shuffled)", "mean image", "gray"]
+    assert {"pixcorr", "ssim", "psnr", "2way_pixels", "top1_pixels", "p_2way_pixels", "temporal_r", "2way_motion",
+            "lpips_alex"} <= set(table.columns)
+    assert table["lpips_alex"].notna().all()  # LPIPS on every frame of the clips
     assert (tmp_path / "run" / "videos" / "cnn.gif").exists()
     assert (tmp_path / "run" / "videos" / "pca.gif").exists() and (tmp_path / "run" / "report.html").exists()
     # rerunning keeps the reconstructions

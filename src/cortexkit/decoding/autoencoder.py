@@ -6,7 +6,8 @@ sigmoid. The loss is the per-image squared error plus ``beta`` times the KL dive
 Gaussian (a small ``beta`` keeps reconstructions sharp while making the latent space smooth
 enough for diffusion). Training uses :func:`cortexkit.training_loop.train`: seeded, checkpointed each
 epoch, resumed after a kill. When a dataset has few images, natural-image crops from the
-simulator's photographs (``extra_images``) are added to the training set.
+simulator's photographs (``extra_images``) are added to the training set. Videos are decoded frame
+by frame: the VAE learns frames, and a clip's latent is its frames' latents side by side.
 """
 
 from __future__ import annotations
@@ -152,29 +153,42 @@ class AutoencoderDecoder(Decoder):
         return Path(self.checkpoint_dir) / "vae.pt" if self.checkpoint_dir else None
 
     def _fit(self, responses, stimuli):
-        if stimuli.ndim not in (3, 4):
-            raise ConfigError("the autoencoder decoder reconstructs images; use the pca decoder for videos")
-        images = self._training_images(stimuli)
+        from cortexkit.features.base import is_video
+
+        # Videos: the VAE learns frames; a clip's latent is its frames' latents side by side.
+        self.frames_ = stimuli.shape[1] if is_video(stimuli) else None
+        frames = stimuli.reshape((-1,) + stimuli.shape[2:]) if self.frames_ else stimuli
+        images = self._training_images(frames)
         self.vae_ = train_vae(images, latent_dim=self.latent_dim, width=self.width, beta=self.beta, epochs=self.epochs,
                               batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=self.device,
                               checkpoint=self._checkpoint(), log=self.log)
-        self.extra_latents_ = self.encode(images[len(stimuli):])  # the crops, for models that want a prior
+        self.extra_latents_ = self._encode_images(images[len(frames):])  # the crops, for models that want a prior
         self.map_ = LatentRidge(self.alphas, self.restandardize, self.seed).fit(responses, self.encode(stimuli))
 
     @torch.no_grad()
-    def encode(self, stimuli) -> np.ndarray:
-        """VAE latent means of stimuli."""
-        x = to_tensor(np.asarray(stimuli, np.float32)).to(self.device)
+    def _encode_images(self, images) -> np.ndarray:
+        x = to_tensor(np.asarray(images, np.float32)).to(self.device)
         if len(x) == 0:
             return np.zeros((0, self.latent_dim), np.float32)
         return torch.cat([self.vae_.encode(x[s : s + 256])[0] for s in range(0, len(x), 256)]).cpu().numpy()
 
+    def encode(self, stimuli) -> np.ndarray:
+        """VAE latent means of stimuli: (n, latent_dim) per image, (n, frames * latent_dim) per clip."""
+        x = np.asarray(stimuli, np.float32)
+        if getattr(self, "frames_", None):
+            return self._encode_images(x.reshape((-1,) + x.shape[2:])).reshape(len(x), -1)
+        return self._encode_images(x)
+
     @torch.no_grad()
     def decode(self, latents) -> np.ndarray:
-        """Images (n, y, x[, channel]) from VAE latents (n, latent_dim)."""
+        """Images (n, y, x[, channel]) from VAE latents (n, latent_dim), or clips from (n, frames * latent_dim)."""
         z = torch.from_numpy(np.asarray(latents, np.float32)).to(self.device)
-        return from_tensor(torch.cat([self.vae_.decode(z[s : s + 256]) for s in range(0, len(z), 256)]),
-                           gray=len(self.stimulus_shape_) == 2)
+        n = len(z)
+        z = z.reshape(-1, self.latent_dim)
+        frame_shape = tuple(self.stimulus_shape_)[1:] if self.frames_ else tuple(self.stimulus_shape_)
+        out = from_tensor(torch.cat([self.vae_.decode(z[s : s + 256]) for s in range(0, len(z), 256)]),
+                          gray=len(frame_shape) == 2)
+        return out.reshape((n, self.frames_) + out.shape[1:]) if self.frames_ else out
 
     def _reconstruct(self, responses):
         return self.decode(self.map_.predict(responses))

@@ -143,6 +143,11 @@ class LatentDiffusionDecoder(AutoencoderDecoder):
 
     # -- training --------------------------------------------------------------------------
     def _fit(self, responses, stimuli):
+        from cortexkit.errors import ConfigError
+        from cortexkit.features.base import is_video
+
+        if is_video(stimuli):
+            raise ConfigError(f"the {self.name} decoder samples images; for videos use pca, cnn, autoencoder or hvae")
         super()._fit(responses, stimuli)  # the VAE (and a ridge map, kept as a fallback decoder)
         dev = torch.device(self.device)
         self.alpha_bar_ = linear_schedule(self.steps, dev)

@@ -176,8 +176,10 @@ class HierarchicalVAEDecoder(Decoder):
     def _fit(self, responses, stimuli):
         from cortexkit.features.base import is_video
 
-        if is_video(stimuli):
-            raise ConfigError("the hvae decoder reconstructs images; use pca or cnn for videos")
+        # Videos: the VAE learns frames; a clip's latents are its frames' latents side by side.
+        self.frames_ = stimuli.shape[1] if is_video(stimuli) else None
+        if self.frames_:
+            stimuli = stimuli.reshape((-1,) + stimuli.shape[2:])
         n_groups = len(SCALES) * self.groups
         k = n_groups if self.n_regressed is None else int(self.n_regressed)
         if not 1 <= k <= n_groups:
@@ -193,11 +195,21 @@ class HierarchicalVAEDecoder(Decoder):
         self.vae_ = train_hierarchical_vae(images, width=self.width, latent_channels=self.latent_channels, groups=self.groups,
                                            beta=self.beta, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                                            seed=self.seed, device=self.device, checkpoint=ckpt, log=self.log)
-        self.map_ = LatentRidge(self.alphas, self.restandardize, self.seed).fit(responses, self.encode(stimuli))
+        latents = self._encode_images(stimuli)
+        if self.frames_:
+            latents = latents.reshape(len(responses), -1)
+        self.map_ = LatentRidge(self.alphas, self.restandardize, self.seed).fit(responses, latents)
+
+    def encode(self, stimuli) -> np.ndarray:
+        """Posterior means of the first ``n_regressed`` groups, flattened: (n, latents) per image, the
+        frames' side by side per clip."""
+        x = np.asarray(stimuli, np.float32)
+        if self.frames_:
+            return self._encode_images(x.reshape((-1,) + x.shape[2:])).reshape(len(x), -1)
+        return self._encode_images(x)
 
     @torch.no_grad()
-    def encode(self, stimuli) -> np.ndarray:
-        """Posterior means of the first ``n_regressed`` groups, flattened: (n, latents)."""
+    def _encode_images(self, stimuli) -> np.ndarray:
         x = to_tensor(np.asarray(stimuli, np.float32)).to(self.device)
         out = []
         for s in range(0, len(x), 256):
@@ -207,16 +219,21 @@ class HierarchicalVAEDecoder(Decoder):
 
     @torch.no_grad()
     def decode(self, latents) -> np.ndarray:
-        """Images from flattened latents of the first ``n_regressed`` groups (the rest at their prior means)."""
+        """Images (or clips) from flattened latents of the first ``n_regressed`` groups (the rest at
+        their prior means)."""
         z = torch.from_numpy(np.asarray(latents, np.float32)).to(self.device)
+        n = len(z)
         shapes = self.vae_.group_shapes()[:self.k_]
         sizes = [int(np.prod(s)) for s in shapes]
+        z = z.reshape(-1, sum(sizes))
         out = []
         for s in range(0, len(z), 256):
             part = z[s:s + 256]
             given = [g.reshape(len(part), *shape) for g, shape in zip(part.split(sizes, 1), shapes)]
             out.append(self.vae_.top_down(None, given=given, n=len(part))[0].cpu())
-        return from_tensor(torch.cat(out), gray=len(self.stimulus_shape_) == 2)
+        frame_shape = tuple(self.stimulus_shape_)[1:] if self.frames_ else tuple(self.stimulus_shape_)
+        images = from_tensor(torch.cat(out), gray=len(frame_shape) == 2)
+        return images.reshape((n, self.frames_) + images.shape[1:]) if self.frames_ else images
 
     def _reconstruct(self, responses):
         return self.decode(self.map_.predict(responses))

@@ -161,15 +161,13 @@ def identification_features(images: np.ndarray, video: bool) -> dict[str, np.nda
     return out
 
 
-def _metric_models(video: bool, out: Path, log) -> dict:
+def _metric_models(out: Path, log) -> dict:
     """brain-diffuser/MindEye metric models (CLIP, InceptionV3, EfficientNet-B1, SwAV) whose weights are
-    present; each absent one is logged with its reason and listed in ``OUT/skipped_metrics.json``."""
+    present (on videos: features averaged over each clip's frames); each absent one is logged with its
+    reason and listed in ``OUT/skipped_metrics.json``."""
     from cortexkit.features.perceptual import metric_extractors
 
-    if video:
-        available, skipped = {}, {m: "image metric; not computed for videos" for m in ("clip", "inception", "effnet_b1", "swav")}
-    else:
-        available, skipped = metric_extractors()
+    available, skipped = metric_extractors()  # for videos, on each clip's frame-averaged features
     for metric, reason in skipped.items():
         log(f"metric {metric} skipped: {reason}")
     from cortexkit._atomic import write_text
@@ -185,9 +183,7 @@ def _model_features(extractor, images: np.ndarray) -> np.ndarray:
 
 
 def lpips_models(video: bool):
-    """The LPIPS networks of the reconstruction metrics by name (none for videos)."""
-    if video:
-        return {}
+    """The LPIPS networks of the reconstruction metrics by name (for videos, scored frame by frame)."""
     try:
         from cortexkit.features.perceptual import LPIPS
 
@@ -302,7 +298,7 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
 
     gt_feats = identification_features(s_test, video)
     lpips = lpips_models(video)
-    models = _metric_models(video, out, log)
+    models = _metric_models(out, log)
     gt_model = {m: _model_features(ex, s_test) for m, (ex, _) in models.items()}
     rng = np.random.default_rng(config.seed)
     rows = []
