@@ -97,6 +97,8 @@ def test_mindeye_errors(v1):
         fitted.similarity(r_te)
     assert fitted.set_candidates(s_te).similarity(r_te).shape == (40, 40)
     assert fitted.reconstruct(r_te[:3]).shape == s_te[:3].shape
+    pixels = MindEyeDecoder(**tiny, embedding="pixels", embedding_dim=8, n_candidates=1).fit(r_tr[:50], s_tr[:50])
+    assert pixels.embed_images(s_tr[:2]).shape == (2, 8)  # any feature space by its registry name
     with pytest.raises(ConfigError, match="videos"):
         MindEyeDecoder(**tiny).fit(r_tr[:10], np.zeros((10, 3, 16, 16), np.float32))
 

@@ -3,8 +3,8 @@ embedding-to-image generator and best-of-N selection by an encoding model.
 
 The parts, in the order :meth:`MindEyeDecoder.fit` trains them:
 
-1. **Embedding space.** Any feature space by name (``gabor`` by default; ``open_clip:ViT-L-14`` for
-   CLIP when its weights are installed), reduced by PCA (fitted on the training stimuli and
+1. **Embedding space.** Any feature space by name (``gabor`` by default; ``clip`` for CLIP ViT-L/14
+   when its weights are installed), reduced by PCA (fitted on the training stimuli and
    natural-image crops) to ``embedding_dim`` dimensions and scaled to unit mean variance.
 2. **Backbone.** Each subject has a linear adapter from its units to a shared ``hidden``-wide
    residual MLP (MindEye2's per-subject linear layer into a shared space); two heads follow it: a
@@ -95,7 +95,8 @@ class MindEyeDecoder(Decoder):
     Parameters
     ----------
     embedding : str
-        Feature space of the embedding (a feature extractor's registry name).
+        Feature space of the embedding: ``gabor`` (energy and even/odd responses), ``clip`` (CLIP
+        ViT-L/14 with OpenAI weights, when installed), or any feature extractor's registry name.
     embedding_dim : int
         PCA dimensions kept of it.
     hidden, depth, dropout : the backbone (shared width, residual blocks, dropout)
@@ -157,6 +158,8 @@ class MindEyeDecoder(Decoder):
 
         if self.embedding == "gabor":  # phase-invariant energy and the signed even/odd responses
             return GaborPyramid(outputs=("energy", "linear"))
+        if self.embedding == "clip":  # MindEye's space: CLIP ViT-L/14 (OpenAI weights, installed offline)
+            return get_extractor("open_clip:ViT-L-14", {"weights": "openai"})
         return get_extractor(self.embedding) if isinstance(self.embedding, str) else self.embedding
 
     def _features(self, images: np.ndarray) -> np.ndarray:
