@@ -1,7 +1,21 @@
-"""A tiny random-weight Stable Diffusion image-variations pipeline, saved in diffusers' own format."""
+"""Shared fixtures of the decoder tests: simulated V1, and tiny random-weight diffusion model folders (Stable
+Diffusion image variations, Versatile Diffusion, Stable unCLIP) saved as the Hub holds them."""
 
 import pytest
 import torch
+
+
+@pytest.fixture(scope="session")
+def v1():
+    """Simulated V1 (100 simple + 100 complex cells, 16 px): repeat-averaged train and test
+    responses with their images, (r_train, s_train, r_test, s_test)."""
+    from cortexkit import data
+    from cortexkit.simulate import simulate_v1
+
+    ds = simulate_v1(n_train=800, n_test=40, n_repeats=4, n_simple=100, n_complex=100, size=16, seed=5)
+    train, test = data.select(ds, "train"), data.select(ds, "test")
+    return (data.repeat_average(train).values, train["stimuli"].values,
+            data.repeat_average(test).values, test["stimuli"].values)
 
 
 def write_tiny_image_variation_pipeline(folder) -> None:

@@ -3,20 +3,10 @@
 import numpy as np
 import pytest
 
-from cortexkit import data
 from cortexkit.decoding import (AutoencoderDecoder, BrainOptimizedSearch, LatentDiffusionDecoder, PixelPCADecoder,
                                 RetrievalDecoder, decode_parameter, neurometric)
 from cortexkit.errors import DataError
 from cortexkit.metrics import reconstruction as rm
-from cortexkit.simulate import simulate_v1
-
-
-@pytest.fixture(scope="module")
-def v1():
-    ds = simulate_v1(n_train=800, n_test=40, n_repeats=4, n_simple=100, n_complex=100, size=16, seed=5)
-    train, test = data.select(ds, "train"), data.select(ds, "test")
-    return (data.repeat_average(train).values, train["stimuli"].values,
-            data.repeat_average(test).values, test["stimuli"].values)
 
 
 def test_pca_decoder_identifies_held_out_images(v1):

@@ -5,19 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from cortexkit import data
 from cortexkit.decoding import HierarchicalVAE, HierarchicalVAEDecoder
 from cortexkit.errors import ConfigError
 from cortexkit.metrics import reconstruction as rm
-from cortexkit.simulate import simulate_v1
-
-
-@pytest.fixture(scope="module")
-def v1():
-    ds = simulate_v1(n_train=500, n_test=40, n_repeats=4, n_simple=100, n_complex=100, size=16, seed=5)
-    train, test = data.select(ds, "train"), data.select(ds, "test")
-    return (data.repeat_average(train).values, train["stimuli"].values,
-            data.repeat_average(test).values, test["stimuli"].values)
 
 
 def test_groups_coarse_to_fine_and_given_latents_are_used():

@@ -18,14 +18,6 @@ LIGHT = dict(epochs=60, prior_epochs=100, generator_epochs=15, extra_images=500)
 
 
 @pytest.fixture(scope="module")
-def v1():
-    ds = simulate_v1(n_train=800, n_test=40, n_repeats=4, n_simple=100, n_complex=100, size=16, seed=5)
-    train, test = data.select(ds, "train"), data.select(ds, "test")
-    return (data.repeat_average(train).values, train["stimuli"].values,
-            data.repeat_average(test).values, test["stimuli"].values)
-
-
-@pytest.fixture(scope="module")
 def fitted(v1):
     r_tr, s_tr, _, s_te = v1
     return MindEyeDecoder(**LIGHT, n_candidates=6).fit(r_tr, s_tr).set_candidates(s_te)
@@ -64,7 +56,7 @@ def test_best_of_n_reconstructions_beat_their_null(v1, fitted):
     # The chosen candidate is the critic's best: never below the regressed embedding's own image.
     first = fitted.generate(fitted.predict_embedding(r_te)[0])
     predicted = fitted.subjects_["subject"]["critic"].predict(first)
-    from cortexkit.decoding.mindeye import _corr_rows
+    from cortexkit.decoding.search import _corr_rows
 
     assert (fitted.scores_ >= _corr_rows(predicted, r_te) - 1e-5).all()
 

@@ -169,7 +169,6 @@ def test_cli_reconstruct_with_pretrained_priors(tmp_path, small_store, tiny_sd_v
 def test_pretrained_priors_at_their_default_schedule(tmp_path, tiny_sd_variations):
     """Both decoders and the search (4 candidates, 2 rounds) at the default 50 DDIM steps, generating
     at 32 px, on 8 test images (slow: every image is denoised 50 times per candidate)."""
-    import pandas as pd
 
     from cortexkit import data
     from cortexkit.pipelines import ReconstructionConfig, run_reconstruction

@@ -43,6 +43,7 @@ from cortexkit.decoding.base import DECODERS, Decoder, check_responses, check_st
 from cortexkit.decoding.autoencoder import from_tensor, to_tensor
 from cortexkit.decoding.cnn import DeconvNet
 from cortexkit.decoding.diffusion import Denoiser, ddim, linear_schedule
+from cortexkit.decoding.search import _corr_rows
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.training_loop import TrainSettings, train
 
@@ -80,12 +81,6 @@ def clip_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Ten
     logits = nn.functional.normalize(a, dim=1) @ nn.functional.normalize(b, dim=1).T / temperature
     target = torch.arange(len(a), device=a.device)
     return 0.5 * (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target))
-
-
-def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(-1, keepdims=True)
-    b = b - b.mean(-1, keepdims=True)
-    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12)
 
 
 @DECODERS.register("mindeye")

@@ -13,7 +13,6 @@ smallest width whose median r reaches ``saturation`` (95%) of the best width's.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
