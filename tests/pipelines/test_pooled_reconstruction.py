@@ -100,3 +100,31 @@ def test_command_line(stores, tmp_path):
                                  str(tmp_path / "run"), "--decoder", "pca", "--image-size", "16", "--permutations", "10"])
     assert r.exit_code == 0, r.output
     assert "pooled" in r.output and (tmp_path / "run" / "subj01" / "report.html").is_file()
+
+
+def test_mindeye_is_one_model_shared_by_the_subjects(stores, tmp_path):
+    from cortexkit.decoding.mindeye import MindEyeDecoder
+
+    tiny = {"epochs": 3, "prior_epochs": 1, "generator_epochs": 1, "extra_images": 0, "n_candidates": 1, "hidden": 32}
+    config = ReconstructionConfig(decoders=[{"name": "mindeye", "params": tiny}], image_size=16, n_permutations=10)
+    messages = []
+    run_pooled_reconstruction([stores / "subj01.zarr", stores / "subj02.zarr"], tmp_path / "run", config,
+                              log=messages.append)
+    run = tmp_path / "run"
+    # one backbone with an adapter per subject, checkpointed once for the pool, none per subject
+    state = __import__("torch").load(run / "checkpoints" / "mindeye" / "backbone.pt", weights_only=False)["model"]
+    assert {k.split(".")[1] for k in state if k.startswith("adapters.")} == {"subj01", "subj02"}
+    assert not (run / "subj01" / "checkpoints" / "mindeye").exists()
+    # each subject's reconstructions come from the shared model through its own adapter
+    shared = MindEyeDecoder(**tiny, checkpoint_dir=str(run / "checkpoints" / "mindeye"))
+    from cortexkit.pipelines.reconstruction import decoding_pairs
+
+    pairs = {s: decoding_pairs(stores / f"{s}.zarr", 16) for s in ("subj01", "subj02")}
+    shared.fit_subjects({s: (p[3], p[4]) for s, p in pairs.items()})  # resumes the finished checkpoints
+    for s, p in pairs.items():
+        saved = load_arrays(run / s / "reconstructions" / "mindeye.npz")
+        np.testing.assert_allclose(saved["reconstructions"], shared.reconstruct(p[5], s), atol=1e-5)
+    assert any("one model shared by 2 subjects" in m for m in messages)
+    again = []
+    run_pooled_reconstruction([stores / "subj01.zarr", stores / "subj02.zarr"], run, config, log=again.append)
+    assert sum("already computed, kept" in m for m in again) == 2

@@ -472,3 +472,21 @@ class MindEyeDecoder(Decoder):
         self.scores_ = scores[np.arange(n), best]
         images = images.reshape(n, c, *images.shape[1:])[np.arange(n), best]
         return np.clip(images, 0, 1).astype(np.float32)
+
+
+class SubjectView:
+    """One subject of a shared :class:`MindEyeDecoder`, with the decoder interface of a single-subject
+    model (``reconstruct``, ``set_candidates``, ``similarity``); ``fingerprint`` names the shared fit."""
+
+    def __init__(self, model: MindEyeDecoder, subject: str, fingerprint: str = "shared"):
+        self.model, self.subject, self.fingerprint = model, subject, fingerprint
+
+    def reconstruct(self, responses) -> np.ndarray:
+        return self.model.reconstruct(responses, self.subject)
+
+    def set_candidates(self, images) -> "SubjectView":
+        self.model.set_candidates(images)
+        return self
+
+    def similarity(self, responses) -> np.ndarray:
+        return self.model.similarity(responses, self.subject)

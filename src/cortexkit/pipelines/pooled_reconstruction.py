@@ -7,6 +7,9 @@ saw, the subjects' evidence is then pooled per decoder:
 
 - **retrieval**: the candidate with the highest correlation between predicted and candidate latents
   *averaged over subjects* (a consensus identification, not an average of images);
+- **mindeye**: one model for all subjects (MindEye2: each subject's linear adapter into one shared
+  backbone, prior and generator), fitted on every subject's training data and decoding each subject
+  through its adapter; its subjects' reconstructions are then pooled as below;
 - **every other decoder**: the mean of the subjects' reconstructions of each shared stimulus (for the
   linear ``pca`` decoder this equals decoding the average of the subjects' predicted latents mapped
   to pixels; for generative decoders it trades detail for agreement).
@@ -89,8 +92,10 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
         if diff > 1e-3:
             raise DataError(f"the shared test stimuli differ from {first}'s (mean absolute difference {diff:.3g})",
                             source=str(subjects[name]), variable="stimuli")
+    fitted = _shared_models(subjects, out, config, log)
     for name, store in subjects.items():  # the shared stimuli are checked first: this is the long part
-        run_reconstruction(store, out / name, config, log=lambda m, n=name: log(f"{n}: {m}"))
+        run_reconstruction(store, out / name, config, fitted={label: view[name] for label, view in fitted.items()},
+                           log=lambda m, n=name: log(f"{n}: {m}"))
     log(f"pooling {len(subjects)} subjects on {len(shared)} shared test stimuli")
     video = is_video(gt)
     gt_feats = identification_features(gt, video)
@@ -134,6 +139,29 @@ def run_pooled_reconstruction(stores: list[str | os.PathLike], out: str | os.Pat
     write_csv_and_markdown(pd.DataFrame(comparisons).assign(space=space), pooled_dir, "comparisons")
     return table
 
+
+
+def _shared_models(subjects: dict[str, Path], out: Path, config: ReconstructionConfig, log) -> dict:
+    """``mindeye`` decoders fitted once on every subject (MindEye2: one backbone, an adapter per
+    subject), as ``{label: {subject: view}}``; the fit resumes from ``OUT/checkpoints/LABEL``."""
+    import json
+
+    from cortexkit.decoding.mindeye import MindEyeDecoder, SubjectView
+    from cortexkit.evaluation import data_fingerprint
+    from cortexkit.pipelines.reconstruction import decoding_pairs
+
+    specs = [spec for spec in config.decoders if spec.name == "mindeye"]
+    if not specs:
+        return {}
+    pairs = {name: decoding_pairs(store, config.image_size) for name, store in subjects.items()}
+    fingerprint = json.dumps({name: data_fingerprint(p[0]) for name, p in pairs.items()}, sort_keys=True)
+    models = {}
+    for spec in specs:
+        params = {"seed": config.seed, "log": log, "checkpoint_dir": str(out / "checkpoints" / spec.model_name), **spec.params}
+        log(f"{spec.model_name}: one model shared by {len(pairs)} subjects")
+        model = MindEyeDecoder(**params).fit_subjects({name: (p[3], p[4]) for name, p in pairs.items()})
+        models[spec.model_name] = {name: SubjectView(model, name, fingerprint) for name in pairs}
+    return models
 
 
 def reconstruct(stores: list[str | os.PathLike], out: str | os.PathLike, config: ReconstructionConfig | None = None,

@@ -218,8 +218,21 @@ def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video
     return row
 
 
+def decoding_pairs(store: str | os.PathLike, image_size: int):
+    """The store and its train and test splits as decoders take them: ``(ds, train, test, r_train,
+    s_train, r_test, s_test)``, responses repeat-averaged (stimulus, unit), stimuli at ``image_size``."""
+    ds = data.load(store)
+    train, test = data.select(ds, "train"), data.select(ds, "test")
+    r_train, r_test = data.repeat_average(train).values, data.repeat_average(test).values
+    for name, r in (("train", r_train), ("test", r_test)):
+        if r.ndim != 2 or not np.isfinite(r).all():
+            raise ConfigError(f"{name} responses must be (stimulus, unit) and finite to decode; average time bins first")
+    return (ds, train, test, r_train, prepare_stimuli(train["stimuli"].values, image_size), r_test,
+            prepare_stimuli(test["stimuli"].values, image_size))
+
+
 def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config: ReconstructionConfig | None = None,
-                       *, log=print) -> pd.DataFrame:
+                       *, fitted: dict | None = None, log=print) -> pd.DataFrame:
     """Fit every decoder, reconstruct the test stimuli, score them and their nulls.
 
     Writes ``OUT/config.yaml``, ``OUT/reconstructions/NAME.npz`` and ``OUT/metrics.csv`` / ``.md``;
@@ -233,6 +246,9 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
         The run directory.
     config : ReconstructionConfig, optional
         Decoders, image size, permutations, seed (the defaults if omitted).
+    fitted : dict, optional
+        Decoders already fitted, by label, used as they are (a model shared by several subjects);
+        their entry's ``fingerprint`` key, if any, goes into the resume check.
     log : callable
         Receives one line per step.
 
@@ -242,6 +258,7 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
         One row per decoder and null model (``method``, ``kind``): means over test stimuli of
         pixcorr, ssim, psnr, lpips_alex, 2way_* and top1_*, and the permutation p-value.
     """
+    fitted = dict(fitted or {})
     config = config or ReconstructionConfig()
     out = check_output(out)
     diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
@@ -251,26 +268,21 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     frames = ds.sizes.get("frame", 1) * ds.sizes.get("channel", 1)
     require_memory(12 * 4 * ds.sizes["stimulus"] * frames * config.image_size ** 2,
                    f"reconstructing {ds.sizes['stimulus']} stimuli at {config.image_size} px")
-    ds = data.load(store)
-    train, test = data.select(ds, "train"), data.select(ds, "test")
-    r_train, r_test = data.repeat_average(train).values, data.repeat_average(test).values
-    for name, r in (("train", r_train), ("test", r_test)):
-        if r.ndim != 2 or not np.isfinite(r).all():
-            raise ConfigError(f"{name} responses must be (stimulus, unit) and finite to decode; average time bins first")
-    s_train = prepare_stimuli(train["stimuli"].values, config.image_size)
-    s_test = prepare_stimuli(test["stimuli"].values, config.image_size)
+    ds, train, test, r_train, s_train, r_test, s_test = decoding_pairs(store, config.image_size)
     video = is_video(s_test)
     record = {"data": str(Path(store).resolve()), "reconstruction": config.model_dump(), "provenance": provenance(config.seed)}
     claim_output(out)
     write_run_record(out, record)
 
     fingerprint = data_fingerprint(ds)
+    shared = {name: getattr(d, "fingerprint", "fitted") for name, d in fitted.items()}
     recs: dict[str, np.ndarray] = {}
     similarities: dict[str, np.ndarray] = {}
     for spec in config.decoders:
         path = out / "reconstructions" / f"{spec.model_name}.npz"
         settings = json.dumps({"spec": spec.model_dump(), "image_size": config.image_size, "seed": config.seed,
-                               "data": fingerprint, **({"similarity": True} if spec.name in RETRIEVES else {})},
+                               "data": fingerprint, **({"similarity": True} if spec.name in RETRIEVES else {}),
+                               **({"shared": shared[spec.model_name]} if spec.model_name in shared else {})},
                               sort_keys=True, default=str)
         saved = load_if_settings_match(path, settings)
         if saved is not None:
@@ -279,12 +291,16 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
                 similarities[spec.model_name] = saved["similarity"]
             log(f"{spec.model_name}: reconstructions already computed, kept")
             continue
-        decoder = _decoder(spec, out, config.seed, log, generator_spec=diffusion)
-        log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
-        if "captions" in inspect.signature(decoder.fit).parameters and "caption" in train.coords:
-            decoder.fit(r_train, s_train, captions=train["caption"].values)  # text-guided decoders read the captions
+        if spec.model_name in fitted:
+            decoder = fitted[spec.model_name]
+            log(f"{spec.model_name}: the model shared by the subjects, fitted on all of them")
         else:
-            decoder.fit(r_train, s_train)
+            decoder = _decoder(spec, out, config.seed, log, generator_spec=diffusion)
+            log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
+            if "captions" in inspect.signature(decoder.fit).parameters and "caption" in train.coords:
+                decoder.fit(r_train, s_train, captions=train["caption"].values)  # text-guided decoders read the captions
+            else:
+                decoder.fit(r_train, s_train)
         if spec.name in RETRIEVES:
             decoder.set_candidates(s_test)  # identification among the test stimuli
         rec = decoder.reconstruct(r_test)
