@@ -56,9 +56,9 @@ def test_best_of_n_reconstructions_beat_their_null(v1, fitted):
     # The chosen candidate is the critic's best: never below the regressed embedding's own image.
     first = fitted.generate(fitted.predict_embedding(r_te)[0])
     predicted = fitted.subjects_["subject"]["critic"].predict(first)
-    from cortexkit.decoding.search import _corr_rows
+    from cortexkit.decoding.search import row_correlations
 
-    assert (fitted.scores_ >= _corr_rows(predicted, r_te) - 1e-5).all()
+    assert (fitted.scores_ >= row_correlations(predicted, r_te) - 1e-5).all()
 
 
 @pytest.mark.slow

@@ -102,6 +102,7 @@ def test_command_line(stores, tmp_path):
     assert "pooled" in r.output and (tmp_path / "run" / "subj01" / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_mindeye_is_one_model_shared_by_the_subjects(stores, tmp_path):
     from cortexkit.decoding.mindeye import MindEyeDecoder
 

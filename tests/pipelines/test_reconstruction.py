@@ -81,6 +81,7 @@ def test_temporal_metrics_hand_cases():
     assert rm.frame_differences(clips).shape == (3, 4 * 64)
 
 
+@pytest.mark.slow
 def test_cli_reconstruct_with_mindeye_scores_its_retrieval(tmp_path):
     import pandas as pd
     from typer.testing import CliRunner

@@ -43,7 +43,7 @@ from cortexkit.decoding.base import DECODERS, Decoder, check_responses, check_st
 from cortexkit.decoding.autoencoder import from_tensor, to_tensor
 from cortexkit.decoding.cnn import DeconvNet
 from cortexkit.decoding.diffusion import Denoiser, ddim, linear_schedule
-from cortexkit.decoding.search import _corr_rows
+from cortexkit.decoding.search import row_correlations
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.training_loop import TrainSettings, train
 
@@ -467,7 +467,7 @@ class MindEyeDecoder(Decoder):
         n, c = candidates.shape[:2]
         images = self.generate(candidates.reshape(n * c, -1))
         predicted = self.subjects_[name]["critic"].predict(images).reshape(n, c, -1)
-        scores = _corr_rows(predicted, r[:, None, :])
+        scores = row_correlations(predicted, r[:, None, :])
         best = np.argmax(scores, axis=1)
         self.scores_ = scores[np.arange(n), best]
         images = images.reshape(n, c, *images.shape[1:])[np.arange(n), best]
@@ -482,11 +482,14 @@ class SubjectView:
         self.model, self.subject, self.fingerprint = model, subject, fingerprint
 
     def reconstruct(self, responses) -> np.ndarray:
+        """Best-of-N images of the subject's responses (:meth:`MindEyeDecoder.reconstruct`)."""
         return self.model.reconstruct(responses, self.subject)
 
     def set_candidates(self, images) -> "SubjectView":
+        """The images :meth:`similarity` retrieves among."""
         self.model.set_candidates(images)
         return self
 
     def similarity(self, responses) -> np.ndarray:
+        """Contrastive similarity of the subject's responses with each candidate image."""
         return self.model.similarity(responses, self.subject)

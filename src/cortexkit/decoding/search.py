@@ -42,7 +42,7 @@ class EncodingCritic:
         return cls(extractor, RidgeCV(**ridge_kwargs).fit(features / scale, responses), scale)
 
 
-def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson r between matching rows of a (k, units) and b (units,) or (k, units)."""
     a = a - a.mean(-1, keepdims=True)
     b = b - b.mean(-1, keepdims=True)
@@ -137,7 +137,7 @@ class BrainOptimizedSearch(Decoder):
             images = gen.decode(latents.reshape(n * c, *shape))
             images = images.reshape(n, c, *images.shape[1:])
             predicted = self.critic_.predict(images.reshape(n * c, *images.shape[2:])).reshape(n, c, -1)
-            scores = _corr_rows(predicted, r[:, None, :])
+            scores = row_correlations(predicted, r[:, None, :])
             if k > 0:  # kept candidates keep their images and scores (not re-decoded: no float drift)
                 latents = np.concatenate([kept, latents], axis=1)
                 images = np.concatenate([kept_images, images], axis=1)
