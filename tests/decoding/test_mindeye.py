@@ -89,6 +89,8 @@ def test_mindeye_errors(v1):
         fitted.similarity(r_te)
     assert fitted.set_candidates(s_te).similarity(r_te).shape == (40, 40)
     assert fitted.reconstruct(r_te[:3]).shape == s_te[:3].shape
+    with pytest.raises(ConfigError, match="generative: false"):
+        MindEyeDecoder(**tiny, generative=False).fit(r_tr[:50], s_tr[:50]).reconstruct(r_te[:2])
     pixels = MindEyeDecoder(**tiny, embedding="pixels", embedding_dim=8, n_candidates=1).fit(r_tr[:50], s_tr[:50])
     assert pixels.embed_images(s_tr[:2]).shape == (2, 8)  # any feature space by its registry name
     with pytest.raises(ConfigError, match="videos"):
@@ -119,8 +121,7 @@ def test_cli_alignment_needs_a_fraction_of_the_new_subjects_data(tmp_path):
     out = tmp_path / "align"
     res = CliRunner().invoke(app, ["analyze", "alignment", *map(str, shared), "--new", str(new), "--out", str(out),
                                    "--fractions", "0.1,0.4", "--image-size", "16", "--permutations", "200",
-                                   "-p", "epochs=80", "-p", "prior_epochs=1", "-p", "generator_epochs=1",
-                                   "-p", "extra_images=0", "-p", "n_candidates=1"])
+                                   "-p", "epochs=80", "-p", "extra_images=0"])
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "alignment.csv").set_index(["model", "fraction"])
     # Measured (this seed): pooled 0.984; aligned 0.916 / 0.951 at 10% / 40% (40 / 160 images); own 0.754 / 0.920.

@@ -108,6 +108,9 @@ class MindEyeDecoder(Decoder):
         Images per response for best-of-N (1: the regressed embedding's image only).
     align_epochs : int
         Epochs of a new subject's adapter in :meth:`align`.
+    generative : bool
+        Train the prior, the generator and the encoding models (False: retrieval only, no
+        :meth:`reconstruct`; what :func:`~cortexkit.pipelines.analyses.run_alignment` scores).
     """
 
     name = "mindeye"
@@ -115,7 +118,7 @@ class MindEyeDecoder(Decoder):
     def __init__(self, embedding="gabor", embedding_dim=64, hidden=512, depth=2, dropout=0.3, temperature=0.05,
                  mse_weight=1.0, epochs=150, lr=1e-3, weight_decay=1e-2, batch_size=128, patience=15, val_fraction=0.1,
                  prior_epochs=200, prior_width=256, prior_depth=3, steps=500, sample_steps=25, guidance=1.5, p_uncond=0.1,
-                 generator_epochs=40, generator_width=64, extra_images=2000, n_candidates=8, align_epochs=300, seed=0,
+                 generator_epochs=40, generator_width=64, extra_images=2000, n_candidates=8, align_epochs=300, generative=True, seed=0,
                  device="cpu", checkpoint_dir=None, log=None):
         self.embedding = embedding
         self.embedding_dim = embedding_dim
@@ -142,6 +145,7 @@ class MindEyeDecoder(Decoder):
         self.extra_images = extra_images
         self.n_candidates = n_candidates
         self.align_epochs = align_epochs
+        self.generative = generative
         self.seed = seed
         self.device = device
         self.checkpoint_dir = checkpoint_dir
@@ -230,6 +234,8 @@ class MindEyeDecoder(Decoder):
             data[name] = self._subject_data(name, r, s)
         self._train_backbone(data, frozen=False, epochs=self.epochs, checkpoint=self._checkpoint("backbone"))
         slope, resid = self._calibrate(data)
+        if not self.generative:
+            return
         self._train_prior(z_images, slope, resid)
         self._train_generator(images, z_images)
         for name, (r, s) in subjects.items():
@@ -374,7 +380,7 @@ class MindEyeDecoder(Decoder):
     def _fit_critic(self, name: str, responses: np.ndarray, stimuli: np.ndarray) -> None:
         from cortexkit.decoding.search import EncodingCritic
 
-        if self.n_candidates > 1:  # an encoding model on the embedding's own feature space
+        if self.generative and self.n_candidates > 1:  # an encoding model on the embedding's own feature space
             self.subjects_[name]["critic"] = EncodingCritic.fit(self._extractor(), stimuli, responses)
 
     def align(self, subject: str, responses, stimuli) -> "MindEyeDecoder":
@@ -458,6 +464,9 @@ class MindEyeDecoder(Decoder):
     def reconstruct(self, responses, subject: str | None = None) -> np.ndarray:
         """Best-of-N images (n, y, x[, channel]); ``scores_`` holds the chosen candidates' critic scores."""
         name, _ = self._subject(responses, subject)
+        if not self.generative:
+            raise ConfigError("this mindeye model was fitted with generative: false (retrieval only); fit it with "
+                              "generative: true to reconstruct")
         r = check_responses(responses)
         z_hat = self.predict_embedding(r, name)[0]
         if self.n_candidates <= 1:

@@ -114,8 +114,9 @@ def run_alignment(shared: list[str | os.PathLike], new: str | os.PathLike, out: 
     with claimed_output(out):
         ck = out / "checkpoints"
 
-        def model(name, **kw):
-            return MindEyeDecoder(**{"seed": seed, "log": log, **params, **kw, "checkpoint_dir": str(ck / name)})
+        def model(name, **kw):  # retrieval is what is scored: no prior, generator or encoding models unless asked
+            return MindEyeDecoder(**{"seed": seed, "log": log, "generative": False, **params, **kw,
+                                     "checkpoint_dir": str(ck / name)})
 
         def scores(decoder, subject):
             decoder.set_candidates(s_test)
