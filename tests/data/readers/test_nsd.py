@@ -164,6 +164,7 @@ def test_roi_labels_become_areas(tmp_path):
 
 def test_captions_from_coco_annotations(tmp_path):
     import json
+    import shutil
 
     import pandas as pd
 
@@ -180,6 +181,10 @@ def test_captions_from_coco_annotations(tmp_path):
     ds = read(root, image_size=8, sessions=1, captions=str(coco))
     # NSD image nsd00007 (1-based) is nsdId 6: COCO image 1006, its two captions, stripped
     assert ds["caption"].sel(stimulus="nsd00007").item() == "image 6 caption 0\nimage 6 caption 1"
+    # without the option, COCO's annotations in NSD's own stimuli folder are read when present
+    assert "caption" not in read(root, image_size=8, sessions=1).coords
+    shutil.copytree(coco, root / "nsddata_stimuli" / "stimuli" / "nsd" / "annotations")
+    assert read(root, image_size=8, sessions=1)["caption"].sel(stimulus="nsd00008").item() == "image 7 caption 0\nimage 7 caption 1"
     (coco / "captions_val2017.json").write_text(json.dumps({"annotations": []}))
     with pytest.raises(DataError, match="captions_val2017.json: 'annotations': has no caption of COCO image 1000"):
         read(root, image_size=8, sessions=1, captions=str(coco))

@@ -20,8 +20,9 @@ volume transposed). Voxels whose mask value is > 0 are kept: NSD's ROI files mar
 brain with -1 and outside the ROI with 0 (the convention of NSD's own example code). Voxels are
 always indexed in the HDF5 axis order, whichever format the betas come in. Both betas and images
 are read lazily, a session or a block of images at a time. With ``captions`` (a folder holding COCO's
-caption files), each image's COCO captions become the ``caption`` stimulus coordinate (text-guided
-decoders read it), matched through ``nsddata/experiments/nsd/nsd_stim_info_merged.csv``.
+caption files; by default ``nsddata_stimuli/stimuli/nsd/annotations`` when it holds them), each
+image's COCO captions become the ``caption`` stimulus coordinate (text-guided decoders read it),
+matched through ``nsddata/experiments/nsd/nsd_stim_info_merged.csv``.
 """
 
 from __future__ import annotations
@@ -211,7 +212,8 @@ def coco_captions(root: Path, folder: Path, nsd_ids: np.ndarray) -> np.ndarray:
         "image_size": "pixels per side of the stored images (default 128; the source is 425)",
         "zscore": "z-score each voxel within each session (default true)",
         "captions": "folder with COCO's captions_train2017.json / captions_val2017.json: each stimulus gets its COCO "
-                    "captions (`caption`, newline-separated), matched through nsd_stim_info_merged.csv",
+                    "captions (`caption`, newline-separated), matched through nsd_stim_info_merged.csv (default: "
+                    "nsddata_stimuli/stimuli/nsd/annotations when it holds them)",
     },
 )
 def read_nsd(
@@ -292,6 +294,11 @@ def read_nsd(
                           shape=(len(unique_ids[a : a + IMAGE_CHUNK]), image_size, image_size, 3), dtype=np.float32)
          for a in range(0, len(unique_ids), IMAGE_CHUNK)], axis=0)
 
+    # Captions: the folder given, else COCO's annotations where NSD's stimuli folder holds them.
+    caption_dir = Path(captions) if captions else None
+    default = root / "nsddata_stimuli" / "stimuli" / "nsd" / "annotations"
+    if caption_dir is None and any(default.glob("captions_*2017.json")):
+        caption_dir = default
     labels = np.array([f"nsd{i:05d}" for i in unique_ids])
     split = np.where(np.isin(unique_ids, shared), "test", "train")
     ijk = np.stack(np.unravel_index(voxels, vol_shape), axis=1)
@@ -310,7 +317,7 @@ def read_nsd(
         unit_coords={**{f"voxel_axis{i}": ijk[:, i] for i in range(len(vol_shape))},
                      "area": area},
         stimulus_coords={"nsd_id": unique_ids,
-                         **({"caption": coco_captions(root, Path(captions), unique_ids)} if captions else {})},
+                         **({"caption": coco_captions(root, caption_dir, unique_ids)} if caption_dir else {})},
         attrs={
             "modality": "fmri",
             "source": f"NSD subject {int(subject)}, {space}/{betas}, sessions {session_numbers}",
