@@ -207,6 +207,7 @@ def analyze_alignment(shared: list[Path] = Arg(..., help="Zarr stores of the sub
                       image_size: int = Typed(32, Positive, help="stimuli are resized to this many pixels"),
                       reach: float = Typed(0.9, Fraction, help="report the share of data at which a model reaches this share of the pooled model's above-chance 2-way accuracy"),
                       permutations: int = Typed(1000, Positive, help="candidate shuffles for the 2-way p-values"),
+                      repeats: int = Typed(1, Positive, help="repeats with other model seeds and data subsets (the summary uses their mean)"),
                       seed: int = Typed(0, Seed)):
     """MindEye2's data-efficiency question: a new subject aligned to a decoder shared by other subjects (only its
     linear adapter trained) against a decoder of its own, with growing shares of its training images, and against the
@@ -214,7 +215,7 @@ def analyze_alignment(shared: list[Path] = Arg(..., help="Zarr stores of the sub
 
     Example: cortexkit analyze alignment subj01.zarr subj02.zarr subj05.zarr --new subj07.zarr --out runs/align
 
-    Example: cortexkit analyze alignment s1.zarr s2.zarr --new s3.zarr --out runs/a --fractions 0.1,1 -p epochs=80
+    Example: cortexkit analyze alignment s1.zarr s2.zarr --new s3.zarr --out runs/a --fractions 0.1,1 --repeats 3
     """
     from cortexkit import report
     from cortexkit.pipelines.analyses import run_alignment
@@ -224,8 +225,8 @@ def analyze_alignment(shared: list[Path] = Arg(..., help="Zarr stores of the sub
     except ValueError:
         raise ConfigError(f"--fractions must be comma-separated numbers, got {fractions!r}") from None
     tables = run_alignment(shared, new, out, fractions=shares, params=options(param), image_size=image_size, reach=reach,
-                           n_permutations=permutations, seed=seed, log=log)
-    show(tables["alignment"], "new subject: retrieval on its test stimuli by share of its training images")
+                           n_permutations=permutations, repeats=repeats, seed=seed, log=log)
+    show(tables["means"], "new subject: retrieval on its test stimuli by share of its training images (mean of repeats)")
     show(tables["summary"], f"share of the new subject's images needed to reach {reach:g} of the pooled model")
     console.print(f"report: {report.write_alignment_report(tables, out)}; tables in {out}", highlight=False)
 

@@ -256,7 +256,8 @@ class MindEyeDecoder(Decoder):
         z = torch.from_numpy(self.embed_images(s)).to(self.dev_)
         return {"r": x, "z": z, "val": order[:n_val], "train": order[n_val:]}
 
-    def _train_backbone(self, data: dict, *, frozen: bool, epochs: int, checkpoint) -> None:
+    def _train_backbone(self, data: dict, *, frozen: bool, epochs: int, checkpoint, lr: float | None = None,
+                        description: str | None = None) -> None:
         names = list(data)
 
         def batches(rng):
@@ -292,7 +293,8 @@ class MindEyeDecoder(Decoder):
         if frozen:  # alignment: only the new subject's adapter learns
             for p in self.net_.adapters[names[0]].parameters():
                 p.requires_grad_(True)
-        settings = TrainSettings(epochs=epochs, lr=self.lr, weight_decay=self.weight_decay, patience=self.patience,
+        settings = TrainSettings(epochs=epochs, lr=self.lr if lr is None else lr, weight_decay=self.weight_decay,
+                                 patience=self.patience,
                                  lr_patience=max(1, self.patience // 2), seed=self.seed,
                                  extra={"decoder": "mindeye", "subjects": {n: int(data[n]["r"].shape[1]) for n in names},
                                         "n": {n: len(data[n]["r"]) for n in names}, "frozen": frozen,
@@ -300,7 +302,7 @@ class MindEyeDecoder(Decoder):
                                         "depth": self.depth, "dropout": self.dropout, "temperature": self.temperature,
                                         "mse_weight": self.mse_weight, "batch_size": self.batch_size})
         train(self.net_, batches, loss_fn, settings, validate=validate, checkpoint=checkpoint,
-              description="mindeye alignment" if frozen else "mindeye backbone", log=self.log)
+              description=description or ("mindeye alignment" if frozen else "mindeye backbone"), log=self.log)
         for p in self.net_.parameters():
             p.requires_grad_(True)
         self.net_.eval()
@@ -399,6 +401,24 @@ class MindEyeDecoder(Decoder):
         data = {subject: self._subject_data(subject, r, s)}
         self._train_backbone(data, frozen=True, epochs=self.align_epochs, checkpoint=self._checkpoint(f"adapter_{subject}"))
         self._fit_critic(subject, r, s)
+        return self
+
+    def finetune(self, subject: str, responses, stimuli, epochs: int = 100, lr_scale: float = 0.3) -> "MindEyeDecoder":
+        """MindEye2's second step for a new subject: after :meth:`align`, train the whole backbone on
+        the subject's data at ``lr_scale`` of the learning rate. This changes the model shared with the
+        other subjects: fine-tune a copy (``copy.deepcopy``) to keep theirs."""
+        if subject not in getattr(self, "subjects_", {}):
+            raise ConfigError(f"align subject {subject!r} first; the model has {sorted(getattr(self, 'subjects_', {}))}")
+        r = check_responses(responses, f"responses of {subject}")
+        s = check_stimuli(stimuli, len(r))
+        if r.shape[1] != self.subjects_[subject]["n_units"]:
+            raise DataError(f"has {r.shape[1]} units; subject {subject!r} has {self.subjects_[subject]['n_units']}",
+                            variable="responses")
+        info = self.subjects_[subject]
+        data = {subject: self._subject_data(subject, r, s)}
+        self.subjects_[subject] = {**info, **self.subjects_[subject]}  # keeps the encoding model of align()
+        self._train_backbone(data, frozen=False, epochs=int(epochs), checkpoint=self._checkpoint(f"finetune_{subject}"),
+                             lr=self.lr * float(lr_scale), description="mindeye fine-tuning")
         return self
 
     # -- decoding -----------------------------------------------------------------------------

@@ -146,15 +146,17 @@ def write_delays_report(tables: dict[str, pd.DataFrame], out: str | os.PathLike)
     return write_page(out / REPORT_FILE, "cortexkit time-delayed encoding", body)
 
 
-def alignment_figure(table: pd.DataFrame):
-    """2-way identification and top-1 retrieval of the new subject against the share of its training
-    images: aligned to the shared model, a model of its own, and the pooled model as a line."""
+def alignment_figure(means: pd.DataFrame):
+    """2-way identification and top-1 retrieval of the new subject against the number of its training
+    images (means over repeats; 2-way with its SD): aligned to the shared model, fine-tuned after,
+    a model of its own, and the pooled model as a line."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    pooled = table[table["model"] == "pooled"].iloc[0]
+    pooled = means[means["model"] == "pooled"].iloc[0]
     for ax, column, chance in ((axes[0], "2way", 0.5), (axes[1], "top1", None)):
-        for name, color in (("aligned", "C0"), ("own", "C1")):
-            part = table[table["model"] == name]
-            ax.plot(part["images"], part[column], "o-", color=color, label=name)
+        for name, color in (("aligned", "C0"), ("fine-tuned", "C2"), ("own", "C1")):
+            part = means[means["model"] == name]
+            sd = part["2way sd"].fillna(0) if column == "2way" else None
+            ax.errorbar(part["images"], part[column], yerr=sd, fmt="o-", color=color, capsize=3, label=name)
         ax.axhline(pooled[column], color="k", ls="--", lw=1, label=f"pooled (all {int(pooled['images'])} images)")
         if chance is not None:
             ax.axhline(chance, color="0.6", ls=":", lw=1, label="chance")
@@ -171,9 +173,10 @@ def alignment_figure(table: pd.DataFrame):
 def write_alignment_report(tables: dict[str, pd.DataFrame], out: str | os.PathLike) -> Path:
     """``OUT/figures/alignment.png`` and ``OUT/report.html`` of :func:`cortexkit.pipelines.analyses.run_alignment`."""
     out = Path(out)
-    src = save_figure(alignment_figure(tables["alignment"]), out / FIGURES_DIR / "alignment.png")
+    src = save_figure(alignment_figure(tables["means"]), out / FIGURES_DIR / "alignment.png")
     body = [figure_html(src, "A new subject aligned to a shared model (only its linear adapter trained) against a "
                              "model of its own, by the number of its training images."),
             "<h2>Data needed to reach the pooled model</h2>", table_html(tables["summary"]),
-            "<h2>Every model</h2>", table_html(tables["alignment"])]
+            "<h2>Means over repeats</h2>", table_html(tables["means"]),
+            "<h2>Every model and repeat</h2>", table_html(tables["alignment"])]
     return write_page(out / REPORT_FILE, "cortexkit shared-subject alignment", body)
