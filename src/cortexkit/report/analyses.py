@@ -161,6 +161,9 @@ def alignment_figure(means: pd.DataFrame):
         if chance is not None:
             ax.axhline(chance, color="0.6", ls=":", lw=1, label="chance")
         ax.set_xscale("log")
+        ticks = sorted(set(means["images"].astype(int)))
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
         ax.set_xlabel("training images of the new subject")
         ax.set_ylabel(column)
         ax.legend(frameon=False, fontsize=8)
