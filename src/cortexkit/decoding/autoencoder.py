@@ -75,6 +75,17 @@ def from_tensor(x: torch.Tensor, gray: bool) -> np.ndarray:
     return (x[:, 0] if gray else x.permute(0, 2, 3, 1)).numpy()
 
 
+def with_natural_crops(images: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``images`` (n, y, x[, c]) followed by ``n`` natural-image crops of their size and colour (seeded),
+    the unlabelled images generative decoders add to what they learn an image space from."""
+    if not n:
+        return images
+    from cortexkit.simulate.stimuli import natural_image_crops
+
+    crops = natural_image_crops(int(n), images.shape[1], color=images.ndim == 4, seed=seed + 101)
+    return np.concatenate([images, crops.astype(np.float32)])
+
+
 def train_vae(images: np.ndarray, *, latent_dim: int = 64, width: int = 32, beta: float = 1e-3, epochs: int = 30,
               batch_size: int = 64, lr: float = 2e-3, seed: int = 0, device: str = "cpu",
               checkpoint: str | os.PathLike | None = None, log=None) -> ConvVAE:
@@ -139,14 +150,6 @@ class AutoencoderDecoder(Decoder):
         self.checkpoint_dir = checkpoint_dir
         self.log = log
 
-    def _training_images(self, stimuli: np.ndarray) -> np.ndarray:
-        if not self.extra_images:
-            return stimuli
-        from cortexkit.simulate.stimuli import natural_image_crops
-
-        crops = natural_image_crops(int(self.extra_images), stimuli.shape[1], color=stimuli.ndim == 4, seed=self.seed + 101)
-        return np.concatenate([stimuli, crops.astype(np.float32)])
-
     def _checkpoint(self) -> Path | None:
         if self.vae_checkpoint:
             return Path(self.vae_checkpoint)
@@ -158,7 +161,7 @@ class AutoencoderDecoder(Decoder):
         # Videos: the VAE learns frames; a clip's latent is its frames' latents side by side.
         self.frames_ = stimuli.shape[1] if is_video(stimuli) else None
         frames = stimuli.reshape((-1,) + stimuli.shape[2:]) if self.frames_ else stimuli
-        images = self._training_images(frames)
+        images = with_natural_crops(frames, self.extra_images, self.seed)
         self.vae_ = train_vae(images, latent_dim=self.latent_dim, width=self.width, beta=self.beta, epochs=self.epochs,
                               batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=self.device,
                               checkpoint=self._checkpoint(), log=self.log)

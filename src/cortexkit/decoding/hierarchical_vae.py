@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cortexkit.decoding.autoencoder import from_tensor, to_tensor
+from cortexkit.decoding.autoencoder import from_tensor, to_tensor, with_natural_crops
 from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.latent import LatentRidge
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
@@ -185,12 +185,7 @@ class HierarchicalVAEDecoder(Decoder):
         if not 1 <= k <= n_groups:
             raise ConfigError(f"n_regressed must be within 1..{n_groups} (the VAE's latent groups), got {self.n_regressed}")
         self.k_ = k
-        images = stimuli
-        if self.extra_images:
-            from cortexkit.simulate.stimuli import natural_image_crops
-
-            crops = natural_image_crops(int(self.extra_images), stimuli.shape[1], color=stimuli.ndim == 4, seed=self.seed + 101)
-            images = np.concatenate([stimuli, crops.astype(np.float32)])
+        images = with_natural_crops(stimuli, self.extra_images, self.seed)
         ckpt = Path(self.checkpoint_dir) / "hvae.pt" if self.checkpoint_dir else None
         self.vae_ = train_hierarchical_vae(images, width=self.width, latent_channels=self.latent_channels, groups=self.groups,
                                            beta=self.beta, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from cortexkit.decoding.base import DECODERS, Decoder, check_responses, check_stimuli
-from cortexkit.decoding.autoencoder import from_tensor, to_tensor
+from cortexkit.decoding.autoencoder import from_tensor, to_tensor, with_natural_crops
 from cortexkit.decoding.cnn import DeconvNet
 from cortexkit.decoding.diffusion import Denoiser, ddim, linear_schedule
 from cortexkit.decoding.search import row_correlations
@@ -182,14 +182,6 @@ class MindEyeDecoder(Decoder):
         self.scale_ = float(np.sqrt(np.mean(scores.var(0)))) or 1.0
         self.dim_ = k
 
-    def _training_images(self, stimuli: np.ndarray) -> np.ndarray:
-        if not self.extra_images:
-            return stimuli
-        from cortexkit.simulate.stimuli import natural_image_crops
-
-        crops = natural_image_crops(int(self.extra_images), stimuli.shape[1], color=stimuli.ndim == 4, seed=self.seed + 101)
-        return np.concatenate([stimuli, crops.astype(np.float32)])
-
     def _checkpoint(self, name: str) -> Path | None:
         return Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir else None
 
@@ -224,7 +216,7 @@ class MindEyeDecoder(Decoder):
         self.subjects_ = {}
         self.dev_ = torch.device(self.device)
         stimuli = np.concatenate([s for _, s in subjects.values()])
-        images = self._training_images(stimuli)
+        images = with_natural_crops(stimuli, self.extra_images, self.seed)
         self._fit_embedding(images)
         z_images = self.embed_images(images)
         torch.manual_seed(self.seed)
