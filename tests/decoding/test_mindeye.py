@@ -11,7 +11,7 @@ from cortexkit.cli import app
 from cortexkit.decoding import MindEyeDecoder
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.metrics import reconstruction as rm
-from cortexkit.pipelines.analyses.alignment import identification_from_similarity, identification_pvalue
+from cortexkit.metrics.reconstruction import identification_from_similarity, identification_pvalue_from_similarity
 from cortexkit.simulate import simulate_v1
 
 LIGHT = dict(epochs=60, prior_epochs=100, generator_epochs=15, extra_images=500)
@@ -36,11 +36,11 @@ def test_contrastive_retrieval_beats_shuffled_training_pairs(v1, fitted):
     sim = fitted.similarity(r_te)
     top1 = (sim.argmax(1) == np.arange(40)).mean()
     assert top1 > 0.3  # chance 1/40; 0.55 measured
-    assert identification_from_similarity(sim).mean() > 0.85 and identification_pvalue(sim, 300) < 0.01
+    assert identification_from_similarity(sim).mean() > 0.85 and identification_pvalue_from_similarity(sim, 300) < 0.01
     order = np.random.default_rng(0).permutation(len(r_tr))  # the null: responses paired with the wrong images
     null = MindEyeDecoder(epochs=60, prior_epochs=1, generator_epochs=1, extra_images=0, n_candidates=1)
     null_sim = null.fit(r_tr[order], s_tr).set_candidates(s_te).similarity(r_te)
-    assert identification_from_similarity(null_sim).mean() < 0.65 and identification_pvalue(null_sim, 300) > 0.01
+    assert identification_from_similarity(null_sim).mean() < 0.65 and identification_pvalue_from_similarity(null_sim, 300) > 0.01
 
 
 @pytest.mark.slow

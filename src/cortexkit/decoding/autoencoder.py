@@ -86,14 +86,16 @@ def with_natural_crops(images: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.concatenate([images, crops.astype(np.float32)])
 
 
-def train_vae(images: np.ndarray, *, latent_dim: int = 64, width: int = 32, beta: float = 1e-3, epochs: int = 30,
-              batch_size: int = 64, lr: float = 2e-3, seed: int = 0, device: str = "cpu",
-              checkpoint: str | os.PathLike | None = None, log=None) -> ConvVAE:
-    """Train a :class:`ConvVAE` on images (n, y, x[, c]); resumable through ``checkpoint``."""
+def train_image_model(build, images: np.ndarray, loss, *, extra: dict, epochs: int, batch_size: int, lr: float,
+                      seed: int, device: str, checkpoint, log, description: str):
+    """Train an image model on images (n, y, x[, c]) in shuffled batches; resumable through ``checkpoint``.
+
+    ``build(channels, size)`` makes the model (seeded), ``loss(model, batch, n_pixels)`` scores a batch,
+    ``extra`` are the model's settings that decide whether a checkpoint resumes."""
     x = to_tensor(images).to(device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = ConvVAE(x.shape[1], x.shape[-1], latent_dim, width).to(device)
+        model = build(x.shape[1], x.shape[-1]).to(device)
     n_pixels = x[0].numel()
 
     def batches(rng):
@@ -101,16 +103,26 @@ def train_vae(images: np.ndarray, *, latent_dim: int = 64, width: int = 32, beta
         for start in range(0, len(x), batch_size):
             yield x[order[start : start + batch_size].to(device)]
 
-    def loss_fn(m, batch):
+    settings = TrainSettings(epochs=epochs, lr=lr, seed=seed, extra={"n": len(x), "shape": list(x.shape), **extra})
+    train(model, batches, lambda m, batch: loss(m, batch, n_pixels), settings, checkpoint=checkpoint,
+          description=description, log=log)
+    return model.eval()
+
+
+def train_vae(images: np.ndarray, *, latent_dim: int = 64, width: int = 32, beta: float = 1e-3, epochs: int = 30,
+              batch_size: int = 64, lr: float = 2e-3, seed: int = 0, device: str = "cpu",
+              checkpoint: str | os.PathLike | None = None, log=None) -> ConvVAE:
+    """Train a :class:`ConvVAE` on images (n, y, x[, c]); resumable through ``checkpoint``."""
+    def loss(m, batch, n_pixels):
         rec, mean, logvar = m(batch)
         mse = ((rec - batch) ** 2).flatten(1).sum(1).mean() / n_pixels
         kl = -0.5 * (1 + logvar - mean**2 - logvar.exp()).sum(1).mean() / n_pixels
         return mse + beta * kl
 
-    settings = TrainSettings(epochs=epochs, lr=lr, seed=seed, extra={"n": len(x), "shape": list(x.shape),
-                                                                     "latent": latent_dim, "width": width, "beta": beta})
-    train(model, batches, loss_fn, settings, checkpoint=checkpoint, description="autoencoder", log=log)
-    return model.eval()
+    return train_image_model(lambda channels, size: ConvVAE(channels, size, latent_dim, width), images, loss,
+                             extra={"latent": latent_dim, "width": width, "beta": beta}, epochs=epochs,
+                             batch_size=batch_size, lr=lr, seed=seed, device=device, checkpoint=checkpoint, log=log,
+                             description="autoencoder")
 
 
 @DECODERS.register("autoencoder")

@@ -28,7 +28,6 @@ coordinate (several captions of one stimulus separated by newlines; their condit
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +37,10 @@ from torch import nn
 from cortexkit._progress import track
 from cortexkit.decoding.base import DECODERS, Decoder, check_responses
 from cortexkit.decoding.latent import LatentRidge
-from cortexkit.decoding.pretrained_diffusion import LatentVAE, denoise, to_stimuli
+from cortexkit.decoding.pretrained_diffusion import LatentVAE, denoise, load_scheduler, to_stimuli
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.optional import offline, require
+from cortexkit.optional import require
 
 LAYOUTS = {
     "versatile": ("image_unet", "text_unet", "vae", "scheduler", "text_encoder", "tokenizer", "image_encoder",
@@ -110,34 +109,18 @@ class DualGuidedPrior(LatentVAE):
     """The components of a local Versatile Diffusion or Stable unCLIP folder, on one device."""
 
     def __init__(self, model_dir, device: str = "cpu", dtype: str = "float32"):
-        diffusers = require("diffusers", "pretrained-diffusion decoders")
-        transformers = require("transformers", "pretrained-diffusion decoders")
+        require("diffusers", "pretrained-diffusion decoders")  # a missing library is named before a bad folder
+        require("transformers", "pretrained-diffusion decoders")
         root = Path(model_dir)
         self.layout = detect_layout(root)
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"device {device!r} asked for, but torch sees no CUDA device")
-        self.device = device
-        self.dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
-        for library in (diffusers, transformers):
-            library.utils.logging.disable_progress_bar()
-        try:
-            with offline():
-                self._load(root, diffusers, transformers)
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-            raise DataError(f"cannot load the diffusion model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
-                            source=str(root)) from None
-        self.scale = float(getattr(self.vae.config, "scaling_factor", 0.18215))
-        self.vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        self.latent_channels = int(self.unet.config.in_channels)
+        self._open(root, device, dtype, lambda diffusers, transformers: self._load(root, diffusers, transformers))
         self.text_length = int(self.tokenizer.model_max_length)
 
     def _load(self, root: Path, diffusers, transformers) -> None:
         def sub(cls, name, **kw):
             return cls.from_pretrained(root, subfolder=name, **kw)
 
-        sched_cfg = json.loads((root / "scheduler" / "scheduler_config.json").read_text())
-        self.scheduler = sub(getattr(diffusers, sched_cfg.get("_class_name", "DDIMScheduler"), diffusers.DDIMScheduler),
-                             "scheduler")
+        self.scheduler = load_scheduler(root, diffusers)
         self.vae = sub(diffusers.AutoencoderKL, "vae").to(self.device, self.dtype).eval()
         self.tokenizer = sub(transformers.CLIPTokenizer, "tokenizer")
         self.image_encoder = sub(transformers.CLIPVisionModelWithProjection, "image_encoder").to(self.device).eval()

@@ -25,12 +25,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from cortexkit.decoding.autoencoder import from_tensor, to_tensor, with_natural_crops
+from cortexkit.decoding.autoencoder import from_tensor, to_tensor, train_image_model, with_natural_crops
 from cortexkit.decoding.base import DECODERS, Decoder
 from cortexkit.decoding.latent import LatentRidge
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
 from cortexkit.errors import ConfigError
-from cortexkit.training_loop import TrainSettings, train
 
 SCALES = (8, 4, 2)  # resolutions of the latent groups: side / 8, side / 4, side / 2
 
@@ -113,26 +112,15 @@ def train_hierarchical_vae(images: np.ndarray, *, width: int = 32, latent_channe
                            beta: float = 0.01, epochs: int = 30, batch_size: int = 64, lr: float = 2e-3, seed: int = 0,
                            device: str = "cpu", checkpoint=None, log=None) -> HierarchicalVAE:
     """Train a :class:`HierarchicalVAE` on images (n, y, x[, c]); resumable through ``checkpoint``."""
-    x = to_tensor(images).to(device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = HierarchicalVAE(x.shape[1], x.shape[-1], width, latent_channels, groups).to(device)
-    n_pixels = x[0].numel()
-
-    def batches(rng):
-        order = torch.from_numpy(rng.permutation(len(x)))
-        for start in range(0, len(x), batch_size):
-            yield x[order[start:start + batch_size].to(device)]
-
-    def loss_fn(m, batch):
+    def loss(m, batch, n_pixels):
         rec, kl = m(batch)
         return ((rec - batch) ** 2).flatten(1).sum(1).mean() / n_pixels + beta * kl.mean() / n_pixels
 
-    settings = TrainSettings(epochs=epochs, lr=lr, seed=seed, extra={"n": len(x), "shape": list(x.shape), "width": width,
-                                                                     "latent_channels": latent_channels, "groups": groups,
-                                                                     "beta": beta, "model": "hierarchical_vae"})
-    train(model, batches, loss_fn, settings, checkpoint=checkpoint, description="hierarchical VAE", log=log)
-    return model.eval()
+    return train_image_model(lambda channels, size: HierarchicalVAE(channels, size, width, latent_channels, groups),
+                             images, loss, extra={"width": width, "latent_channels": latent_channels, "groups": groups,
+                                                  "beta": beta, "model": "hierarchical_vae"},
+                             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
+                             checkpoint=checkpoint, log=log, description="hierarchical VAE")
 
 
 @DECODERS.register("hvae")

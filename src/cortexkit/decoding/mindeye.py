@@ -43,7 +43,7 @@ from cortexkit.decoding.base import DECODERS, Decoder, check_responses, check_st
 from cortexkit.decoding.autoencoder import from_tensor, to_tensor, with_natural_crops
 from cortexkit.decoding.cnn import DeconvNet
 from cortexkit.decoding.diffusion import Denoiser, ddim, linear_schedule
-from cortexkit.decoding.search import row_correlations
+from cortexkit.decoding.search import EncodingCritic, critic_features, row_correlations
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.training_loop import TrainSettings, train
 
@@ -161,17 +161,18 @@ class MindEyeDecoder(Decoder):
             return get_extractor("open_clip:ViT-L-14", {"weights": "openai"})
         return get_extractor(self.embedding) if isinstance(self.embedding, str) else self.embedding
 
-    def _features(self, images: np.ndarray) -> np.ndarray:
-        from cortexkit.features.base import extract_features
+    def _features(self, images) -> np.ndarray:
+        return critic_features(self.extractor_, np.asarray(images, np.float32))
 
-        return np.concatenate(list(extract_features(self.extractor_, images).values()), axis=1).astype(np.float32)
+    def _project(self, features: np.ndarray) -> np.ndarray:
+        return ((features - self.feature_mean_) @ self.components_.T / self.scale_).astype(np.float32)
 
     def embed_images(self, images) -> np.ndarray:
         """Embeddings (n, embedding_dim) of images: features, PCA, one global scale."""
-        f = self._features(np.asarray(images, np.float32))
-        return ((f - self.feature_mean_) @ self.components_.T / self.scale_).astype(np.float32)
+        return self._project(self._features(images))
 
-    def _fit_embedding(self, images: np.ndarray) -> None:
+    def _fit_embedding(self, images: np.ndarray) -> np.ndarray:
+        """Fit the PCA on the images' features; returns those features (computed once)."""
         self.extractor_ = self._extractor()
         f = self._features(images)
         self.feature_mean_ = f.mean(0)
@@ -181,6 +182,7 @@ class MindEyeDecoder(Decoder):
         scores = (f - self.feature_mean_) @ self.components_.T
         self.scale_ = float(np.sqrt(np.mean(scores.var(0)))) or 1.0
         self.dim_ = k
+        return f
 
     def _checkpoint(self, name: str) -> Path | None:
         return Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir else None
@@ -217,23 +219,23 @@ class MindEyeDecoder(Decoder):
         self.dev_ = torch.device(self.device)
         stimuli = np.concatenate([s for _, s in subjects.values()])
         images = with_natural_crops(stimuli, self.extra_images, self.seed)
-        self._fit_embedding(images)
-        z_images = self.embed_images(images)
+        features = self._fit_embedding(images)  # the subjects' stimuli first, in order, then the crops
+        z_images = self._project(features)
+        bounds = np.cumsum([0] + [len(s) for _, s in subjects.values()])
+        parts = {name: slice(a, b) for name, a, b in zip(subjects, bounds[:-1], bounds[1:])}
         torch.manual_seed(self.seed)
         self.net_ = SharedBackbone({}, self.hidden, self.depth, self.dim_, self.dropout).to(self.dev_)
-        data = {}
-        for name, (r, s) in subjects.items():
-            data[name] = self._subject_data(name, r, s)
+        data = {name: self._subject_data(name, r, z_images[parts[name]]) for name, (r, _) in subjects.items()}
         self._train_backbone(data, frozen=False, epochs=self.epochs, checkpoint=self._checkpoint("backbone"))
         slope, resid = self._calibrate(data)
         if not self.generative:
             return
         self._train_prior(z_images, slope, resid)
         self._train_generator(images, z_images)
-        for name, (r, s) in subjects.items():
-            self._fit_critic(name, r, s)
+        for name, (r, _) in subjects.items():
+            self._fit_critic(name, r, features[parts[name]])
 
-    def _subject_data(self, name: str, r: np.ndarray, s: np.ndarray) -> dict:
+    def _subject_data(self, name: str, r: np.ndarray, embeddings: np.ndarray) -> dict:
         """The subject's z-scored responses and embeddings, split into training and validation stimuli."""
         mean, sd = r.mean(0), r.std(0) + 1e-6
         self.subjects_[name] = {"mean": mean, "sd": sd, "n_units": r.shape[1]}
@@ -245,7 +247,7 @@ class MindEyeDecoder(Decoder):
         order = np.random.default_rng([self.seed, 53, len(r)]).permutation(len(r))
         n_val = max(1, int(round(self.val_fraction * len(r))))
         x = torch.from_numpy((r - mean) / sd).to(self.dev_)
-        z = torch.from_numpy(self.embed_images(s)).to(self.dev_)
+        z = torch.from_numpy(embeddings).to(self.dev_)
         return {"r": x, "z": z, "val": order[:n_val], "train": order[n_val:]}
 
     def _train_backbone(self, data: dict, *, frozen: bool, epochs: int, checkpoint, lr: float | None = None,
@@ -371,11 +373,9 @@ class MindEyeDecoder(Decoder):
               description="mindeye generator", log=self.log)
         self.generator_.eval()
 
-    def _fit_critic(self, name: str, responses: np.ndarray, stimuli: np.ndarray) -> None:
-        from cortexkit.decoding.search import EncodingCritic
-
+    def _fit_critic(self, name: str, responses: np.ndarray, features: np.ndarray) -> None:
         if self.generative and self.n_candidates > 1:  # an encoding model on the embedding's own feature space
-            self.subjects_[name]["critic"] = EncodingCritic.fit(self._extractor(), stimuli, responses)
+            self.subjects_[name]["critic"] = EncodingCritic.from_features(self.extractor_, features, responses)
 
     def align(self, subject: str, responses, stimuli) -> "MindEyeDecoder":
         """Add a subject to a fitted model: train only its linear adapter into the frozen shared
@@ -390,9 +390,10 @@ class MindEyeDecoder(Decoder):
                             variable="stimuli")
         if subject in self.subjects_:
             raise ConfigError(f"subject {subject!r} is already in the model")
-        data = {subject: self._subject_data(subject, r, s)}
+        features = self._features(s)
+        data = {subject: self._subject_data(subject, r, self._project(features))}
         self._train_backbone(data, frozen=True, epochs=self.align_epochs, checkpoint=self._checkpoint(f"adapter_{subject}"))
-        self._fit_critic(subject, r, s)
+        self._fit_critic(subject, r, features)
         return self
 
     def finetune(self, subject: str, responses, stimuli, epochs: int = 100, lr_scale: float = 0.3) -> "MindEyeDecoder":
@@ -407,7 +408,7 @@ class MindEyeDecoder(Decoder):
             raise DataError(f"has {r.shape[1]} units; subject {subject!r} has {self.subjects_[subject]['n_units']}",
                             variable="responses")
         info = self.subjects_[subject]
-        data = {subject: self._subject_data(subject, r, s)}
+        data = {subject: self._subject_data(subject, r, self.embed_images(s))}
         self.subjects_[subject] = {**info, **self.subjects_[subject]}  # keeps the encoding model of align()
         self._train_backbone(data, frozen=False, epochs=int(epochs), checkpoint=self._checkpoint(f"finetune_{subject}"),
                              lr=self.lr * float(lr_scale), description="mindeye fine-tuning")

@@ -41,9 +41,40 @@ DOWNLOAD_HINT = ("download it on a machine with internet (e.g. `huggingface-cli 
                  "lambdalabs/sd-image-variations-diffusers --local-dir DIR`) and pass model_dir: DIR")
 
 
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def load_scheduler(root: Path, diffusers):
+    """The folder's ``scheduler/`` as the class its config names (DDIM when it names none)."""
+    config = json.loads((root / "scheduler" / "scheduler_config.json").read_text())
+    return getattr(diffusers, config.get("_class_name", "DDIMScheduler"), diffusers.DDIMScheduler).from_pretrained(
+        root, subfolder="scheduler")
+
+
 class LatentVAE:
-    """The image <-> latent helpers of a prior with a diffusers ``AutoencoderKL`` (``vae``, ``scale``,
-    ``device``, ``dtype`` set by the prior)."""
+    """A pretrained prior read from a local diffusers folder, and its image <-> latent helpers (a
+    diffusers ``AutoencoderKL`` as ``vae``, the denoiser as ``unet``)."""
+
+    def _open(self, root: Path, device: str, dtype: str, load) -> None:
+        """Set the device and dtype and run ``load(diffusers, transformers)``, which sets the components,
+        offline (a failure is one DataError naming the folder); then the VAE's scale and downsampling
+        factor and the denoiser's latent channels."""
+        diffusers = require("diffusers", "pretrained-diffusion decoders")
+        transformers = require("transformers", "pretrained-diffusion decoders")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r} asked for, but torch sees no CUDA device")
+        self.device, self.dtype = device, DTYPES[dtype]
+        for library in (diffusers, transformers):  # their per-file loading bars would drown the run's own
+            library.utils.logging.disable_progress_bar()
+        try:
+            with offline():
+                load(diffusers, transformers)
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            raise DataError(f"cannot load the diffusion model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
+                            source=str(root)) from None
+        self.scale = float(getattr(self.vae.config, "scaling_factor", 0.18215))
+        self.vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self.latent_channels = int(self.unet.config.in_channels)
 
     # --- images <-> tensors ------------------------------------------------------------------------
     def to_rgb(self, images: np.ndarray) -> torch.Tensor:
@@ -85,8 +116,8 @@ class ImageVariationPrior(LatentVAE):
     """
 
     def __init__(self, model_dir, device: str = "cpu", dtype: str = "float32"):
-        diffusers = require("diffusers", "pretrained-diffusion decoders")
-        transformers = require("transformers", "pretrained-diffusion decoders")
+        require("diffusers", "pretrained-diffusion decoders")  # a missing library is named before a missing folder
+        require("transformers", "pretrained-diffusion decoders")
         root = Path(model_dir)
         if not root.is_dir():
             raise ConfigError(f"no diffusion model folder at {root}; {DOWNLOAD_HINT}")
@@ -94,33 +125,23 @@ class ImageVariationPrior(LatentVAE):
         if missing:
             raise DataError(f"is not a diffusers image-variations folder: no {', '.join(missing)} "
                             f"(it needs {', '.join(COMPONENTS)}); {DOWNLOAD_HINT}", source=str(root))
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"device {device!r} asked for, but torch sees no CUDA device")
-        self.device = device
-        self.dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
-        for library in (diffusers, transformers):  # their per-file loading bars would drown the run's own
-            library.utils.logging.disable_progress_bar()
-        try:
-            with offline():
-                sched_cfg = json.loads((root / "scheduler" / "scheduler_config.json").read_text())
-                scheduler_cls = getattr(diffusers, sched_cfg.get("_class_name", "DDIMScheduler"), diffusers.DDIMScheduler)
-                self.scheduler = scheduler_cls.from_pretrained(root, subfolder="scheduler")
-                self.unet = diffusers.UNet2DConditionModel.from_pretrained(root, subfolder="unet").to(device, self.dtype).eval()
-                self.vae = diffusers.AutoencoderKL.from_pretrained(root, subfolder="vae").to(device, self.dtype).eval()
-                self.image_encoder = transformers.CLIPVisionModelWithProjection.from_pretrained(
-                    root, subfolder="image_encoder").to(device).eval()
-                processor = transformers.CLIPImageProcessor.from_pretrained(root, subfolder="feature_extractor")
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-            raise DataError(f"cannot load the diffusion model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
-                            source=str(root)) from None
+        parts = {}
+
+        def load(diffusers, transformers):
+            self.scheduler = load_scheduler(root, diffusers)
+            self.unet = diffusers.UNet2DConditionModel.from_pretrained(root, subfolder="unet").to(device, self.dtype).eval()
+            self.vae = diffusers.AutoencoderKL.from_pretrained(root, subfolder="vae").to(device, self.dtype).eval()
+            self.image_encoder = transformers.CLIPVisionModelWithProjection.from_pretrained(
+                root, subfolder="image_encoder").to(device).eval()
+            parts["processor"] = transformers.CLIPImageProcessor.from_pretrained(root, subfolder="feature_extractor")
+
+        self._open(root, device, dtype, load)
+        processor = parts["processor"]
         crop = processor.crop_size
         crop = crop.get("height") if hasattr(crop, "get") else getattr(crop, "height", crop)
         self.clip_size = int(crop)
         self.clip_mean = torch.tensor(processor.image_mean, device=device)[:, None, None]
         self.clip_std = torch.tensor(processor.image_std, device=device)[:, None, None]
-        self.scale = float(getattr(self.vae.config, "scaling_factor", 0.18215))
-        self.vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        self.latent_channels = int(self.unet.config.in_channels)
 
     @torch.no_grad()
     def embed(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:

@@ -29,17 +29,25 @@ class EncodingCritic:
 
     def predict(self, images) -> np.ndarray:
         """Predicted responses (n, n_units) to images (n, y, x[, channel])."""
-        (features,) = extract_features(self.extractor, images).values()
-        return self.ridge.predict(features / self.feature_scale)
+        return self.ridge.predict(critic_features(self.extractor, images) / self.feature_scale)
 
     @classmethod
     def fit(cls, extractor, stimuli, responses, **ridge_kwargs) -> "EncodingCritic":
         """Fit the encoding model (Gabor features -> ridge) on images and their responses."""
+        return cls.from_features(extractor, critic_features(extractor, stimuli), responses, **ridge_kwargs)
+
+    @classmethod
+    def from_features(cls, extractor, features, responses, **ridge_kwargs) -> "EncodingCritic":
+        """Fit it on the extractor's features of the images, already computed (:func:`critic_features`)."""
         from cortexkit.encoding import RidgeCV
 
-        (features,) = extract_features(extractor, stimuli).values()
         scale = float(np.sqrt(np.mean(features.var(0)))) or 1.0
         return cls(extractor, RidgeCV(**ridge_kwargs).fit(features / scale, responses), scale)
+
+
+def critic_features(extractor, images) -> np.ndarray:
+    """The extractor's features of images, every layer side by side: (n, features) float32."""
+    return np.concatenate(list(extract_features(extractor, images).values()), axis=1).astype(np.float32)
 
 
 def row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:

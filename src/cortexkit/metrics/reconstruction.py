@@ -231,6 +231,27 @@ def identification(gt_features, rec_features, n_way: int = 2, *, n_draws: int = 
     return np.where(undefined, np.nan, out)
 
 
+def identification_from_similarity(similarity: np.ndarray) -> np.ndarray:
+    """2-way identification per row of a (n, n) similarity matrix whose diagonal holds the true pairs:
+    the share of the other columns scoring below the true one (ties count half)."""
+    s = np.asarray(similarity, float)
+    n = len(s)
+    if s.shape != (n, n) or n < 2:
+        raise DataError(f"expected a square similarity matrix of 2 or more stimuli, got shape {s.shape}")
+    true = np.diag(s)[:, None]
+    below = (s < true).sum(1) + 0.5 * ((s == true).sum(1) - 1)
+    return below / (n - 1)
+
+
+def identification_pvalue_from_similarity(similarity: np.ndarray, n_permutations: int = 1000, seed: int = 0) -> float:
+    """Permutation p-value of the mean 2-way identification: the columns (candidates) shuffled."""
+    observed = identification_from_similarity(similarity).mean()
+    rng = np.random.default_rng(seed)
+    null = [identification_from_similarity(similarity[:, rng.permutation(len(similarity))]).mean()
+            for _ in range(n_permutations)]
+    return float((1 + np.sum(np.asarray(null) >= observed)) / (1 + n_permutations))
+
+
 def retrieval_top1(gt_features, rec_features) -> np.ndarray:
     """1 where reconstruction ``j`` correlates best with its own ground truth among all N, else 0."""
     r = _feature_corr(gt_features, rec_features)

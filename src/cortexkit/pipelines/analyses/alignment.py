@@ -26,55 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cortexkit import data
 from cortexkit._atomic import check_output, claimed_output
 from cortexkit.config import provenance
 from cortexkit.errors import ConfigError, DataError
+from cortexkit.data.overlap import copies_of
 from cortexkit.evaluation import write_csv_and_markdown, write_run_record
+from cortexkit.metrics import reconstruction as rm
+from cortexkit.pipelines.reconstruction import decoding_pairs
 
 FRACTIONS = (0.05, 0.1, 0.2, 0.4, 1.0)
-
-
-def identification_from_similarity(similarity: np.ndarray) -> np.ndarray:
-    """2-way identification per row of a (n, n) similarity matrix whose diagonal holds the true pairs:
-    the share of the other columns scoring below the true one (ties count half)."""
-    s = np.asarray(similarity, float)
-    n = len(s)
-    if s.shape != (n, n) or n < 2:
-        raise DataError(f"expected a square similarity matrix of 2 or more stimuli, got shape {s.shape}")
-    true = np.diag(s)[:, None]
-    below = (s < true).sum(1) + 0.5 * ((s == true).sum(1) - 1)
-    return below / (n - 1)
-
-
-def identification_pvalue(similarity: np.ndarray, n_permutations: int = 1000, seed: int = 0) -> float:
-    """Permutation p-value of the mean 2-way identification: the columns (candidates) shuffled."""
-    observed = identification_from_similarity(similarity).mean()
-    rng = np.random.default_rng(seed)
-    null = [identification_from_similarity(similarity[:, rng.permutation(len(similarity))]).mean()
-            for _ in range(n_permutations)]
-    return float((1 + np.sum(np.asarray(null) >= observed)) / (1 + n_permutations))
-
-
-def _digest(image: np.ndarray) -> bytes:
-    import hashlib
-
-    return hashlib.sha1(np.round(np.asarray(image) * 255).astype(np.uint8).tobytes()).digest()
-
-
-def _subject(store: Path, image_size: int) -> dict:
-    from cortexkit.pipelines.reconstruction import prepare_stimuli
-
-    ds = data.load(store)
-    out = {}
-    for split in ("train", "test"):
-        part = data.select(ds, split)
-        r = data.repeat_average(part).values
-        if r.ndim != 2:
-            raise DataError("responses must be (stimulus, unit) to decode; average time bins first", source=str(store),
-                            variable="responses")
-        out[split] = (r, prepare_stimuli(part["stimuli"].values, image_size), list(map(str, part["stimulus"].values)))
-    return out
 
 
 def run_alignment(shared: list[str | os.PathLike], new: str | os.PathLike, out: str | os.PathLike, *,
@@ -105,13 +65,11 @@ def run_alignment(shared: list[str | os.PathLike], new: str | os.PathLike, out: 
         raise ConfigError(f"the mindeye decoder has no parameter(s) {bad}; it takes {sorted(accepted)}")
     out = check_output(out)
     names = [f"shared{k + 1}" for k in range(len(shared))]
-    subjects = {name: _subject(Path(s), image_size) for name, s in zip(names, shared)}
-    target = _subject(Path(new), image_size)
-    r_test, s_test, _ = target["test"]
-    r_train, s_train, _ = target["train"]
-    seen = {_digest(im) for im in s_test}
+    # each subject's (responses, stimuli) of its training split; the new subject's test split scores
+    subjects = {name: decoding_pairs(store, image_size)[3:5] for name, store in zip(names, shared)}
+    *_, r_train, s_train, r_test, s_test = decoding_pairs(new, image_size)
     for name, store in zip(names, shared):  # a test image in a shared subject's training set would leak
-        leaked = sum(_digest(im) in seen for im in subjects[name]["train"][1])
+        leaked = int(copies_of(s_test, subjects[name][1]).sum())
         if leaked:
             raise DataError(f"{leaked} of the new subject's test images are among this subject's training images; "
                             "hold them out of every subject's training split", source=str(store), variable="stimuli")
@@ -163,15 +121,16 @@ def _one_repeat(subjects: dict, r_train, s_train, r_test, s_test, fractions, par
     def scores(decoder, subject):
         decoder.set_candidates(s_test)
         sim = decoder.similarity(r_test, subject)
-        ident = identification_from_similarity(sim)
+        ident = rm.identification_from_similarity(sim)
         return {"seed": seed, "top1": float((sim.argmax(1) == np.arange(len(sim))).mean()), "2way": float(ident.mean()),
-                "p_2way": identification_pvalue(sim, n_permutations, seed) if n_permutations else float("nan")}
+                "p_2way": rm.identification_pvalue_from_similarity(sim, n_permutations, seed) if n_permutations
+                else float("nan")}
 
     log(f"pooled model: {len(subjects)} shared subjects and the new one with all its {len(r_train)} images")
-    pooled = model("pooled").fit_subjects({**{n: s["train"][:2] for n, s in subjects.items()}, "new": (r_train, s_train)})
+    pooled = model("pooled").fit_subjects({**subjects, "new": (r_train, s_train)})
     rows = [{"model": "pooled", "fraction": 1.0, "images": len(r_train), **scores(pooled, "new")}]
     log(f"shared model: {', '.join(subjects)}")
-    base = model("shared").fit_subjects({n: s["train"][:2] for n, s in subjects.items()})
+    base = model("shared").fit_subjects(subjects)
     for f in fractions:
         n = max(4, int(round(f * len(r_train))))
         idx = order[:n]
