@@ -171,7 +171,7 @@ def split_overlap(ds: xr.Dataset, tolerance: float = TOLERANCE) -> pd.DataFrame:
     split = np.asarray(ds["split"].values)
     held, train = np.flatnonzero(split != "train"), np.flatnonzero(split == "train")
     columns = ["held_out", "train", "split", "difference"]
-    if not len(held) or not len(train):
+    if not len(held) or not len(train) or ds.attrs.get("pixels") == "none":  # no pixels: nothing to compare
         return pd.DataFrame(columns=columns)
     stimuli = ds["stimuli"]
     video, color = "frame" in stimuli.dims, "channel" in stimuli.dims

@@ -25,6 +25,9 @@ def check_images(stimuli, *, what: str = "stimuli") -> np.ndarray:
         )
     if arr.shape[0] == 0:
         raise DataError("no stimuli", variable=what)
+    if arr.shape[1:3] == (1, 1):  # the placeholder of a store converted without pixels (nwb reader)
+        raise DataError("are 1 x 1 placeholders: the store holds no images (convert it with its images, e.g. "
+                        "--option images=...); features and encoding models need pixels", variable=what)
     if not np.isfinite(arr).all():
         raise DataError("contains NaN or inf", variable=what)
     return arr

@@ -37,7 +37,8 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
     rows = [
         ("source", ds.attrs.get("source", "?")),
         ("modality", ds.attrs.get("modality", "?")),
-        ("stimuli", f"{ds.sizes['stimulus']} {data.stimulus_kind(ds)}s, "
+        ("stimuli", f"{ds.sizes['stimulus']} stimuli without pixels (the source gave no images)"
+         if ds.attrs.get("pixels") == "none" else f"{ds.sizes['stimulus']} {data.stimulus_kind(ds)}s, "
                     + ", ".join(f"{d}={ds.sizes[d]}" for d in ds['stimuli'].dims[1:])),
         ("splits", ", ".join(f"{s}: {(split == s).sum()}" for s in data.SPLITS if (split == s).any())),
         ("trials", str(ds.sizes["trial"])),

@@ -4,7 +4,7 @@
 Importing this package registers every reader.
 """
 
-from cortexkit.data.readers import allen_boc_ns118, allen_nwb, brainscore, cowley2023, gold_mt, goris2015, nsd, sensorium2023, stsbench  # noqa: F401  (registration)
+from cortexkit.data.readers import allen_boc_ns118, allen_nwb, brainscore, cowley2023, gold_mt, goris2015, nsd, nwb, sensorium2023, stsbench  # noqa: F401  (registration)
 from cortexkit.data.readers.registry import READERS, Reader, get_reader, register
 
 # Raised whenever a reader's output changes for the same source and options, so that stores made by an

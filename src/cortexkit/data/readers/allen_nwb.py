@@ -25,9 +25,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from cortexkit.data.model import make_dataset
-from cortexkit.data.readers._common import load_npy, random_split, require_file, to_unit_range
+from cortexkit.data.readers import _nwb
+from cortexkit.data.readers._common import load_npy, random_split, to_unit_range
 from cortexkit.data.readers.registry import register
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize, to_grayscale
@@ -93,40 +95,27 @@ def read_allen_nwb(
     seed: int = 0,
 ):
     """Read natural-scene presentations of an Allen Visual Coding Neuropixels session (NWB) as spike-count trials."""
-    from pynwb import NWBHDF5IO
-
     path = Path(path)
-    require_file(path, "NWB file")
-    try:
-        io = NWBHDF5IO(str(path), "r")
-        nwb = io.read()
-    except Exception as exc:
-        raise DataError(f"cannot read the NWB file ({type(exc).__name__}: {exc})", source=str(path)) from None
-    try:
+    if qc not in QC_FILTERS:
+        raise ConfigError(f"qc must be one of {sorted(QC_FILTERS)}, got {qc!r}")
+    # Read lazily: the units' scalar columns and one unit's spike times at a time, never the ragged
+    # spike_amplitudes / waveform_mean columns (GBs in a real session).
+    with _nwb.open_nwb(path) as nwb:
         if nwb.units is None:
             raise DataError("has no units table", source=str(path), variable="units")
-        if TABLE not in nwb.intervals:
-            raise DataError(f"has no intervals/{TABLE} (has {sorted(nwb.intervals)})", source=str(path))
-        pres = nwb.intervals[TABLE].to_dataframe()
-        for col in ("start_time", "stop_time", "frame"):
-            if col not in pres:
-                raise DataError(f"lacks column {col!r}", source=str(path), variable=f"intervals/{TABLE}")
-        units = nwb.units.to_dataframe()
-        if "spike_times" not in units:
-            raise DataError("lacks spike_times", source=str(path), variable="units")
-        if nwb.electrodes is not None and "peak_channel_id" in units and "location" in nwb.electrodes.colnames:
-            locations = nwb.electrodes.to_dataframe()["location"]
-            units["area"] = [str(locations.get(c, "unknown")) for c in units["peak_channel_id"]]
-        elif "location" in units:
-            units["area"] = units["location"].astype(str)
-        else:
-            units["area"] = "unknown"
-        if qc not in QC_FILTERS:
-            raise ConfigError(f"qc must be one of {sorted(QC_FILTERS)}, got {qc!r}")
+        if TABLE not in (nwb.intervals or {}):
+            raise DataError(f"has no intervals/{TABLE} (has {sorted(nwb.intervals or {})}); for other NWB files "
+                            "use --format nwb", source=str(path))
+        _, pres = _nwb.interval_table(nwb, TABLE, path)
+        if "frame" not in pres:
+            raise DataError("lacks column 'frame'", source=str(path), variable=f"intervals/{TABLE}")
+        units = _nwb.unit_table(nwb, path)
+        units["row"] = np.arange(len(units))
         if qc == "allensdk":
             valid = None
             if nwb.electrodes is not None and "valid_data" in nwb.electrodes.colnames and "peak_channel_id" in units:
-                valid = nwb.electrodes.to_dataframe()["valid_data"]
+                valid = pd.Series(np.asarray(nwb.electrodes["valid_data"].data[:]).astype(bool),
+                                  index=np.asarray(nwb.electrodes.id.data[:]))
             units = _allensdk_filter(units, valid)
         if quality != "all" and "quality" in units:
             units = units[units["quality"].astype(str) == quality]
@@ -136,25 +125,19 @@ def read_allen_nwb(
         if units.empty:
             raise DataError(f"no units left after the filters (areas={areas}, quality={quality})", source=str(path), variable="units")
         templates = _templates(nwb, images, path)
-    finally:
-        io.close()
-
-    frame = pres["frame"].to_numpy().astype(int)
-    if frame.max() >= len(templates):
-        raise DataError(f"presentations show image {frame.max()} but there are {len(templates)} templates",
-                        source=str(images or path), variable="frame")
-    start = pres["start_time"].to_numpy() + float(latency)
-    length = pres["stop_time"].to_numpy() - pres["start_time"].to_numpy() if window is None else np.full(len(pres), float(window))
-    if time_bin:
-        n_bins = int(round(np.median(length) / float(time_bin)))
-        edges = start[:, None] + np.arange(n_bins + 1)[None, :] * float(time_bin)
-    else:
-        edges = np.stack([start, start + length], axis=1)
-    responses = np.empty((len(pres), len(units), edges.shape[1] - 1), dtype=np.float32)
-    for j, spikes in enumerate(units["spike_times"]):
-        spikes = np.sort(np.asarray(spikes, dtype=np.float64))
-        idx = np.searchsorted(spikes, edges, side="left")
-        responses[:, j, :] = np.diff(idx, axis=1)
+        frame = pres["frame"].to_numpy().astype(int)
+        if frame.max() >= len(templates):
+            raise DataError(f"presentations show image {frame.max()} but there are {len(templates)} templates",
+                            source=str(images or path), variable="frame")
+        start = pres["start_time"].to_numpy() + float(latency)
+        length = pres["stop_time"].to_numpy() - pres["start_time"].to_numpy() if window is None else np.full(len(pres), float(window))
+        if time_bin:
+            n_bins = int(round(np.median(length) / float(time_bin)))
+            edges = start[:, None] + np.arange(n_bins + 1)[None, :] * float(time_bin)
+        else:
+            edges = np.stack([start, start + length], axis=1)
+        responses = _nwb.count_spikes(nwb.units, units["row"].to_numpy(), edges)
+    units = units.drop(columns="row")
     if not time_bin:
         responses = responses[..., 0]
 
@@ -173,9 +156,9 @@ def read_allen_nwb(
 
     unit_coords = {"area": units["area"].to_numpy().astype(str)}
     for col in units.columns:
-        if col in ("spike_times", "area", "spike_amplitudes", "waveform_mean") or units[col].dtype.kind not in "biufU":
-            continue
-        unit_coords[str(col)] = units[col].to_numpy()
+        if col != "area":
+            values = units[col].to_numpy()
+            unit_coords[str(col)] = values.astype(str) if values.dtype.kind == "O" else values
     attrs = {
         "modality": "spikes",
         "source": f"Allen Brain Observatory Visual Coding Neuropixels {path.name}",
