@@ -1,20 +1,28 @@
 """Sensorium 2023 (mouse V1 two-photon to natural movies), one mouse folder.
 
-Layout (one unzipped ``dynamic<...>-Video-<hash>`` folder)::
+Layout (one unzipped ``dynamic<...>-Video-<hash>`` folder of the release)::
 
-    data/videos/<trial>.npy        (36, 64, 300) frames last, 0-255; NaN after the trial ends
-    data/responses/<trial>.npy     (n_neurons, 300) deconvolved activity at the frame rate (30 Hz)
-    data/behavior/<trial>.npy      (2, 300) pupil dilation, running speed
-    data/pupil_center/<trial>.npy  (2, 300) x, y
+    data/videos/<trial>.npy        (36, 64, 324) frames last, 0-255
+    data/responses/<trial>.npy     (n_neurons, 324) deconvolved activity at the frame rate (30 Hz)
+    data/behavior/<trial>.npy      (2, 324) pupil dilation, running speed
+    data/pupil_center/<trial>.npy  (2, 324) x, y
     meta/trials/tiers.npy          per trial: train, oracle, live_test_main, live_test_bonus,
                                    final_test_main, final_test_bonus, none
-    meta/neurons/cell_motor_coordinates.npy (n_neurons, 3); meta/neurons/unit_ids.npy
+    meta/neurons/cell_motor_coordinates.npy (n_neurons, 3) int; meta/neurons/unit_ids.npy
+
+Every trial array holds 324 samples, of which the first 300 are valid for train and oracle trials
+and 240-324 for the bonus tiers: videos and responses are NaN after that, behaviour is valid for
+all 324 samples and pupil_center for 300 (facts of the release, checked on mouse A's metadata:
+740 trials, 20 of them in no tier; 7,440 neurons whose ids run non-contiguously from 1 to 8195).
+A trial's length is where its video turns NaN, and every array of the trial is cut there: every
+valid sample is kept and nothing past it (not the behaviour's extra samples).
 
 Trials of the ``train`` tier form the train split and ``oracle`` trials (repeated videos) the test
-split; other tiers have no released responses and are skipped. Identical videos are one stimulus
-(found by content hash), so the oracle repeats give noise ceilings. Trials are cut or padded to
-``frames`` frames (default: the shortest kept trial): stimuli are padded with mid-gray, responses
-and behaviour with NaN. ``sampling_rate`` is 30 Hz and every response bin has one frame.
+split (``tiers`` maps others, e.g. the test tiers of a release that has their responses); trials in
+no tier are skipped. Identical videos are one stimulus (found by content hash), so the oracle
+repeats give noise ceilings. Trials are padded to ``frames`` frames (default: the longest kept
+trial): stimuli with mid-gray, responses and behaviour with NaN (declared as padding).
+``sampling_rate`` is 30 Hz and every response bin has one frame.
 """
 
 from __future__ import annotations
@@ -35,6 +43,21 @@ from cortexkit.image import resize
 
 FRAME_RATE = 30.0
 TIER_SPLITS = {"train": "train", "oracle": "test"}
+TIERS = ("train", "oracle", "live_test_main", "live_test_bonus", "final_test_main", "final_test_bonus")
+
+
+def _tier_splits(text: str | None) -> dict[str, str]:
+    """``"train=train,oracle=test"`` -> {tier: split}; None -> :data:`TIER_SPLITS`."""
+    if text is None:
+        return dict(TIER_SPLITS)
+    out = {}
+    for part in str(text).split(","):
+        tier, sep, split = (p.strip() for p in part.partition("="))
+        if not sep or tier not in TIERS or split not in ("train", "val", "test"):
+            raise ConfigError(f"reader option tiers takes tier=split pairs (tiers: {', '.join(TIERS)}; splits: train, val, "
+                              f"test), e.g. train=train,oracle=test; got {part!r}")
+        out[tier] = split
+    return out
 CHUNK = 16
 
 
@@ -49,25 +72,30 @@ def video_duration(video: np.ndarray) -> int:
     summary="Sensorium 2023 mouse V1 movies: per-trial .npy folders (videos, responses, behavior, pupil_center) + meta",
     example="cortexkit data convert ~/sensorium/dynamic29156-11-10-Video-8744edeac3b4d1ce16b680916b5267ce mouseA.zarr --format sensorium2023",
     options={
-        "frames": "frames kept per trial (default: the shortest train/oracle trial)",
+        "frames": "frames kept per trial (default: the longest kept trial; shorter ones are NaN-padded)",
+        "tiers": "tier=split pairs of the trials to read (default train=train,oracle=test)",
         "size": "resize frames to size x (size * 64/36) pixels (default: native 36 x 64)",
         "max_trials": "read only the first N train/oracle trials (for a quick look)",
     },
 )
-def read_sensorium2023(path, *, frames: int | None = None, size: int | None = None, max_trials: int | None = None):
+def read_sensorium2023(path, *, frames: int | None = None, size: int | None = None, max_trials: int | None = None,
+                       tiers: str | None = None):
     """Read a Sensorium 2023 mouse folder: per-trial videos, responses, behaviour and pupil position."""
     root = Path(path)
     tiers_file = root / "meta" / "trials" / "tiers.npy"
+    splits = _tier_splits(tiers)
     tiers = load_npy(tiers_file, "trial tiers").astype(str)
     coords_file = root / "meta" / "neurons" / "cell_motor_coordinates.npy"
     xyz = load_npy(coords_file, "neuron coordinates")
     ids_file = root / "meta" / "neurons" / "unit_ids.npy"
     unit_ids = load_npy(ids_file, "unit ids") if ids_file.exists() else np.arange(len(xyz))
-    keep = np.flatnonzero(np.isin(tiers, list(TIER_SPLITS)))
+    if len(unit_ids) != len(xyz):
+        raise DataError(f"has {len(unit_ids)} ids for {len(xyz)} neurons in {coords_file.name}", source=str(ids_file))
+    keep = np.flatnonzero(np.isin(tiers, list(splits)))
     if max_trials:
         keep = keep[: int(max_trials)]
     if keep.size == 0:
-        raise DataError(f"no trials in tiers {list(TIER_SPLITS)}", source=str(tiers_file))
+        raise DataError(f"no trials in tiers {', '.join(splits)}", source=str(tiers_file))
 
     data_dir = root / "data"
 
@@ -85,7 +113,7 @@ def read_sensorium2023(path, *, frames: int | None = None, size: int | None = No
         durations.append(d)
         hashes.append(hashlib.sha1(np.ascontiguousarray(video[..., :d]).tobytes()).hexdigest())
     durations = np.asarray(durations)
-    n_frames = int(frames or durations.min())
+    n_frames = int(frames or durations.max())
     if n_frames > shape[-1]:
         raise ConfigError(f"frames={n_frames} exceeds the {shape[-1]} frames stored per trial")
     n_units = len(xyz)
@@ -97,11 +125,12 @@ def read_sensorium2023(path, *, frames: int | None = None, size: int | None = No
     stim_index = rank[stim_of_trial.ravel()]
     rep_trial = keep[first[order]]
     stim_labels = np.array([f"video_{h[:12]}" for h in labels[order]])
-    split_of_stim = np.array([TIER_SPLITS[tiers[t]] for t in rep_trial])
+    split_of_stim = np.array([splits[tiers[t]] for t in rep_trial])
     mixed = {stim_labels[i] for i in range(len(stim_labels))
-             if len(set(tiers[keep[stim_index == i]])) > 1}
+             if len({splits[x] for x in tiers[keep[stim_index == i]]}) > 1}
     if mixed:
-        raise DataError(f"{len(mixed)} video(s) appear in both train and oracle tiers", source=str(tiers_file))
+        raise DataError(f"{len(mixed)} video(s) appear in tiers of different splits ({', '.join(f'{k}={v}' for k, v in splits.items())})",
+                        source=str(tiers_file))
     out_h, out_w = (shape[0], shape[1]) if not size else (int(size), int(round(size * shape[1] / shape[0])))
 
     def videos(trials):
