@@ -155,7 +155,7 @@ def test_roi_labels_become_areas(tmp_path):
     np.save(tmp_path / "mask.npy", mask)
     both = read(root, rois=str(tmp_path / "rois.npy"), mask=str(tmp_path / "mask.npy"), roi_names="1=V1", image_size=8)
     assert dict(zip(both["voxel_axis0"].values.tolist(), both["area"].values.tolist())) == {0: "V1", 2: "other"}
-    with pytest.raises(ConfigError, match="roi_names must look like 1=V1v,2=V1d; got 'V1'"):
+    with pytest.raises(ConfigError, match=r"roi_names must look like 1=V1v,2=V1d \(or name a .ctab file\); got 'V1'"):
         read(root, rois=str(tmp_path / "rois.npy"), roi_names="V1")
     np.save(tmp_path / "bad.npy", np.zeros((3, 4), np.int16))
     with pytest.raises(DataError, match=r"bad.npy: 'rois': shape \(3, 4\) does not match the beta volume"):
@@ -191,3 +191,47 @@ def test_captions_from_coco_annotations(tmp_path):
     (coco / "captions_val2017.json").write_text("{not json")
     with pytest.raises(DataError, match="captions_val2017.json: 'annotations': is not a COCO captions file"):
         read(root, image_size=8, sessions=1, captions=str(coco))
+
+
+REAL_NSD = "real_formats/nsd"
+
+
+def test_real_stim_info_rows_and_ctab(shared_data, tmp_path):
+    """Real rows of nsd_stim_info_merged.csv (pandas' unnamed index first, cropBox a tuple string)
+    and NSD's real Kastner2015 colour table (tab-separated, trailing spaces, '0 Unknown')."""
+    import shutil
+
+    root, *_ = make_nsd(tmp_path)  # images are NSD ids 1..30: nsdId 0..29, the fragment's first rows
+    csv = root / "nsddata" / "experiments" / "nsd" / "nsd_stim_info_merged.csv"
+    shutil.copy(shared_data / REAL_NSD / "nsd_stim_info_merged_fragment_rows0-29_72970-72999.csv", csv)
+    ds = read(root, image_size=8, sessions=1)
+    first = ds.sel(stimulus="nsd00001")
+    assert int(first["coco_id"]) == 532481 and str(first["coco_split"].values) == "val2017"
+    np.testing.assert_allclose([float(first[c]) for c in ("crop_top", "crop_bottom", "crop_left", "crop_right")],
+                               [0, 0, 0.1671875, 0.1671875])
+    assert int(ds.sel(stimulus="nsd00002")["coco_id"]) == 245764 and not bool(first["shared1000"])
+    from cortexkit.data.readers.nsd import read_stim_info
+
+    info = read_stim_info(csv)
+    assert len(info) == 60 and info.index[-1] == 72999 and "Unnamed: 0" not in info.columns
+    # the colour table: found beside NSD's label volume name, or named with roi_names
+    label_dir = root / "nsddata" / "freesurfer" / "subj01" / "label"
+    label_dir.mkdir(parents=True)
+    shutil.copy(shared_data / REAL_NSD / "Kastner2015.mgz.ctab.transcribed", label_dir / "Kastner2015.mgz.ctab")
+    labels = np.zeros(VOL, np.int16)
+    labels[0, 0, :] = 7   # hV4
+    labels[1, 1, :2] = 25  # FEF, the last line (no trailing space)
+    labels[2, 2, 2] = 17  # V3A
+    np.save(tmp_path / "Kastner2015.npy", labels)
+    ds = read(root, rois=str(tmp_path / "Kastner2015.npy"), image_size=8, sessions=1)
+    assert sorted(ds["area"].values.tolist()) == ["FEF"] * 2 + ["V3A"] + ["hV4"] * 5
+    named = read(root, rois=str(tmp_path / "Kastner2015.npy"), roi_names=str(label_dir / "Kastner2015.mgz.ctab"),
+                 image_size=8, sessions=1)
+    assert named["area"].values.tolist() == ds["area"].values.tolist()
+    (tmp_path / "bad.ctab").write_text("0 Unknown\nV1 1\n")
+    with pytest.raises(DataError, match=r"bad.ctab: line 2 is not 'index name': 'V1 1'"):
+        read(root, rois=str(tmp_path / "Kastner2015.npy"), roi_names=str(tmp_path / "bad.ctab"), image_size=8, sessions=1)
+    bad = csv.read_text().replace('"(0, 0, 0.125, 0.125)"', '"(0, 0.125)"', 1)
+    csv.write_text(bad)
+    with pytest.raises(DataError, match=r"nsd_stim_info_merged.csv: 'cropBox': row 1: expected a tuple of 4 fractions"):
+        read(root, image_size=8, sessions=1)

@@ -140,17 +140,71 @@ def _load_mask(path: Path, vol_shape: tuple) -> np.ndarray:
 VISUAL_ROIS = {1: "V1v", 2: "V1d", 3: "V2v", 4: "V2d", 5: "V3v", 6: "V3d", 7: "hV4"}
 
 
-def _roi_names(text) -> dict[int, str]:
-    """``"1=V1v,2=V1d"`` -> {1: "V1v", 2: "V1d"}; None -> NSD's visual ROI labels."""
+def read_ctab(path: Path) -> dict[int, str]:
+    """A FreeSurfer colour table as NSD ships it (``nsddata/freesurfer/subjNN/label/<roi>.mgz.ctab``):
+    one ``index name`` line per label, tab- or space-separated, with trailing spaces; ``0 Unknown``
+    (outside every ROI) is left out, as voxels labelled 0 are "other"."""
+    require_file(path, "ROI colour table")
+    out = {}
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) < 2 or not parts[0].lstrip("-").isdigit():
+            raise DataError(f"line {number} is not 'index name': {line.strip()!r}", source=str(path))
+        if int(parts[0]) > 0:
+            out[int(parts[0])] = parts[1]
+    if not out:
+        raise DataError("names no label above 0", source=str(path))
+    return out
+
+
+def _roi_names(text, root: Path, subject: int, rois: str | None) -> dict[int, str]:
+    """ROI label names: ``"1=V1v,2=V1d"``, a ``.ctab`` file, or (by default) the colour table NSD
+    ships beside the label volume's name, else NSD's visual ROI labels."""
     if text is None:
-        return dict(VISUAL_ROIS)
+        stem = Path(str(rois)).name.split(".")[0] if rois else ""
+        ctab = root / "nsddata" / "freesurfer" / f"subj{int(subject):02d}" / "label" / f"{stem}.mgz.ctab"
+        return read_ctab(ctab) if stem and ctab.is_file() else dict(VISUAL_ROIS)
+    if str(text).endswith(".ctab") or Path(str(text)).is_file():
+        return read_ctab(Path(str(text)))
     out = {}
     for part in str(text).split(","):
         key, sep, name = part.partition("=")
         if not sep or not key.strip().lstrip("-").isdigit() or not name.strip():
-            raise ConfigError(f"roi_names must look like 1=V1v,2=V1d; got {part!r}")
+            raise ConfigError(f"roi_names must look like 1=V1v,2=V1d (or name a .ctab file); got {part!r}")
         out[int(key)] = name.strip()
     return out
+
+
+def read_stim_info(path: Path):
+    """``nsd_stim_info_merged.csv`` as NSD writes it (pandas' unnamed index column first; ``cropBox``
+    a tuple string ``"(top, bottom, left, right)"``, the fractions cropped from each side), indexed
+    by the 0-based ``nsdId``; ``cropBox`` parsed into ``crop_top`` ... ``crop_right``."""
+    import pandas as pd
+
+    require_file(path, "NSD stimulus info")
+    try:
+        info = pd.read_csv(path, index_col=0)
+    except Exception as exc:
+        raise DataError(f"cannot read the CSV ({type(exc).__name__}: {exc})", source=str(path)) from None
+    missing = [c for c in ("nsdId", "cocoId", "cocoSplit") if c not in info.columns]
+    if missing:
+        raise DataError(f"has no column(s) {missing}", source=str(path))
+    if "cropBox" in info:
+        boxes = []
+        for row, text in zip(info.index, info["cropBox"].astype(str)):
+            try:
+                box = [float(v) for v in text.strip().strip("()[]").split(",")]
+            except ValueError:
+                box = []
+            if len(box) != 4:
+                raise DataError(f"row {row}: expected a tuple of 4 fractions like '(0, 0, 0.125, 0.125)', got {text!r}",
+                                source=str(path), variable="cropBox")
+            boxes.append(box)
+        for name, values in zip(("crop_top", "crop_bottom", "crop_left", "crop_right"), np.array(boxes).T):
+            info[name] = values
+    return info.set_index("nsdId")
 
 
 def coco_captions(root: Path, folder: Path, nsd_ids: np.ndarray) -> np.ndarray:
@@ -161,17 +215,8 @@ def coco_captions(root: Path, folder: Path, nsd_ids: np.ndarray) -> np.ndarray:
     ``captions_val2017.json`` (``annotations``: ``image_id``, ``caption``)."""
     import json
 
-    import pandas as pd
-
-    info_file = require_file(root / "nsddata" / "experiments" / "nsd" / "nsd_stim_info_merged.csv", "NSD stimulus info")
-    try:
-        info = pd.read_csv(info_file)
-    except Exception as exc:
-        raise DataError(f"cannot read the CSV ({type(exc).__name__}: {exc})", source=str(info_file)) from None
-    missing = [c for c in ("nsdId", "cocoId", "cocoSplit") if c not in info.columns]
-    if missing:
-        raise DataError(f"has no column(s) {missing}", source=str(info_file))
-    info = info.set_index("nsdId")
+    info_file = root / "nsddata" / "experiments" / "nsd" / "nsd_stim_info_merged.csv"
+    info = read_stim_info(info_file)
     wanted = nsd_ids - 1
     absent = sorted(set(wanted) - set(info.index))
     if absent:
@@ -197,6 +242,26 @@ def coco_captions(root: Path, folder: Path, nsd_ids: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
+def _stim_info_coords(root: Path, nsd_ids: np.ndarray) -> dict:
+    """COCO id, split, crop box and shared1000 of each image from ``nsd_stim_info_merged.csv``,
+    when the release holds it (every row needed must be there)."""
+    path = root / "nsddata" / "experiments" / "nsd" / "nsd_stim_info_merged.csv"
+    if not path.is_file():
+        return {}
+    info = read_stim_info(path)
+    absent = sorted(set((nsd_ids - 1).tolist()) - set(info.index))
+    if absent:
+        raise DataError(f"has no row for nsdId {absent[:5]} (0-based)", source=str(path), variable="nsdId")
+    rows = info.loc[nsd_ids - 1]
+    coords = {"coco_id": rows["cocoId"].to_numpy(np.int64), "coco_split": rows["cocoSplit"].astype(str).to_numpy()}
+    if "shared1000" in rows:
+        coords["shared1000"] = rows["shared1000"].astype(str).str.lower().eq("true").to_numpy()
+    for name in ("crop_top", "crop_bottom", "crop_left", "crop_right"):
+        if name in rows:
+            coords[name] = rows[name].to_numpy(np.float32)
+    return coords
+
+
 @register(
     "nsd",
     summary="Natural Scenes Dataset 7T fMRI: per-session HDF5 betas, nsd_stimuli.hdf5, nsd_expdesign.mat",
@@ -208,7 +273,8 @@ def coco_captions(root: Path, folder: Path, nsd_ids: np.ndarray) -> np.ndarray:
         "betas": "beta version folder (default betas_fithrf_GLMdenoise_RR)",
         "mask": "voxel mask: NSD's ROI .nii.gz (e.g. nsdgeneral.nii.gz) or a .npy shaped like one beta volume; keeps values > 0 (recommended)",
         "rois": "ROI label volume (e.g. prf-visualrois.nii.gz, or a .npy): each voxel's `area`; without a mask, keeps the labelled voxels (> 0)",
-        "roi_names": "label=name pairs for `rois`, e.g. 1=V1v,2=V1d (default: NSD's prf-visualrois labels V1v ... hV4)",
+        "roi_names": "label=name pairs for `rois`, e.g. 1=V1v,2=V1d, or a FreeSurfer .ctab file (default: NSD's "
+                     "nsddata/freesurfer/subjNN/label/<rois name>.mgz.ctab when present, else the prf-visualrois labels V1v ... hV4)",
         "image_size": "pixels per side of the stored images (default 128; the source is 425)",
         "zscore": "z-score each voxel within each session (default true)",
         "captions": "folder with COCO's captions_train2017.json / captions_val2017.json: each stimulus gets its COCO "
@@ -248,7 +314,7 @@ def read_nsd(
     if any(s[1:] != vol_shape for s in shapes):
         raise DataError("sessions have different volume shapes", source=str(beta_dir))
     roi_labels = None if rois is None else np.rint(_load_volume(Path(rois), vol_shape, "rois")).astype(np.int64).ravel()
-    names = _roi_names(roi_names)
+    names = _roi_names(roi_names, root, int(subject), rois)
     if mask is not None:
         voxels = _load_mask(Path(mask), vol_shape)
     elif roi_labels is not None:
@@ -316,7 +382,7 @@ def read_nsd(
         # Voxel position: its index along each axis of the beta volume as stored in the HDF5 file.
         unit_coords={**{f"voxel_axis{i}": ijk[:, i] for i in range(len(vol_shape))},
                      "area": area},
-        stimulus_coords={"nsd_id": unique_ids,
+        stimulus_coords={"nsd_id": unique_ids, **_stim_info_coords(root, unique_ids),
                          **({"caption": coco_captions(root, caption_dir, unique_ids)} if caption_dir else {})},
         attrs={
             "modality": "fmri",
