@@ -62,6 +62,9 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
         # The ceiling evaluation divides by (NCSNR for fMRI, else split-half): one function for both.
         ceiling = noise_ceiling(test)
         kind = "NCSNR" if test.attrs.get("modality") == "fmri" else "split-half"
+        if not np.isfinite(ceiling).any():
+            raise DataError(f"the {kind} ceiling is undefined for every unit (too few repeated test stimuli, or "
+                            "responses that do not vary)", variable="responses")
         rows.append((f"noise ceiling (test, {kind})", f"median {np.nanmedian(ceiling):.3f}, "
                      f"IQR {np.nanpercentile(ceiling, 25):.3f}-{np.nanpercentile(ceiling, 75):.3f}"))
         rows.append(("FEV (test)", f"median {np.nanmedian(metrics.fev(repeats)):.3f}"))

@@ -32,6 +32,12 @@ def _brightness_movie(level, n=6, h=272, w=416):
 
 @pytest.fixture
 def stsbench_dir(tmp_path):
+    return make_stsbench(tmp_path)
+
+
+def make_stsbench(tmp_path):
+    """An STSBench release in miniature: four clips, the dataset pickle (one neuron not recorded on
+    one stimulus) and the neuron table."""
     names = {"train": ["vidA", "vidB", "vidC"], "test": ["vidD"]}
     (tmp_path / "dorsal_stream").mkdir()
     for i, n in enumerate(names["train"] + names["test"]):
