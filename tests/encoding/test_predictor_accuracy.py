@@ -110,7 +110,7 @@ def test_shifter_and_modulator_recover_gaze_and_gain(tmp_path):
                      behavior_gain=0.5)
     store = data.save(ds, tmp_path / "v1.zarr")
     core = {"kind": "conv2d", "channels": 8, "layers": 2, "first_kernel": 9, "kernel": 5}
-    common = dict(epochs=15, batch_size=64, lr=5e-3)
+    common = dict(epochs=25, batch_size=64, lr=5e-3)
     run, _ = _trained(store, tmp_path / "with", "v1", core, shifter=True, modulator=True, **common)
     plain, _ = _trained(store, tmp_path / "without", "v1", core, **common)
     sess = run.sessions["v1"]
