@@ -45,6 +45,7 @@ def test_conv2d_core_recovers_simulated_v1(tmp_path):
     assert results["pearson_true"].median() > THRESHOLDS["conv2d"]
 
 
+@pytest.mark.slow  # its training takes over 20 s on 2 cores; CI runs it
 def test_conv3d_core_recovers_simulated_mt(small_mt, tmp_path):
     _, results = _trained(small_mt, tmp_path / "run", "mt", {"kind": "conv3d", "channels": 8, "layers": 1,
                                                               "first_kernel": [5, 7, 7]}, epochs=30)

@@ -40,6 +40,7 @@ def trained(v1):
     return out / "core"
 
 
+@pytest.mark.slow  # its training takes over 20 s on 2 cores; CI runs it
 def test_a_trained_core_reproduces_its_predictions_and_recovers_the_cells(v1, trained):
     from cortexkit.pipelines.predictor import load_trained, stimulus_predictions
 
@@ -145,6 +146,7 @@ def test_the_tuning_command_on_a_video_model(mt, tmp_path):
     assert "gradient" not in load_arrays(tmp_path / "t" / "receptive_fields.npz")  # motion energy: no gradients
 
 
+@pytest.mark.slow  # its training takes over 20 s on 2 cores; CI runs it
 def test_diverse_inputs_reveal_the_phase_invariance_of_complex_cells(v1, trained):
     from cortexkit.insilico import diverse_exciting_inputs
 
@@ -181,6 +183,7 @@ def test_expansion_features_are_differentiable_and_equal_extract():
     assert grad.abs().sum() > 0
 
 
+@pytest.mark.slow  # its training takes over 20 s on 2 cores; CI runs it
 def test_two_families_agree_on_the_meis_of_the_same_unit_and_not_of_others(v1, trained, tmp_path):
     from typer.testing import CliRunner
 

@@ -38,6 +38,7 @@ def test_movies_and_labels():
     assert rows[-1] < rows[0] - 4
 
 
+@pytest.mark.slow  # its training takes over 20 s on 2 cores; CI runs it
 def test_double_dissociation(result):
     res, tmp = result
     dec = res["decoding"].set_index(["parameter", "area"])
@@ -54,6 +55,7 @@ def test_double_dissociation(result):
     assert list(sim.index[:2]) == ["dorsal", "ventral"] and np.allclose(np.diag(sim.values), 1)
 
 
+@pytest.mark.slow  # its training takes over 20 s on 2 cores; CI runs it
 def test_reconstruction_from_each_region_alone(result):
     res, tmp = result
     table = res["reconstruction"]
