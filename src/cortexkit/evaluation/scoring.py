@@ -6,6 +6,8 @@ trained predictors, benchmark entries) so that their numbers are comparable.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -82,11 +84,24 @@ def _split_half(rep: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
 
 
 def on_repeated_units(fn, rep: np.ndarray, *paired: np.ndarray) -> np.ndarray:
-    """``fn(rep, *paired)`` for the units with at least two valid repeats of every stimulus, NaN for
-    the others (a unit not recorded on some repeats has no noise estimate; the rest still do).
+    """``fn(rep, *paired)`` for the units with at least two valid repeats of every stimulus they were
+    recorded on, NaN for the others (a unit not recorded on some repeats has no noise estimate; the
+    rest still do). Units recorded on different stimuli (pooled sessions) are scored on their own
+    stimuli, one call per group of units sharing them.
 
     ``rep`` and each of ``paired`` are (stimulus, repeat, unit) arrays; ``fn`` returns one value per unit.
     """
+    recorded = np.isfinite(rep).any(axis=1)  # (stimulus, unit)
+    if recorded.all():
+        return _on_complete_units(fn, rep, *paired)
+    out = np.full(rep.shape[-1], np.nan)
+    for rows, units in metrics.recorded_groups(np.where(recorded, 0.0, np.nan)):
+        if rows.sum() >= 2:
+            out[units] = _on_complete_units(fn, rep[rows][..., units], *(p[rows][..., units] for p in paired))
+    return out
+
+
+def _on_complete_units(fn, rep: np.ndarray, *paired: np.ndarray) -> np.ndarray:
     ok = (np.isfinite(rep).sum(axis=1) >= 2).all(axis=0)
     if ok.all():
         return fn(rep, *paired)
@@ -139,10 +154,11 @@ def score_predictions(
     if (order < 0).any():
         raise DataError("predictions do not cover every test stimulus", variable="stimulus")
     pred = prediction[order]
+    # units not recorded on every test stimulus are scored on the stimuli they have
     table = {
-        "pearson": metrics.pearson(avg.values, pred),
-        "r2": metrics.r2(avg.values, pred),
-        "pearson_squared": metrics.pearson_squared(avg.values, pred),
+        "pearson": metrics.on_recorded(metrics.pearson, avg.values, pred),
+        "r2": metrics.on_recorded(metrics.r2, avg.values, pred),
+        "pearson_squared": metrics.on_recorded(metrics.pearson_squared, avg.values, pred),
     }
     nan = np.full(pred.shape[1], np.nan)
     try:
@@ -160,17 +176,23 @@ def score_predictions(
     table["normalized"] = metrics.ceiling_normalized(table["pearson"], table["ceiling"])
     if "true_rate" in test:
         truth = test["true_rate"].transpose("stimulus", "unit").values
-        table["pearson_true"] = metrics.pearson(truth[order], pred)
+        table["pearson_true"] = metrics.on_recorded(metrics.pearson, np.where(np.isfinite(avg.values), truth[order], np.nan), pred)
     frame = pd.DataFrame(table)
     # A unit whose prediction or test response is constant has no correlation: it is not scored at
     # all (every metric NaN, the reason said), so that no summary mixes it in through another metric.
     scored = np.isfinite(frame["pearson"].to_numpy())
     if not scored.all():
         frame.loc[~scored, list(table)] = np.nan
-        flat_pred = ~(np.ptp(pred, axis=0) > 0)
-        flat_resp = ~(np.nanmax(avg.values, axis=0) > np.nanmin(avg.values, axis=0))
-        frame["not_scored"] = np.where(scored, "", np.where(flat_resp, "constant test responses",
-                                                            np.where(flat_pred, "constant prediction", "no valid responses")))
+        recorded = np.isfinite(avg.values).sum(axis=0)
+        with warnings.catch_warnings():  # all-NaN columns: units never recorded, or left out of the fit
+            warnings.simplefilter("ignore", RuntimeWarning)
+            flat_resp = ~(np.nanmax(avg.values, axis=0) > np.nanmin(avg.values, axis=0))
+            flat_pred = ~(np.nanmax(pred, axis=0) > np.nanmin(pred, axis=0))
+        frame["not_scored"] = np.where(
+            scored, "", np.where(recorded < 2, "recorded on fewer than 2 test stimuli",
+                                 np.where(~np.isfinite(pred).all(axis=0), "no prediction (left out of the fit)",
+                                          np.where(flat_resp, "constant test responses",
+                                                   np.where(flat_pred, "constant prediction", "no valid responses")))))
     return frame
 
 

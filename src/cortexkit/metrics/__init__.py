@@ -11,16 +11,20 @@ from cortexkit.metrics.encoding import (
     correlation_to_average,
     fev,
     feve,
+    on_recorded,
     pearson,
     pearson_squared,
     r2,
     r2_split,
+    recorded_groups,
     single_trial_correlation,
 )
 
 __all__ = [
     "effective_dimensionality",
     "pearson",
+    "recorded_groups",
+    "on_recorded",
     "r2",
     "r2_split",
     "pearson_squared",

@@ -220,3 +220,29 @@ def ceiling_normalized(score, ceiling, convention: str = "r2_over_ceiling") -> n
         if convention == "legacy_brainscore":
             return np.clip(np.sign(s) * (s / c) ** 2, -1.0, 1.0)
     raise ValueError(f"unknown convention {convention!r}")
+
+
+def recorded_groups(y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(rows, units)`` for every pattern of finite rows that a group of columns of ``y``
+    (samples, units) shares, in the order of each group's first unit; ``rows`` is a boolean mask.
+
+    Units pooled from several sessions are recorded on their session's stimuli only (NaN elsewhere):
+    the units of one session form one group."""
+    finite = np.isfinite(np.asarray(y))
+    patterns, first, inverse = np.unique(finite.T, axis=0, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    return [(patterns[g], np.flatnonzero(inverse == g)) for g in np.argsort(first)]
+
+
+def on_recorded(fn, y: np.ndarray, *paired: np.ndarray, min_rows: int = 2) -> np.ndarray:
+    """A per-unit metric ``fn(y, *paired)`` computed for each unit over the rows where its ``y`` is
+    finite (one call per group of :func:`recorded_groups`); NaN for units with fewer than
+    ``min_rows`` such rows. ``y`` and each of ``paired`` are (samples, units)."""
+    y = np.asarray(y)
+    if np.isfinite(y).all():
+        return fn(y, *paired)
+    out = np.full(y.shape[1], np.nan)
+    for rows, units in recorded_groups(y):
+        if rows.sum() >= min_rows:
+            out[units] = fn(y[rows][:, units], *(np.asarray(p)[rows][:, units] for p in paired))
+    return out

@@ -230,6 +230,6 @@ class PredictorRun:
             if pred.ndim == 3:
                 pred = pred[..., self.config.skip_frames :].transpose(0, 2, 1).reshape(-1, pred.shape[1])
                 y = y[..., self.config.skip_frames :].transpose(0, 2, 1).reshape(-1, y.shape[1])
-            ok = np.isfinite(y).all(1)
-            scores.append(np.nanmean(np.nan_to_num(metrics.pearson(y[ok], pred[ok]))))
+            # each unit over the rows it was recorded on (pooled sessions, padding after a trial's end)
+            scores.append(np.nanmean(np.nan_to_num(metrics.on_recorded(metrics.pearson, y, pred))))
         return float(np.mean(scores))

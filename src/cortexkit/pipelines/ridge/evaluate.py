@@ -81,6 +81,11 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
         for position, (column, value) in enumerate([("model", name), ("feature_space", space), ("layer", layer),
                                                     ("depth", depth)]):
             scores.insert(position, column, value)
+        if "left_out" in model:  # units the fit left out say why (recorded on too few training stimuli)
+            why = np.asarray(model["left_out"]).astype(str)
+            if (why != "").any():
+                earlier = scores["not_scored"].to_numpy() if "not_scored" in scores else np.full(len(why), "")
+                scores["not_scored"] = np.where(why != "", why, earlier)
         scores["alpha"] = model["alpha"]
         scores["cv_score"] = model["cv_score"]
         if "prediction_split" in model:  # each feature space's share of the test R² (product measure)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ import xarray as xr
 from cortexkit import data
 from cortexkit._atomic import check_output, claimed_output, copy_file
 from cortexkit.config import parse, provenance, require_device
+from cortexkit.encoding.ridge.missing import fit_per_pattern
 from cortexkit.encoding import RidgeCV
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import (MODELS_DIR, data_fingerprint, load_if_settings_match, read_run_record, run_kind,
@@ -36,8 +38,10 @@ from cortexkit.pipelines.ridge.banded import fit_banded
 from cortexkit.pipelines.ridge.stack import fit_stack
 
 
-def train_targets(train: xr.Dataset) -> np.ndarray:
-    """Repeat-averaged training responses (stimulus, unit); a DataError for time bins or missing values."""
+def train_targets(train: xr.Dataset, allow_missing: bool = False) -> np.ndarray:
+    """Repeat-averaged training responses (stimulus, unit); a DataError for time bins, and for
+    missing values unless ``allow_missing`` (units not recorded on every stimulus, which the store
+    must declare: ``attrs["missing_responses"]``)."""
     if "time" in train["responses"].dims:
         raise DataError(
             "has a 'time' dim; fixed-feature encoding of images needs one response per trial "
@@ -46,13 +50,51 @@ def train_targets(train: xr.Dataset) -> np.ndarray:
         )
     y = data.repeat_average(train).values
     missing = ~np.isfinite(y)
-    if missing.any():
+    if missing.any() and not allow_missing:
         units = np.asarray(train["unit"].values)[missing.any(axis=0)]
         raise DataError(
-            f"{len(units)} unit(s) have no valid response on some training stimuli (e.g. {units[:3].tolist()})",
+            f"{len(units)} unit(s) have no valid response on some training stimuli (e.g. {units[:3].tolist()}); "
+            "this step needs every unit recorded on every stimulus (`cortexkit fit` with feature spaces alone "
+            "fits each unit on the stimuli it has)",
             variable="responses",
         )
     return y
+
+
+def _ridge_arrays(a: np.ndarray, b: np.ndarray, y: np.ndarray, ridge: RidgeSpec, seed: int, device: str) -> dict:
+    """Ridge from train features ``a`` to ``y`` (stimulus, unit), predicting test features ``b``; units
+    not recorded on every training stimulus are fitted per pattern of recorded stimuli
+    (:mod:`cortexkit.encoding.ridge.missing`), each group with the feature scale of its own rows, so
+    that a unit's fit is the fit of its session alone. Left-out units get NaN and their reason."""
+
+    def fit(rows: np.ndarray, units: np.ndarray) -> dict:
+        scale = float(np.sqrt(np.mean(a[rows].var(axis=0)))) or 1.0
+        model = RidgeCV(random_state=seed, device=device, **ridge.model_dump()).fit(a[rows] / scale, y[rows][:, units])
+        return {"coef": model.coef_ / scale, "intercept": model.intercept_, "alpha": model.alpha_,
+                "cv_score": model.best_score_, "cv_scores": model.cv_scores_, "alphas": model.alphas_,
+                "prediction": model.predict(b / scale), "feature_scale": scale}
+
+    if np.isfinite(y).all():
+        out = fit(np.ones(len(y), bool), np.arange(y.shape[1]))
+        out["feature_scale"] = np.float64(out["feature_scale"])
+        return out
+    folds = ridge.cv if isinstance(ridge.cv, int) else 2
+    fitted, left_out = fit_per_pattern(fit, y, max(int(folds), 2))
+    n_units = y.shape[1]
+    alphas = np.asarray(ridge.alphas, dtype=np.float64)
+    out = {"coef": np.full((n_units, a.shape[1]), np.nan), "intercept": np.full(n_units, np.nan),
+           "alpha": np.full(n_units, np.nan), "cv_score": np.full(n_units, np.nan),
+           "cv_scores": np.full((len(alphas), n_units), np.nan), "alphas": alphas,
+           "prediction": np.full((len(b), n_units), np.nan), "feature_scale": np.full(n_units, np.nan)}
+    for _, units, res in fitted:
+        out["coef"][units] = res["coef"]
+        out["prediction"][:, units] = res["prediction"]
+        out["cv_scores"][:, units] = res["cv_scores"]
+        out["alphas"] = res["alphas"]
+        for key in ("intercept", "alpha", "cv_score", "feature_scale"):
+            out[key][units] = res[key]
+    out["left_out"] = np.array([left_out.get(u, "") for u in range(n_units)])
+    return out
 
 
 def fit_feature_space(
@@ -73,7 +115,7 @@ def fit_feature_space(
     """
     started = time.perf_counter()
     train, test = data.select(ds, "train"), data.select(ds, "test")
-    y_train = train_targets(train)
+    y_train = train_targets(train, allow_missing=True)
     extractor = spec_extractor(spec, device)
     cache = cache or FeatureCache()
     x_train = np.asarray(train["stimuli"].values)
@@ -91,24 +133,24 @@ def fit_feature_space(
     for layer, name in model_names(spec):
         if name in skip:
             continue
-        a, b = f_train[layer], f_test[layer]
-        scale = float(np.sqrt(np.mean(a.var(axis=0)))) or 1.0
-        model = RidgeCV(random_state=seed, device=device, **ridge.model_dump()).fit(a / scale, y_train)
+        fitted = _ridge_arrays(f_train[layer], f_test[layer], y_train, ridge, seed, device)
         arrays = {
-            "coef": (model.coef_ / scale).astype(np.float32),
-            "intercept": model.intercept_,
-            "alpha": model.alpha_,
-            "cv_score": model.best_score_,
-            "cv_scores": model.cv_scores_,
-            "alphas": model.alphas_,
-            "prediction": model.predict(b / scale).astype(np.float32),
+            "coef": fitted["coef"].astype(np.float32),
+            "intercept": fitted["intercept"],
+            "alpha": fitted["alpha"],
+            "cv_score": fitted["cv_score"],
+            "cv_scores": fitted["cv_scores"],
+            "alphas": fitted["alphas"],
+            "prediction": fitted["prediction"].astype(np.float32),
             "stimulus": np.asarray(test["stimulus"].values),
             "unit": np.asarray(ds["unit"].values),
-            "feature_scale": np.float64(scale),
+            "feature_scale": fitted["feature_scale"],
             "layer": np.array(layer),
         }
+        if "left_out" in fitted:
+            arrays["left_out"] = fitted["left_out"]
         if linear:
-            arrays["receptive_field"] = extractor.receptive_fields(arrays["coef"]).astype(np.float32)
+            arrays["receptive_field"] = extractor.receptive_fields(np.nan_to_num(arrays["coef"])).astype(np.float32)
         out[name] = arrays
     if log is not None:
         done = time.perf_counter()
@@ -248,8 +290,11 @@ def _fit_models(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, overwrite
 def _report_constant_units(ds: xr.Dataset, log) -> None:
     """Name the units whose training responses are constant: no model can predict them, their scores
     are NaN, and medians leave them out (the summary's n_scored says how many remain)."""
-    y = train_targets(data.select(ds, "train"))
-    constant = np.asarray(ds["unit"].values)[~(np.nanstd(y, axis=0) > 0)]
+    y = train_targets(data.select(ds, "train"), allow_missing=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a unit recorded on no training stimulus
+        spread = np.nanstd(y, axis=0)
+    constant = np.asarray(ds["unit"].values)[np.isfinite(spread) & ~(spread > 0)]
     if len(constant):
         log(f"{len(constant)} unit(s) have constant responses on the training stimuli and are not scored: "
             f"{', '.join(map(str, constant[:10]))}{' ...' if len(constant) > 10 else ''}")

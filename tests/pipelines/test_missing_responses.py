@@ -1,0 +1,103 @@
+"""Units not recorded on every stimulus (pooled sessions, as in STSBench and TVSD) are fitted and
+scored on the stimuli they have: a pooled store gives, unit for unit, the fits of each session alone."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cortexkit import data
+from cortexkit.data.model import make_dataset
+from cortexkit.errors import DataError
+from cortexkit.evaluation import load_arrays
+from cortexkit.pipelines.ridge import fit_run, train_targets
+from cortexkit.pipelines.ridge.config import EncodingConfig
+from cortexkit.pipelines.ridge.evaluate import evaluate_run
+from cortexkit.simulate import simulate_v1
+
+QUIET = dict(log=lambda *_: None)
+
+
+def pool(sessions: dict) -> "xr.Dataset":
+    """Sessions with disjoint stimuli and units in one store: each unit NaN ("not recorded") on the
+    trials of the other sessions, as STSBench's pooled neurons are."""
+    stimuli, labels, split, stim_of_trial, blocks = [], [], [], [], []
+    units = sum((len(ds["unit"]) for ds in sessions.values()), 0)
+    offset = 0
+    for name, ds in sessions.items():
+        stimuli.append(ds["stimuli"].values)
+        labels += [f"{name}:{s}" for s in ds["stimulus"].values]
+        split += list(ds["split"].values)
+        stim_of_trial += [f"{name}:{s}" for s in ds["stimulus_id"].values]
+        r = np.full((ds.sizes["trial"], units), np.nan, np.float32)
+        r[:, offset : offset + ds.sizes["unit"]] = ds["responses"].values
+        blocks.append(r)
+        offset += ds.sizes["unit"]
+    return make_dataset(np.concatenate(stimuli), np.concatenate(blocks), stim_of_trial, split, stimulus=labels,
+                        unit=[f"{n}:{u}" for n, ds in sessions.items() for u in ds["unit"].values],
+                        unit_coords={"session": [n for n, ds in sessions.items() for _ in ds["unit"].values]},
+                        attrs={"modality": "spikes", "missing_responses": "not recorded"})
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    return {name: simulate_v1(n_train=120, n_test=20, n_repeats=4, n_simple=4, n_complex=3, size=12, seed=seed)
+            for name, seed in (("a", 1), ("b", 2), ("c", 3))}
+
+
+def test_pooled_fits_equal_each_session_alone(sessions, tmp_path):
+    pooled = pool(sessions)
+    store = data.save(pooled, tmp_path / "pooled.zarr")
+    config = EncodingConfig(features=[{"name": "pixels"}], seed=0)
+    fit_run(store, tmp_path / "pooled", config, **QUIET)
+    pooled_model = load_arrays(tmp_path / "pooled" / "models" / "pixels.npz")
+    pooled_results = evaluate_run(tmp_path / "pooled", **QUIET).set_index("unit")
+    assert len(pooled_results) == pooled.sizes["unit"] and np.isfinite(pooled_results["pearson"]).all()
+    units = np.asarray(pooled["unit"].values)
+    stim = list(pooled_model["stimulus"])
+    for name, ds in sessions.items():
+        alone = data.save(ds, tmp_path / f"{name}.zarr")
+        fit_run(alone, tmp_path / name, config, **QUIET)
+        model = load_arrays(tmp_path / name / "models" / "pixels.npz")
+        mine = np.flatnonzero([u.startswith(f"{name}:") for u in units])
+        for key in ("coef", "intercept", "alpha", "cv_score"):
+            np.testing.assert_allclose(pooled_model[key][mine], model[key], rtol=1e-6, atol=1e-6, err_msg=key)
+        rows = [stim.index(f"{name}:{s}") for s in model["stimulus"]]
+        np.testing.assert_allclose(pooled_model["prediction"][rows][:, mine], model["prediction"], rtol=1e-6, atol=1e-6)
+        results = evaluate_run(tmp_path / name, **QUIET).set_index("unit")
+        for metric in ("pearson", "r2", "ceiling", "feve", "single_trial_pearson"):
+            np.testing.assert_allclose(pooled_results[metric].iloc[mine].to_numpy(), results[metric].to_numpy(),
+                                       rtol=1e-6, atol=1e-6, err_msg=metric)
+
+
+def test_a_unit_with_too_few_stimuli_is_left_out_with_its_reason(sessions, tmp_path):
+    pooled = pool({k: sessions[k] for k in ("a", "b")})
+    responses = pooled["responses"].values.copy()
+    train_trials = np.flatnonzero(np.isin(pooled["stimulus_id"].values, pooled["stimulus"].values[pooled["split"].values == "train"]))
+    a_trials = np.flatnonzero(np.char.startswith(pooled["stimulus_id"].values.astype(str), "a:"))
+    sparse = np.setdiff1d(np.intersect1d(train_trials, a_trials), np.intersect1d(train_trials, a_trials)[:3])
+    responses[sparse, 0] = np.nan  # unit 0 keeps 3 training stimuli (and all its test ones)
+    pooled["responses"] = (pooled["responses"].dims, responses)
+    store = data.save(pooled, tmp_path / "p.zarr")
+    fit_run(store, tmp_path / "run", EncodingConfig(features=[{"name": "pixels"}]), **QUIET)
+    results = evaluate_run(tmp_path / "run", **QUIET)
+    first = results.iloc[0]
+    assert first["not_scored"] == "recorded on 3 training stimuli, fewer than the 5 the cross-validation needs"
+    assert np.isnan(first["pearson"]) and np.isfinite(results["pearson"].iloc[1:]).all()
+    with pytest.raises(DataError, match=r"1 unit\(s\) have no valid response on some training stimuli"):
+        train_targets(data.select(data.load(store), "train").isel(unit=[0]))
+
+
+def test_a_trained_predictor_masks_units_not_recorded(sessions, tmp_path):
+    """Every validation row misses some unit: the trainer scores each unit on the rows it has
+    (before, no row was complete and the run failed), and evaluation scores every unit."""
+    from cortexkit.encoding.predictor import PredictorConfig, SessionSpec
+    from cortexkit.pipelines.predictor import evaluate_predictor, train_predictor
+
+    store = data.save(pool({k: sessions[k] for k in ("a", "b")}), tmp_path / "p.zarr")
+    config = PredictorConfig(data=[SessionSpec(path=str(store), key="pooled")], core={"kind": "conv2d", "channels": 4, "layers": 1},
+                             readout={"kind": "gaussian2d"}, epochs=3, batch_size=32, lr=1e-2, seed=0)
+    run = train_predictor(config, tmp_path / "run", log=lambda *_: None)
+    assert np.isfinite(run.validation_score(run.model))
+    evaluate_predictor(run, tmp_path / "run")
+    results = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert len(results) == 14 and np.isfinite(results["pearson"]).all()
