@@ -31,6 +31,7 @@ def ceiling_warning(ceiling: np.ndarray | None) -> str | None:
     return None
 
 
+SIGNIFICANCE = 0.05  # the false discovery rate at which summaries count a unit as explained
 SUMMARY_METRICS = ("pearson", "ceiling", "normalized", "feve", "fev", "r2", "pearson_true", "rf_corr")
 
 
@@ -125,6 +126,8 @@ def score_predictions(
     prediction: np.ndarray,
     stimulus: np.ndarray,
     ceiling: np.ndarray | None,
+    n_permutations: int = 1000,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Per-unit metrics of test-set predictions (rows in the order of ``test.unit``).
 
@@ -138,6 +141,10 @@ def score_predictions(
         Labels of the rows of ``prediction``; must cover every test stimulus.
     ceiling : array of shape (unit,), or None
         Split-half reliability per unit (:func:`noise_ceiling`).
+    n_permutations, seed :
+        Shuffles of the test stimuli for each unit's permutation p-value of its Pearson r (``p``;
+        the smallest possible is ``1 / (1 + n_permutations)``), and their seed; ``q`` is the
+        Benjamini-Hochberg q-value over the units. 0 skips the test.
 
     Returns
     -------
@@ -145,7 +152,7 @@ def score_predictions(
         One row per unit. ``pearson`` (r against the repeat-averaged responses), ``r2``,
         ``pearson_squared``, ``single_trial_pearson``, ``fev``, ``feve``, ``ceiling`` (the ceiling
         of r²), ``normalized`` (r²/ceiling), and ``pearson_true`` (r against the noise-free rates)
-        when the dataset is simulated. Units without a correlation (a constant prediction, as for a
+        when the dataset is simulated; ``p`` and ``q`` (see above). Units without a correlation (a constant prediction, as for a
         unit constant in the training split, or constant test responses) have every metric NaN and
         the reason in ``not_scored`` (a column present only then).
     """
@@ -172,6 +179,9 @@ def score_predictions(
         table["feve"] = on_repeated_units(metrics.feve, rep.values, rep_pred)
     else:
         table.update(single_trial_pearson=nan, fev=nan, feve=nan)
+    if n_permutations:
+        table["p"] = metrics.permutation_p(avg.values, pred, n_permutations, seed)
+        table["q"] = metrics.fdr_bh(table["p"])
     table["ceiling"] = nan if ceiling is None else ceiling
     table["normalized"] = metrics.ceiling_normalized(table["pearson"], table["ceiling"])
     if "true_rate" in test:
@@ -228,7 +238,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``model`` [, ``cell_type``] [, ``area``], ``n_units``, ``n_scored`` (units with a finite
-        Pearson r: the only ones any median covers), ``median_<metric>``, and where units were left
+        Pearson r: the only ones any median covers), ``n_significant`` (units with q < 0.05, when
+        the results have q-values), ``median_<metric>``, and where units were left
         out ``left_out`` (how many, and why); rows over all units say ``all`` in the grouping columns.
     """
     if "pearson" in results:  # medians over scored units only, whatever the metric
@@ -244,6 +255,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         part = g[cols].median().add_prefix("median_")
         part.insert(0, "n_units", g.size())
         part.insert(1, "n_scored", g["pearson"].count() if "pearson" in results else g.size())
+        if "q" in results:  # units whose test r is significant at a false discovery rate of 5%
+            part.insert(2, "n_significant", g["q"].agg(lambda q: int((q < SIGNIFICANCE).sum())))
         if "not_scored" in results and (results["not_scored"].fillna("") != "").any():
             part["left_out"] = g["not_scored"].agg(_left_out)
         part = part.reset_index()

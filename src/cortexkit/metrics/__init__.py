@@ -5,6 +5,7 @@ it follows. Nothing here reads files or builds tables; :mod:`cortexkit.evaluatio
 from cortexkit.metrics.dimensionality import effective_dimensionality
 from cortexkit.metrics.ceilings import ncsnr, ncsnr_ceiling, spearman_brown, split_half_reliability
 from cortexkit.metrics.sensorium import sensorium_scores
+from cortexkit.metrics.significance import fdr_bh, permutation_p
 from cortexkit.metrics.rsa import compare_representations, linear_cka, rdm, rsa
 from cortexkit.metrics.encoding import (
     ceiling_normalized,
@@ -23,6 +24,8 @@ from cortexkit.metrics.encoding import (
 __all__ = [
     "effective_dimensionality",
     "pearson",
+    "permutation_p",
+    "fdr_bh",
     "recorded_groups",
     "on_recorded",
     "r2",

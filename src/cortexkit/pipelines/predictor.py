@@ -157,7 +157,7 @@ def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFram
             table = pd.DataFrame(metrics.sensorium_scores(pred, y, sess.stim_of_trial[sess.trials["test"]],
                                                           run.config.skip_frames))
         else:
-            table = score_predictions(test, *stimulus_predictions(run, key), noise_ceiling(test))
+            table = score_predictions(test, *stimulus_predictions(run, key), noise_ceiling(test), seed=run.config.seed)
         readout = run.model.readouts[key]
         if hasattr(readout, "positions_pixels"):
             learned = readout.positions_pixels(sess.dataset.sizes["y"], sess.dataset.sizes["x"]).cpu().numpy()

@@ -98,6 +98,8 @@ class EncodingConfig(BaseModel):
     )
     ridge: RidgeSpec = Field(default_factory=RidgeSpec)
     ceiling_splits: int = Field(50, ge=1, description="random split-halves for the noise ceiling")
+    permutations: int = Field(1000, ge=0, le=1_000_000, description="shuffles of the test stimuli for each unit's "
+                              "permutation p-value (smallest p: 1 / (1 + permutations); 0: no test)")
     stack: StackSpec | None = Field(None, description="also fit a stacked model over the fitted ones")
     banded: BandedSpec | None = Field(None, description="also fit a banded ridge model joining the fitted ones")
     device: str = Field("cpu", description="where the ridge and the feature networks run (cpu, cuda, cuda:N); a "

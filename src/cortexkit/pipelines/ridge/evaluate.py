@@ -77,7 +77,8 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
         model = load_arrays(path)
         if not np.array_equal(model["unit"].astype(str), np.asarray(ds["unit"].values).astype(str)):
             raise DataError("units differ from the dataset's; refit with --overwrite", source=str(path))
-        scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling)
+        scores = score_predictions(test, model["prediction"], model["stimulus"], ceiling,
+                                   n_permutations=config.permutations, seed=config.seed)
         for position, (column, value) in enumerate([("model", name), ("feature_space", space), ("layer", layer),
                                                     ("depth", depth)]):
             scores.insert(position, column, value)
