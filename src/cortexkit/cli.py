@@ -344,7 +344,8 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
         max_memory: OStr = Opt(None, help="budget per fit, e.g. 4GB"),
         scheduler: OStr = Typed(None, Address, help="Dask scheduler tcp://HOST:PORT"), overwrite: bool = Opt(False, help="refit"),
         allow_overlap: bool = Opt(False, help="fit even when held-out stimuli copy training stimuli"),
-        banded: bool = Opt(False, help="also fit a banded ridge model joining every model (a penalty per feature space)")):
+        banded: bool = Opt(False, help="also fit a banded ridge model joining every model (a penalty per feature space)"),
+        permutations: OInt = Typed(None, Count, help="shuffles of the test stimuli for each unit's p-value (default 1000; 0: none)")):
     """Fit cross-validated ridge per feature space (and layer), score the test split, report; resumes.
 
     Example: cortexkit fit runs/demo/data.zarr --out runs/mine --features pixel_pca,gabor
@@ -359,7 +360,8 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
 
     base = benchmarks.get_model(model).encoding() if model else None
     cfg = pipelines.encoding_config(config, base=base, features=features, layers=layers, params=options(param), seed=seed,
-                                    device=device, max_memory=max_memory, scheduler=scheduler, banded=banded)
+                                    device=device, max_memory=max_memory, scheduler=scheduler, banded=banded,
+                                    permutations=permutations)
     summary = pipelines.run_ridge_encoding(store, out, cfg, overwrite=overwrite, allow_overlap=allow_overlap, log=log)
     show(summary, SUMMARY, SUMMARY_HEADERS)
     console.print(f"report: {report.write_report(out)}", highlight=False)

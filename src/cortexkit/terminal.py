@@ -14,14 +14,14 @@ from rich.text import Text
 console = Console(markup=False) if Console().is_terminal else Console(width=200, markup=False)  # logs and pipes: wide enough for tables
 err_console = Console(stderr=True, markup=False)
 # Short headers of a ridge run's summary table (summary.csv columns).
-SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "area": "area", "n_units": "units", "n_scored": "scored", "median_pearson": "r",
+SUMMARY_HEADERS = {"model": "model", "cell_type": "cells", "area": "area", "n_units": "units", "n_scored": "scored", "n_significant": "q < 0.05", "median_pearson": "r",
                    "median_ceiling": "ceiling", "median_normalized": "r²/ceiling", "median_feve": "FEVE", "median_fev": "FEV",
                    "median_r2": "R²", "median_pearson_true": "r (truth)", "median_rf_corr": "RF |r|",
                    "median_rf_position_error_px": "RF error (px)", "left_out": "left out"}
 
 
 # Columns that count things (trials, units, ...): printed without decimals even when stored as float.
-COUNT_COLUMNS = {"trials", "n_trials", "units", "n_units", "n_scored", "n", "stimuli", "repeats", "n_test", "n_train"}
+COUNT_COLUMNS = {"trials", "n_trials", "units", "n_units", "n_scored", "n_significant", "n", "stimuli", "repeats", "n_test", "n_train"}
 
 
 def log(message: str) -> None:

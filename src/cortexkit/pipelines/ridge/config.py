@@ -188,7 +188,7 @@ def feature_specs(names: str | None, *, layers: str | None = None, params: dict 
 def encoding_config(path: str | os.PathLike | None = None, *, base: EncodingConfig | None = None,
                     features: str | None = None, layers: str | None = None, params: dict | None = None,
                     seed: int | None = None, device: str | None = None, max_memory: str | None = None,
-                    scheduler: str | None = None, banded: bool = False) -> EncodingConfig:
+                    scheduler: str | None = None, banded: bool = False, permutations: int | None = None) -> EncodingConfig:
     """The config of ``cortexkit fit``: a YAML file (``path``) or a named model's config (``base``),
     else the defaults; then the options given on the command line (None: not given).
 
@@ -201,7 +201,7 @@ def encoding_config(path: str | os.PathLike | None = None, *, base: EncodingConf
     start = resolve_config(EncodingConfig, path) if path is not None else (base or EncodingConfig())
     specs = feature_specs(features, layers=layers, params=params, default=start.features)
     ridge = {k: v for k, v in {"max_memory": max_memory, "scheduler": scheduler}.items() if v is not None}
-    given = {k: v for k, v in {"seed": seed, "device": device}.items() if v is not None}
+    given = {k: v for k, v in {"seed": seed, "device": device, "permutations": permutations}.items() if v is not None}
     merged = {**start.model_dump(), "features": [s.model_dump() for s in specs], **given,
               "ridge": {**start.ridge.model_dump(), **ridge}}
     if banded and merged.get("banded") is None:
