@@ -6,6 +6,7 @@ Sits above :mod:`cortexkit.data` and :mod:`cortexkit.metrics` and below the mode
 trained predictors and benchmarks score with the same function.
 """
 
+from cortexkit.evaluation.brain_maps import has_volume, write_score_maps
 from cortexkit.evaluation.intervals import mean_interval, median_r_interval
 from cortexkit.evaluation.paired import combine_sessions, paired_comparison, paired_per_stimulus
 from cortexkit.evaluation.runs import (
@@ -39,6 +40,8 @@ from cortexkit.evaluation.selection import SELECTED_BY, choose_model, chosen_per
 from cortexkit.evaluation.tables import to_markdown, write_csv_and_markdown
 
 __all__ = [
+    "has_volume",
+    "write_score_maps",
     "combine_sessions",
     "mean_interval",
     "median_r_interval",

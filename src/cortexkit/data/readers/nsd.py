@@ -92,6 +92,15 @@ def _nifti(path: Path):
         raise DataError(f"cannot read the NIfTI file ({type(exc).__name__}: {exc})", source=str(path)) from None
 
 
+def _grid_affine(candidates) -> list | None:
+    """The voxel-to-scanner affine of the beta grid, from the first NIfTI among the betas, the mask and
+    the ROI volume (HDF5 betas carry none); None when none of them is a NIfTI file."""
+    for path in candidates:
+        if path is not None and _is_nifti(Path(str(path))):
+            return np.asarray(_nifti(Path(str(path))).affine, dtype=float).round(6).tolist()
+    return None
+
+
 def _session_shape(f: Path) -> tuple:
     """(trials, *volume) in HDF5 axis order."""
     if _is_nifti(f):
@@ -323,6 +332,7 @@ def read_nsd(
         voxels = np.arange(int(np.prod(vol_shape)))
     if voxels.size == 0:
         raise DataError("selects no voxels", source=str(mask), variable="mask")
+    affine = _grid_affine([files[0], mask, rois])
 
     counts = [s[0] for s in shapes]
     session_numbers = [int(f.name.removeprefix("betas_session").split(".")[0]) for f in files]
@@ -386,6 +396,10 @@ def read_nsd(
                          **({"caption": coco_captions(root, caption_dir, unique_ids)} if caption_dir else {})},
         attrs={
             "modality": "fmri",
+            # the voxel grid, so that scores can be written back as volumes (HDF5 axis order; the
+            # affine maps NIfTI indices, the same axes reversed, to scanner space)
+            "volume_shape": [int(n) for n in vol_shape],
+            **({"affine": affine} if affine is not None else {}),
             "source": f"NSD subject {int(subject)}, {space}/{betas}, sessions {session_numbers}",
             "license": "NSD terms of use (naturalscenesdataset.org)",
             "citation": "Allen et al. (2022) A massive 7T fMRI dataset to bridge cognitive neuroscience and AI. Nat Neurosci 25:116-126",

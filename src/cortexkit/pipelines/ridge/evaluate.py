@@ -16,6 +16,7 @@ from cortexkit.errors import DataError
 from cortexkit._atomic import write_text
 from cortexkit.evaluation import (MODELS_DIR, data_fingerprint, RESULTS_FILE, SUMMARY_FILE, ceiling_warning, load_arrays, noise_ceiling,
                                   read_run_record, rf_correlation, score_predictions, summarize, to_markdown, unit_table, write_table)
+from cortexkit.evaluation.brain_maps import write_score_maps
 from cortexkit.pipelines.ridge.config import BANDED, STACKED, EncodingConfig, model_names
 
 
@@ -98,6 +99,9 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
         frames.append(pd.concat([units, scores], axis=1))
     results = pd.concat(frames, ignore_index=True)
     write_table(results, run_dir / RESULTS_FILE)
+    maps = write_score_maps(ds, results, run_dir, log=log)  # fMRI stores that keep their voxel grid
+    if maps:
+        log(f"score maps: {len(maps)} NIfTI volumes in {maps[0].parent}")
     summary = summarize(results)
     write_table(summary, run_dir / SUMMARY_FILE)
     write_text(run_dir / "summary.md", to_markdown(summary))  # for documents: the same table as markdown
