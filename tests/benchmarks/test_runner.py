@@ -144,7 +144,7 @@ def test_a_named_benchmark_without_its_data_is_an_error(tmp_path):
 
 def test_plan_runs_each_benchmarks_models_or_the_named_ones():
     pairs = {(b.name, m.name) for b, m in plan_cells(None, None)}
-    assert pairs == {(b.name, m) for b in BENCHMARKS.values() for m in b.models}  # each benchmark's own models
+    assert pairs == {(b.name, m) for b in BENCHMARKS.values() if b.default for m in b.models}  # each default benchmark's own models
     assert ("sim-mt", "motion-energy") in pairs and ("sim-v1", "motion-energy") not in pairs
     assert ("gold-mt-direction", "poisson-ml") in pairs and ("cowley2023-v4-reconstruction", "pca-decoder") in pairs
     assert ("cowley2023-v4", "trained-conv2d") not in pairs
@@ -451,3 +451,13 @@ def test_areas_table_of_a_simulated_fmri_benchmark(tmp_path, registered, monkeyp
     recordings_table = read_table_view(tmp_path / "out", "test-fmri")
     shuffled_recordings = read_table_view(tmp_path / "shuffled", "test-fmri")
     assert shuffled_recordings["alexnet_untrained layer (CV)"].tolist() == recordings_table["alexnet_untrained layer (CV)"].tolist()
+
+
+def test_a_benchmark_that_cannot_rank_models_runs_only_when_named():
+    from cortexkit.benchmarks.definition import BENCHMARKS
+    from cortexkit.benchmarks.runner import plan_cells
+
+    default = {b.name for b, _ in plan_cells(None, None)}
+    assert "allen-ns118" not in default and "cowley2023-v4" in default
+    assert not BENCHMARKS.lookup("allen-ns118").default and "cannot rank models" in BENCHMARKS.lookup("allen-ns118").not_default
+    assert {b.name for b, _ in plan_cells(None, ["allen-ns118"])} == {"allen-ns118"}

@@ -19,7 +19,8 @@ def catalog(noun: str) -> list[tuple[str, pd.DataFrame]]:
     if noun not in NOUNS:
         raise ConfigError(f"nothing to list called {noun!r}; choose one of {list(NOUNS)}")
     if noun == "benchmarks":
-        rows = [(b.name, b.task, b.stimulus, metric_label(b.metric), b.source, ", ".join(b.models), b.description)
+        rows = [(b.name, b.task, b.stimulus, metric_label(b.metric), b.source, ", ".join(b.models),
+                 b.description + ("" if b.default else f" (run only when named: {b.not_default})"))
                 for b in BENCHMARKS.values()]
         return [("benchmarks (`cortexkit bench run NAME`; data under --data-root)",
                  pd.DataFrame(rows, columns=["name", "task", "stimuli", "metric", "data", "models", "what"]))]

@@ -53,6 +53,11 @@ class Benchmark:
     best, baseline : str, optional
         Two of ``models``: the recordings table compares ``best`` with ``baseline`` unit by unit
         (ratio of median r, paired interval, p-values, fraction of units better).
+    default : bool
+        Whether ``cortexkit bench run`` without names runs it; a benchmark that cannot rank models
+        is left out (``not_default`` says why) and runs only when named.
+    not_default : str
+        Why it is not run by default.
     """
 
     name: str
@@ -71,6 +76,8 @@ class Benchmark:
     discover: Callable[[Path], dict[str, dict]] | None = None
     best: str | None = None
     baseline: str | None = None
+    default: bool = True
+    not_default: str = ""
 
     def __post_init__(self):
         if self.task not in TASKS or self.stimulus not in STIMULI or self.metric not in METRICS:

@@ -38,11 +38,12 @@ def _names(names: list[str] | None, kind: str) -> list[str] | None:
 def plan_cells(models: list[str] | None, benchmarks: list[str] | None) -> list[tuple[Benchmark, ModelSpec]]:
     """The (benchmark, model) pairs to run.
 
-    Without ``models``, every selected benchmark (default: all) runs its own models; with them
+    Without ``models``, every selected benchmark (default: all those marked ``default``) runs its own models; with them
     (names, model ``.yaml`` paths, or ``all`` for every built-in model), each named model runs on
     every selected benchmark of its task and stimulus kind.
     """
-    benches = [get_benchmark(n) for n in _names(benchmarks, "benchmark") or BENCHMARKS]
+    named = _names(benchmarks, "benchmark")
+    benches = [get_benchmark(n) for n in named] if named else [b for b in map(get_benchmark, BENCHMARKS) if b.default]
     if not _names(models, "model"):
         return [(b, get_model(m)) for b in benches for m in b.models]
     names = [n for m in models for n in (builtin_models() if m == "all" else [m])]
