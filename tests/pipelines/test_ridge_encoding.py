@@ -104,14 +104,34 @@ def test_fit_is_reproducible(tmp_path, small_v1):
     np.testing.assert_array_equal(a["alpha"], b["alpha"])
 
 
-def test_time_resolved_responses_rejected(tmp_path):
-    ds = data.make_dataset(
-        np.random.default_rng(0).random((6, 8, 8)), np.ones((6, 2, 3)), np.arange(6),
-        ["train"] * 4 + ["test"] * 2, attrs={"sampling_rate": 100.0},
-    )
+def test_time_resolved_fit_recovers_each_units_latency(tmp_path):
+    """Responses in 20 ms bins with a known latency per unit: ridge per unit and bin scores
+    best in the bin of the unit's latency, results and summary are per bin, the report draws r over time."""
+    from cortexkit.report import write_report
+    from cortexkit.simulate import simulate_v1
+    from cortexkit.simulate.time_course import with_time_course
+
+    base = simulate_v1(n_train=400, n_test=30, n_repeats=5, n_simple=4, n_complex=4, size=12, seed=7)
+    ds = with_time_course(base, n_bins=10, bin_width=0.02, latency_range=(0.04, 0.16), seed=1)
     store = data.save(ds, tmp_path / "t.zarr")
-    with pytest.raises(DataError, match="'responses': has a 'time' dim"):
-        fit_run(store, tmp_path / "run", EncodingConfig(features=[FeatureSpec(name="pixels")]), log=lambda m: None)
+    fit_run(store, tmp_path / "run", EncodingConfig(features=[FeatureSpec(name="gabor")], permutations=0), log=lambda m: None)
+    results = evaluate_run(tmp_path / "run", log=lambda m: None)
+    assert len(results) == 8 * 10 and set(results["time_bin"]) == set(range(10))
+    # the temporal kernel the models recover: the spread of each bin's predictions over the test stimuli
+    model = load_arrays(tmp_path / "run" / "models" / "gabor.npz")
+    recovered = model["prediction"].std(axis=0).reshape(8, 10)  # targets are unit-major: (unit, bin)
+    np.testing.assert_array_equal(recovered.argmax(axis=1), ds["latency_bin"].values)
+    for u in range(8):
+        assert np.corrcoef(recovered[u], ds["true_time_course"].values[u])[0, 1] > 0.9
+    # scores follow: a unit is predicted in the bins its kernel covers, not before its latency
+    r = results["pearson"].to_numpy().reshape(8, 10)
+    kernel = ds["true_time_course"].values
+    assert np.median(r[kernel > 0.5]) > 0.5 and np.median(np.abs(r[kernel == 0])) < 0.3
+    summary = pd.read_csv(tmp_path / "run" / "summary.csv")
+    per_bin = summary[summary["time"].astype(str) != "all"]
+    np.testing.assert_allclose(np.sort(per_bin["time"].astype(float)), 0.02 * np.arange(10), atol=1e-9)
+    write_report(tmp_path / "run")
+    assert (tmp_path / "run" / "figures" / "r_over_time.png").stat().st_size > 5000
 
 
 def test_score_predictions_without_repeats(small_v1):

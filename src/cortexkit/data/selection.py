@@ -93,3 +93,51 @@ def repeats(ds: xr.Dataset, min_repeats: int = 2) -> xr.DataArray:
     dims = ("stimulus", "repeat") + tuple(ds["responses"].dims[1:])
     coords = {"stimulus": ds["stimulus"].values[keep], "unit": ds["unit"].values}
     return xr.DataArray(out, dims=dims, coords=coords, name="responses")
+
+
+def time_bins_as_units(ds: xr.Dataset) -> xr.Dataset:
+    """Time-resolved responses (trial, unit, time) as one target per unit and time bin (trial, unit),
+    so that every per-unit fit and score (ridge alphas, noise ceilings, p-values) is made per bin.
+
+    The new ``unit`` labels are ``"<unit>@<bin>"``; ``source_unit`` keeps the unit's label,
+    ``time_bin`` the bin's index and ``time`` its start in seconds (``time`` coordinate, else
+    bin / ``sampling_rate``); the unit coordinates and other variables along ``unit`` are repeated
+    for each bin (those along ``time`` too are taken at the bin). A dataset without a time axis is
+    returned as it is.
+    """
+    if "time" not in ds["responses"].dims:
+        return ds
+    n_units, n_bins = ds.sizes["unit"], ds.sizes["time"]
+    unit_index = np.repeat(np.arange(n_units), n_bins)
+    bin_index = np.tile(np.arange(n_bins), n_units)
+    if "time" in ds.coords:
+        starts = np.asarray(ds["time"].values, dtype=np.float64)
+    else:
+        starts = np.arange(n_bins) / float(ds.attrs.get("sampling_rate", 1.0))
+    labels = np.asarray(ds["unit"].values)
+    out = xr.Dataset(attrs={k: v for k, v in ds.attrs.items() if k != "sampling_rate"})
+    for name, var in ds.data_vars.items():
+        if "unit" not in var.dims and "time" not in var.dims:
+            out[name] = var
+            continue
+        if "unit" not in var.dims:  # along time only: not per target
+            continue
+        dims = list(var.dims)
+        values = np.take(np.asarray(var.values), unit_index, axis=dims.index("unit"))
+        if "time" in dims:  # each target takes its own bin: the time axis goes
+            values = np.moveaxis(values, [dims.index("unit"), dims.index("time")], [-2, -1])
+            values = values[..., np.arange(len(unit_index)), bin_index]  # (..., unit)
+            rest = [d for d in dims if d not in ("unit", "time")] + ["unit"]
+            order = [d for d in dims if d != "time"]
+            values = np.moveaxis(values, [rest.index(d) for d in order], range(len(order)))
+            dims = order
+        out[name] = (tuple(dims), values)
+    coords = {"unit": [f"{labels[u]}@{k}" for u, k in zip(unit_index, bin_index)],
+              "source_unit": ("unit", labels[unit_index]), "time_bin": ("unit", bin_index),
+              "time": ("unit", starts[bin_index])}
+    for name, coord in ds.coords.items():
+        if coord.dims == ("unit",) and name != "unit":
+            coords[name] = ("unit", np.asarray(coord.values)[unit_index])
+        elif name not in ("unit", "time") and "unit" not in coord.dims and "time" not in coord.dims:
+            coords[name] = coord
+    return out.assign_coords(coords)

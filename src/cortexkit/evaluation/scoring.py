@@ -226,8 +226,9 @@ def rf_correlation(rf: np.ndarray, true_filter: np.ndarray) -> np.ndarray:
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Median of each metric per model, and per model x cell type and per model x area (brain
-    region, e.g. an fMRI ROI) when units have a ``cell_type`` or more than one ``area``.
+    """Median of each metric per model, and per model x cell type, per model x area (brain region,
+    e.g. an fMRI ROI) and per model x time bin when units have a ``cell_type``, more than one
+    ``area`` or more than one ``time`` (time-resolved responses, one target per unit and bin).
 
     Parameters
     ----------
@@ -248,7 +249,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
             results = results.copy()
             results.loc[unscored, [m for m in SUMMARY_METRICS if m in results]] = np.nan
     cols = [m for m in SUMMARY_METRICS if m in results and results[m].notna().any()]
-    by = [c for c in ("cell_type", "area") if c in results and (c == "cell_type" or results[c].nunique() > 1)]
+    by = [c for c in ("cell_type", "area", "time") if c in results and (c == "cell_type" or results[c].nunique() > 1)]
     parts = []
     for keys in [["model"]] + [["model", c] for c in by]:
         g = results.groupby(keys, sort=False)

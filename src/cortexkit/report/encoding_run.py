@@ -23,7 +23,7 @@ def write_report(run_dir: str | os.PathLike) -> Path:
     raw = read_run_record(run_dir, required=("data", "encoding"))
     results = read_table(run_dir / RESULTS_FILE)
     summary = read_table(run_dir / SUMMARY_FILE)
-    ds = data.load(raw["data"])
+    ds = data.time_bins_as_units(data.load(raw["data"]))
     test = data.select(ds, "test")
     measured = data.repeat_average(test)
     units = np.asarray(ds["unit"].values)
@@ -47,6 +47,14 @@ def write_report(run_dir: str | os.PathLike) -> Path:
             "percentiles of both; points beyond are drawn on the edge and counted in the panel title.",
         )
     )
+    if "time_bin" in results and results["time_bin"].nunique() > 1:
+        items.append(
+            (
+                save_figure(figures.score_over_time(results), fig_dir / "r_over_time.png"),
+                "Median test Pearson r over units in each time bin of the response (one ridge model per "
+                "unit and bin), with the interquartile range shaded: when the stimulus drives the units.",
+            )
+        )
     if (results["depth"] > 0).any():
         items.append(
             (

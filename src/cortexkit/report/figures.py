@@ -130,6 +130,24 @@ def metric_by_model(results: pd.DataFrame, metric: str = "feve"):
     return fig
 
 
+def score_over_time(results: pd.DataFrame, metric: str = "pearson"):
+    """Median test score over units in each time bin (a ridge model per unit and bin), one line per
+    model with its interquartile range shaded: when, after onset, the stimulus explains the responses."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for model, frame in results.groupby("model", sort=False):
+        stats = frame.groupby("time", sort=True)[metric].quantile([0.25, 0.5, 0.75]).unstack()
+        t = stats.index.to_numpy(float) * 1000.0
+        line, = ax.plot(t, stats[0.5], marker="o", ms=3, label=str(model))
+        ax.fill_between(t, stats[0.25], stats[0.75], color=line.get_color(), alpha=0.15, lw=0)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("time bin start (ms from onset)")
+    ax.set_ylabel(f"median {METRIC_LABELS.get(metric, metric)} (test)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("score over time", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def score_vs_depth(results: pd.DataFrame, metric: str = "pearson"):
     """Median test score per layer against layer depth, one line per multi-layer feature space; the
     layer chosen by cross-validation on the training split is marked (the test scores choose nothing)."""
