@@ -47,11 +47,15 @@ def sessions():
 def test_pooled_fits_equal_each_session_alone(sessions, tmp_path):
     pooled = pool(sessions)
     store = data.save(pooled, tmp_path / "pooled.zarr")
-    config = EncodingConfig(features=[{"name": "pixels"}], seed=0)
+    config = EncodingConfig(features=[{"name": "pixels"}, {"name": "gabor"}],  # features of each image alone (no fitted PCA)
+                            stack={"cv": 3}, seed=0)
     fit_run(store, tmp_path / "pooled", config, **QUIET)
     pooled_model = load_arrays(tmp_path / "pooled" / "models" / "pixels.npz")
-    pooled_results = evaluate_run(tmp_path / "pooled", **QUIET).set_index("unit")
-    assert len(pooled_results) == pooled.sizes["unit"] and np.isfinite(pooled_results["pearson"]).all()
+    pooled_stack = load_arrays(tmp_path / "pooled" / "models" / "stacked.npz")
+    everything = evaluate_run(tmp_path / "pooled", **QUIET)
+    assert np.isfinite(everything["pearson"]).all() and set(everything["model"]) == {"pixels", "gabor", "stacked"}
+    pooled_results = everything[everything["model"] == "pixels"].set_index("unit")
+    assert len(pooled_results) == pooled.sizes["unit"]
     units = np.asarray(pooled["unit"].values)
     stim = list(pooled_model["stimulus"])
     for name, ds in sessions.items():
@@ -61,9 +65,12 @@ def test_pooled_fits_equal_each_session_alone(sessions, tmp_path):
         mine = np.flatnonzero([u.startswith(f"{name}:") for u in units])
         for key in ("coef", "intercept", "alpha", "cv_score"):
             np.testing.assert_allclose(pooled_model[key][mine], model[key], rtol=1e-6, atol=1e-6, err_msg=key)
+        stack = load_arrays(tmp_path / name / "models" / "stacked.npz")
+        np.testing.assert_allclose(pooled_stack["weights"][mine], stack["weights"], atol=1e-6)
         rows = [stim.index(f"{name}:{s}") for s in model["stimulus"]]
         np.testing.assert_allclose(pooled_model["prediction"][rows][:, mine], model["prediction"], rtol=1e-6, atol=1e-6)
-        results = evaluate_run(tmp_path / name, **QUIET).set_index("unit")
+        results = evaluate_run(tmp_path / name, **QUIET)
+        results = results[results["model"] == "pixels"].set_index("unit")
         for metric in ("pearson", "r2", "ceiling", "feve", "single_trial_pearson"):
             np.testing.assert_allclose(pooled_results[metric].iloc[mine].to_numpy(), results[metric].to_numpy(),
                                        rtol=1e-6, atol=1e-6, err_msg=metric)

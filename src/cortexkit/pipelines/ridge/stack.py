@@ -54,16 +54,28 @@ def fit_stack(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, cache: Feat
     train = data.select(ds, "train")
     y = data.repeat_average(train).values
     x_train = np.asarray(train["stimuli"].values)
-    folds = kfold_indices(len(y), config.stack.cv, config.seed)
     started = time.perf_counter()
-    oof = []
+    features = {}
     for spec, layer, name in components:
-        features = cache.features(spec_extractor(spec, config.device), x_train, x_train)[layer]
-        model = saved[name]
-        oof.append(ridge_oof_predictions(features / float(model["feature_scale"]), y, model["alpha"], folds))
+        features[name] = cache.features(spec_extractor(spec, config.device), x_train, x_train)[layer]
         log(f"{STACKED}: out-of-fold predictions of {name}")
-    oof = np.stack(oof, axis=-1)
-    weights = stack_weights(oof, y)
+    # Units not recorded on every training stimulus are stacked per group sharing a pattern of
+    # recorded stimuli, on those stimuli, with their components' own scale (one group otherwise).
+    n_units = y.shape[1]
+    weights = np.full((n_units, len(components)), np.nan)
+    cv_score = np.full(n_units, np.nan)
+    for rows, units in metrics.recorded_groups(y):
+        if not np.isfinite(saved[components[0][2]]["alpha"][units]).all():
+            continue  # left out of the components' fits (too few recorded stimuli)
+        folds = kfold_indices(int(rows.sum()), config.stack.cv, config.seed)
+        oof = []
+        for _, _, name in components:
+            scale = np.atleast_1d(np.asarray(saved[name]["feature_scale"], dtype=float))
+            oof.append(ridge_oof_predictions(features[name][rows] / float(scale[units[0]] if scale.size > 1 else scale[0]),
+                                             y[rows][:, units], saved[name]["alpha"][units], folds))
+        oof = np.stack(oof, axis=-1)
+        weights[units] = stack_weights(oof, y[rows][:, units])
+        cv_score[units] = metrics.pearson(y[rows][:, units], stacked_prediction(oof, weights[units]))
     arrays = {
         "prediction": stacked_prediction(np.stack([saved[n]["prediction"] for _, _, n in components], -1), weights).astype(np.float32),
         "stimulus": saved[components[0][2]]["stimulus"],
@@ -71,13 +83,13 @@ def fit_stack(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, cache: Feat
         "weights": weights.astype(np.float32),
         "components": np.array([n for _, _, n in components]),
         "alpha": np.full(y.shape[1], np.nan),
-        "cv_score": metrics.pearson(y, stacked_prediction(oof, weights)),
+        "cv_score": cv_score,
         "settings": np.array(settings),
     }
     save_arrays(arrays, path)
     if cached is not None:
         copy_file(path, cached)
-    top = np.array([n for _, _, n in components])[np.argsort(-weights.mean(0))[:3]]
+    top = np.array([n for _, _, n in components])[np.argsort(-np.nanmean(weights, axis=0))[:3]]
     log(f"{STACKED}: {len(components)} models, out-of-fold median r {np.nanmedian(arrays['cv_score']):.3f}; "
         f"largest mean weights: {', '.join(top)} ({time.perf_counter() - started:.1f} s)")
     return path
