@@ -106,3 +106,20 @@ def test_paired_per_stimulus_against_scipy_and_a_direct_bootstrap():
         paired_per_stimulus(a, b[:10])
     with pytest.raises(DataError, match="1 stimuli have both scores"):
         paired_per_stimulus([1.0, np.nan], [0.5, 0.2])
+
+
+def test_units_not_recorded_on_every_stimulus_are_compared_on_their_own():
+    """Pooled sessions: each unit's r (and its bootstrap) uses only the stimuli it was recorded on."""
+    from cortexkit.evaluation import paired_comparison
+
+    rng = np.random.default_rng(5)
+    y = rng.standard_normal((40, 6))
+    a = y + 0.5 * rng.standard_normal(y.shape)
+    b = y + 1.5 * rng.standard_normal(y.shape)
+    y[:20, :3] = np.nan  # units 0-2 recorded on the last 20 stimuli only
+    y[20:, 3:] = np.nan
+    table, summary = paired_comparison(y, a, b, n_bootstrap=200, n_permutations=200)
+    for u in range(6):
+        rows = np.isfinite(y[:, u])
+        assert table["r_a"][u] == pytest.approx(np.corrcoef(y[rows, u], a[rows, u])[0, 1])
+    assert np.isfinite(table[["ci_low", "ci_high"]].to_numpy()).all() and summary["median_diff"] > 0

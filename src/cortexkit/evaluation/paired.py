@@ -45,9 +45,18 @@ def _check(name: str, a: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def columnwise_r(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Pearson r over the stimulus axis (-2) for stacked draws: y, p of shape (..., stimulus, unit)."""
-    yc = y - y.mean(-2, keepdims=True)
-    pc = p - p.mean(-2, keepdims=True)
+    """Pearson r over the stimulus axis (-2) for stacked draws: y, p of shape (..., stimulus, unit).
+    Where ``y`` is NaN (a unit not recorded on a stimulus) that stimulus is left out of the unit's r."""
+    mask = np.isfinite(y)
+    if not mask.all():
+        n = mask.sum(-2, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y0, p0 = np.where(mask, y, 0.0), np.where(mask, p, 0.0)
+            yc = np.where(mask, y0 - y0.sum(-2, keepdims=True) / n, 0.0)
+            pc = np.where(mask, p0 - p0.sum(-2, keepdims=True) / n, 0.0)
+    else:
+        yc = y - y.mean(-2, keepdims=True)
+        pc = p - p.mean(-2, keepdims=True)
     denom = np.sqrt((yc**2).sum(-2) * (pc**2).sum(-2))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(denom > 0, (yc * pc).sum(-2) / denom, np.nan)
@@ -134,7 +143,7 @@ def paired_comparison(
         if rep.ndim != 3 or rep.shape[0] != n_stim or rep.shape[2] != n_units:
             raise DataError(f"has shape {rep.shape}; expected ({n_stim}, repeat, {n_units})", variable="repeats")
 
-    r_a, r_b = metrics.pearson(y, a), metrics.pearson(y, b)
+    r_a, r_b = columnwise_r(y, a), columnwise_r(y, b)  # each unit over the stimuli it was recorded on
     diff = r_a - r_b
     rng = np.random.default_rng(seed)
     boot = np.empty((n_bootstrap, n_units))
