@@ -108,3 +108,53 @@ def test_a_trained_predictor_masks_units_not_recorded(sessions, tmp_path):
     evaluate_predictor(run, tmp_path / "run")
     results = pd.read_csv(tmp_path / "run" / "results.csv")
     assert len(results) == 14 and np.isfinite(results["pearson"]).all()
+
+
+@pytest.mark.slow  # 17 s on 2 cores (38 clips encoded, a fit and a trained core); CI runs it
+def test_stsbench_layout_with_the_release_nan_pattern_end_to_end(tmp_path):
+    """An STSBench-layout release whose neurons come from two sessions that showed overlapping sets of
+    clips (NaN elsewhere, as in the release): convert, fit, evaluate and train a video core."""
+    import pickle
+
+    from cortexkit.encoding.predictor import PredictorConfig, SessionSpec
+    from cortexkit.pipelines.predictor import evaluate_predictor, train_predictor
+
+    from ..data.readers.test_stsbench import write_video
+
+    rng = np.random.default_rng(0)
+    names = {"train": [f"clip{i:02d}" for i in range(30)], "test": [f"test{i}" for i in range(8)]}
+    levels = {n: int(v) for n, v in zip(names["train"] + names["test"], rng.integers(0, 120, 38))}
+    (tmp_path / "dorsal_stream").mkdir()
+    for n, level in levels.items():  # a drifting random texture per clip, its mean level the neurons' drive
+        texture = rng.integers(0, 100, (272, 440, 3))
+        frames = np.stack([texture[:, 4 * k : 4 * k + 416] + level for k in range(5)]).astype(np.uint8)
+        write_video(tmp_path / "dorsal_stream" / f"{n}.mp4", frames)
+    gain = rng.uniform(0.5, 2.0, 8)
+
+    def activity(split, recorded):
+        level = np.array([levels[n] for n in names[split]], dtype=float)[:, None]
+        out = level / 50 * gain + 0.3 * rng.standard_normal((len(level), 8))
+        out[~recorded] = np.nan
+        return out
+
+    # session 1 (neurons 0-3) saw train clips 0-19 and test clips 0-5; session 2 (4-7) clips 10-29 and test 2-7
+    train_seen = np.zeros((30, 8), bool)
+    train_seen[:20, :4] = True
+    train_seen[10:, 4:] = True
+    test_seen = np.zeros((8, 8), bool)
+    test_seen[:6, :4] = True
+    test_seen[2:, 4:] = True
+    blob = {"train_stimuli": np.array(names["train"]), "test_stimuli": np.array(names["test"]),
+            "train_activity": activity("train", train_seen), "test_activity": activity("test", test_seen)}
+    with open(tmp_path / "dorsal_stream_dataset.pickle", "wb") as fh:
+        pickle.dump(blob, fh)
+    store = data.convert(tmp_path, tmp_path / "sts.zarr", "stsbench", {"size": 16, "frames": 4})
+    fit_run(store, tmp_path / "fit", EncodingConfig(features=[{"name": "pixels"}]), **QUIET)
+    results = evaluate_run(tmp_path / "fit", **QUIET)
+    assert len(results) == 8 and (results["pearson"] > 0.5).all()
+    config = PredictorConfig(data=[SessionSpec(path=str(store), key="sts")], core={"kind": "conv3d", "channels": 4, "layers": 1},
+                             readout={"kind": "gaussian2d"}, epochs=2, batch_size=8, lr=1e-2, seed=0)
+    run = train_predictor(config, tmp_path / "train", log=lambda *_: None)
+    evaluate_predictor(run, tmp_path / "train")
+    trained = pd.read_csv(tmp_path / "train" / "results.csv")
+    assert len(trained) == 8 and np.isfinite(trained["pearson"]).all()
