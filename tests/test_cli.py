@@ -217,6 +217,7 @@ def test_list_every_noun(noun, names):
         assert name in _plain(r.output), name
 
 
+@pytest.mark.slow  # about 8 s on 2 cores; CI runs it
 def test_simulate_mt_and_layer_sweep(tmp_path):
     store = tmp_path / "mt.zarr"
     r = runner.invoke(app, ["data", "simulate", str(store), "--population", "mt", "--n-train", "60", "--n-test", "10",

@@ -82,7 +82,8 @@ def test_fit_scores_truly_or_refuses_cleanly(recording, tmp_path_factory):
     saved = np.load(out / "models" / "pixels.npz", allow_pickle=False)
     avg = data.repeat_average(test)
     order = pd.Index(saved["stimulus"]).get_indexer(avg["stimulus"].values)
-    expected = metrics.pearson(avg.values, saved["prediction"][order])
+    # each unit over the test stimuli it was recorded on (a declared NaN leaves a stimulus out)
+    expected = metrics.on_recorded(metrics.pearson, avg.values, saved["prediction"][order])
     np.testing.assert_allclose(results["pearson"].to_numpy(float), expected, atol=1e-6, equal_nan=True)
     scored = np.isfinite(expected)
     row = summary.iloc[0]
@@ -91,7 +92,7 @@ def test_fit_scores_truly_or_refuses_cleanly(recording, tmp_path_factory):
     if scored.any():
         assert row["median_pearson"] == pytest.approx(np.median(expected[scored]), abs=1e-6)
         if "median_r2" in summary:  # R² over the same units only
-            r2 = metrics.r2(avg.values, saved["prediction"][order])
+            r2 = metrics.on_recorded(metrics.r2, avg.values, saved["prediction"][order])
             assert row["median_r2"] == pytest.approx(np.median(r2[scored]), abs=1e-6)
     if not scored.all():  # "2 (constant prediction); 1 (constant test responses)": every unit left out, with why
         counts = [int(part.split(" (")[0]) for part in str(row["left_out"]).split("; ")]

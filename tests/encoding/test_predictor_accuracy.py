@@ -52,6 +52,7 @@ def test_conv3d_core_recovers_simulated_mt(small_mt, tmp_path):
     assert results["pearson_true"].median() > THRESHOLDS["conv3d"]
 
 
+@pytest.mark.slow  # over 10 s on 2 cores; CI runs it
 def test_transformer_core_recovers_simulated_mt(small_mt, tmp_path):
     # tubelets of two frames: each token sees motion; 4-px patches
     _, results = _trained(small_mt, tmp_path / "run", "mt", {"kind": "transformer", "image_size": 16, "frames": 8, "patch": 4,
@@ -103,6 +104,7 @@ def test_early_stopping_of_a_predictor_run(tmp_path):
     assert run.validation_score(run.model) == pytest.approx(max(scores), abs=1e-5)
 
 
+@pytest.mark.slow  # over 10 s on 2 cores; CI runs it
 def test_shifter_and_modulator_recover_gaze_and_gain(tmp_path):
     """Simulated V1 with a gaze offset per trial (2 px SD) and a behavioural gain per trial and unit:
     the shifter's output follows the offset, the modulator's gains follow the true ones, and both

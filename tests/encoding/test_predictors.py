@@ -111,6 +111,7 @@ def test_kill_and_resume_matches_uninterrupted(tiny_v1, tmp_path):
         torch.testing.assert_close(resumed[k], straight[k], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # about 8 s on 2 cores; CI runs it
 def test_bf16_autocast_trains_and_stays_close(tiny_v1, tmp_path):
     path, _ = tiny_v1
     # Trained to near convergence: after 3 epochs the two runs are still mid-descent, where bf16 rounding

@@ -56,6 +56,7 @@ def _shuffle_test_trials(ds, seed):
     return ds.assign(stimulus_id=("trial", ids))
 
 
+@pytest.mark.slow  # over 10 s on 2 cores; CI runs it
 def test_permuting_test_responses_changes_no_choice(tmp_path, small_v1):
     """Alphas, stacking weights and the layer chosen are the same when the test trials are shuffled
     (the test responses no longer match their stimuli); only the test scores move."""

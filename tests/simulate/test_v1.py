@@ -18,6 +18,7 @@ def test_dataset_follows_data_model(small_v1):
     assert set(small_v1["cell_type"].values) == {"simple", "complex"}
 
 
+@pytest.mark.slow  # about 8 s on 2 cores; CI runs it
 def test_same_seed_same_recording():
     a = simulate_v1(n_train=20, n_test=5, n_simple=2, n_complex=2, size=12, seed=9)
     b = simulate_v1(n_train=20, n_test=5, n_simple=2, n_complex=2, size=12, seed=9)

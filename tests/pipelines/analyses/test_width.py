@@ -58,6 +58,7 @@ def readout_store(tmp_path_factory):
     return tmp
 
 
+@pytest.mark.slow  # over 10 s on 2 cores; CI runs it
 def test_cli_finds_the_saturation_width(readout_store):
     out = readout_store / "sweep"
     res = CliRunner().invoke(app, ["analyze", "width", str(readout_store / "readout.zarr"), "--out", str(out),
