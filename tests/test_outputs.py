@@ -84,7 +84,8 @@ def test_a_file_where_a_folder_goes_is_refused(command, inputs, tmp_path, shared
     assert target.read_text() == "mine"
 
 
-@pytest.mark.parametrize("command", ["fit", "data simulate", "compare representations", "decode reconstruct"])
+@pytest.mark.parametrize("command", ["fit", "data simulate", "compare representations",
+                                     pytest.param("decode reconstruct", marks=pytest.mark.slow)])  # 13 s; CI runs it
 def test_what_cortexkit_wrote_it_may_write_again(command, inputs, tmp_path, shared_data):
     argv = WRITERS[command].format(out=tmp_path / "out", inputs=inputs, shared=shared_data).split()
     first = runner.invoke(app, argv)

@@ -24,7 +24,7 @@ def photos():
     return np.stack(out)
 
 
-@pytest.mark.parametrize("net", ["alex", "vgg"])
+@pytest.mark.parametrize("net", ["alex", pytest.param("vgg", marks=pytest.mark.slow)])  # VGG: 8 s; CI runs it
 def test_identity_symmetry_and_order_of_distortions(photos, net, imagenet_weights):
     lpips = LPIPS(net)
     np.testing.assert_allclose(lpips(photos, photos), 0.0, atol=1e-6)

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from cortexkit import data
 from cortexkit.simulate import V1Population, V1SimulationConfig, gratings, simulate_v1
