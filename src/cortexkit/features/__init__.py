@@ -9,6 +9,7 @@ from cortexkit.features.expansion import ExpansionModel
 from cortexkit.features.gabor import GaborPyramid
 from cortexkit.features.motion_energy import MotionEnergy, RandomCNN3D
 from cortexkit.features.dorsalnet import DorsalNetFeatures
+from cortexkit.features.dorsalnet_mineault import MineaultDorsalNetFeatures
 from cortexkit.features.pixels import PixelPCA, Pixels
 from cortexkit.features.torch_layers import PretrainedCNN, TorchExtractor
 from cortexkit.features.library import OpenCLIPModel, TimmModel, TorchvisionModel
@@ -21,6 +22,7 @@ __all__ = [
     "MotionEnergy",
     "RandomCNN3D",
     "DorsalNetFeatures",
+    "MineaultDorsalNetFeatures",
     "ExpansionModel",
     "Pixels",
     "PixelPCA",
