@@ -368,12 +368,14 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
 
 
 @command(panel=MODELS)
-def train(config: Path = Arg(..., help="YAML with PredictorConfig fields"), out: Path = Opt(..., help="run directory (resumed)"),
+def train(config: OPath = Arg(None, help="YAML with PredictorConfig fields"), out: Path = Opt(..., help="run directory (resumed)"),
           epochs: OInt = Typed(None, Positive, help="override the config's epochs"), device: OStr = Typed(None, Device, help="cpu or cuda"),
           data: OStr = Typed(None, Names, help="replace the config's stores: comma-separated PATH or KEY=PATH"),
           search: OPath = Opt(None, help="YAML search space: search hyperparameters on the validation stimuli (Optuna) instead"),
           trials: int = Typed(20, Positive, help="--search: trials to complete (resumed searches count the finished ones)"),
-          sampler: str = Typed("tpe", Literal["tpe", "grid"], help="--search: tpe (seeded) or grid (every dimension a list of choices)")):
+          sampler: str = Typed("tpe", Literal["tpe", "grid"], help="--search: tpe (seeded) or grid (every dimension a list of choices)"),
+          from_checkpoint: OPath = Opt(None, help="a published checkpoint to make into a run instead of training (with --format and --data)"),
+          format: OStr = Typed(None, Literal["stsbench"], help="--from-checkpoint: the checkpoint's layout (stsbench)")):
     """Train a core + per-session readouts end to end (resumable), score the test split, write the report; or with
     --search, search its hyperparameters on the validation stimuli (resumable) and write the best config.
 
@@ -382,9 +384,20 @@ def train(config: Path = Arg(..., help="YAML with PredictorConfig fields"), out:
     Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_trained --data v1.zarr
 
     Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_search --data v1.zarr --search configs/spaces/predictor.yaml --trials 20
+
+    Example: cortexkit train --from-checkpoint dorsal_stream_dorsalnet_64_res1.pth --format stsbench --data sts.zarr --out runs/sts
     """
     from cortexkit import pipelines, report
 
+    if from_checkpoint is not None:
+        if config is not None or search is not None or not format or not data or "," in data:
+            raise ConfigError("--from-checkpoint takes --format, --data (one store) and --out, and no CONFIG or --search")
+        summary = pipelines.checkpoint_run(from_checkpoint, format, data, out, device=device or "cpu", log=log)
+        show(summary, SUMMARY, SUMMARY_HEADERS)
+        console.print(f"report: {report.write_predictor_report(out)}", highlight=False)
+        return
+    if config is None:
+        raise ConfigError("give a training CONFIG (YAML with PredictorConfig fields), or --from-checkpoint")
     cfg = pipelines.predictor_config(config, epochs=epochs, device=device, data=_names(data))
     if search is not None:
         result = pipelines.run_search(cfg, search, out, trials=trials, sampler=sampler, log=log)

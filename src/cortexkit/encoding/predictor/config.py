@@ -37,7 +37,7 @@ class PredictorConfig(BaseModel):
     readout: dict[str, Any] = Field(default_factory=lambda: {"kind": "gaussian2d"})
     shifter: bool = False
     modulator: bool | Literal["mlp", "gru"] = Field(False, description="behaviour -> gain: true / mlp per frame, gru over frames")
-    nonlinearity: Literal["elu1", "softplus", "exp"] = "elu1"
+    nonlinearity: Literal["elu1", "softplus", "exp", "identity"] = "elu1"
     loss: Literal["poisson", "mse"] = "poisson"
     epochs: int = Field(50, ge=1)
     batch_size: int = Field(32, ge=1)

@@ -22,6 +22,7 @@ NONLINEARITIES = {
     "elu1": (lambda x: F.elu(x) + 1.0, lambda r: torch.where(r > 1, r - 1, torch.log(r.clamp_min(1e-6)))),
     "softplus": (F.softplus, lambda r: torch.log(torch.expm1(r.clamp_min(1e-6)))),
     "exp": (torch.exp, lambda r: torch.log(r.clamp_min(1e-6))),  # ViV1T's exponential output mode
+    "identity": (lambda x: x, lambda r: r),  # a linear output (STSBench's encoding models)
 }
 
 
