@@ -74,7 +74,8 @@ results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit analyze width runs/bench/stores/cowley2023-v4/*.zarr --out $(RESULTS)/v4-width
 	$(BIN)/cortexkit analyze partition runs/bench/stores/cowley2023-v4/*.zarr --out $(RESULTS)/v4-partition --config configs/v4_partition.yaml
 	$(BIN)/cortexkit data simulate $(RESULTS)/self-motion.zarr --population self-motion
-	$(BIN)/cortexkit analyze self-motion $(RESULTS)/self-motion.zarr --out $(RESULTS)/self-motion
+	$(BIN)/cortexkit analyze self-motion $(RESULTS)/self-motion.zarr --out $(RESULTS)/self-motion \
+	  --published ../shared/data/dorsalnet_mineault2021/dorsalnet.pt
 	mkdir -p docs/results
 	cp runs/bench/tables/matrix_*.md docs/results/
 	for b in runs/bench/tables/*/; do for t in recordings layers areas; do \

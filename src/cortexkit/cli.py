@@ -166,6 +166,7 @@ def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed
 @command(group=analyze_app, name="self-motion")
 def analyze_self_motion(store: Path = STORE, out: Path = Opt(..., help="folder to write (new or empty)"),
                         dorsalnet: OPath = Opt(None, help="a trained dorsalnet.pt (default: train one on rendered clips into OUT/dorsalnet)"),
+                        published: OPath = Opt(None, help="the published DorsalNet weights (Mineault et al. 2021, STSBench's dorsalnet.pt): compared too"),
                         clips: int = Typed(3000, Positive, help="rendered self-motion clips to train DorsalNet on"),
                         epochs: int = Typed(12, Positive, help="DorsalNet training epochs"),
                         channels: int = Typed(16, Positive, help="DorsalNet's first-stage channels"),
@@ -183,11 +184,13 @@ def analyze_self_motion(store: Path = STORE, out: Path = Opt(..., help="folder t
     Example: cortexkit analyze self-motion sm.zarr --out runs/self_motion
 
     Example: cortexkit analyze self-motion sm2.zarr --out runs/sm2 --dorsalnet runs/self_motion/dorsalnet/dorsalnet.pt
+
+    Example: cortexkit analyze self-motion sm.zarr --out runs/sm_pub --published ../shared/data/dorsalnet_mineault2021/dorsalnet.pt
     """
     from cortexkit import pipelines
 
     cfg = pipelines.encoding_config(seed=seed, device=device)
-    tables = pipelines.run_self_motion(store, out, dorsalnet=dorsalnet, n_clips=clips, epochs=epochs, channels=channels,
+    tables = pipelines.run_self_motion(store, out, dorsalnet=dorsalnet, published=published, n_clips=clips, epochs=epochs, channels=channels,
                                        n_permutations=permutations, config=cfg, n_bootstrap=bootstrap,
                                        allow_overlap=allow_overlap, log=log)
     show(tables["decoding"], "self-motion decoded from single trials (test trials; chance: shuffled training labels)")

@@ -47,7 +47,7 @@ def test_shuffled_responses_decode_at_chance(store):
 
 
 @pytest.mark.slow
-def test_cli_trains_dorsalnet_and_it_beats_the_untrained_network(store, tmp_path):
+def test_cli_trains_dorsalnet_and_it_beats_the_untrained_network(store, tmp_path, shared_data):
     """Measured with this seed (600 clips, 3 epochs): trained 0.66, untrained 0.45, motion energy 0.69."""
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["analyze", "self-motion", str(store), "--out", str(out), "--clips", "600", "--epochs",
@@ -57,11 +57,16 @@ def test_cli_trains_dorsalnet_and_it_beats_the_untrained_network(store, tmp_path
     assert enc.loc["dorsalnet", "median r"] > enc.loc["dorsalnet (untrained)", "median r"]
     assert enc.loc["dorsalnet (untrained)", "p (Wilcoxon)"] < 0.05
     assert (out / "self_motion.png").is_file() and (out / "dorsalnet" / "dorsalnet.pt").is_file()
-    # a trained checkpoint is reused: no training the second time
+    # a trained checkpoint is reused: no training the second time; the published DorsalNet joins the comparison
+    published = shared_data / "dorsalnet_mineault2021" / "dorsalnet.pt"
     again = CliRunner().invoke(app, ["analyze", "self-motion", str(store), "--out", str(tmp_path / "again"), "--dorsalnet",
-                                     str(out / "dorsalnet" / "dorsalnet.pt"), "--permutations", "20", "--bootstrap", "200"])
+                                     str(out / "dorsalnet" / "dorsalnet.pt"), "--published", str(published),
+                                     "--permutations", "20", "--bootstrap", "200"])
     assert again.exit_code == 0, again.output
     assert not (tmp_path / "again" / "dorsalnet").exists()
+    enc = pd.read_csv(tmp_path / "again" / "encoding.csv").set_index("model")
+    assert np.isfinite(enc.loc["dorsalnet (published)", "median r"]) and enc.loc["dorsalnet (published)", "layer"] in (
+        "s1", "res0", "res1", "res2", "res3")
 
 
 def test_a_store_without_self_motion_is_refused(tmp_path):

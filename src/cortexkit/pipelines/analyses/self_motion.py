@@ -14,7 +14,9 @@ the optic flow from the responses, and encode the responses with DorsalNet.
 3. **DorsalNet encoding.** DorsalNet (:mod:`cortexkit.features.dorsalnet`) is trained on freshly
    rendered self-motion clips (never the recording's movies), or loaded from ``dorsalnet``; the
    encoding of the units by its stages is compared with the same network untrained and with motion
-   energy: for each feature space the stage is chosen by ridge CV on the training stimuli, and the
+   energy (and, given ``published``, with the published DorsalNet of Mineault et al. 2021,
+   :mod:`cortexkit.features.dorsalnet_mineault`): for each feature space the stage is chosen by ridge
+   CV on the training stimuli, and the
    test score (median r, interval, r² over the noise ceiling) and paired differences are reported.
 
 Writes ``decoding.csv``, ``flow.csv``, ``encoding.csv``, ``units.csv``, ``self_motion.md``, a figure
@@ -155,7 +157,7 @@ def decode_self_motion(ds, *, n_permutations: int = 200, seed: int = 0) -> tuple
 
 
 def run_self_motion(store: str | os.PathLike, out: str | os.PathLike, *, dorsalnet: str | os.PathLike | None = None,
-                    n_clips: int = 3000, epochs: int = 12, channels: int = 16, n_permutations: int = 200,
+                    published: str | os.PathLike | None = None, n_clips: int = 3000, epochs: int = 12, channels: int = 16, n_permutations: int = 200,
                     config: EncodingConfig | None = None, n_bootstrap: int = N_BOOTSTRAP, allow_overlap: bool = False,
                     log=print) -> dict[str, pd.DataFrame]:
     """The whole suite (see the module docstring) on ``store``; returns its tables."""
@@ -165,6 +167,10 @@ def run_self_motion(store: str | os.PathLike, out: str | os.PathLike, *, dorsaln
     _trial_parameters(rec.ds)  # the coordinates are there before anything trains
     if dorsalnet is not None:
         load_dorsalnet(dorsalnet)  # a bad checkpoint fails first, naming the file
+    if published is not None:
+        from cortexkit.features.networks.dorsalnet_mineault import load_mineault_dorsalnet
+
+        load_mineault_dorsalnet(published)
     with claimed_output(out):
         decoding, flow, figure = decode_self_motion(rec.ds, n_permutations=n_permutations, seed=config.seed)
         for row in decoding.itertuples():
@@ -182,6 +188,9 @@ def run_self_motion(store: str | os.PathLike, out: str | os.PathLike, *, dorsaln
         spaces = {"dorsalnet": FeatureSpec(name="dorsalnet", params={"weights": str(Path(dorsalnet).resolve())}),
                   "dorsalnet (untrained)": FeatureSpec(name="dorsalnet", params={"weights": "random", "channels": channels}),
                   "motion energy": FeatureSpec(name="motion_energy", params={"temporal_sigma": 1.0})}
+        if published is not None:  # the network of the paper, trained on natural flythroughs
+            spaces["dorsalnet (published)"] = FeatureSpec(name="dorsalnet_mineault", params={
+                "weights": str(Path(published).resolve()), "layers": ["s1", "res0", "res1", "res2", "res3"]})
         cache = FeatureCache()
         predictions, chosen = {}, {}
         for name, spec in spaces.items():
@@ -224,7 +233,8 @@ def run_self_motion(store: str | os.PathLike, out: str | os.PathLike, *, dorsaln
                  f"{len(rec.units)} units; {len(rec.train_stimuli)} training and {len(rec.test_stimuli)} test movies"]
         (out / "self_motion.md").write_text("\n".join(text) + "\n")
         _figure(out / "self_motion.png", figure, encoding)
-        write_record(out, "self-motion", [rec], {"dorsalnet": str(dorsalnet), "n_clips": n_clips, "epochs": epochs,
+        write_record(out, "self-motion", [rec], {"dorsalnet": str(dorsalnet), "published": str(published) if published else None,
+                                                 "n_clips": n_clips, "epochs": epochs,
                                                  "channels": channels, "n_permutations": n_permutations,
                                                  "encoding": config.model_dump(), "n_bootstrap": n_bootstrap}, config.seed)
     return tables
