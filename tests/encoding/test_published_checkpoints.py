@@ -84,6 +84,12 @@ def test_the_checkpoint_becomes_a_run_that_evaluate_scores(stsbench, tmp_path):
     with torch.no_grad():
         out = run.model(torch.from_numpy(ref["pixels"][:, :1]) - 0.5, next(iter(run.sessions)))
     np.testing.assert_allclose(out.numpy(), ref["responses"], rtol=TOLERANCE, atol=TOLERANCE)
+    # in-silico experiments optimise it like any trained video core
+    result = CliRunner().invoke(app, ["insilico", "synthesize", str(tmp_path / "run"), "--units", "0,1", "--steps", "5",
+                                      "--out", str(tmp_path / "meis")])
+    assert result.exit_code == 0, result.output
+    meis = pd.read_csv(tmp_path / "meis" / "meis.csv")
+    assert len(meis) == 2 and (meis["mei_response"] > meis["best_image_response"]).all()  # above every recorded clip
     few = data.save(ds.isel(unit=slice(0, 3)), tmp_path / "few.zarr")
     result = CliRunner().invoke(app, ["train", "--from-checkpoint", str(path), "--format", "stsbench", "--data", str(few),
                                       "--out", str(tmp_path / "run2")])
