@@ -58,6 +58,7 @@ def test_a_reference_perturbed_by_1e_3_fails(stsbench):
 
 
 @pytest.mark.reference
+@pytest.mark.slow  # 15 s on 2 cores (the run's report and MEIs); the reproduction tests above stay in the default suite
 def test_the_checkpoint_becomes_a_run_that_evaluate_scores(stsbench, tmp_path):
     """`cortexkit train --from-checkpoint` makes a run on a store of the checkpoint's neurons; the run's
     model answers the reference clip as the original does, and its test split is scored."""
