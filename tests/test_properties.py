@@ -60,6 +60,7 @@ def recordings(draw):
     return ds, case
 
 
+@pytest.mark.slow  # 19 s on 2 cores (25 fits and reports); CI runs it
 @FAST
 @given(recording=recordings())
 def test_fit_scores_truly_or_refuses_cleanly(recording, tmp_path_factory):

@@ -92,6 +92,7 @@ def test_early_stopping_stops_an_overfitting_fit_and_keeps_the_best_weights():
     assert validate(model) == pytest.approx(scores[best])  # and ends with the best weights, not the last
 
 
+@pytest.mark.slow  # 6-8 s on 2 cores; CI runs it
 def test_early_stopping_of_a_predictor_run(tmp_path):
     """A run that overfits (120 training images, a wide core) stops early and keeps the best epoch."""
     ds = simulate_v1(n_train=150, n_test=20, n_repeats=2, n_simple=0, n_complex=6, size=16, seed=2)

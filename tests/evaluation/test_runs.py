@@ -32,6 +32,7 @@ def test_run_records_and_kinds(tmp_path):
         read_table(tmp_path / "results.csv")
 
 
+@pytest.mark.slow  # 6-8 s on 2 cores; CI runs it
 def test_report_of_a_reconstruction_run_is_drawn_from_its_folder(tmp_path, small_v1):
     from cortexkit.pipelines import DecoderSpec, ReconstructionConfig, run_reconstruction
     from cortexkit.report import write_run_report

@@ -36,6 +36,7 @@ def _filter_correlation(image, true_filter):
     return abs(np.corrcoef(true_filter[mask], image[mask])[0, 1])
 
 
+@pytest.mark.slow  # 6-8 s on 2 cores; CI runs it
 def test_simple_cell_meis_look_like_their_true_filters(fitted):
     ds, model, _ = fitted
     simple = np.flatnonzero(ds["cell_type"].values == "simple")

@@ -6,6 +6,7 @@ import pytest
 from cortexkit import data
 
 
+@pytest.mark.slow  # 6-8 s on 2 cores; CI runs it
 def test_reconstruction_run_with_nulls_and_videos(tmp_path):
     from cortexkit.pipelines import DecoderSpec, ReconstructionConfig, run_reconstruction
     from cortexkit.report import write_reconstruction_report

@@ -63,6 +63,7 @@ def test_carryover_adds_the_previous_trials_signal_within_a_session():
     assert np.median(np.abs((residual[new] * signal[new - 1]).mean(0))) < np.median(np.abs((residual[same] * signal[same - 1]).mean(0)))
 
 
+@pytest.mark.slow  # 6-8 s on 2 cores; CI runs it
 def test_ncsnr_ceiling_matches_the_true_ceiling(subjects):
     """NSD's NCSNR ceiling of the 3-trial test averages: the median over voxels lies within the
     sampling error (a 99% bootstrap interval over test images) of the true median, and the voxels
