@@ -66,3 +66,52 @@ class Registry(dict):
         entry = self.lookup(name)
         text = getattr(entry, "summary", None) or (getattr(entry, "func", entry).__doc__ or "")
         return " ".join(text.strip().split("\n\n")[0].split())
+
+
+def is_user_reference(name: str) -> bool:
+    """Whether ``name`` points at the user's own code: ``path/to/file.py:Name`` or
+    ``package.module:Name`` (a dotted module path before the colon)."""
+    if ":" not in name:
+        return False
+    where = name.rsplit(":", 1)[0]
+    return where.endswith(".py") or "/" in where or "\\" in where or "." in where
+
+
+def load_user_object(reference: str) -> Any:
+    """The object ``Name`` of ``path/to/file.py:Name`` (the file is imported as a module of its own)
+    or of ``package.module:Name`` (imported from the Python path). Errors name the file or module and
+    the missing attribute."""
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from cortexkit.errors import DataError
+
+    where, _, attr = reference.rpartition(":")
+    if not where or not attr:
+        raise ConfigError(f"{reference!r}: name your object as path/to/file.py:Name or package.module:Name")
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        path = Path(where).expanduser()
+        if not path.is_file():
+            raise DataError("no such Python file", source=str(path))
+        name = f"cortexkit_user_{abs(hash(str(path.resolve())))}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses and pickling look modules up by name
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - the user's code failed on import: say where
+            sys.modules.pop(name, None)
+            raise ConfigError(f"{path}: importing it failed ({type(exc).__name__}: {exc})") from None
+        source = str(path)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError(f"cannot import module {where!r} ({type(exc).__name__}: {exc})") from None
+        source = where
+    if not hasattr(module, attr):
+        defined = sorted(n for n, v in vars(module).items() if not n.startswith("_") and callable(v))
+        raise ConfigError(f"{source} has no attribute {attr!r}; it defines: {', '.join(defined) or 'nothing callable'}")
+    return getattr(module, attr)

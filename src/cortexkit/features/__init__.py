@@ -12,6 +12,7 @@ from cortexkit.features.dorsalnet import DorsalNetFeatures
 from cortexkit.features.dorsalnet_mineault import MineaultDorsalNetFeatures
 from cortexkit.features.pixels import PixelPCA, Pixels
 from cortexkit.features.torch_layers import PretrainedCNN, TorchExtractor
+from cortexkit.features.user_model import UserModel
 from cortexkit.features.library import OpenCLIPModel, TimmModel, TorchvisionModel
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "RandomCNN3D",
     "DorsalNetFeatures",
     "MineaultDorsalNetFeatures",
+    "UserModel",
     "ExpansionModel",
     "Pixels",
     "PixelPCA",

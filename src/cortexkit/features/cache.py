@@ -74,7 +74,9 @@ def feature_key(extractor, fit_stimuli) -> str:
     fit = (_array_hash(fit_stimuli) if getattr(extractor, "learns_from_stimuli", True)
            else str(np.shape(fit_stimuli)[1:]))
     h = hashlib.sha1()
-    for part in (type(extractor).__qualname__, params, _weights_stamp(extractor), fit, __version__):
+    # user models (features.user_model) stamp their source file's content: editing it recomputes
+    code = extractor.code_stamp() if hasattr(extractor, "code_stamp") else ""
+    for part in (type(extractor).__qualname__, params, _weights_stamp(extractor), fit, __version__, code):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 

@@ -4,7 +4,8 @@ Each extractor's module registers it with ``@EXTRACTORS.register(name)``. ``alex
 and ``efficientnet_lite0`` are :class:`~cortexkit.features.PretrainedCNN` with that ``arch`` (pass
 ``weights: random`` for the untrained control, or a checkpoint path). ``timm:NAME``,
 ``torchvision:NAME`` and ``open_clip:NAME`` name a model of that library (the extractor registered
-as ``timm`` etc. with ``model=NAME``).
+as ``timm`` etc. with ``model=NAME``); ``path/to/model.py:Name`` and ``package.module:Name`` name
+your own model (:mod:`cortexkit.features.user_model`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ def get_extractor(name: str, params: dict[str, Any] | None = None):
         For an unknown name or parameters the extractor does not take.
     """
     params = dict(params or {})
-    if ":" in name:  # library:model
+    from cortexkit.registry import is_user_reference
+
+    if is_user_reference(name):  # path/to/model.py:Name or package.module:Name: the user's own model
+        params["source"] = name
+        name = "user"
+    elif ":" in name:  # library:model
         name, model = name.split(":", 1)
         if not model:
             raise ConfigError(f"name a model after {name + ':'!r}, e.g. timm:resnet50")

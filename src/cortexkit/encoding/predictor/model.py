@@ -102,9 +102,33 @@ class EnsemblePredictor(nn.Module):
 
 
 def make_core(core: dict) -> nn.Module:
-    """A core from settings {"kind": conv2d | conv3d | transformer | transfer, **params}."""
-    cls = CORES.lookup(core.get("kind", "conv2d"))
+    """A core from settings {"kind": conv2d | conv3d | transformer | transfer | dorsalnet_mineault, **params},
+    or your own: ``kind: path/to/core.py:MyCore`` (or ``package.module:MyCore``), a torch module class
+    built with the other settings, mapping the stimuli (batch, channel, [frame,] y, x, centred on
+    mid-gray) to a feature map (batch, out_channels, [frame,] y', x'), with an ``out_channels`` attribute."""
+    from cortexkit.registry import is_user_reference, load_user_object
+
+    kind = core.get("kind", "conv2d")
     params = {k: v for k, v in core.items() if k != "kind"}
+    if is_user_reference(kind):  # your own core: a torch module class with `out_channels`
+        cls = load_user_object(kind)
+        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+            raise ConfigError(f"core {kind!r} is a {type(cls).__name__}; a core is a torch.nn.Module class")
+        accepted = __import__("inspect").signature(cls).parameters
+        if "in_channels" in params and "in_channels" not in accepted and not any(
+                p.kind == p.VAR_KEYWORD for p in accepted.values()):
+            params.pop("in_channels")  # the trainer offers it; a core that does not take it reads its input as it likes
+        try:
+            made = cls(**params)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ConfigError(f"core {kind!r}: cannot build it with {params} ({exc})") from None
+        if not isinstance(getattr(made, "out_channels", None), int):
+            raise ConfigError(f"core {kind!r} has no integer attribute 'out_channels' (the channels of its feature map, "
+                              "which the readouts need)")
+        if not hasattr(made, "regularizer"):
+            made.regularizer = lambda: 0.0
+        return made
+    cls = CORES.lookup(kind)
     try:
         return cls(**params)
     except (TypeError, ValueError, RuntimeError) as exc:  # a module built from bad sizes fails in torch

@@ -25,7 +25,12 @@ class FeatureSpec(BaseModel):
 
     @property
     def model_name(self) -> str:
-        return self.label or self.name
+        from cortexkit.registry import is_user_reference
+
+        if self.label:
+            return self.label
+        # your own model (path/to/model.py:Name): named after the object, not its file path
+        return self.name.rpartition(":")[2] if is_user_reference(self.name) else self.name
 
 
 class RidgeSpec(BaseModel):

@@ -1,0 +1,184 @@
+"""Your own model as a feature space, without editing cortexkit: ``--features path/to/model.py:MyNet``
+(or ``package.module:MyNet``).
+
+The contract, for the object the reference names:
+
+- **a torch module class** (built with the keyword arguments ``args``) or **a function returning a
+  module**: it receives image batches ``(batch, 3, y, x)`` float in [0, 1] (grayscale images repeated on
+  the three channels; resized to ``image_size`` when given; normalise inside the module if it
+  expects that). Its layers are the module paths named in ``layers`` (as in ``named_modules()``;
+  default: the class attribute ``LAYERS`` if it has one, else the module's output, named
+  ``output``); each layer's map is average-pooled to ``pool`` x ``pool`` and flattened.
+- **any other callable**: called with the stimuli (a float32 array ``(n, y, x[, channel])``, or
+  ``(n, frame, y, x[, channel])`` for videos) and returns an array ``(n, features)`` (the layer
+  ``output``) or a dict ``{layer: (n, features)}`` whose names the callable lists in its ``LAYERS``
+  attribute (cortexkit names the models before computing anything).
+
+The file is imported as its own module (nothing is installed). Errors name the file and the missing
+attribute, layer or shape.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+from torch import nn
+
+from cortexkit.errors import ConfigError, DataError
+from cortexkit.features.base import FeatureExtractor
+from cortexkit.features.registry import EXTRACTORS
+from cortexkit.features.torch_layers import TorchExtractor
+from cortexkit.registry import load_user_object
+
+OUTPUT = "output"
+
+
+def _build(source: str, args: dict):
+    """The module (or callable) a reference names: a class or factory called with ``args``."""
+    obj = load_user_object(source)
+    if isinstance(obj, type) and issubclass(obj, nn.Module):
+        try:
+            return obj(**args)
+        except TypeError as exc:
+            raise ConfigError(f"{source}: cannot build it with args {args} ({exc})") from None
+    if isinstance(obj, nn.Module) or not callable(obj):
+        if isinstance(obj, nn.Module):
+            return obj
+        raise ConfigError(f"{source} is a {type(obj).__name__}; name a torch module class, a function returning one, "
+                          "or a callable from stimuli to features")
+    if args:  # a factory: called with the arguments, it may return a module
+        try:
+            return obj(**args)
+        except TypeError as exc:
+            raise ConfigError(f"{source}: cannot call it with args {args} ({exc})") from None
+    try:  # a factory without arguments returns a module; anything else is the feature function itself
+        import inspect
+
+        if not [p for p in inspect.signature(obj).parameters.values() if p.default is p.empty]:
+            made = obj()
+            if isinstance(made, nn.Module):
+                return made
+    except (TypeError, ValueError):
+        pass
+    return obj
+
+
+@EXTRACTORS.register("user")
+class UserModel(TorchExtractor):
+    """A model from your own code (see the module docstring for the contract).
+
+    Parameters
+    ----------
+    source : str
+        ``path/to/model.py:Name`` or ``package.module:Name``.
+    args : dict
+        Keyword arguments of the class or factory.
+    layers : sequence of str, optional
+        Module paths to read (torch modules); default ``LAYERS`` of the class, else the output.
+    pool, image_size, batch_size, device, seed, projection
+        As for any torch network (:class:`~cortexkit.features.TorchExtractor`).
+    """
+
+    name = "user"
+    accepts_video = True
+    _parameter_constraints: dict = {
+        "source": [str, None],
+        "args": [dict, None],
+        "layers": [list, tuple, None],
+        "pool": [Interval(Integral, 1, None, closed="left"), str, None],
+        "projection": [Interval(Integral, 1, None, closed="left"), None],
+        "image_size": [Interval(Integral, 8, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, source=None, args=None, layers=None, pool=6, projection=None, image_size=None, batch_size=32,
+                 device="cpu", seed=0):
+        self.source = source
+        self.args = args
+        self.layers = layers
+        self.pool = pool
+        self.projection = projection
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.device = device
+        self.seed = seed
+        self.module = None
+        self.mean = self.std = None
+
+    def code_stamp(self) -> str:
+        """A hash of the source file (or the module's file), so that cached features follow edits."""
+        import hashlib
+        import importlib.util
+        from pathlib import Path
+
+        where = str(self.source or "").rpartition(":")[0]
+        path = Path(where).expanduser()
+        if not path.is_file():
+            try:
+                spec = importlib.util.find_spec(where)
+                path = Path(spec.origin) if spec and spec.origin else path
+            except (ImportError, ValueError):
+                pass
+        return hashlib.sha1(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+    def _module(self):
+        if not self.source:
+            raise ConfigError("a user model needs its source: path/to/model.py:Name or package.module:Name")
+        if getattr(self, "built_", None) is None:
+            self.built_ = _build(self.source, dict(self.args or {}))
+        return self.built_
+
+    def _paths(self, net: nn.Module) -> list[str]:
+        if self.layers:
+            return list(self.layers)
+        return list(getattr(type(net), "LAYERS", None) or [""])
+
+    def layer_list(self) -> list[str]:
+        """The layers' names (module paths; ``output`` for the module's output)."""
+        built = self._module()
+        if isinstance(built, nn.Module):
+            return [p or OUTPUT for p in self._paths(built)]
+        return list(self.layers or getattr(built, "LAYERS", None) or [OUTPUT])
+
+    def _setup(self):
+        net = self._module()
+        paths = self._paths(net)
+        return net, paths, [p or OUTPUT for p in paths], None
+
+    def fit(self, stimuli, y=None):
+        """Build the model (a torch module is checked for its layers on these stimuli)."""
+        self._validate_params()
+        built = self._module()
+        arr = np.asarray(stimuli, dtype=np.float32)
+        self.input_shape_ = arr.shape[1:]
+        if isinstance(built, nn.Module):
+            return FeatureExtractor.fit(self, arr)
+        return self
+
+    def extract(self, stimuli) -> dict[str, np.ndarray]:
+        """``{layer: (n_stimuli, n_features)}``."""
+        built = self._module()
+        if isinstance(built, nn.Module):
+            return super().extract(stimuli)
+        arr = np.asarray(stimuli, dtype=np.float32)
+        out = built(arr)
+        layers = out if isinstance(out, dict) else {OUTPUT: out}
+        declared = self.layer_list()
+        if sorted(map(str, layers)) != sorted(declared):
+            raise DataError(f"{self.source} returned layers {sorted(map(str, layers))}; it declares {declared} "
+                            "(a callable returning a dict lists its layer names in a LAYERS attribute)", variable="layers")
+        result = {}
+        for name, values in layers.items():
+            values = np.asarray(values, dtype=np.float32)
+            if values.ndim < 1 or values.shape[0] != len(arr):
+                raise DataError(f"{self.source} returned shape {values.shape} for {len(arr)} stimuli; expected "
+                                "(n_stimuli, n_features)", variable=str(name))
+            result[str(name)] = values.reshape(len(arr), -1)
+        return {name: result[name] for name in declared}
+
+    def _transform(self, stimuli):
+        return np.concatenate(list(self.extract(stimuli).values()), axis=1)
