@@ -12,7 +12,6 @@ from cortexkit.evaluation import load_arrays
 from cortexkit.pipelines.ridge import fit_run, train_targets
 from cortexkit.pipelines.ridge.config import EncodingConfig
 from cortexkit.pipelines.ridge.evaluate import evaluate_run
-from cortexkit.simulate import simulate_v1
 
 QUIET = dict(log=lambda *_: None)
 
@@ -38,22 +37,54 @@ def pool(sessions: dict) -> "xr.Dataset":
                         attrs={"modality": "spikes", "missing_responses": "not recorded"})
 
 
+def session(seed: int, n_train=120, n_test=20, repeats=4, n_units=7, size=12):
+    """A small recording: random images, units with linear receptive fields and Poisson counts."""
+    rng = np.random.default_rng(seed)
+    images = rng.random((n_train + n_test, size, size)).astype(np.float32)
+    filters = rng.standard_normal((size * size, n_units)) / size
+    rates = np.exp(0.5 + 2.0 * (images.reshape(len(images), -1) - 0.5) @ filters)
+    stimulus_id = np.concatenate([np.arange(n_train), np.repeat(np.arange(n_train, n_train + n_test), repeats)])
+    return data.make_dataset(images, rng.poisson(rates[stimulus_id]).astype(np.float32), stimulus_id,
+                             ["train"] * n_train + ["test"] * n_test)
+
+
 @pytest.fixture(scope="module")
 def sessions():
-    return {name: simulate_v1(n_train=120, n_test=20, n_repeats=4, n_simple=4, n_complex=3, size=12, seed=seed)
-            for name, seed in (("a", 1), ("b", 2), ("c", 3))}
+    return {name: session(seed) for name, seed in (("a", 1), ("b", 2), ("c", 3))}
 
 
+def test_pooled_ridge_fits_equal_each_session_alone(sessions, tmp_path):
+    """The quick check (the slow test below adds the stacked and banded models and a third session)."""
+    two = {k: sessions[k] for k in ("a", "b")}
+    store = data.save(pool(two), tmp_path / "pooled.zarr")
+    config = EncodingConfig(features=[{"name": "pixels"}], permutations=0, seed=0)
+    fit_run(store, tmp_path / "pooled", config, **QUIET)
+    pooled = load_arrays(tmp_path / "pooled" / "models" / "pixels.npz")
+    results = evaluate_run(tmp_path / "pooled", **QUIET)
+    units = np.asarray(pool(two)["unit"].values)
+    for name, ds in two.items():
+        fit_run(data.save(ds, tmp_path / f"{name}.zarr"), tmp_path / name, config, **QUIET)
+        alone = load_arrays(tmp_path / name / "models" / "pixels.npz")
+        mine = np.flatnonzero([u.startswith(f"{name}:") for u in units])
+        for key in ("coef", "intercept", "alpha"):
+            np.testing.assert_allclose(pooled[key][mine], alone[key], rtol=1e-6, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(results["pearson"].to_numpy()[mine],
+                                   evaluate_run(tmp_path / name, **QUIET)["pearson"].to_numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.slow  # 19 s on 2 cores: three sessions, stacked and banded models; CI runs it
 def test_pooled_fits_equal_each_session_alone(sessions, tmp_path):
     pooled = pool(sessions)
     store = data.save(pooled, tmp_path / "pooled.zarr")
-    config = EncodingConfig(features=[{"name": "pixels"}, {"name": "gabor"}],  # features of each image alone (no fitted PCA)
-                            stack={"cv": 3}, seed=0)
+    config = EncodingConfig(features=[{"name": "pixels"},  # features of each image alone (no fitted PCA)
+                                      {"name": "gabor", "params": {"n_orientations": 4, "spacing": 2.0}}],
+                            stack={"cv": 3}, banded={"n_iter": 4}, permutations=0, seed=0)
     fit_run(store, tmp_path / "pooled", config, **QUIET)
     pooled_model = load_arrays(tmp_path / "pooled" / "models" / "pixels.npz")
     pooled_stack = load_arrays(tmp_path / "pooled" / "models" / "stacked.npz")
+    pooled_banded = load_arrays(tmp_path / "pooled" / "models" / "banded.npz")
     everything = evaluate_run(tmp_path / "pooled", **QUIET)
-    assert np.isfinite(everything["pearson"]).all() and set(everything["model"]) == {"pixels", "gabor", "stacked"}
+    assert np.isfinite(everything["pearson"]).all() and set(everything["model"]) == {"pixels", "gabor", "stacked", "banded"}
     pooled_results = everything[everything["model"] == "pixels"].set_index("unit")
     assert len(pooled_results) == pooled.sizes["unit"]
     units = np.asarray(pooled["unit"].values)
@@ -67,6 +98,9 @@ def test_pooled_fits_equal_each_session_alone(sessions, tmp_path):
             np.testing.assert_allclose(pooled_model[key][mine], model[key], rtol=1e-6, atol=1e-6, err_msg=key)
         stack = load_arrays(tmp_path / name / "models" / "stacked.npz")
         np.testing.assert_allclose(pooled_stack["weights"][mine], stack["weights"], atol=1e-6)
+        banded = load_arrays(tmp_path / name / "models" / "banded.npz")
+        for key in ("band_weights", "alpha", "coef"):
+            np.testing.assert_allclose(pooled_banded[key][mine], banded[key], rtol=1e-5, atol=1e-6, err_msg=key)
         rows = [stim.index(f"{name}:{s}") for s in model["stimulus"]]
         np.testing.assert_allclose(pooled_model["prediction"][rows][:, mine], model["prediction"], rtol=1e-6, atol=1e-6)
         results = evaluate_run(tmp_path / name, **QUIET)

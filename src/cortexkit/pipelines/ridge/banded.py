@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cortexkit import data
+from cortexkit import data, metrics
 from cortexkit._atomic import copy_file
 from cortexkit.encoding import BandedRidgeCV
 from cortexkit.errors import ConfigError
@@ -38,14 +38,6 @@ def banded_components(config: EncodingConfig) -> list[tuple[FeatureSpec, str, st
     return [c for c in every if c[2] in wanted]
 
 
-def joined_features(components, saved: dict, cache: FeatureCache, stimuli: np.ndarray, train: np.ndarray,
-                    device: str) -> np.ndarray:
-    """The components' features of ``stimuli`` side by side, each divided by its model's feature scale
-    (the root mean feature variance on the train stimuli), so every space starts on one footing."""
-    return np.concatenate([cache.features(spec_extractor(spec, device), stimuli, train)[layer]
-                           / float(saved[name]["feature_scale"]) for spec, layer, name in components], axis=1)
-
-
 def fit_banded(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, cache: FeatureCache, overwrite: bool, log,
                model_cache=None) -> Path:
     """Fit the banded model over the run's models (kept if fitted alike before); returns its path."""
@@ -65,39 +57,49 @@ def fit_banded(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, cache: Fea
         return path
     started = time.perf_counter()
     train, test = data.select(ds, "train"), data.select(ds, "test")
-    from cortexkit.pipelines.ridge.fit import train_targets  # here: fit.py imports this module
-
-    y = train_targets(train)  # every unit recorded on every stimulus: one joint fit (a clear error otherwise)
-    x_train = np.asarray(train["stimuli"].values)
-    f_train = joined_features(components, saved, cache, x_train, x_train, config.device)
-    f_test = joined_features(components, saved, cache, np.asarray(test["stimuli"].values), x_train, config.device)
+    y = data.repeat_average(train).values
+    x_train, x_test = np.asarray(train["stimuli"].values), np.asarray(test["stimuli"].values)
+    raw = {name: (cache.features(spec_extractor(spec, config.device), x_train, x_train)[layer],
+                  cache.features(spec_extractor(spec, config.device), x_test, x_train)[layer]) for spec, layer, name in components}
     sizes = [saved[name]["coef"].shape[1] for _, _, name in components]
-    ridge = config.ridge.model_dump()
-    model = BandedRidgeCV(bands=sizes, n_iter=config.banded.n_iter, concentration=config.banded.concentration,
-                          random_state=config.seed, device=config.device, **ridge).fit(f_train, y)
-    scales = np.repeat([float(saved[n]["feature_scale"]) for _, _, n in components], sizes)
     names = np.array([n for _, _, n in components])
+    ridge = config.ridge.model_dump()
+    n_units, n_test = y.shape[1], len(x_test)
     arrays = {
-        "prediction": model.predict(f_test).astype(np.float32),
-        "prediction_split": model.predict(f_test, split=True).astype(np.float32),
-        "bands": names,
-        "band_sizes": np.asarray(sizes),
-        "band_weights": model.band_weights_.astype(np.float32),
-        "band_alphas": model.band_alphas_.astype(np.float32),
-        "coef": (model.coef_ / scales).astype(np.float32),
-        "intercept": model.intercept_,
-        "alpha": model.alpha_,
-        "cv_score": model.best_score_,
-        "stimulus": np.asarray(test["stimulus"].values),
-        "unit": np.asarray(ds["unit"].values),
-        "settings": np.array(settings),
+        "prediction": np.full((n_test, n_units), np.nan, np.float32),
+        "prediction_split": np.full((len(sizes), n_test, n_units), np.nan, np.float32),
+        "band_weights": np.full((n_units, len(sizes)), np.nan, np.float32),
+        "band_alphas": np.full((n_units, len(sizes)), np.nan, np.float32),
+        "coef": np.full((n_units, sum(sizes)), np.nan, np.float32),
+        "intercept": np.full(n_units, np.nan), "alpha": np.full(n_units, np.nan), "cv_score": np.full(n_units, np.nan),
     }
+    # Units not recorded on every training stimulus: one fit per group sharing a pattern of recorded
+    # stimuli, on those stimuli, each space divided by its model's scale for that group (one group otherwise).
+    for rows, units in metrics.recorded_groups(y):
+        if not all(np.isfinite(saved[n]["alpha"][units]).all() for n in names):
+            continue  # left out of the components' fits (too few recorded stimuli)
+        scale = [float(np.atleast_1d(np.asarray(saved[n]["feature_scale"], dtype=float))[units[0]]
+                       if np.size(saved[n]["feature_scale"]) > 1 else saved[n]["feature_scale"]) for n in names]
+        f_train = np.concatenate([raw[n][0][rows] / s for n, s in zip(names, scale)], axis=1)
+        f_test = np.concatenate([raw[n][1] / s for n, s in zip(names, scale)], axis=1)
+        model = BandedRidgeCV(bands=sizes, n_iter=config.banded.n_iter, concentration=config.banded.concentration,
+                              random_state=config.seed, device=config.device, **ridge).fit(f_train, y[rows][:, units])
+        arrays["prediction"][:, units] = model.predict(f_test)
+        arrays["prediction_split"][:, :, units] = model.predict(f_test, split=True)
+        arrays["band_weights"][units] = model.band_weights_
+        arrays["band_alphas"][units] = model.band_alphas_
+        arrays["coef"][units] = model.coef_ / np.repeat(scale, sizes)
+        arrays["intercept"][units], arrays["alpha"][units], arrays["cv_score"][units] = (
+            model.intercept_, model.alpha_, model.best_score_)
+    arrays.update({"bands": names, "band_sizes": np.asarray(sizes), "stimulus": np.asarray(test["stimulus"].values),
+                   "unit": np.asarray(ds["unit"].values), "settings": np.array(settings)})
     save_arrays(arrays, path)
     if cached is not None:
         copy_file(path, cached)
-    favourite = names[np.argmax(model.band_weights_, axis=1)]
+    fitted = np.isfinite(arrays["band_weights"]).all(axis=1)
+    favourite = names[np.argmax(np.nan_to_num(arrays["band_weights"][fitted], nan=-1.0), axis=1)]
     counts = ", ".join(f"{n} {int((favourite == n).sum())}" for n in names)
     log(f"{BANDED}: {len(names)} feature spaces ({sum(sizes)} features), median CV {config.ridge.scoring} "
-        f"{np.nanmedian(model.best_score_):.3f}; units weighting each space most: {counts} "
+        f"{np.nanmedian(arrays['cv_score']):.3f}; units weighting each space most: {counts} "
         f"({time.perf_counter() - started:.1f} s)")
     return path
