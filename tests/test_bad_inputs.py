@@ -43,7 +43,22 @@ CASES = [
     ("data simulate {tmp}/x --population fmri --n-shared 2", "n_shared: " + GE + " 4"),
     ("data simulate {tmp}/x.zarr --n-complex -1", "'--n-complex': " + GE + " 0"),
     # data convert
-    ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option size=0", "reader option size must be a positive number, got 0"),
+    ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option size=0", "option size must be >= 1 and <= 4096, got 0"),
+    ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option speed=-3", "option speed must be > 0, got -3"),
+    ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option seed=1 --option seed=2",
+     "seed is given twice (seed=1 and seed=2); give it once"),
+    ("data convert {shared}/cowley2023_v4 {tmp}/c.zarr --format cowley2023 --option session=190923 --option image_size=-4",
+     "option image_size must be >= 1 and <= 4096, got -4"),
+    ("data convert {shared}/cowley2023_v4 {tmp}/c.zarr --format cowley2023 --option session=190923 --option image_size=100000000",
+     "option image_size must be >= 1 and <= 4096, got 100000000"),
+    ("fit {store} --out {tmp}/f --features pixel_pca -p n_components=5 -p n_components=9", "n_components is given twice"),
+    ("demo --out {tmp}/d --n-repeats 1", "'--n-repeats': Input should be greater than or equal to 2"),
+    ("compare models {cfg}/good_run:pixels {cfg}/other_run:pixels --out {tmp}/c --n-bootstrap 1000000000000000",
+     "'--n-bootstrap': Input should be less than or equal to 1000000"),
+    ("insilico synthesize {cfg}/good_run --model pixels --compare {cfg}/other_run:pixels --out {tmp}/m",
+     "--compare: ridge on 'pixels' in other_run was fitted on another recording than ridge on 'pixels' in good_run"),
+    ("insilico design {cfg}/good_run:pixels {cfg}/other_run:pixels --pool {store} --out {tmp}/d",
+     "was fitted on another recording"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option size=abc", "option size: Input should be a valid integer"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option test_fraction=nan", "option test_fraction: Input should be a finite number"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option bogus=1", "reader 'gold_mt' has no option(s) ['bogus']"),
@@ -212,8 +227,9 @@ def setup(tmp_path_factory, small_v1):
             chunk.write_bytes(chunk.read_bytes()[:50])
     (tmp / "ok.yaml").write_text(f"data:\n  - {{path: {store}}}\n")
     (tmp / "seed.yaml").write_text(f"data:\n  - {{path: {store}}}\nseed: -1\n")
-    # a store whose first test stimulus is a training one, and one where it nearly is (within 0.5%, r > 0.99)
     import numpy as np
+
+    # a store whose first test stimulus is a training one, and one where it nearly is (within 0.5%, r > 0.99)
 
     for name, noise in (("copies", 0.0), ("constant_overlap", 0.003)):
         copy = small_v1.copy(deep=True)
@@ -224,6 +240,10 @@ def setup(tmp_path_factory, small_v1):
     (tmp / "badridge.yaml").write_text("ridge:\n  cv: 1\n")
     good = tmp / "good_run"
     assert runner.invoke(app, ["fit", str(store), "--out", str(good), "--features", "pixels"]).exit_code == 0
+    other = small_v1.copy(deep=True)  # the same units on another recording (responses shuffled)
+    other["responses"].values = np.random.default_rng(1).permutation(other["responses"].values)
+    other_store = data.save(other, tmp / "other.zarr")
+    assert runner.invoke(app, ["fit", str(other_store), "--out", str(tmp / "other_run"), "--features", "pixels"]).exit_code == 0
     # a run whose saved model is damaged
     run = tmp / "damaged_run"
     assert runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "pixels"]).exit_code == 0

@@ -23,7 +23,7 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from cortexkit import __version__
 from cortexkit.config import (Address, Count, Device, Fraction, Names, NonNegative, OpenProbability, Pixels, Positive,
-                              PositiveFloat, Seed, checked, parse_key_values as options)
+                              PositiveFloat, Repeats, Seed, Draws, Shuffles, checked, parse_key_values as options)
 from cortexkit.errors import ConfigError, CortexkitError
 from cortexkit.terminal import (SUMMARY_HEADERS, console, err_console, error, example_block, log, print_table as show,
                                 show_reconstruction_table, step)
@@ -147,7 +147,7 @@ def _units(text: str | None):
 @command(panel=START)
 def demo(out: Path = Opt(Path("runs/demo"), help="run directory to write"), seed: int = Typed(0, Seed, help="seed of simulation and CV"),
          n_train: int = Typed(2000, Positive, help="training images (shown once each)"), n_test: int = Typed(100, Positive, help="test images"),
-         n_repeats: int = Typed(10, Positive, help="repeats of each test image"), overwrite: bool = Opt(False, help="refit models")):
+         n_repeats: int = Typed(10, Repeats, help="repeats of each test image (at least 2, for noise ceilings)"), overwrite: bool = Opt(False, help="refit models")):
     """Simulate V1 cells with known filters, fit pixel, PCA and Gabor ridge models, score, report.
 
     Example: cortexkit demo --out runs/demo --seed 1
@@ -170,8 +170,8 @@ def analyze_self_motion(store: Path = STORE, out: Path = Opt(..., help="folder t
                         clips: int = Typed(3000, Positive, help="rendered self-motion clips to train DorsalNet on"),
                         epochs: int = Typed(12, Positive, help="DorsalNet training epochs"),
                         channels: int = Typed(16, Positive, help="DorsalNet's first-stage channels"),
-                        permutations: int = Typed(200, Positive, help="label shuffles for the decoders' chance and p-values"),
-                        bootstrap: int = Typed(1000, Positive, help="test-stimulus resamples for the intervals"),
+                        permutations: int = Typed(200, Draws, help="label shuffles for the decoders' chance and p-values"),
+                        bootstrap: int = Typed(1000, Draws, help="test-stimulus resamples for the intervals"),
                         seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE),
                         allow_overlap: bool = Opt(False, help="run even when held-out stimuli copy training stimuli")):
     """STSBench's dorsal suite on self-motion movies: decode heading, speed, rotation and the optic flow from single
@@ -209,7 +209,7 @@ def analyze_alignment(shared: list[Path] = Arg(..., help="Zarr stores of the sub
                       param: Optional[list[str]] = Opt(None, "--param", "-p", help="mindeye decoder parameter key=value (repeatable), e.g. epochs=80"),
                       image_size: int = Typed(32, Positive, help="stimuli are resized to this many pixels"),
                       reach: float = Typed(0.9, Fraction, help="report the share of data at which a model reaches this share of the pooled model's above-chance 2-way accuracy"),
-                      permutations: int = Typed(1000, Positive, help="candidate shuffles for the 2-way p-values"),
+                      permutations: int = Typed(1000, Draws, help="candidate shuffles for the 2-way p-values"),
                       repeats: int = Typed(1, Positive, help="repeats with other model seeds and data subsets (the summary uses their mean)"),
                       seed: int = Typed(0, Seed)):
     """MindEye2's data-efficiency question: a new subject aligned to a decoder shared by other subjects (only its
@@ -348,7 +348,7 @@ def fit(store: Path = STORE, out: Path = Opt(..., help="run directory to write")
         scheduler: OStr = Typed(None, Address, help="Dask scheduler tcp://HOST:PORT"), overwrite: bool = Opt(False, help="refit"),
         allow_overlap: bool = Opt(False, help="fit even when held-out stimuli copy training stimuli"),
         banded: bool = Opt(False, help="also fit a banded ridge model joining every model (a penalty per feature space)"),
-        permutations: OInt = Typed(None, Count, help="shuffles of the test stimuli for each unit's p-value (default 1000; 0: none)")):
+        permutations: OInt = Typed(None, Shuffles, help="shuffles of the test stimuli for each unit's p-value (default 1000; 0: none)")):
     """Fit cross-validated ridge per feature space (and layer), score the test split, report; resumes.
 
     Example: cortexkit fit runs/demo/data.zarr --out runs/mine --features pixel_pca,gabor
@@ -451,7 +451,7 @@ def evaluate(run: Path = Arg(..., help="run directory written by fit, train or d
 
 @command(group=compare_app, name="models")
 def compare_models(a: str = Arg(..., help="model A as RUN:MODEL"), b: str = Arg(..., help="model B as RUN:MODEL"),
-                   out: Path = Opt(..., help="folder for the tables and report"), n_bootstrap: int = Typed(1000, Positive, help="draws"),
+                   out: Path = Opt(..., help="folder for the tables and report"), n_bootstrap: int = Typed(1000, Draws, help="draws"),
                    seed: int = Typed(0, Seed, help="seed of the bootstrap")):
     """Compare two models unit by unit on the same test stimuli: difference in r with a bootstrap CI, p-values.
 
@@ -489,7 +489,7 @@ def compare_representations(store: Path = STORE, features: str = Typed("pixels,g
 def compare_regions(store: Path = STORE, out: Path = Opt(Path("streams"), help="folder for the tables, the report and the encoding run"),
                     parameters: OStr = Typed(None, Names, help="comma-separated stimulus parameters to decode (default: every one with 2-16 values)"),
                     features: str = Typed("gabor,motion_energy", Names, help="feature spaces for the per-region encoding (2-D and 3-D)"),
-                    permutations: int = Typed(200, Count, help="label shuffles for each decoding p-value"),
+                    permutations: int = Typed(200, Shuffles, help="label shuffles for each decoding p-value"),
                     alpha: float = Typed(0.01, OpenProbability, help="significance level of the double dissociation"),
                     reconstruct: OStr = Typed(None, Names, help="comma-separated decoders to reconstruct the test stimuli from each region"),
                     image_size: int = Typed(32, Pixels, help="pixels, for --reconstruct"),
@@ -528,7 +528,7 @@ def decode_reconstruct(stores: list[Path] = Arg(..., help="Zarr store; several (
                        decoder: OStr = Typed(None, Names, help="comma-separated decoders (default pca,retrieval,autoencoder,diffusion,search)"),
                        config: OPath = Opt(None, help="YAML with ReconstructionConfig fields (decoders with params, ...)"),
                        quick: bool = Opt(False, help="short training (a smoke run)"),
-                       permutations: OInt = Typed(None, Count, help="shuffles for each p-value (default 1000)"),
+                       permutations: OInt = Typed(None, Shuffles, help="shuffles for each p-value (default 1000)"),
                        model_dir: OPath = Opt(None, help="local diffusers image-variations folder (second_sight, brain_diffuser)"),
                        device: OStr = Typed(None, Device, help="cpu or cuda, for every decoder that takes it")):
     """Reconstruct held-out stimuli with each decoder; score them against nulls (shuffled, mean, gray).
@@ -555,7 +555,7 @@ def decode_parameter(store: Path = STORE, parameter: str = Arg(..., help="stimul
                      by: OStr = Opt(None, help="split by this parameter for a neurometric curve"),
                      bins: OInt = Typed(None, Bins, help="bin an angle (degrees) into this many classes"),
                      out: Path = Opt(Path("decoding"), help="folder for decoding.csv and the report"),
-                     permutations: int = Typed(200, Count, help="label shuffles for the p-value"),
+                     permutations: int = Typed(200, Shuffles, help="label shuffles for the p-value"),
                      method: str = Typed("logistic", Literal["logistic", "poisson"], help="logistic, or poisson (maximum likelihood on spike counts)")):
     """Decode a stimulus parameter from single trials, with chance, p-value, confusion and neurometric curve.
 
@@ -652,7 +652,7 @@ def analyze_partition(stores: list[Path] = Arg(..., help="one or more Zarr store
                       param: Optional[list[str]] = Opt(None, "--param", "-p", help="feature-space parameter key=value (repeatable)"),
                       config: OPath = Opt(None, help="YAML with EncodingConfig fields (labelled feature spaces, ridge settings)"),
                       n_iter: int = Typed(20, Positive, help="banded ridge: candidate weightings of the spaces per joint fit"),
-                      bootstrap: int = Typed(1000, Count, help="test-stimulus resamples for the intervals"),
+                      bootstrap: int = Typed(1000, Shuffles, help="test-stimulus resamples for the intervals"),
                       seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE),
                       allow_overlap: bool = Opt(False, help="run even when held-out stimuli copy training stimuli")):
     """Variance partitioning: the test variance each feature space explains uniquely and what several share, from
@@ -681,7 +681,7 @@ def analyze_width(stores: list[Path] = Arg(..., help="one or more Zarr stores of
                                       help="comma-separated widths of the last layer"),
                   param: Optional[list[str]] = Opt(None, "--param", "-p", help="expansion parameter key=value (repeatable), e.g. image_size=224"),
                   saturation: float = Typed(0.95, Fraction, help="saturation: the smallest width reaching this share of the best median r"),
-                  bootstrap: int = Typed(1000, Positive, help="test-stimulus resamples for the intervals"),
+                  bootstrap: int = Typed(1000, Draws, help="test-stimulus resamples for the intervals"),
                   seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE),
                   allow_overlap: bool = Opt(False, help="run even when held-out stimuli copy training stimuli")):
     """The expansion model's headline curve: encoding score (with its interval and over the noise ceiling) and the
@@ -709,7 +709,7 @@ def analyze_delays(store: Path = STORE, out: Path = Opt(..., help="folder to wri
                    features: str = Typed("gabor", Names, help="one feature space (one layer)"),
                    param: Optional[list[str]] = Opt(None, "--param", "-p", help="feature-space parameter key=value (repeatable)"),
                    delays: str = Typed("0-7", Names, help="delays in samples: a range A-B or a comma list"),
-                   bootstrap: int = Typed(1000, Positive, help="test-stimulus resamples for the intervals"),
+                   bootstrap: int = Typed(1000, Draws, help="test-stimulus resamples for the intervals"),
                    seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE)):
     """Time-delayed (FIR) encoding of a continuous recording (trials = samples with a `run` coordinate): the weights per
     delay (the response's time course, for fMRI the haemodynamic response), against each delay alone and no delay.
@@ -741,7 +741,7 @@ def analyze_probe(out: Path = Opt(..., help="folder to write (new or empty)"),
                   dataset: str = Typed("digits", Literal["digits", "photos"], help="digits (scikit-learn) or photos (crops of 15 bundled photographs)"),
                   size: int = Typed(32, Pixels, help="image side in pixels"),
                   per_class: int = Typed(120, Positive, help="photos: crops per class"),
-                  bootstrap: int = Typed(1000, Positive, help="test-image resamples for the intervals"),
+                  bootstrap: int = Typed(1000, Draws, help="test-image resamples for the intervals"),
                   seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE)):
     """Image classification with frozen features: a linear probe (ridge classifier, penalty by leave-one-out CV on the
     training images) per model and layer, test accuracy with its interval, chance and a binomial p.
@@ -765,7 +765,7 @@ def analyze_ablations(stores: list[Path] = Arg(..., help="one or more Zarr store
                       param: Optional[list[str]] = Opt(None, "--param", "-p", help="base parameter key=value (repeatable)"),
                       variant: Optional[list[str]] = Opt(None, "--variant", "-v", help="NAME:key=value[;key=value] (repeatable); "
                                                          "default for expansion: the paper's ablations"),
-                      bootstrap: int = Typed(1000, Positive, help="test-stimulus resamples for the intervals"),
+                      bootstrap: int = Typed(1000, Draws, help="test-stimulus resamples for the intervals"),
                       seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE),
                       allow_overlap: bool = Opt(False, help="run even when held-out stimuli copy training stimuli")):
     """Ablations: the base model with one choice changed at a time (expansion: initialisation, nonlinearity, first-layer

@@ -93,7 +93,7 @@ def with_overrides(model: type[M], config: M | None, overrides: dict) -> M:
     """``config`` (or the defaults of ``model``) with ``overrides`` applied, validated again: keyword
     overrides of a simulator (``simulate_v1(n_train=500)``) get the same checks as a YAML file."""
     merged = (config or model()).model_copy(update=overrides)
-    return model.model_validate(merged.model_dump())
+    return parse(model, merged.model_dump(), f"{model.__name__} settings")
 
 
 def resolve_config(model: type[M], path: str | os.PathLike | None = None, overrides: dict | None = None,
@@ -132,7 +132,10 @@ def parse_key_values(pairs: list[str] | None) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--option expects key=value, got {pair!r}")
-        out[key.strip()] = yaml.safe_load(value) if value else None
+        key = key.strip()
+        if key in out:  # the last one would silently win: refused, as other repeated options are
+            raise ConfigError(f"{key} is given twice ({key}={out[key]} and {pair.strip()}); give it once")
+        out[key] = yaml.safe_load(value) if value else None
     return out
 
 
@@ -167,6 +170,9 @@ Count = Annotated[int, Field(ge=0)]  # permutations, diverse inputs, jitter: 0 a
 Positive = Annotated[int, Field(ge=1)]  # stimuli, steps, draws, epochs, units to show
 Seed = Annotated[int, Field(ge=0, lt=2**32)]  # what numpy and torch generators accept alike
 Pixels = Annotated[int, Field(ge=8, le=4096)]  # image sizes (memory is checked separately)
+Draws = Annotated[int, Field(ge=1, le=1_000_000)]  # bootstrap draws and shuffles: more only costs memory and time
+Shuffles = Annotated[int, Field(ge=0, le=1_000_000)]  # as Draws, where 0 skips the test
+Repeats = Annotated[int, Field(ge=2)]  # repeats of a test stimulus: a noise ceiling needs two
 OpenProbability = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]  # significance levels
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]  # shares of a response, similarities
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # smoothing widths, tolerances

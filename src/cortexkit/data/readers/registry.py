@@ -56,11 +56,40 @@ class Reader:
             problems = "; ".join(f"option {'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
                                  for e in exc.errors())
             raise ConfigError(f"reader {self.name!r}: {problems}") from None
-        return {name: getattr(checked, name) for name in options}
+        values = {name: getattr(checked, name) for name in options}
+        for name, value in values.items():
+            problem = _out_of_range(name, value)
+            if problem:
+                raise ConfigError(f"reader {self.name!r}: option {name} {problem}, got {value!r}")
+        return values
 
     def read(self, path, **options) -> xr.Dataset:
         """Call the reader with its options checked (unknown ones rejected with a list of those it takes)."""
         return self.read_fn(path, **self.check_options(options))
+
+
+# Limits every reader's options of these names share (sizes allocate memory, rates and speeds divide):
+# (lowest, highest, whether the lowest is allowed).
+OPTION_LIMITS = {
+    "image_size": (1, 4096, True), "size": (1, 4096, True), "frames": (1, 100_000, True), "max_trials": (1, None, True),
+    "frame_rate": (0, 10_000, False), "speed": (0, None, False), "field_deg": (0, None, False),
+    "duration": (0, None, False), "time_bin": (0, None, False), "tile": (0, None, False),
+    "test_fraction": (0, 1, False),
+}
+
+
+def _out_of_range(name: str, value) -> str | None:
+    """Why ``value`` is outside the shared limits of option ``name`` (None when it is inside or has none)."""
+    if name not in OPTION_LIMITS or value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    low, high, inclusive = OPTION_LIMITS[name]
+    below = value < low if inclusive else value <= low
+    above = high is not None and (value > high if name != "test_fraction" else value >= high)
+    if below or above:
+        lower = f">= {low}" if inclusive else f"> {low}"
+        upper = "" if high is None else (f" and < {high}" if name == "test_fraction" else f" and <= {high}")
+        return f"must be {lower}{upper}"
+    return None
 
 
 def _reader(name: str, read_fn: Callable[..., xr.Dataset], meta: dict) -> Reader:

@@ -18,7 +18,7 @@ from cortexkit.insilico import (
     ResponseModel,
     design_experiment,
 )
-from cortexkit.pipelines.insilico.models import ensemble
+from cortexkit.pipelines.insilico.models import check_comparable, ensemble
 from cortexkit.pipelines.insilico.synthesis import write_stimulus_image
 
 
@@ -85,6 +85,7 @@ def design(runs, pool: str | os.PathLike, out: str | os.PathLike, n: int, *, obj
     the settings."""
     out = check_output(out)
     models = ensemble(runs, device)
+    check_comparable(models, "insilico design")
     stimuli, labels = load_pool(pool, models[0])
     claim_output(out)
     log(f"{len(models)} model(s): {', '.join(m.describe() for m in models)}; {len(stimuli)} candidate stimuli")

@@ -11,7 +11,7 @@ import xarray as xr
 
 from cortexkit import data
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.evaluation import MODELS_DIR, load_arrays, run_kind, split_run_model
+from cortexkit.evaluation import MODELS_DIR, data_fingerprint, load_arrays, read_run_record, run_kind, split_run_model
 from cortexkit.features.registry import get_extractor
 from cortexkit.insilico import (
     PredictorResponseModel,
@@ -89,6 +89,9 @@ def _ridge_models(run_dir: Path, names: list[str], device: str = "cpu") -> tuple
             raise DataError("the stacked model's components differ from the config's; refit the run",
                             source=str(run_dir / MODELS_DIR / f"{STACKED}.npz"))
         models.append(StackedResponseModel(members, arrays["weights"]))
+    for m in models:  # which recording the model answers for (compared models must share it), and its run
+        m.recording = str(raw.get("data_fingerprint") or Path(raw["data"]).resolve())
+        m.run = Path(run_dir).name
     return models, ds
 
 
@@ -146,4 +149,24 @@ def _trained_model(run_dir: Path, key: str | None, device: str = "cpu") -> tuple
     net = PredictorResponseModel(run.model.to(device), key, run.config, ds["unit"].values, ds["stimuli"].shape[1:],
                                  video=data.stimulus_kind(ds) == "video", time_resolved=sess.time_resolved,
                                  n_behaviors=n_behaviors)
+    record = read_run_record(run_dir) if (run_dir / "config.yaml").is_file() else {}
+    net.recording = str(record.get("data_fingerprints", {}).get(key) or data_fingerprint(ds))
+    net.run = Path(run_dir).name
     return net, ds
+
+
+def check_comparable(models: list[ResponseModel], what: str) -> None:
+    """A ConfigError unless every model answers for the same units of the same recording: in-silico
+    comparisons and designs read their outputs unit by unit."""
+    def name(m):
+        return f"{m.describe()} in {m.run}" if getattr(m, "run", None) else m.describe()
+
+    first = models[0]
+    for other in models[1:]:
+        if getattr(other, "recording", None) != getattr(first, "recording", None):
+            raise ConfigError(f"{what}: {name(other)} was fitted on another recording than {name(first)}; "
+                              "models are compared unit by unit, so they must be fitted on the same store")
+        if list(other.units) != list(first.units):
+            extra = sorted(set(other.units) ^ set(first.units))[:5]
+            raise ConfigError(f"{what}: {name(other)} and {name(first)} predict different units"
+                              + (f" (e.g. {', '.join(extra)})" if extra else " (in another order)"))

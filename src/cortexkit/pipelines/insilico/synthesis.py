@@ -19,7 +19,7 @@ from cortexkit.insilico import (
     most_exciting_inputs,
     top_images,
 )
-from cortexkit.pipelines.insilico.models import ensemble, load_model
+from cortexkit.pipelines.insilico.models import check_comparable, ensemble, load_model
 
 
 def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str | None = None, units=None,
@@ -53,6 +53,7 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
             raise ConfigError(f"--compare {compare} holds {len(other)} models; name one as RUN:MODEL")
         other = other[0]
         other.require_gradients("comparing most exciting inputs")
+        check_comparable([net, other], "--compare")
     claim_output(out)
     pool, labels = np.asarray(ds["stimuli"].values, np.float32), np.asarray(ds["stimulus"].values).astype(str)
     log(f"{len(index)} unit(s); scoring the {len(pool)} stimuli of the run's dataset")
