@@ -132,9 +132,10 @@ def write_streaming(
                 if problem:
                     raise DataError(problem, source=source, variable=name)
             except Exception as exc:
-                # An error (not a kill) says the source or the options are wrong: a store with no
-                # finished chunk is removed, so nothing half-made is left; otherwise it is kept to resume.
-                if not any(done.values()):
+                # Bad input (a CortexkitError: NaN, inf or absurd values, a corrupt chunk of the source)
+                # stays bad on a rerun, so the partial store goes; another error (a full disk, a broken
+                # mount) keeps the finished chunks to resume from, unless there are none.
+                if isinstance(exc, CortexkitError) or not any(done.values()):
                     shutil.rmtree(partial, ignore_errors=True)
                     progress_path.unlink(missing_ok=True)
                 if isinstance(exc, CortexkitError):
