@@ -59,6 +59,8 @@ CASES = [
      "--compare: ridge on 'pixels' in other_run was fitted on another recording than ridge on 'pixels' in good_run"),
     ("insilico design {cfg}/good_run:pixels {cfg}/other_run:pixels --pool {store} --out {tmp}/d",
      "was fitted on another recording"),
+    ("insilico design {cfg}/good_run:pixels --pool {store} --out {tmp}/d --n 3", "ensemble disagreement needs at least two models"),
+    ("data simulate {tmp}/big.zarr --n-train 100000000", "simulating --population v1 with --n-train 100000000,"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option size=abc", "option size: Input should be a valid integer"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option test_fraction=nan", "option test_fraction: Input should be a finite number"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option bogus=1", "reader 'gold_mt' has no option(s) ['bogus']"),

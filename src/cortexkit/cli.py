@@ -12,6 +12,7 @@ show, html); ``list``.
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -120,9 +121,13 @@ def command(func=None, *, group: typer.Typer | None = None, name: str | None = N
     func.__doc__ = example_block(func.__doc__ or "")
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        out = kwargs.get("out")
+        new = isinstance(out, Path) and not out.exists()
         try:
             return func(*args, **kwargs)
         except (CortexkitError, OSError) as exc:  # bad input, or a path that cannot be read or written
+            if new and out.is_dir():  # a refused command leaves nothing new (a kill keeps it, to resume)
+                shutil.rmtree(out, ignore_errors=True)
             text = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
             error(text)
             raise typer.Exit(code=2) from None

@@ -64,7 +64,12 @@ def simulate_recording(population: str, config: BaseModel | dict | None = None) 
     a ConfigError with the estimate when it would not fit in this machine's memory."""
     if not isinstance(config, BaseModel):
         config = simulation_config(population, overrides=config or {})
-    require_memory(simulation_bytes(population, config), f"simulating --population {population} with these settings")
+    c = config.model_dump()
+    # the settings that size it, named as the command line names them
+    sizing = [f"--{k.replace('_', '-')} {c[k]}" for k in ("n_train", "n_test", "n_repeats", "n_shared", "size", "n_frames",
+                                                          "n_objects", "n_starts") if k in c and c[k] is not None]
+    require_memory(simulation_bytes(population, config),
+                   f"simulating --population {population} with {', '.join(sizing) or 'these settings'}")
     _, run = simulate.POPULATIONS[population]
     return run(config)
 
