@@ -61,6 +61,7 @@ CASES = [
      "was fitted on another recording"),
     ("insilico design {cfg}/good_run:pixels --pool {store} --out {tmp}/d --n 3", "ensemble disagreement needs at least two models"),
     ("data simulate {tmp}/big.zarr --n-train 100000000", "simulating --population v1 with --n-train 100000000,"),
+    ("data info {cfg}/truncated_stimuli.zarr", "truncated_stimuli.zarr: 'stimuli': cannot read this array"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option size=abc", "option size: Input should be a valid integer"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option test_fraction=nan", "option test_fraction: Input should be a finite number"),
     ("data convert {shared}/gold_mt_dots {tmp}/g.zarr --format gold_mt --option bogus=1", "reader 'gold_mt' has no option(s) ['bogus']"),
@@ -227,6 +228,9 @@ def setup(tmp_path_factory, small_v1):
             chunk.unlink()
         else:
             chunk.write_bytes(chunk.read_bytes()[:50])
+    copy = Path(shutil.copytree(store, tmp / "truncated_stimuli.zarr"))  # a stimuli chunk cut short
+    chunk = next(p for p in (copy / "stimuli").rglob("*") if p.is_file() and p.name != "zarr.json")
+    chunk.write_bytes(chunk.read_bytes()[:50])
     (tmp / "ok.yaml").write_text(f"data:\n  - {{path: {store}}}\n")
     (tmp / "seed.yaml").write_text(f"data:\n  - {{path: {store}}}\nseed: -1\n")
     import numpy as np

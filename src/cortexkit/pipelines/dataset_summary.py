@@ -24,6 +24,20 @@ def _read(ds, names: tuple[str, ...], store):
     return ds
 
 
+def _pixel_range(ds, store) -> str:
+    """The stimuli's smallest and largest value, read chunk by chunk: the summary covers every chunk
+    of the arrays it describes, so a missing or truncated chunk is found here, not by the next fit."""
+    if ds.attrs.get("pixels") == "none":
+        return "none"
+    try:
+        lo, hi = (float(v) for v in __import__("dask").compute(ds["stimuli"].data.min(), ds["stimuli"].data.max()))
+    except Exception as exc:
+        raise DataError(f"cannot read this array ({type(exc).__name__}: {exc})", source=str(store), variable="stimuli") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 1:
+        raise DataError(f"values span [{lo:.3g}, {hi:.3g}]; expected [0, 1]", source=str(store), variable="stimuli")
+    return f"{lo:.3g} to {hi:.3g}"
+
+
 def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
     """(property, value) rows describing a recording, as ``cortexkit data info`` prints them.
 
@@ -32,6 +46,7 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
     split-half reliability) and FEV on the test split (or why there is no ceiling), other variables.
     """
     ds = _read(data.open(store), ("stimulus_id", "split"), store)
+    pixels = _pixel_range(ds, store)
     split = ds["split"].values
     counts = data.repeat_counts(ds).values
     rows = [
@@ -40,6 +55,7 @@ def describe_dataset(store: str | os.PathLike) -> list[tuple[str, str]]:
         ("stimuli", f"{ds.sizes['stimulus']} stimuli without pixels (the source gave no images)"
          if ds.attrs.get("pixels") == "none" else f"{ds.sizes['stimulus']} {data.stimulus_kind(ds)}s, "
                     + ", ".join(f"{d}={ds.sizes[d]}" for d in ds['stimuli'].dims[1:])),
+        ("pixel values", pixels),
         ("splits", ", ".join(f"{s}: {(split == s).sum()}" for s in data.SPLITS if (split == s).any())),
         ("trials", str(ds.sizes["trial"])),
         ("responses", ", ".join(f"{d}={ds.sizes[d]}" for d in ds["responses"].dims)),
