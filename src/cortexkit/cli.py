@@ -20,7 +20,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 from pydantic import Field
-from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from cortexkit import __version__
 from cortexkit.config import (Address, Count, Device, Fraction, Names, NonNegative, OpenProbability, Pixels, Positive,
@@ -32,6 +32,19 @@ from cortexkit.terminal import (SUMMARY_HEADERS, console, err_console, error, ex
 class Group(TyperGroup):
     """The command tree: a usage error (an option missing, of the wrong type or out of range) ends
     like every other bad input, in one line on stderr naming the command and the option, exit 2."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # --version: a flag, shown without a value type
+            if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+                param.metavar = ""
+
+    def get_help_option(self, ctx):
+        """--help, shown without a value type."""
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Run the command line (see the class)."""
@@ -58,7 +71,26 @@ class Group(TyperGroup):
 
 
 class Command(TyperCommand):
-    """A command that refuses an option given twice (the last one would silently win)."""
+    """A command that refuses an option given twice (the last one would silently win), and whose help
+    shows no type noise: flags show no value, repeatable ``key=value`` options say so."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperOption) and param.metavar is None:
+                if param.is_flag:
+                    param.metavar = ""
+                elif param.multiple:
+                    param.metavar = "KEY=VALUE"
+            elif isinstance(param, TyperArgument) and param.nargs != 1:  # the name says it: no list[...] type
+                param.display_type_rich = lambda ctx: None
+
+    def get_help_option(self, ctx):
+        """--help, shown without a value type."""
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
 
     def parse_args(self, ctx, args):
         """Check for repeated options, then parse as usual."""
@@ -109,7 +141,7 @@ data_app = _group("data", "Data in: simulate a recording with ground truth, conv
 compare_app = _group("compare", "Compare two models unit by unit, representations (CKA/RSA), or two brain regions.", ANALYSES)
 decode_app = _group("decode", "Decode from responses: reconstruct the stimuli, or decode a stimulus parameter.", ANALYSES)
 insilico_app = _group("insilico", "In-silico experiments on a fitted model: most exciting inputs, tuning, experiment design.", ANALYSES)
-analyze_app = _group("analyze", "The seed papers' analyses: variance partitioning, width sweep, time delays, linear probe, ablations, self-motion, subject alignment.", ANALYSES)
+analyze_app = _group("analyze", "What explains the responses: variance partitioning between feature spaces, network width, response delays, linear probes, ablations, self-motion decoding, aligning a new subject to a shared decoder.", ANALYSES)
 bench_app = _group("bench", "Benchmarks: every model on every benchmark as resumable cells; tables and a site.", BENCHMARKS)
 
 
@@ -217,7 +249,7 @@ def analyze_alignment(shared: list[Path] = Arg(..., help="Zarr stores of the sub
                       permutations: int = Typed(1000, Draws, help="candidate shuffles for the 2-way p-values"),
                       repeats: int = Typed(1, Positive, help="repeats with other model seeds and data subsets (the summary uses their mean)"),
                       seed: int = Typed(0, Seed)):
-    """MindEye2's data-efficiency question: a new subject aligned to a decoder shared by other subjects (only its
+    """How much data a new subject needs: the subject aligned to a decoder shared by other subjects (only its
     linear adapter trained) against a decoder of its own, with growing shares of its training images, and against the
     pooled decoder fitted on everyone's data.
 
@@ -813,7 +845,7 @@ BENCH_STORE = Opt(Path("runs/bench"), "--out", help="the results store (a folder
 
 
 @command(group=bench_app, name="run")
-def bench_run(names: Optional[list[str]] = Arg(None, metavar="[BENCHMARK]...", help="benchmark names (default all; `cortexkit list benchmarks`)"),
+def bench_run(names: Optional[list[str]] = Arg(None, metavar="BENCHMARK", help="benchmark names (default all; `cortexkit list benchmarks`)"),
               models: OStr = Typed(None, Names, help="comma-separated model names or .yaml paths, or 'all' (default: each benchmark's own)"),
               recordings: OStr = Typed(None, Names, help="comma-separated recordings of the one benchmark named"),
               data_root: Path = Opt(Path("../shared/data"), help="folder holding the benchmarks' source data"),

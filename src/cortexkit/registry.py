@@ -65,7 +65,15 @@ class Registry(dict):
         its docstring (the listings of ``cortexkit list``)."""
         entry = self.lookup(name)
         text = getattr(entry, "summary", None) or (getattr(entry, "func", entry).__doc__ or "")
-        return " ".join(text.strip().split("\n\n")[0].split())
+        return plain_text(" ".join(text.strip().split("\n\n")[0].split()))
+
+
+def plain_text(text: str) -> str:
+    """Docstring markup as plain words: ``code`` and :role:`~a.b.Name` become code and Name."""
+    import re
+
+    text = re.sub(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+?)`", r"\1", text)  # :meth:`~pkg.Class.method` -> method
+    return text.replace("``", "")
 
 
 def is_user_reference(name: str) -> bool:

@@ -55,7 +55,7 @@ class DeconvNet(nn.Module):
 
 @DECODERS.register("cnn")
 class CNNDecoder(Decoder):
-    """Responses -> pixels through a deconvolutional network trained end to end (see the module docstring).
+    """Responses -> pixels through a deconvolutional network trained end to end.
 
     Parameters
     ----------

@@ -85,7 +85,7 @@ def clip_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Ten
 
 @DECODERS.register("mindeye")
 class MindEyeDecoder(Decoder):
-    """Contrastive MLP + diffusion prior + generator + best-of-N (see the module docstring).
+    """Contrastive MLP + diffusion prior + generator + best-of-N, MindEye-style.
 
     Parameters
     ----------

@@ -240,7 +240,7 @@ class TorchExtractor(FeatureExtractor):
 @EXTRACTORS.register("alexnet", arch="alexnet")
 @EXTRACTORS.register("vgg16", arch="vgg16")
 @EXTRACTORS.register("efficientnet_lite0", arch="efficientnet_lite0")
-class PretrainedCNN(TorchExtractor):
+class PretrainedCNN(TorchExtractor):  # each registration's own line in `cortexkit list features`: see below
     """An ImageNet CNN (or its untrained twin) as a multi-layer feature extractor.
 
     Parameters
@@ -291,3 +291,10 @@ class PretrainedCNN(TorchExtractor):
         names = self.layer_list()
         net = build(self.arch, self.weights, seed=self.seed)
         return net, [arch.layers[n] for n in names], names, (arch.mean, arch.std)
+
+
+# One line each in `cortexkit list features` (the class docstring describes all three).
+for _name, _line in (("alexnet", "ImageNet AlexNet (offline weights; weights: random for its untrained twin): layers conv1-conv5."),
+                     ("vgg16", "ImageNet VGG16 (offline weights; weights: random for its untrained twin): layers conv1_1-conv5_3."),
+                     ("efficientnet_lite0", "ImageNet EfficientNet-lite0 (offline weights; weights: random for its untrained twin): stage1-stage7, head, logits.")):
+    EXTRACTORS[_name].summary = _line

@@ -67,7 +67,7 @@ def _build(source: str, args: dict):
 
 @EXTRACTORS.register("user")
 class UserModel(TorchExtractor):
-    """A model from your own code (see the module docstring for the contract).
+    """A model from your own code: path/to/file.py:Name or package.module:Name.
 
     Parameters
     ----------

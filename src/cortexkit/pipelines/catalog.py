@@ -16,9 +16,34 @@ from cortexkit.features.library import catalogue
 NOUNS = ("formats", "features", "decoders", "cores", "readouts")
 
 
+def readable(value) -> str:
+    """A parameter value as a person reads it: short numbers, ranges for long number lists, plain
+    words for strings, booleans and None (never a Python repr)."""
+    import numbers
+
+    import numpy as np
+
+    if value is None:
+        return "none"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, numbers.Number):
+        return f"{float(value):.3g}" if isinstance(value, (float, np.floating)) else str(int(value))
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {readable(v)}" for k, v in value.items()) + "}" if value else "none"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = list(value)
+        if len(items) > 4 and all(isinstance(v, numbers.Number) and not isinstance(v, bool) for v in items):
+            return f"{len(items)} values {readable(min(items))}..{readable(max(items))}"
+        return ", ".join(readable(v) for v in items) if items else "none"
+    return type(value).__name__
+
+
 def _params(obj) -> str:
     try:
-        return ", ".join(f"{k}={v!r}" for k, v in obj().get_params(deep=False).items())
+        return "; ".join(f"{k}: {readable(v)}" for k, v in obj().get_params(deep=False).items())
     except Exception:  # plugins that are not scikit-learn-style estimators (torch modules)
         return ""
 
@@ -32,7 +57,7 @@ def catalog(noun: str) -> list[tuple[str, pd.DataFrame]]:
                  pd.DataFrame(rows, columns=["format", "what", "options", "example"]))]
     if noun == "features":
         rows = [(name, EXTRACTORS.summary(name), _params(EXTRACTORS[name])) for name in sorted(EXTRACTORS)]
-        library = [(r["name"], "yes" if r["installed"] else 'no (pip install "cortexkit[zoo]")', r["weights"], r["where"])
+        library = [(r["name"], "yes" if r["installed"] else "no (make extras installs it)", r["weights"], r["where"])
                    for r in catalogue()]
         return [("feature spaces (`--features NAME`, parameters with `-p key=value`)",
                  pd.DataFrame(rows, columns=["name", "what", "parameters"])),
