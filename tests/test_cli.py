@@ -201,9 +201,9 @@ def test_convert_bad_option_syntax(tmp_path):
 
 @pytest.mark.parametrize("noun, names", [
     ("formats", ["cowley2023", "allen_boc_ns118", "goris2015", "gold_mt"]),
-    # where the model libraries are absent, the listing says how to install them (brackets and all)
+    # where the model libraries are absent, the listing says how to install them (the documented route)
     ("features", ["gabor", "motion_energy", "alexnet", "timm:resnet50"]
-     + ([] if all(available(p) for p in ("torchvision", "timm", "open_clip")) else ["cortexkit[zoo]"])),
+     + ([] if all(available(p) for p in ("torchvision", "timm", "open_clip")) else ["make extras installs it"])),
     ("decoders", ["pca", "retrieval", "second_sight"]),
     ("cores", ["conv2d", "conv3d", "transformer"]),
     ("readouts", ["gaussian2d", "factorized"]),
