@@ -276,17 +276,6 @@ def load_viv1t(folder: str | os.PathLike) -> ViV1T:
         if key not in state:
             raise DataError(f"lacks key {key!r} (args.yaml lists mouse {m})", source=str(ckpt_file))
         neurons[m] = int(state[key].shape[0])
-    model = ViV1T(args, neurons)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        what = f"lacks key {missing[0]!r}" if missing else f"has an unexpected key {unexpected[0]!r}"
-        raise DataError(f"does not match args.yaml: it {what} ({len(missing)} missing, {len(unexpected)} unexpected)",
-                        source=str(ckpt_file))
-    for key, value in state.items():
-        if tuple(value.shape) != tuple(expected[key].shape):
-            raise DataError(f"key {key!r} has shape {tuple(value.shape)}; args.yaml gives {tuple(expected[key].shape)}",
-                            source=str(ckpt_file))
-    model.load_state_dict(state)
-    return model.eval()
+    from cortexkit.features.networks.weights import load_state_strictly
+
+    return load_state_strictly(ViV1T(args, neurons), state, ckpt_file, "does not match args.yaml", "args.yaml gives")

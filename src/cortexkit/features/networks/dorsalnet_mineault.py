@@ -136,17 +136,6 @@ def load_mineault_dorsalnet(path: str | os.PathLike) -> MineaultDorsalNet:
         if key.startswith("fully_connected.") or key == "conv1.weight":  # the head, and an alias of s1.conv1
             continue
         state[key] = value
-    model = MineaultDorsalNet()
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        what = f"lacks key {missing[0]!r}" if missing else f"has an unexpected key {unexpected[0]!r}"
-        raise DataError(f"is not the published DorsalNet: it {what} ({len(missing)} missing, {len(unexpected)} unexpected)",
-                        source=str(path))
-    for key, value in state.items():
-        if tuple(value.shape) != tuple(expected[key].shape):
-            raise DataError(f"key {key!r} has shape {tuple(value.shape)}; DorsalNet's is {tuple(expected[key].shape)}",
-                            source=str(path))
-    model.load_state_dict(state)
-    return model.eval()
+    from cortexkit.features.networks.weights import load_state_strictly
+
+    return load_state_strictly(MineaultDorsalNet(), state, path, "is not the published DorsalNet", "DorsalNet's is")

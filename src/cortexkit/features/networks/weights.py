@@ -134,3 +134,22 @@ def load_checkpoint(module: torch.nn.Module, path: Path, convert=None) -> None:
             raise DataError(f"parameter {k} has shape {tuple(v.shape)}, the architecture {tuple(own[k].shape)}",
                             source=str(path))
     module.load_state_dict(state, strict=False)
+
+
+def load_state_strictly(model: torch.nn.Module, state: dict, source, mismatch: str, expected: str) -> torch.nn.Module:
+    """``model`` with ``state`` loaded, every key present and of the right shape; in eval mode.
+
+    A DataError naming ``source`` and the first missing or unexpected key (``"{mismatch}: it lacks key
+    ..."``) or the first key of another shape (``"... ; {expected} (shape)"``)."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if missing or unexpected:
+        what = f"lacks key {missing[0]!r}" if missing else f"has an unexpected key {unexpected[0]!r}"
+        raise DataError(f"{mismatch}: it {what} ({len(missing)} missing, {len(unexpected)} unexpected)", source=str(source))
+    for key, value in state.items():
+        if tuple(value.shape) != tuple(own[key].shape):
+            raise DataError(f"key {key!r} has shape {tuple(value.shape)}; {expected} {tuple(own[key].shape)}",
+                            source=str(source))
+    model.load_state_dict(state)
+    return model.eval()
