@@ -318,3 +318,16 @@ def test_every_run_command_ends_with_a_report(tmp_path, small_store, shared_data
     assert "decoding per region" in out and ("double dissociation" in out)
     page = (tmp_path / "streams" / "report.html").read_text()
     assert "figures/streams.png" in page and "Encoding per region" in page
+
+
+def test_version_matches_the_package_and_the_changelog():
+    import re
+    from pathlib import Path
+
+    from cortexkit import __version__
+
+    root = Path(__file__).resolve().parents[1]
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"cortexkit {__version__}"
+    assert re.search(r'^version = "([^"]+)"', (root / "pyproject.toml").read_text(), re.M).group(1) == __version__
+    assert f"## [{__version__}] - " in (root / "CHANGELOG.md").read_text()

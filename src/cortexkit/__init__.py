@@ -11,7 +11,7 @@ The public surface is organised by flow (see the README):
 - :mod:`cortexkit.report` -- figures and the HTML report
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from cortexkit.errors import ConfigError, CortexkitError, DataError  # noqa: E402
 
