@@ -144,14 +144,10 @@ def test_a_trained_predictor_masks_units_not_recorded(sessions, tmp_path):
     assert len(results) == 14 and np.isfinite(results["pearson"]).all()
 
 
-@pytest.mark.slow  # 17 s on 2 cores (38 clips encoded, a fit and a trained core); CI runs it
-def test_stsbench_layout_with_the_release_nan_pattern_end_to_end(tmp_path):
-    """An STSBench-layout release whose neurons come from two sessions that showed overlapping sets of
-    clips (NaN elsewhere, as in the release): convert, fit, evaluate and train a video core."""
+def stsbench_release(tmp_path):
+    """An STSBench-layout release (38 clips of drifting texture, the dataset pickle) whose 8 neurons
+    come from two sessions that showed overlapping sets of clips: NaN elsewhere, as in the release."""
     import pickle
-
-    from cortexkit.encoding.predictor import PredictorConfig, SessionSpec
-    from cortexkit.pipelines.predictor import evaluate_predictor, train_predictor
 
     from ..data.readers.test_stsbench import write_video
 
@@ -182,6 +178,17 @@ def test_stsbench_layout_with_the_release_nan_pattern_end_to_end(tmp_path):
             "train_activity": activity("train", train_seen), "test_activity": activity("test", test_seen)}
     with open(tmp_path / "dorsal_stream_dataset.pickle", "wb") as fh:
         pickle.dump(blob, fh)
+    return tmp_path
+
+
+@pytest.mark.slow  # 17 s on 2 cores (38 clips encoded, a fit and a trained core); CI runs it
+def test_stsbench_layout_with_the_release_nan_pattern_end_to_end(tmp_path):
+    """An STSBench-layout release whose neurons come from two sessions that showed overlapping sets of
+    clips (NaN elsewhere, as in the release): convert, fit, evaluate and train a video core."""
+    from cortexkit.encoding.predictor import PredictorConfig, SessionSpec
+    from cortexkit.pipelines.predictor import evaluate_predictor, train_predictor
+
+    stsbench_release(tmp_path)
     store = data.convert(tmp_path, tmp_path / "sts.zarr", "stsbench", {"size": 16, "frames": 4})
     fit_run(store, tmp_path / "fit", EncodingConfig(features=[{"name": "pixels"}]), **QUIET)
     results = evaluate_run(tmp_path / "fit", **QUIET)
@@ -192,3 +199,28 @@ def test_stsbench_layout_with_the_release_nan_pattern_end_to_end(tmp_path):
     evaluate_predictor(run, tmp_path / "train")
     trained = pd.read_csv(tmp_path / "train" / "results.csv")
     assert len(trained) == 8 and np.isfinite(trained["pearson"]).all()
+
+
+@pytest.mark.slow  # 20 s on 2 cores; CI runs it
+def test_bench_run_scores_a_release_with_units_not_recorded_everywhere(tmp_path):
+    """The benchmark runner on the same release: the cell converts it, fits, scores every unit on the
+    clips it was recorded on, and its interval is defined."""
+    import json
+
+    from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark
+    from cortexkit.benchmarks.runner import run_benchmarks
+
+    (tmp_path / "data" / "sts_pooled").mkdir(parents=True)
+    stsbench_release(tmp_path / "data" / "sts_pooled")
+    model = tmp_path / "pixels-movie.yaml"
+    model.write_text("description: pixels of the clips\ntask: encoding\nstimulus: [movie]\nkind: ridge\n"
+                     "config: {features: [{name: pixels}], permutations: 0}\n")
+    bench = Benchmark(name="test-pooled", description="pooled sessions", folder="sts_pooled", format="stsbench",
+                      recordings={"pooled": {"size": 16, "frames": 4}}, models=(str(model),), stimulus="movie", citation="x")
+    BENCHMARKS.register(bench.name)(lambda: bench)
+    try:
+        run_benchmarks(tmp_path / "data", tmp_path / "out", benchmarks=["test-pooled"], log=lambda *_: None)
+    finally:
+        BENCHMARKS.pop(bench.name, None)
+    cell = json.loads(next((tmp_path / "out" / "cells" / "test-pooled").glob("*.json")).read_text())
+    assert cell["n"] == 8 and cell["score"] > 0.5 and cell["ci_low"] <= cell["score"] <= cell["ci_high"]
