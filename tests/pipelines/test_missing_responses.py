@@ -16,7 +16,7 @@ from cortexkit.pipelines.ridge.evaluate import evaluate_run
 QUIET = dict(log=lambda *_: None)
 
 
-def pool(sessions: dict) -> "xr.Dataset":
+def pool(sessions: dict):
     """Sessions with disjoint stimuli and units in one store: each unit NaN ("not recorded") on the
     trials of the other sessions, as STSBench's pooled neurons are."""
     stimuli, labels, split, stim_of_trial, blocks = [], [], [], [], []

@@ -195,6 +195,30 @@ def load_dorsalnet(path: str | os.PathLike) -> tuple[DorsalNet, dict]:
     return model.eval(), saved
 
 
+def pooled_video_features(extractor, stimuli, forward, label: str) -> dict[str, np.ndarray]:
+    """``{layer: (n_videos, channels * pool * pool)}``: each of ``extractor.layers`` of
+    ``forward(batch) -> {layer: (n, channels, frame, y, x)}`` average-pooled to ``pool`` x ``pool``
+    positions and over frames, batch by batch (frames resized to ``image_size`` first) - what the
+    DorsalNet feature spaces share."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(extractor, "model_")
+    videos = check_gray_videos(stimuli)
+    if videos.shape[1:] != extractor.input_shape_:
+        raise DataError(f"videos have shape {videos.shape[1:]}; fitted on {extractor.input_shape_}", variable="stimuli")
+    out = {name: [] for name in extractor.layers}
+    size, step = extractor.image_size, extractor.batch_size
+    for start in track(range(0, len(videos), step), f"{label}: batches of {step} of {len(videos)} videos"):
+        v = videos[start:start + step]
+        v = resize(v, int(size), gray_ndim=4) if size else v
+        with torch.no_grad():
+            maps = forward(v)
+        for name in extractor.layers:
+            pooled = nn.functional.adaptive_avg_pool3d(maps[name], (1, extractor.pool, extractor.pool))
+            out[name].append(pooled.flatten(1).float().cpu().numpy())
+    return {name: np.concatenate(v) for name, v in out.items()}
+
+
 @EXTRACTORS.register("dorsalnet")
 class DorsalNetFeatures(FeatureExtractor):
     """Activations of DorsalNet's stages for videos, pooled to ``pool`` x ``pool`` positions and
@@ -263,23 +287,8 @@ class DorsalNetFeatures(FeatureExtractor):
 
     def extract(self, stimuli) -> dict[str, np.ndarray]:
         """``{stage: (n_videos, channels * pool * pool)}`` of videos (n, frame, y, x[, channel])."""
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self, "model_")
-        videos = check_gray_videos(stimuli)
-        if videos.shape[1:] != self.input_shape_:
-            raise DataError(f"videos have shape {videos.shape[1:]}; fitted on {self.input_shape_}", variable="stimuli")
-        out = {name: [] for name in self.layers}
-        for start in track(range(0, len(videos), self.batch_size), f"dorsalnet: batches of {self.batch_size} of {len(videos)} videos"):
-            v = videos[start:start + self.batch_size]
-            v = resize(v, int(self.image_size), gray_ndim=4) if self.image_size else v
-            x = torch.from_numpy(np.ascontiguousarray(v - 0.5))[:, None].to(self.device)
-            with torch.no_grad():
-                stages = self.model_.stages(x)
-            for name in self.layers:
-                pooled = nn.functional.adaptive_avg_pool3d(stages[name], (1, self.pool, self.pool))
-                out[name].append(pooled.flatten(1).float().cpu().numpy())
-        return {name: np.concatenate(v) for name, v in out.items()}
+        return pooled_video_features(self, stimuli, lambda v: self.model_.stages(
+            torch.from_numpy(np.ascontiguousarray(v - 0.5))[:, None].to(self.device)), "dorsalnet")
 
     def transform(self, stimuli) -> np.ndarray:
         """Every chosen stage's features side by side (n_videos, n_features)."""

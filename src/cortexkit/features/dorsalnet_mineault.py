@@ -17,14 +17,12 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
-from torch import nn
 
-from cortexkit._progress import track
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError
 from cortexkit.features.base import FeatureExtractor, check_gray_videos
+from cortexkit.features.dorsalnet import pooled_video_features
 from cortexkit.features.networks.dorsalnet_mineault import BLOCKS, load_mineault_dorsalnet, normalize
 from cortexkit.features.registry import EXTRACTORS
-from cortexkit.image import resize
 
 
 @EXTRACTORS.register("dorsalnet_mineault")
@@ -84,24 +82,9 @@ class MineaultDorsalNetFeatures(FeatureExtractor):
 
     def extract(self, stimuli) -> dict[str, np.ndarray]:
         """``{block: (n_videos, channels * pool * pool)}`` of videos (n, frame, y, x[, channel])."""
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self, "model_")
-        videos = check_gray_videos(stimuli)
-        if videos.shape[1:] != self.input_shape_:
-            raise DataError(f"videos have shape {videos.shape[1:]}; fitted on {self.input_shape_}", variable="stimuli")
         deepest = max(self.layers, key=BLOCKS.index)
-        out = {name: [] for name in self.layers}
-        for start in track(range(0, len(videos), self.batch_size), f"dorsalnet_mineault: batches of {self.batch_size}"):
-            v = videos[start:start + self.batch_size]
-            v = resize(v, int(self.image_size), gray_ndim=4) if self.image_size else v
-            x = normalize(torch.from_numpy(np.ascontiguousarray(v))).to(self.device)
-            with torch.no_grad():
-                blocks = self.model_.blocks(x, upto=deepest)
-            for name in self.layers:
-                pooled = nn.functional.adaptive_avg_pool3d(blocks[name], (1, self.pool, self.pool))
-                out[name].append(pooled.flatten(1).float().cpu().numpy())
-        return {name: np.concatenate(v) for name, v in out.items()}
+        return pooled_video_features(self, stimuli, lambda v: self.model_.blocks(
+            normalize(torch.from_numpy(np.ascontiguousarray(v))).to(self.device), upto=deepest), "dorsalnet_mineault")
 
     def transform(self, stimuli) -> np.ndarray:
         """Every chosen block's features side by side (n_videos, n_features)."""

@@ -13,7 +13,6 @@ A new reader fails :func:`test_every_reader_has_a_source_here` until it gets a s
 from __future__ import annotations
 
 import json
-import zipfile
 
 import numpy as np
 import pandas as pd
