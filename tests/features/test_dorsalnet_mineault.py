@@ -5,7 +5,6 @@ The reference folder is ``$CORTEXKIT_REFERENCE_DORSALNET`` when set (any folder 
 ``../shared/data/dorsalnet_mineault2021``."""
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -87,4 +86,3 @@ def test_wrong_files_and_settings_are_one_line(reference, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(DataError, match="junk.pt: cannot read the checkpoint"):
         load_mineault_dorsalnet(tmp_path / "junk.pt")
-    shutil.rmtree(tmp_path)
