@@ -415,7 +415,8 @@ def train(config: OPath = Arg(None, help="YAML with PredictorConfig fields"), ou
           trials: int = Typed(20, Positive, help="--search: trials to complete (resumed searches count the finished ones)"),
           sampler: str = Typed("tpe", Literal["tpe", "grid"], help="--search: tpe (seeded) or grid (every dimension a list of choices)"),
           from_checkpoint: OPath = Opt(None, help="a published checkpoint to make into a run instead of training (with --format and --data)"),
-          format: OStr = Typed(None, Literal["stsbench"], help="--from-checkpoint: the checkpoint's layout (stsbench)")):
+          format: OStr = Typed(None, Literal["stsbench", "viv1t"], help="--from-checkpoint: the checkpoint's layout (stsbench file or viv1t run folder)"),
+          skip_frames: OInt = Typed(None, Count, help="--from-checkpoint viv1t: leading frames of each trial left out of the scores (default 50)")):
     """Train a core + per-session readouts end to end (resumable), score the test split, write the report; or with
     --search, search its hyperparameters on the validation stimuli (resumable) and write the best config.
 
@@ -426,13 +427,17 @@ def train(config: OPath = Arg(None, help="YAML with PredictorConfig fields"), ou
     Example: cortexkit train configs/v1_conv2d.yaml --out runs/v1_search --data v1.zarr --search configs/spaces/predictor.yaml --trials 20
 
     Example: cortexkit train --from-checkpoint dorsal_stream_dorsalnet_64_res1.pth --format stsbench --data sts.zarr --out runs/sts
+
+    Example: cortexkit train --from-checkpoint ViV1T/runs/viv1t_001 --format viv1t --data A=sensorium_A.zarr --out runs/viv1t_A
     """
     from cortexkit import pipelines, report
 
     if from_checkpoint is not None:
         if config is not None or search is not None or not format or not data or "," in data:
-            raise ConfigError("--from-checkpoint takes --format, --data (one store) and --out, and no CONFIG or --search")
-        summary = pipelines.checkpoint_run(from_checkpoint, format, data, out, device=device or "cpu", log=log)
+            raise ConfigError("--from-checkpoint takes --format, --data (one store: PATH or KEY=PATH) and --out, and no CONFIG or --search")
+        key, _, store = data.rpartition("=") if "=" in data else (None, "", data)
+        summary = pipelines.checkpoint_run(from_checkpoint, format, store, out, key=key or None, device=device or "cpu",
+                                           skip_frames=skip_frames, log=log)
         show(summary, SUMMARY, SUMMARY_HEADERS)
         console.print(f"report: {report.write_predictor_report(out)}", highlight=False)
         return

@@ -43,10 +43,15 @@ from cortexkit.errors import ConfigError, DataError
 SUPPORTED = {"core": "vivit", "core_behavior_mode": 2, "core_patch_mode": 0, "core_parallel_attention": True,
              "core_norm_qk": False, "core_ff_activation": "gelu", "readout": "gaussian2d", "readout_grid_mode": 1,
              "shifter_mode": 1, "modulator_mode": 0}
+# The released models' mice and the Sensorium 2023 recordings they stand for (the folder names of the
+# release start with these): a store converted from one of these folders finds its mouse by itself.
+RELEASED_MICE = {"A": "dynamic29156-11-10", "B": "dynamic29228-2-10", "C": "dynamic29234-6-9", "D": "dynamic29513-3-5",
+                 "E": "dynamic29514-2-9", "F": "dynamic29515-10-12", "G": "dynamic29623-4-9", "H": "dynamic29647-19-8",
+                 "I": "dynamic29712-5-9", "J": "dynamic29755-2-8"}
 OUTPUTS = {0: lambda x: F.elu(x) + 1.0, 1: torch.exp}  # output_mode: 0 ELU + 1, 1 exponential
 
 
-def _grid(patches: int) -> tuple[int, int]:
+def grid_shape(patches: int) -> tuple[int, int]:
     """(H', W'): H' the largest divisor of ``patches`` <= ceil(sqrt(patches))."""
     h = max(d for d in range(1, math.ceil(math.sqrt(patches)) + 1) if patches % d == 0)
     return h, patches // h
@@ -152,7 +157,7 @@ class ViViT(nn.Module):
         tokens = self.spatial_transformer(tokens.reshape(b * t, p, e)).reshape(b, t, p, e)
         tokens = tokens.transpose(1, 2).reshape(b * p, t, e)
         tokens = self.temporal_transformer(tokens).reshape(b, p, t, e).transpose(1, 2)
-        h, w = _grid(p)
+        h, w = grid_shape(p)
         return tokens.permute(0, 3, 1, 2).reshape(b, e, t, h, w).float()
 
 
@@ -241,6 +246,22 @@ class ViV1T(nn.Module):
 def load_viv1t(folder: str | os.PathLike) -> ViV1T:
     """A ViV1T checkpoint folder (``args.yaml`` and ``ckpt/model_state.pt``, as the original training
     writes them) as a :class:`ViV1T` in eval mode. Errors name the file and the key."""
+    args, state, neurons = read_viv1t(folder)
+    return load_weights(ViV1T(args, neurons), state, folder)
+
+
+def load_weights(model: ViV1T, state: dict, folder: str | os.PathLike) -> ViV1T:
+    """``state`` (a checkpoint's ``model`` entry) into ``model``, every key and shape checked, in eval mode."""
+    from cortexkit.features.networks.weights import load_state_strictly
+
+    return load_state_strictly(model, state, Path(folder) / "ckpt" / "model_state.pt", "does not match args.yaml",
+                               "args.yaml gives")
+
+
+def read_viv1t(folder: str | os.PathLike) -> tuple[dict, dict, dict[str, int]]:
+    """``(args, state, {mouse: neurons})`` of a ViV1T checkpoint folder: the arguments of
+    ``args.yaml`` (options outside the released configuration refused by name), the ``model`` state
+    dict of ``ckpt/model_state.pt`` and each mouse's neuron count (its readout's bias)."""
     import yaml
 
     folder = Path(folder)
@@ -270,12 +291,12 @@ def load_viv1t(folder: str | os.PathLike) -> ViV1T:
     if not isinstance(state, dict):
         raise DataError("has no 'model' state dict (the original Scheduler.save_checkpoint writes one)", source=str(ckpt_file))
     mice = [str(m) for m in args.get("mouse_ids") or []]
+    if not mice:
+        raise DataError("lists no mouse_ids", source=str(args_file))
     neurons = {}
     for m in mice:
         key = f"readouts.{m}.bias"
         if key not in state:
             raise DataError(f"lacks key {key!r} (args.yaml lists mouse {m})", source=str(ckpt_file))
         neurons[m] = int(state[key].shape[0])
-    from cortexkit.features.networks.weights import load_state_strictly
-
-    return load_state_strictly(ViV1T(args, neurons), state, ckpt_file, "does not match args.yaml", "args.yaml gives")
+    return args, state, neurons

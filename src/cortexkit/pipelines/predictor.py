@@ -53,6 +53,9 @@ def _distributed() -> tuple[int, int]:
 
 def train_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=print, stop_after: int | None = None) -> PredictorRun:
     """Train (or resume) a predictor run into ``out``; returns the run with the trained model."""
+    if config.core.get("kind") == "viv1t":
+        raise ConfigError("a viv1t core is a released ViV1T made into a run (cortexkit train --from-checkpoint DIR "
+                          "--format viv1t); training or fine-tuning it here is not implemented")
     out = check_output(out)
     rank, world = _distributed()
     if config.ensemble > 1:

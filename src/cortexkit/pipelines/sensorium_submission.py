@@ -4,7 +4,8 @@ The competition scores predictions for the trials of its test tiers (``live_test
 ``final_test_main``, ``live_test_bonus``, ``final_test_bonus``), whose responses were withheld, so
 they are not in a converted store: their videos, behaviour and pupil positions are read from the
 mouse folder itself and prepared exactly as the run's training data (the store's frame count and
-size, the config's grayscale and resizing, behaviour standardised with the store's statistics).
+size, the config's grayscale and resizing, behaviour standardised with the store's statistics, or
+left raw for a loaded ViV1T, which scales it with its own).
 One parquet file per tier, named as the starter kit names it
 (``predictions_file_{tier}_{track}_track.parquet.brotli``, e.g.
 ``predictions_file_live_test_main_main_track.parquet.brotli``; brotli-compressed): a row per trial with
@@ -24,7 +25,7 @@ import torch
 from cortexkit._atomic import atomic_path
 from cortexkit.data.readers._common import load_npy
 from cortexkit.data.readers.sensorium2023 import video_duration
-from cortexkit.encoding.predictor.training import core_input, standardiser, trial_variable
+from cortexkit.encoding.predictor.training import core_input, raw_behaviour, standardiser, trial_variable
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.image import resize
 
@@ -56,7 +57,10 @@ def session_predictions(run, key: str, folder: str | os.PathLike, tier: str, ski
     steps = sess.responses.shape[2]
     # behaviour standardised as in training, with the store's statistics
     stats = {name: trial_variable(ds, name, folder) for name in ("behavior", "pupil_center")}
-    std_behavior, std_pupil = (None if stats[n] is None else standardiser(stats[n]) for n in ("behavior", "pupil_center"))
+    def scaler(arr):  # a loaded ViV1T scales them itself, with its training statistics
+        return (lambda a: np.asarray(a, np.float32)) if raw_behaviour(run.config) else standardiser(arr)
+
+    std_behavior, std_pupil = (None if stats[n] is None else scaler(stats[n]) for n in ("behavior", "pupil_center"))
     rows = []
     device = run.device
     for t in trials:

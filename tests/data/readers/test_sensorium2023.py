@@ -9,8 +9,10 @@ read = get_reader("sensorium2023").read
 H, W, T, N = 6, 10, 20, 4
 
 
-def make_mouse(root, tiers, durations, seed=0, repeat_of=None):
-    """A Sensorium 2023 mouse folder in the release layout (tiny frames, 20 time points)."""
+def make_mouse(root, tiers, durations, seed=0, repeat_of=None, shape=(H, W, T), neurons=N):
+    """A Sensorium 2023 mouse folder in the release layout (default: tiny frames, 20 time points)."""
+    H, W, T = shape  # noqa: N806 - the module's sizes, replaceable
+    N = neurons  # noqa: N806
     rng = np.random.default_rng(seed)
     for d in ("videos", "responses", "behavior", "pupil_center"):
         (root / "data" / d).mkdir(parents=True)

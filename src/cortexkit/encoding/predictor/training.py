@@ -88,10 +88,17 @@ def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
     if (config.shifter and pupil is None) or (config.modulator and behavior is None):
         raise DataError("the shifter needs 'pupil_center' and the modulator 'behavior' in the store",
                         source=spec.path)
-    for arr in (behavior, pupil):
-        if arr is not None:
-            arr[...] = standardiser(arr)(arr)
+    if not raw_behaviour(config):
+        for arr in (behavior, pupil):
+            if arr is not None:
+                arr[...] = standardiser(arr)(arr)
     return Session(spec.data_key, _stimulus_tensor(ds, config), stim_index, responses, behavior, pupil, trials, ds)
+
+
+def raw_behaviour(config: PredictorConfig) -> bool:
+    """Whether the model scales behaviour and pupil position itself (a loaded ViV1T, with its own
+    statistics), so that they reach it as the store holds them."""
+    return config.core.get("kind") == "viv1t"
 
 
 def standardiser(arr: np.ndarray):
@@ -127,6 +134,23 @@ def _extras(sess: Session, idx: np.ndarray, time: int | None, device):
     return out
 
 
+def _by_trial_length(model, sess: Session, idx: np.ndarray, x: torch.Tensor, t: int, device) -> torch.Tensor:
+    """Predictions of a model that attends over whole clips: the trials of each length together, each
+    cut at its last recorded frame (the padding after a trial's end never reaches the network), NaN after."""
+    seen = np.isfinite(sess.responses[idx]).any(1)  # (trial, frame)
+    lengths = np.where(seen.any(1), seen.shape[1] - np.argmax(seen[:, ::-1], axis=1), t)
+    extras = _extras(sess, idx, t, device)
+    out = None
+    for length in np.unique(lengths):
+        rows = np.flatnonzero(lengths == length)
+        part = model(x[rows, :, :length], sess.key, time_resolved=True,
+                     **{k: v[rows, :length] for k, v in extras.items()})
+        if out is None:
+            out = part.new_full((len(idx), part.shape[1], t), float("nan"))
+        out[torch.from_numpy(rows).to(out.device), :, :length] = part
+    return out
+
+
 def _loss_terms(pred: torch.Tensor, y: torch.Tensor, skip: int, kind: str) -> torch.Tensor:
     if pred.ndim == 3:
         pred, y = pred[..., skip:], y[..., skip:]
@@ -157,6 +181,12 @@ class PredictorRun:
         if len(shapes) > 1:
             raise DataError(f"sessions have different stimulus shapes {sorted(shapes)}; set image_size", variable="stimuli")
         self.device = torch.device(config.device)
+        if config.core.get("kind") == "viv1t":  # a released ViV1T: its own network, statistics and readouts
+            from cortexkit.encoding.predictor import viv1t
+
+            model, self.map_size = viv1t.build(config, self.sessions)
+            self.model = model.to(self.device)
+            return
         core_cfg = dict(config.core)
         if core_cfg.get("kind", "conv2d") != "transfer":
             core_cfg.setdefault("in_channels", first.stimuli.shape[1])
@@ -190,6 +220,8 @@ class PredictorRun:
         t = self.time_steps(sess)
         if t is not None and x.ndim == 5:
             x = x[:, :, :t]
+        if t is not None and getattr(getattr(model, "module", model), "whole_trials", False):
+            return _by_trial_length(model, sess, idx, x, t, self.device)
         pred = model(x, sess.key, time_resolved=t is not None, **_extras(sess, idx, t, self.device))
         if t is not None and pred.shape[-1] != t:
             raise DataError(f"the core gives {pred.shape[-1]} time steps but responses have {t}", variable="responses")
