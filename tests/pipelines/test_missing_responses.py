@@ -144,8 +144,8 @@ def test_a_trained_predictor_masks_units_not_recorded(sessions, tmp_path):
     assert len(results) == 14 and np.isfinite(results["pearson"]).all()
 
 
-def stsbench_release(tmp_path):
-    """An STSBench-layout release (38 clips of drifting texture, the dataset pickle) whose 8 neurons
+def stsbench_release(tmp_path, neurons=8, frames=5):
+    """An STSBench-layout release (38 clips of drifting texture, the dataset pickle) whose ``neurons``
     come from two sessions that showed overlapping sets of clips: NaN elsewhere, as in the release."""
     import pickle
 
@@ -157,23 +157,25 @@ def stsbench_release(tmp_path):
     (tmp_path / "dorsal_stream").mkdir()
     for n, level in levels.items():  # a drifting random texture per clip, its mean level the neurons' drive
         texture = rng.integers(0, 100, (272, 440, 3))
-        frames = np.stack([texture[:, 4 * k : 4 * k + 416] + level for k in range(5)]).astype(np.uint8)
-        write_video(tmp_path / "dorsal_stream" / f"{n}.mp4", frames)
-    gain = rng.uniform(0.5, 2.0, 8)
+        clip = np.stack([texture[:, 3 * k : 3 * k + 416] + level for k in range(frames)]).astype(np.uint8)
+        write_video(tmp_path / "dorsal_stream" / f"{n}.mp4", clip)
+    gain = rng.uniform(0.5, 2.0, neurons)
 
     def activity(split, recorded):
         level = np.array([levels[n] for n in names[split]], dtype=float)[:, None]
-        out = level / 50 * gain + 0.3 * rng.standard_normal((len(level), 8))
+        out = level / 50 * gain + 0.3 * rng.standard_normal((len(level), neurons))
         out[~recorded] = np.nan
         return out
 
-    # session 1 (neurons 0-3) saw train clips 0-19 and test clips 0-5; session 2 (4-7) clips 10-29 and test 2-7
-    train_seen = np.zeros((30, 8), bool)
-    train_seen[:20, :4] = True
-    train_seen[10:, 4:] = True
-    test_seen = np.zeros((8, 8), bool)
-    test_seen[:6, :4] = True
-    test_seen[2:, 4:] = True
+    # session 1 (the first half of the neurons) saw train clips 0-19 and test clips 0-5; session 2
+    # (the others) clips 10-29 and test 2-7
+    half = neurons // 2
+    train_seen = np.zeros((30, neurons), bool)
+    train_seen[:20, :half] = True
+    train_seen[10:, half:] = True
+    test_seen = np.zeros((8, neurons), bool)
+    test_seen[:6, :half] = True
+    test_seen[2:, half:] = True
     blob = {"train_stimuli": np.array(names["train"]), "test_stimuli": np.array(names["test"]),
             "train_activity": activity("train", train_seen), "test_activity": activity("test", test_seen)}
     with open(tmp_path / "dorsal_stream_dataset.pickle", "wb") as fh:

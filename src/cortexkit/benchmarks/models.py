@@ -5,7 +5,7 @@ A model file holds::
     description: one line for the model page
     task: encoding | decoding | reconstruction
     stimulus: [image, movie]          # the kinds it runs on
-    kind: ridge | trained | reconstruction | parameter_decoding
+    kind: ridge | trained | published | reconstruction | parameter_decoding
     members: [alexnet, gabor-energy]  # ridge: other models whose feature spaces it fits too
     config: {...}                     # the pipeline's config (see below)
     output: alexnet.conv3             # ridge: which fitted model it is
@@ -13,7 +13,10 @@ A model file holds::
 ``config`` is an :class:`~cortexkit.pipelines.EncodingConfig` (ridge; with ``stack:`` a stacked
 model, whose components are usually its ``members``' models), a
 :class:`~cortexkit.pipelines.PredictorConfig` without ``data`` (trained: one core over all
-recordings of the benchmark, a readout per recording), ``{decoder: DecoderSpec, image_size}``
+recordings of the benchmark, a readout per recording), ``{checkpoint: PATH, format: stsbench | viv1t,
+skip_frames}`` (published: a released checkpoint made into a run on each recording, as ``cortexkit
+train --from-checkpoint`` does; a relative path is read from the model file's folder, and the
+checkpoint's content is part of the cell's fingerprint), ``{decoder: DecoderSpec, image_size}``
 (reconstruction) or ``{method, C, n_permutations}`` (parameter decoding; label shuffles of the
 p-value, default 200).
 
@@ -36,7 +39,7 @@ from cortexkit.errors import ConfigError
 from cortexkit.pipelines import DECODING_METHODS, STACKED, DecoderSpec, EncodingConfig, PredictorConfig, model_names
 
 MODELS_FOLDER = Path(__file__).parent / "models"
-KINDS = {"ridge": "encoding", "trained": "encoding", "reconstruction": "reconstruction",
+KINDS = {"ridge": "encoding", "trained": "encoding", "published": "encoding", "reconstruction": "reconstruction",
          "parameter_decoding": "decoding"}
 
 
@@ -49,7 +52,7 @@ class ModelSpec(BaseModel):
     description: str
     task: Literal["encoding", "decoding", "reconstruction"]
     stimulus: list[Literal["image", "movie"]]
-    kind: Literal["ridge", "trained", "reconstruction", "parameter_decoding"]
+    kind: Literal["ridge", "trained", "published", "reconstruction", "parameter_decoding"]
     members: list[str] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
     output: str | None = None
@@ -67,6 +70,13 @@ class ModelSpec(BaseModel):
             if "data" in self.config:
                 raise ValueError("config must not name data: the benchmark's recordings are the data")
             self.training([{"path": "x.zarr", "key": "x"}])
+        elif self.kind == "published":
+            from cortexkit.pipelines.published import CHECKPOINT_FORMATS
+
+            if set(self.config) - {"checkpoint", "format", "skip_frames"} or "checkpoint" not in self.config:
+                raise ValueError(f"config takes checkpoint, format and skip_frames, got {sorted(self.config)}")
+            if self.config.get("format") not in CHECKPOINT_FORMATS:
+                raise ValueError(f"format must be one of {list(CHECKPOINT_FORMATS)}, got {self.config.get('format')!r}")
         elif self.kind == "reconstruction":
             DecoderSpec.model_validate(self.config.get("decoder", {}))
             if set(self.config) - {"decoder", "image_size"}:
@@ -115,6 +125,11 @@ class ModelSpec(BaseModel):
         """The trained predictor's config with ``data`` (one store per recording)."""
         return PredictorConfig.model_validate({**self.config, "data": data})
 
+    def checkpoint(self) -> Path:
+        """A published model's checkpoint (file or folder), a relative path read from the model file's folder."""
+        path = Path(str(self.config["checkpoint"])).expanduser()
+        return path if path.is_absolute() or not self.source else Path(self.source).parent / path
+
     def runs_on(self, bench) -> bool:
         """Whether the model applies to benchmark ``bench`` (task and stimulus kind)."""
         return self.task == bench.task and bench.stimulus in self.stimulus
@@ -122,8 +137,27 @@ class ModelSpec(BaseModel):
     def definition(self) -> dict:
         """What the model's numbers depend on (part of every cell's fingerprint): for ridge models the
         resolved config, so that a change in a member changes the model."""
-        config = self.encoding().model_dump() if self.kind == "ridge" else self.config
+        config = self.encoding().model_dump() if self.kind == "ridge" else dict(self.config)
+        if self.kind == "published":  # the weights, not where they lie: a replaced checkpoint reruns the cells
+            config["checkpoint"] = _content_hash(self.checkpoint())
         return {"name": self.name, "task": self.task, "kind": self.kind, "config": config, "output": self.output}
+
+
+def _content_hash(path: Path) -> str:
+    """SHA-256 of a checkpoint file's bytes, or over every file of a checkpoint folder (its path in the folder, then its bytes)."""
+    import hashlib
+
+    if not path.exists():
+        raise ConfigError(f"{path}: missing (the published model's checkpoint)")
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        if f != path:
+            digest.update(str(f.relative_to(path)).encode())
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 _resolving: set[str] = set()  # member files being read: a model that is its own member is an error

@@ -2,10 +2,10 @@
 items, arrays)`` (see :mod:`cortexkit.benchmarks.cells` for what they hold)."""
 
 from cortexkit.benchmarks.tasks.decoding import decoding_cell
-from cortexkit.benchmarks.tasks.encoding import ridge_cell, trained_cell
+from cortexkit.benchmarks.tasks.encoding import published_cell, ridge_cell, trained_cell
 from cortexkit.benchmarks.tasks.reconstruction import reconstruction_cell
 
-RUNNERS = {"ridge": ridge_cell, "trained": trained_cell, "reconstruction": reconstruction_cell,
+RUNNERS = {"ridge": ridge_cell, "trained": trained_cell, "published": published_cell, "reconstruction": reconstruction_cell,
            "parameter_decoding": decoding_cell}
 
 __all__ = ["RUNNERS"]

@@ -1,5 +1,6 @@
-"""Encoding cells: ridge models (``cortexkit fit``) and trained predictors (``cortexkit train``) on
-every recording of a benchmark, scored by the same code as ``cortexkit evaluate``.
+"""Encoding cells: ridge models (``cortexkit fit``), trained predictors (``cortexkit train``) and
+published checkpoints (``cortexkit train --from-checkpoint``) on every recording of a benchmark,
+scored by the same code as ``cortexkit evaluate``.
 
 The cell's items are the run's own ``results.csv`` rows (one per unit and reported model) with the
 recording, the benchmark's metric as ``score`` and a ``headline`` flag; the headline score is the
@@ -22,7 +23,8 @@ from cortexkit.benchmarks.cells import Cell
 from cortexkit.errors import DataError
 from cortexkit.evaluation import (MODELS_DIR, load_arrays, median_r_interval, read_run_record, read_table, run_kind,
                                   selection_record)
-from cortexkit.pipelines import evaluate_predictor, evaluate_run, fit_run, stimulus_predictions, train_predictor
+from cortexkit.pipelines import (checkpoint_run, evaluate_predictor, evaluate_run, fit_run, load_trained, stimulus_predictions,
+                                 train_predictor)
 
 FITS = "fits"  # ridge models shared by every cell of a results store (same data and settings: fitted once)
 
@@ -133,3 +135,23 @@ def trained_cell(cell: Cell, log):
         results[label] = rows
         arrays[f"prediction/{label}/{name}"], arrays[f"stimulus/{label}/{name}"] = stimulus_predictions(run, label)
     return encoding_result(cell, results, arrays, config.seed)
+
+
+def published_cell(cell: Cell, log):
+    """A published checkpoint made into a run on each recording (its units must be the checkpoint's),
+    scored like a trained run."""
+    import shutil
+
+    config = cell.model.config
+    results, arrays = {}, {}
+    for label, store in cell.stores.items():
+        run_dir = cell.run_dir(label)
+        if (run_dir / "model.pt").is_file():  # made before: the cell changed (its fingerprint), so make it again
+            shutil.rmtree(run_dir)
+        checkpoint_run(cell.model.checkpoint(), config["format"], store, run_dir, key=label,
+                       skip_frames=config.get("skip_frames"), log=lambda m, label=label: log(f"{label}: {m}"))
+        rows = read_table(run_dir / "results.csv")
+        results[label] = rows[rows["session"].astype(str) == label].drop(columns="session").assign(layer="")
+        name = str(results[label]["model"].iloc[0])
+        arrays[f"prediction/{label}/{name}"], arrays[f"stimulus/{label}/{name}"] = stimulus_predictions(load_trained(run_dir), label)
+    return encoding_result(cell, results, arrays)
