@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "cortexkit"
 # Lowest first.
 LAYERS = [
     ("errors",),
-    ("_atomic", "_progress", "memory", "optional", "registry"),
+    ("_atomic", "_progress", "code_stamps", "memory", "optional", "registry"),
     ("config", "image", "filters", "render", "terminal"),
     ("training_loop",),
     ("metrics",),

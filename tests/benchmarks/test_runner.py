@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -92,6 +93,59 @@ def test_a_changed_source_file_reconverts_and_recomputes(shared_data, tmp_path):
     np.save(target, np.load(target) * 2.0)  # the data changed: responses rescaled
     run(third)
     assert any("converting" in m for m in third) and "1 cells, 0 up to date, 1 to compute" in third
+
+
+def test_a_restored_copy_of_the_source_is_not_converted_again(shared_data, tmp_path):
+    """Sources are known by content: a copy with new modification times is the same source."""
+    import os
+
+    root = tmp_path / "data"
+    shutil.copytree(shared_data / "allen_boc_ns118_31px", root / "allen_boc_ns118_31px")
+    out = tmp_path / "board"
+    first, second = [], []
+    run_benchmarks(root, out, models=["pixel-pca"], benchmarks=["allen-ns118"], log=first.append)
+    for path in (root / "allen_boc_ns118_31px").rglob("*"):  # as a restore from a backup would leave them
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    run_benchmarks(root, out, models=["pixel-pca"], benchmarks=["allen-ns118"], log=second.append)
+    assert any("converting" in m for m in first) and not any("converting" in m for m in second)
+    assert "1 cells, 1 up to date, 0 to compute" in second
+
+
+@pytest.mark.slow  # 30 s on 2 cores: the benchmark again in a fresh process on a copy of the package; CI runs it
+def test_a_code_change_to_one_extractor_recomputes_only_its_cells(board, tmp_path):
+    """Cells, fitted models and cached features are keyed on the code that made them: with the pixel
+    extractors' module changed in a copy of the package, pixel-pca's cell is computed again (its
+    features too) and gabor's is kept."""
+    import os
+    import sys
+
+    import cortexkit
+
+    original, _, _ = board
+    out = tmp_path / "board"
+    shutil.copytree(original, out)
+    package = tmp_path / "package"
+    shutil.copytree(Path(cortexkit.__file__).parent, package / "cortexkit", ignore=shutil.ignore_patterns("__pycache__"))
+    pixels = package / "cortexkit" / "features" / "pixels.py"
+    pixels.write_text(pixels.read_text() + "\n\n# a fix to the pixel extractors\n")
+    gabor_cell = out / "cells" / "sim-v1" / "gabor.json"
+    pca_cell = out / "cells" / "sim-v1" / "pixel-pca.json"
+    before = {p: json.loads(p.read_text()) for p in (gabor_cell, pca_cell)}
+    gabor_written = gabor_cell.stat().st_mtime_ns
+    script = ("from cortexkit.benchmarks import run_benchmarks; import cortexkit, sys; assert cortexkit.__file__.startswith(sys.argv[2]); "
+              "run_benchmarks(None, sys.argv[1], models=['pixel-pca', 'gabor'], benchmarks=['sim-v1'], log=print)")
+    env = {**os.environ, "PYTHONPATH": str(package)}  # the feature cache the board's run filled
+    done = subprocess.run([sys.executable, "-c", script, str(out), str(package)], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "2 cells, 1 up to date, 1 to compute" in done.stdout, done.stdout
+    assert "pixel_pca: features of 1050 stimuli" in done.stdout  # computed again, though the shared cache holds them
+    assert "pixel_pca: 100 features, median CV" in done.stdout  # fitted again, not taken from OUT/fits
+    assert "gabor" not in done.stdout.split("to compute", 1)[1]
+    after = {p: json.loads(p.read_text()) for p in (gabor_cell, pca_cell)}
+    assert gabor_cell.stat().st_mtime_ns == gabor_written and after[gabor_cell] == before[gabor_cell]
+    assert after[pca_cell]["fingerprint"] != before[pca_cell]["fingerprint"]
+    assert after[pca_cell]["score"] == pytest.approx(before[pca_cell]["score"], abs=1e-9)  # a comment: the same numbers
 
 
 @pytest.mark.slow  # over 8 s; CI runs it

@@ -10,7 +10,8 @@ Under ``OUT/cells/BENCHMARK/`` a cell writes::
 
 The JSON is written last, so a cell is done exactly when its JSON is there with a current
 fingerprint: a hash of the model's definition, the benchmark's, the sources of the stores it read
-and the cortexkit version.
+and the code that computed it (:func:`cell_code`): a fix to one extractor recomputes the cells of
+the models that use it, a fix to the scoring code every cell, and nothing else.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cortexkit import __version__
 from cortexkit._atomic import write_text
+from cortexkit.code_stamps import code_stamp, file_stamp, modules_hash
 from cortexkit.benchmarks.definition import Benchmark
 from cortexkit.benchmarks.models import ModelSpec
 from cortexkit.benchmarks.recordings import stamp_path
@@ -34,10 +35,44 @@ from cortexkit.evaluation import load_arrays, read_table, save_arrays, write_tab
 CELLS = "cells"
 RUNS = "runs"
 
-# What a cell records, beyond the package version: 2 = encoding cells carry the CV selection record
-# (layer and model choices made on the training split). Bumping it recomputes cells, not features;
-# ridge fits with unchanged settings come back from OUT/fits.
+# The layout of a cell's record: 2 = encoding cells carry the CV selection record (layer and model
+# choices made on the training split). Bumping it recomputes cells, not features; ridge fits with
+# unchanged settings come back from OUT/fits.
 CELL_REVISION = 2
+
+# The code every cell of a kind runs, by module or package (hashed whole), beside the model's own
+# components (feature extractors, user cores), which are hashed one by one.
+SCORING = ("cortexkit.metrics", "cortexkit.evaluation", "cortexkit.benchmarks.cells")
+PIPELINES = {
+    "ridge": ("cortexkit.encoding.ridge", "cortexkit.pipelines.ridge", "cortexkit.benchmarks.tasks.encoding"),
+    "trained": ("cortexkit.encoding", "cortexkit.training_loop", "cortexkit.pipelines.predictor",
+                "cortexkit.benchmarks.tasks.encoding"),
+    "published": ("cortexkit.encoding", "cortexkit.pipelines.predictor", "cortexkit.pipelines.published",
+                  "cortexkit.features.networks", "cortexkit.benchmarks.tasks.encoding"),
+    "reconstruction": ("cortexkit.decoding", "cortexkit.pipelines.reconstruction", "cortexkit.benchmarks.tasks.reconstruction"),
+    "parameter_decoding": ("cortexkit.decoding", "cortexkit.pipelines.parameter_decoding",
+                           "cortexkit.benchmarks.tasks.decoding"),
+}
+
+
+def cell_code(model: ModelSpec) -> dict[str, str]:
+    """Hashes of the code behind a model's cells: the scoring and the pipeline of its kind, and, for
+    ridge models, each feature space's extractor (its modules and what they import directly; a
+    user's model file by content), for trained ones a user's core file."""
+    from cortexkit.features.registry import get_extractor
+    from cortexkit.registry import is_user_reference
+
+    code = {"scoring": modules_hash(*SCORING), "pipeline": modules_hash(*PIPELINES[model.kind])}
+    if model.kind == "ridge":
+        for spec in model.encoding().features:
+            extractor = get_extractor(spec.name, spec.params)
+            code[spec.model_name] = extractor.code_stamp() if hasattr(extractor, "code_stamp") else code_stamp(extractor)
+    elif model.kind == "trained":
+        kind = str(model.config.get("core", {}).get("kind", ""))
+        if is_user_reference(kind):
+            where = kind.rsplit(":", 1)[0]
+            code["core"] = file_stamp(Path(where)) if where.endswith(".py") else modules_hash(where)
+    return code
 
 
 @dataclass(frozen=True)
@@ -65,10 +100,10 @@ class Cell:
         return base / label if label else base
 
     def fingerprint(self) -> str:
-        """Hash of what the cell's numbers depend on: model, benchmark, stores' sources, version."""
+        """Hash of what the cell's numbers depend on: model, benchmark, stores' sources, code."""
         sources = {label: _made_from(Path(path)) for label, path in sorted(self.stores.items())}
         blob = json.dumps({"model": self.model.definition(), "benchmark": self.benchmark.definition(),
-                           "sources": sources, "cortexkit": __version__, "cell": CELL_REVISION}, sort_keys=True,
+                           "sources": sources, "code": cell_code(self.model), "cell": CELL_REVISION}, sort_keys=True,
                           default=str)
         return hashlib.sha1(blob.encode()).hexdigest()
 

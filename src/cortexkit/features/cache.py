@@ -1,9 +1,9 @@
 """A content-addressed cache of extracted features, in Zarr, one row per stimulus.
 
 Features are stored per stimulus: a store's key hashes what the features depend on apart from the
-stimuli themselves (the extractor's class and parameters, its weights file's path, size and
-modification time, cortexkit's version, and what it was fitted on: the fitting stimuli for an
-extractor that learns from them, such as a PCA basis, only their shape for the others), and each
+stimuli themselves (the extractor's class, code and parameters, its weights file's content, and
+what it was fitted on: the fitting stimuli for an extractor that learns from them, such as a PCA
+basis, only their shape for the others), and each
 row is found by the hash of its stimulus. Recordings that show the same stimuli (the sessions of
 one study, NSD's shared images, a train and a test split) so compute each stimulus's features
 once. Change anything the features depend on and the key changes, so a stale row is never served
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from cortexkit import __version__
+from cortexkit.code_stamps import code_stamp, file_stamp
 from cortexkit._atomic import atomic_path
 
 
@@ -50,6 +50,8 @@ def _weights_stamp(extractor) -> str:
             path = Path(extractor.weights_present())
         else:
             path = Path(weights)
+        if path.is_file():  # the weights' content: a copy of the same file is the same weights
+            return file_stamp(path)
         st = path.stat()
         return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
     except Exception:  # missing weights: the extractor itself will say so
@@ -74,9 +76,10 @@ def feature_key(extractor, fit_stimuli) -> str:
     fit = (_array_hash(fit_stimuli) if getattr(extractor, "learns_from_stimuli", True)
            else str(np.shape(fit_stimuli)[1:]))
     h = hashlib.sha1()
-    # user models (features.user_model) stamp their source file's content: editing it recomputes
-    code = extractor.code_stamp() if hasattr(extractor, "code_stamp") else ""
-    for part in (type(extractor).__qualname__, params, _weights_stamp(extractor), fit, __version__, code):
+    # the extractor's code (its modules and what they import; a user's model: its file's content): a
+    # fix to one extractor recomputes its features only
+    code = extractor.code_stamp() if hasattr(extractor, "code_stamp") else code_stamp(extractor)
+    for part in (type(extractor).__qualname__, params, _weights_stamp(extractor), fit, code):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 

@@ -14,7 +14,8 @@ from cortexkit.config import with_overrides
 from cortexkit.errors import CortexkitError
 from cortexkit.evaluation import SUMMARY_FILE, read_table
 from cortexkit.pipelines.ridge import EncodingConfig, evaluate_run, fit_run
-from cortexkit.simulate import REVISION, V1SimulationConfig, simulate_v1
+from cortexkit.code_stamps import modules_hash
+from cortexkit.simulate import V1SimulationConfig, simulate_v1
 
 
 def run_demo(out: str | os.PathLike, *, seed: int = 0, n_train: int = 2000, n_test: int = 100, n_repeats: int = 10,
@@ -33,13 +34,14 @@ def run_demo(out: str | os.PathLike, *, seed: int = 0, n_train: int = 2000, n_te
     if data_path.exists():
         try:
             attrs = data.open(data_path).attrs
-            existing = (json.loads(attrs.get("simulation", "null")), attrs.get("simulation_revision"))
+            existing = (json.loads(attrs.get("simulation", "null")), attrs.get("simulation_code"))
         except (CortexkitError, ValueError):
             existing = None
-    if existing == (sim.model_dump(mode="json"), REVISION):  # the same simulation, by the same simulator
+    code = modules_hash("cortexkit.simulate")
+    if existing == (sim.model_dump(mode="json"), code):  # the same simulation, by the same simulator code
         log("same simulation already on disk, reused")
     else:
-        data.save(simulate_v1(sim).assign_attrs(simulation_revision=REVISION), data_path)
+        data.save(simulate_v1(sim).assign_attrs(simulation_code=code), data_path)
     step("2/4 fit ridge (5-fold CV, alpha per unit) on pixels, pixel PCA and a Gabor pyramid")
     fit_run(data_path, out, EncodingConfig(seed=sim.seed), overwrite=overwrite,
             extra={"simulation": sim.model_dump(mode="json")}, log=log)

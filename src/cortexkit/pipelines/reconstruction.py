@@ -3,7 +3,8 @@
 ``run_reconstruction`` writes into ``OUT/``::
 
     config.yaml                   resolved settings, data path, versions, seed
-    reconstructions/NAME.npz      each decoder's test reconstructions (reused when rerun)
+    reconstructions/NAME.npz      each decoder's test reconstructions (reused when rerun with the same
+                                  settings, data and decoder code)
     checkpoints/NAME/             generative decoders' training checkpoints (resumable)
     metrics.csv, metrics.md       one row per decoder and per null model
     figures/reconstructions.png   ground truth row and one row per decoder
@@ -35,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cortexkit._atomic import check_output, claim_output
 from cortexkit import data
 from cortexkit.config import provenance, resolve_config
+from cortexkit.code_stamps import code_stamp
 from cortexkit.decoding import DECODERS, LatentDiffusionDecoder
 from cortexkit.errors import ConfigError, CortexkitError
 from cortexkit.memory import require_memory
@@ -281,7 +283,7 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     for spec in config.decoders:
         path = out / "reconstructions" / f"{spec.model_name}.npz"
         settings = json.dumps({"spec": spec.model_dump(), "image_size": config.image_size, "seed": config.seed,
-                               "data": fingerprint, **({"similarity": True} if spec.name in RETRIEVES else {}),
+                               "data": fingerprint, "code": code_stamp(DECODERS.lookup(spec.name)), **({"similarity": True} if spec.name in RETRIEVES else {}),
                                **({"shared": shared[spec.model_name]} if spec.model_name in shared else {})},
                               sort_keys=True, default=str)
         saved = load_if_settings_match(path, settings)

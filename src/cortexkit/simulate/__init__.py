@@ -10,10 +10,6 @@ from cortexkit.simulate.movie_fmri import MovieFMRISimulationConfig, simulate_mo
 from cortexkit.render import render_self_motion
 from cortexkit.simulate.self_motion import SelfMotionSimulationConfig, simulate_self_motion
 
-# Raised whenever a simulator's output changes for the same config, so that stored simulations are made
-# again (2: held-out stimuli are never near-copies of training stimuli).
-REVISION = 2
-
 # Populations by name (`cortexkit data simulate --population NAME`): (config model, simulator). A
 # simulator returns one dataset, or ``{subject: dataset}`` for several subjects (fmri).
 POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfig, simulate_mt),
@@ -24,7 +20,6 @@ POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfi
 
 __all__ = [
     "POPULATIONS",
-    "REVISION",
     "NATURAL_IMAGE_SOURCES",
     "natural_image_crops",
     "gratings",

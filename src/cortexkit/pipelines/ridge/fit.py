@@ -33,7 +33,7 @@ from cortexkit.features import FeatureExtractor, get_extractor
 from cortexkit.features.base import is_video
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.ridge.config import EncodingConfig, FeatureSpec, RidgeSpec, model_names, spec_extractor
-from cortexkit.pipelines.ridge.models import cached_model, reuse_model
+from cortexkit.pipelines.ridge.models import cached_model, fit_code, reuse_model
 from cortexkit.pipelines.ridge.banded import fit_banded
 from cortexkit.pipelines.ridge.stack import fit_stack
 
@@ -249,12 +249,12 @@ def _fit_models(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, overwrite
     cache = FeatureCache()
     paths = []
     for spec in config.features:
-        # A model is reused only if it was fitted with the same data and settings.
+        # A model is reused only if it was fitted with the same data, settings and code.
         settings = json.dumps(
             # where the fit runs (scheduler) does not change its result
             {"data": fingerprint, "features": spec.model_dump(),
              "ridge": {**config.ridge.model_dump(exclude={"scheduler"}), "device": config.device},
-             "seed": config.seed},
+             "seed": config.seed, "code": fit_code(spec)},
             sort_keys=True,
         )
         names = [name for _, name in model_names(spec)]

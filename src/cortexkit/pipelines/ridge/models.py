@@ -1,6 +1,7 @@
 """Fitted models shared between runs: a folder of ``.npz`` models keyed by the hash of the settings
-that made them (data fingerprint, feature space, ridge settings, seed), so that runs fitting the
-same model on the same data (the benchmark runner's cells) fit it once."""
+that made them (data fingerprint, feature space, ridge settings, seed, the code of the extractor and
+of the ridge fit), so that runs fitting the same model on the same data (the benchmark runner's
+cells) fit it once, and a fix to the code fits it again."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ from pathlib import Path
 
 from cortexkit._atomic import copy_file
 from cortexkit.evaluation import load_if_settings_match
+
+
+def fit_code(spec) -> dict[str, str]:
+    """Hashes of the code a fitted model of feature space ``spec`` depends on: its extractor's (a
+    user's model: its file's content) and the ridge fit's."""
+    from cortexkit.code_stamps import code_stamp, modules_hash
+    from cortexkit.features.registry import get_extractor
+
+    extractor = get_extractor(spec.name, spec.params)
+    return {"features": extractor.code_stamp() if hasattr(extractor, "code_stamp") else code_stamp(extractor),
+            "ridge": modules_hash("cortexkit.encoding.ridge", "cortexkit.pipelines.ridge.fit")}
 
 
 def cached_model(model_cache, settings: str, name: str) -> Path | None:
