@@ -54,7 +54,7 @@ WRITERS = {
     "insilico tuning": "insilico tuning {inputs}/run --model pixels --out {out}",
     "insilico design": "insilico design {inputs}/run:pixels --pool {inputs}/v1.zarr --n 3 --out {out}",
     "bench run": "bench run sim-v1 --models pixel-pca --out {out}",
-    "bench html": "bench html {out} --out {inputs}/bench",
+    "bench html": "bench html {inputs}/bench --out {out}",
 }
 
 

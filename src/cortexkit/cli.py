@@ -464,8 +464,9 @@ def evaluate(run: Path = Arg(..., help="run directory written by fit, train or d
                                                         "instead, from each session's mouse folder, KEY=FOLDER[,KEY=FOLDER]"),
              tier: str = Typed("live_test_main", Literal["live_test_main", "final_test_main", "live_test_bonus", "final_test_bonus", "oracle"],
                                help="--submission: the trials to predict")):
-    """Score a run's test predictions again (every metric, ceilings, nulls) and rewrite its report; or, for a trained
-    Sensorium 2023 run, write the predictions of a test tier in the competition's submission layout (RUN/submission).
+    """Score a run's test predictions again (every metric with its noise ceiling; reconstruction runs also against
+    their null models) and rewrite its report; or, for a trained Sensorium 2023 run, write the predictions of a test
+    tier in the competition's submission layout (RUN/submission).
 
     Example: cortexkit evaluate runs/demo
 
@@ -504,8 +505,7 @@ def compare_models(a: str = Arg(..., help="model A as RUN:MODEL"), b: str = Arg(
     from cortexkit import pipelines, report
 
     _, s = pipelines.compare_models(a, b, out, n_bootstrap=n_bootstrap, seed=seed, log=log)
-    show(pd.DataFrame([(k, f"{v:.3g}" if isinstance(v, float) else str(v)) for k, v in s.items()
-                       if k not in ("data", "seed", "n_bootstrap")], columns=["", "value"]), "A vs B", header=False)
+    show(pd.DataFrame(report.paired_summary_rows(s), columns=["", "value"]), "A vs B", header=False)
     console.print(f"report: {report.write_paired_report(out)}", highlight=False)
 
 
@@ -571,8 +571,9 @@ def decode_reconstruct(stores: list[Path] = Arg(..., help="Zarr store; several (
                        config: OPath = Opt(None, help="YAML with ReconstructionConfig fields (decoders with params, ...)"),
                        quick: bool = Opt(False, help="short training (a smoke run)"),
                        permutations: OInt = Typed(None, Shuffles, help="shuffles for each p-value (default 1000)"),
-                       model_dir: OPath = Opt(None, help="local diffusers image-variations folder (second_sight, brain_diffuser)"),
-                       device: OStr = Typed(None, Device, help="cpu or cuda, for every decoder that takes it")):
+                       model_dir: OPath = Opt(None, help="local diffusers folder, for every decoder that takes one (`cortexkit list decoders`)"),
+                       device: OStr = Typed(None, Device, help="cpu or cuda, for every decoder that takes it"),
+                       param: Optional[list[str]] = Opt(None, "--param", "-p", help="decoder parameter key=value (repeatable), for every named decoder that takes it, e.g. n_components=50")):
     """Reconstruct held-out stimuli with each decoder; score them against nulls (shuffled, mean, gray).
 
     Example: cortexkit decode reconstruct runs/demo/data.zarr --out runs/recon --decoder pca,autoencoder --image-size 32
@@ -580,11 +581,13 @@ def decode_reconstruct(stores: list[Path] = Arg(..., help="Zarr store; several (
     Example: cortexkit decode reconstruct nsd_subj01.zarr --out runs/ss --decoder second_sight --model-dir sd-image-variations --device cuda
 
     Example: cortexkit decode reconstruct runs/fmri/subj01.zarr runs/fmri/subj02.zarr --out runs/recon-pooled --decoder pca,retrieval
+
+    Example: cortexkit decode reconstruct runs/demo/data.zarr --out runs/recon-pca --decoder pca -p n_components=50
     """
     from cortexkit import pipelines, report
 
     cfg = pipelines.reconstruction_config(config, decoders=decoder, image_size=image_size, n_permutations=permutations,
-                                          model_dir=model_dir, device=device, quick=quick)
+                                          model_dir=model_dir, device=device, quick=quick, params=options(param))
     table = pipelines.reconstruct(stores, out, cfg, log=log)
     title = ("each subject and the pool on the shared test stimuli" if len(stores) > 1
              else "reconstruction metrics") + " (test set means; null rows marked)"
@@ -847,6 +850,7 @@ def analyze_ablations(stores: list[Path] = Arg(..., help="one or more Zarr store
 # --------------------------------------------------------------------------------------------- bench
 
 BENCH_STORE = Opt(Path("runs/bench"), "--out", help="the results store (a folder): cells, stores, runs, tables, site")
+BENCH_RESULTS = Opt(Path("runs/bench"), "--results", help="the results store `bench run --out` wrote")
 
 
 @command(group=bench_app, name="run")
@@ -866,54 +870,59 @@ def bench_run(names: Optional[list[str]] = Arg(None, metavar="BENCHMARK", help="
     table = benchmarks.run_benchmarks(data_root, out, models=_names(models), benchmarks=names or None,
                                       recordings=_names(recordings), scheduler=scheduler, log=log)
     for name in names or []:
-        show(benchmarks.read_table_view(out, name), f"{name}: per recording (`cortexkit bench show {name}`)", nan="")
+        show(benchmarks.read_table_view(out, name), f"{name}: per recording (`cortexkit bench show {name} --results {out}`)", nan="")
     show(benchmarks.matrix(table), "every cell: score [95% interval]", nan="")
     console.print(f"site: {report.write_benchmark_site(out, out / 'site')}", highlight=False)
 
 
 @command(group=bench_app, name="show")
 def bench_show(benchmark: OStr = Arg(None, help="a benchmark: its tables (default: the matrix of every cell)"),
-               out: Path = BENCH_STORE, view: str = Typed("recordings", Literal["recordings", "layers", "areas"],
-                                                          help="recordings, layers or areas (with a benchmark)"),
+               results: Path = BENCH_RESULTS, view: str = Typed("recordings", Literal["recordings", "layers", "areas"],
+                                                                help="recordings, layers or areas (with a benchmark)"),
                normalized: bool = Opt(False, help="ceiling- or chance-normalised scores (the matrix)")):
     """Print the model x benchmark matrix of a results store, or one benchmark's table.
 
-    Example: cortexkit bench show cowley2023-v4 --out runs/bench --view layers
+    Example: cortexkit bench show cowley2023-v4 --results runs/bench --view layers
     """
     from cortexkit import benchmarks
 
     if benchmark is None:
         value = "normalized" if normalized else "score"
-        show(benchmarks.matrix(benchmarks.read_results(out), value), f"every cell: {value}", nan="")
+        show(benchmarks.matrix(benchmarks.read_results(results), value), f"every cell: {value}", nan="")
         return
     benchmarks.get_benchmark(benchmark)
-    table = benchmarks.read_table_view(out, benchmark, view)
+    table = benchmarks.read_table_view(results, benchmark, view)
     if table.empty:
-        raise ConfigError(f"{out}: benchmark {benchmark!r} has no {view} table (run it first, or it has none)")
+        raise ConfigError(f"{results}: benchmark {benchmark!r} has no {view} table (run it first, or it has none)")
     show(table, f"{benchmark}: {view}", nan="")
 
 
 @command(group=bench_app, name="html")
-def bench_html(site: Path = Arg(..., help="folder for the site (index.html)"), out: Path = BENCH_STORE):
-    """Write the results store as a static site (open SITE/index.html; no server needed).
+def bench_html(results: Path = Arg(Path("runs/bench"), help="the results store `bench run --out` wrote"),
+               out: Path = Opt(..., help="folder for the site (index.html)")):
+    """Write a results store as a static site elsewhere (open OUT/index.html; no server needed; `bench run`
+    writes one inside the store, RESULTS/site).
 
-    Example: cortexkit bench html runs/bench_site --out runs/bench
+    Example: cortexkit bench html runs/bench --out runs/bench_site
     """
     from cortexkit import report
 
-    console.print(f"wrote {report.write_benchmark_site(out, site)}", highlight=False)
+    console.print(f"wrote {report.write_benchmark_site(results, out)}", highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------- list
 
 @command(name="list", panel=START)
-def list_(noun: str = Arg(..., help="formats, features, decoders, cores, readouts, models or benchmarks")):
+def list_(noun: OStr = Arg(None, help="formats, features, decoders, cores, readouts, models or benchmarks")):
     """List what there is to choose from: formats, feature spaces, decoders, cores, readouts, models, benchmarks.
 
     Example: cortexkit list features
     """
     from cortexkit import benchmarks
 
+    if noun is None:
+        raise ConfigError("name what to list: formats, features, decoders, cores, readouts, models or benchmarks "
+                          "(e.g. cortexkit list features)")
     for title, table in benchmarks.catalog(noun):
         show(table, title)
 

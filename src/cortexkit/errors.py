@@ -44,3 +44,8 @@ class DataError(CortexkitError, ValueError):
 
 class ConfigError(CortexkitError, ValueError):
     """A configuration file or setting is invalid."""
+
+
+def listed(items) -> str:
+    """Names for a message, in words: ``a, b, c`` (never a Python list's brackets and quotes)."""
+    return ", ".join(str(x) for x in items)

@@ -1,9 +1,10 @@
 """Optional ecosystem libraries (timm, torchvision, open_clip, diffusers, transformers), imported
 on first use with a one-line install hint when they are missing.
 
-The default install stays lean: ``pip install "cortexkit[zoo]"`` adds the backbone libraries
-(torchvision, timm, open_clip; install the torchvision made for your torch first, or pip fetches
-the torch it was made for) and ``"cortexkit[generative]"`` the diffusion stack (diffusers,
+The default install stays lean: ``make extras`` in a checkout adds them all, pinned to the torch
+already installed (elsewhere, ``pip install "cortexkit[zoo]"`` adds the backbone libraries -
+torchvision, timm, open_clip; install the torchvision made for your torch first, or pip fetches
+the torch it was made for - and ``"cortexkit[generative]"`` the diffusion stack: diffusers,
 transformers, safetensors). Nothing here downloads anything: :func:`offline` turns the Hugging Face
 hub's network access off while weights are looked up, so a missing file is an error, not a download.
 """
@@ -81,9 +82,10 @@ def require(package: str, what: str | None = None):
         return importlib.import_module(package)
     except ModuleNotFoundError as exc:
         pip_name = PIP_NAMES.get(package, package)
-        first = " after the torchvision release made for your torch (README, Setup)" if extra == "zoo" else ""
-        raise ConfigError(f"{what or package} needs the {pip_name} package: pip install \"cortexkit[{extra}]\"{first} "
-                          f"(missing module {exc.name!r})") from None
+        first = ", after the torchvision release made for your torch" if extra == "zoo" else ""
+        raise ConfigError(f"{what or package} needs the {pip_name} package (missing module {exc.name!r}): `make extras` "
+                          f"installs the optional libraries in a cortexkit checkout; elsewhere pip install "
+                          f"\"cortexkit[{extra}]\"{first}") from None
 
 
 def available(package: str) -> bool:

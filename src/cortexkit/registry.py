@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 
 
 def _with_defaults(name: str, obj: Any, meta: dict) -> Any:
@@ -57,7 +57,7 @@ class Registry(dict):
     def lookup(self, name: str) -> Any:
         """The entry registered as ``name``; a :class:`~cortexkit.errors.ConfigError` if none is."""
         if name not in self:
-            raise ConfigError(f"unknown {self.kind} {name!r}; available: {sorted(self)}")
+            raise ConfigError(f"unknown {self.kind} {name!r}; available: {listed(sorted(self))}")
         return self[name]
 
     def summary(self, name: str) -> str:

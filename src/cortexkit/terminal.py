@@ -40,7 +40,7 @@ def error(message: str) -> None:
     err_console.print(Text.assemble(("error:", "bold red"), f" {message}"), highlight=False, soft_wrap=True)
 
 
-def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | None = None, *, nan: str = "nan",
+def print_table(frame: pd.DataFrame, title: str | None = None, headers: dict | None = None, *, nan: str = "n/a",
                 dim: list[bool] | None = None, header: bool = True) -> None:
     """Print a table with rich.
 

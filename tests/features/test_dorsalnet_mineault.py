@@ -70,7 +70,7 @@ def test_wrong_files_and_settings_are_one_line(reference, tmp_path):
     folder, _ = reference
     with pytest.raises(ConfigError, match="dorsalnet_mineault needs the published weights: -p weights=PATH"):
         get_extractor("dorsalnet_mineault").fit(np.zeros((2, 4, 16, 16), np.float32))
-    with pytest.raises(ConfigError, match="has no block\\(s\\) \\['res9'\\]"):
+    with pytest.raises(ConfigError, match="has no block\\(s\\) res9"):
         get_extractor("dorsalnet_mineault", {"weights": str(folder / "dorsalnet.pt"), "layers": ["res9"]}).fit(
             np.zeros((2, 4, 16, 16), np.float32))
     state = torch.load(folder / "dorsalnet.pt", map_location="cpu", weights_only=True)

@@ -127,7 +127,7 @@ def test_missing_offline_weights_explains(monkeypatch):
 
 
 def test_unknown_layer_and_arch():
-    with pytest.raises(ConfigError, match=r"alexnet has no layer\(s\) \['conv9'\]"):
+    with pytest.raises(ConfigError, match=r"alexnet has no layer\(s\) conv9; its layers: conv1, conv2"):
         PretrainedCNN("alexnet", layers=["conv9"]).layer_list()
     with pytest.raises(ConfigError, match="unknown architecture 'resnet50'"):
         PretrainedCNN("resnet50").fit(np.zeros((1, 8, 8)))

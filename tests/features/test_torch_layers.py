@@ -55,7 +55,7 @@ def test_grayscale_inputs_and_errors(images):
     gray = images[..., 0]
     out = TorchExtractor(Tiny(), layers=["block.2"]).fit(gray).extract(gray)
     assert out["block.2"].shape[0] == 5
-    with pytest.raises(ConfigError, match=r"no layer\(s\) \['block.9'\] in Tiny"):
+    with pytest.raises(ConfigError, match=r"no layer\(s\) block.9 in Tiny"):
         TorchExtractor(Tiny(), layers=["block.9"]).fit(images)
     with pytest.raises(ConfigError, match="needs a torch.nn.Module"):
         TorchExtractor("alexnet", layers=["x"]).fit(images)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from cortexkit.benchmarks.definition import BENCHMARKS, metric_label
 from cortexkit.benchmarks.models import builtin_models
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.pipelines import NOUNS as PIPELINE_NOUNS
 from cortexkit.pipelines import catalog as pipeline_catalog
 
@@ -17,7 +17,7 @@ NOUNS = (*PIPELINE_NOUNS, "models", "benchmarks")
 def catalog(noun: str) -> list[tuple[str, pd.DataFrame]]:
     """The listing of ``noun`` (one of :data:`NOUNS`) as titled tables."""
     if noun not in NOUNS:
-        raise ConfigError(f"nothing to list called {noun!r}; choose one of {list(NOUNS)}")
+        raise ConfigError(f"nothing to list called {noun!r}; choose one of {listed(NOUNS)}")
     if noun == "benchmarks":
         rows = [(b.name, b.task, b.stimulus, metric_label(b.metric), b.source, ", ".join(b.models),
                  b.description + ("" if b.default else f" (run only when named: {b.not_default})"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.registry import Registry
 
 TASKS = ("encoding", "decoding", "reconstruction")
@@ -82,7 +82,7 @@ class Benchmark:
     def __post_init__(self):
         if self.task not in TASKS or self.stimulus not in STIMULI or self.metric not in METRICS:
             raise ConfigError(f"benchmark {self.name!r}: task must be one of {TASKS}, stimulus one of {STIMULI}, "
-                              f"metric one of {list(METRICS)}")
+                              f"metric one of {listed(METRICS)}")
         if self.task == "decoding" and not self.parameter:
             raise ConfigError(f"benchmark {self.name!r}: a decoding benchmark names its parameter")
         if self.simulate is None and not (self.folder and self.format):

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cortexkit.config import load_yaml, parse
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.pipelines import DECODING_METHODS, STACKED, DecoderSpec, EncodingConfig, PredictorConfig, model_names
 
 MODELS_FOLDER = Path(__file__).parent / "models"
@@ -74,16 +74,16 @@ class ModelSpec(BaseModel):
             from cortexkit.pipelines.published import CHECKPOINT_FORMATS
 
             if set(self.config) - {"checkpoint", "format", "skip_frames"} or "checkpoint" not in self.config:
-                raise ValueError(f"config takes checkpoint, format and skip_frames, got {sorted(self.config)}")
+                raise ValueError(f"config takes checkpoint, format and skip_frames, got {listed(sorted(self.config))}")
             if self.config.get("format") not in CHECKPOINT_FORMATS:
-                raise ValueError(f"format must be one of {list(CHECKPOINT_FORMATS)}, got {self.config.get('format')!r}")
+                raise ValueError(f"format must be one of {listed(CHECKPOINT_FORMATS)}, got {self.config.get('format')!r}")
         elif self.kind == "reconstruction":
             DecoderSpec.model_validate(self.config.get("decoder", {}))
             if set(self.config) - {"decoder", "image_size"}:
-                raise ValueError(f"config takes decoder and image_size, got {sorted(self.config)}")
+                raise ValueError(f"config takes decoder and image_size, got {listed(sorted(self.config))}")
         elif self.config.get("method", "logistic") not in DECODING_METHODS or \
                 set(self.config) - {"method", "C", "n_permutations"}:
-            raise ValueError(f"config takes method (one of {list(DECODING_METHODS)}), C and n_permutations, "
+            raise ValueError(f"config takes method (one of {listed(DECODING_METHODS)}), C and n_permutations, "
                              f"got {self.config}")
         return self
 
@@ -201,5 +201,5 @@ def get_model(name: str) -> ModelSpec:
         return read_model(name)
     path = MODELS_FOLDER / f"{name}.yaml"
     if not path.is_file():
-        raise ConfigError(f"unknown model {name!r}; available: {sorted(builtin_models())} (or a path to a model .yaml)")
+        raise ConfigError(f"unknown model {name!r}; available: {listed(sorted(builtin_models()))} (or a path to a model .yaml)")
     return read_model(path)

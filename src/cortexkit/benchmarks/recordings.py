@@ -14,7 +14,7 @@ from pathlib import Path
 from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.benchmarks.definition import Benchmark
-from cortexkit.errors import ConfigError, CortexkitError
+from cortexkit.errors import ConfigError, CortexkitError, listed
 from cortexkit.code_stamps import code_stamp, modules_hash
 from cortexkit.data.readers import get_reader
 from cortexkit.pipelines import simulate_recording
@@ -107,7 +107,7 @@ def recording_store(bench: Benchmark, label: str, options: dict, data_root, stor
         result = simulate_recording(bench.simulate, options)
         if isinstance(result, dict):  # several subjects (fmri): the recording is the one named by its label
             if label not in result:
-                raise ConfigError(f"benchmark {bench.name!r}: the simulation of {label!r} gives {list(result)}")
+                raise ConfigError(f"benchmark {bench.name!r}: the simulation of {label!r} gives {listed(result)}")
             result = result[label]
         data.save(result, store)
     else:
@@ -125,7 +125,7 @@ def prepare_stores(bench: Benchmark, data_root, out, labels: list[str] | None = 
     unknown = [label for label in labels if label not in recordings]
     if unknown:
         where = "its simulation" if bench.simulate else Path(data_root or ".") / bench.folder
-        raise ConfigError(f"benchmark {bench.name!r} has no recording(s) {unknown} in {where}; it has {list(recordings)}")
+        raise ConfigError(f"benchmark {bench.name!r} has no recording(s) {listed(unknown)} in {where}; it has {listed(recordings)}")
     folder = Path(out) / STORES / bench.name
     stamp = None if bench.simulate else source_stamp(Path(data_root) / bench.folder, Path(out) / STORES / HASHES)
     return {label: str(recording_store(bench, label, recordings[label], data_root, folder / f"{label}.zarr", log,

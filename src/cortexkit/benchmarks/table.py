@@ -3,7 +3,7 @@ table (one row per recording, a column per model), the per-layer table, the per-
 best model against its baseline. ``write_tables`` writes a benchmark's views under
 ``OUT/tables/BENCHMARK/``::
 
-    recordings.csv, recordings.md   per recording: units, test images, each model's median r (for
+    recordings.csv, recordings.md   per recording: units, test images (clips; trials for decoding), each model's median r (for
                                     models that report every layer: at the layer chosen by CV on
                                     the training split, and its name),
                                     the ceiling and r²/ceiling where there are repeats, the best
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cortexkit import data
@@ -28,7 +29,7 @@ from cortexkit.benchmarks.comparisons import best_vs_baseline
 from cortexkit.benchmarks.definition import BENCHMARKS, TASKS, get_benchmark, metric_label
 from cortexkit.benchmarks.recordings import STORES
 from cortexkit.errors import DataError
-from cortexkit.evaluation import (choose_model, combine_sessions, cv_medians, to_markdown, write_csv_and_markdown,
+from cortexkit.evaluation import (choose_model, combine_sessions, cv_medians, p_text, to_markdown, write_csv_and_markdown,
                                   write_table)
 
 TABLES = "tables"
@@ -134,7 +135,13 @@ def recording_table(out, benchmark: str, *, paired: dict | None = None) -> pd.Da
     rows = []
     for label in cells[0]["per_recording"]:
         ds = data.open(Path(out) / STORES / benchmark / f"{label}.zarr")
-        row = {"recording": label, "units": ds.sizes["unit"], "test images": int((ds["split"].values == "test").sum())}
+        test = np.asarray(ds["split"].values) == "test"
+        if bench.task == "decoding":  # decoders are scored trial by trial
+            stim = pd.Index(ds["stimulus"].values).get_indexer(ds["stimulus_id"].values)
+            row = {"recording": label, "units": ds.sizes["unit"], "test trials": int(test[stim].sum())}
+        else:
+            row = {"recording": label, "units": ds.sizes["unit"],
+                   ("test clips" if bench.stimulus == "movie" else "test images"): int(test.sum())}
         if bench.task != "encoding":
             for c in shown:
                 if label in c["per_recording"]:
@@ -169,8 +176,8 @@ def recording_table(out, benchmark: str, *, paired: dict | None = None) -> pd.Da
                 paired[label] = summary
             row.update({"best model r": best["per_recording"][label]["pearson"], "ratio": summary["ratio"],
                         "diff CI": f"[{summary['ci_low']:+.3f}, {summary['ci_high']:+.3f}]",
-                        "p (swap)": summary["permutation_p"], "p (Wilcoxon)": summary["wilcoxon_p"],
-                        "units better": summary["fraction_a_better"]})
+                        "p (swap)": p_text(summary["permutation_p"]), "p (Wilcoxon)": p_text(summary["wilcoxon_p"]),
+                        "share of units better": summary["fraction_a_better"]})
         if label in bench.reference:
             row["reference"] = bench.reference[label]
         rows.append(row)

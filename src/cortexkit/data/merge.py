@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 
 from cortexkit.data.model import make_dataset
-from cortexkit.errors import DataError
+from cortexkit.errors import DataError, listed
 
 MATCHES = ("stimulus", "content")
 
@@ -112,7 +112,7 @@ def merge_regions(recordings: Mapping[str, xr.Dataset], *, match: str = "stimulu
         or response shapes, no shared stimuli, matched stimuli with different pixels.
     """
     if match not in MATCHES:
-        raise DataError(f"match must be one of {list(MATCHES)}, got {match!r}", variable="match")
+        raise DataError(f"match must be one of {listed(MATCHES)}, got {match!r}", variable="match")
     if len(recordings) < 2:
         raise DataError(f"needs two or more recordings to merge, got {len(recordings)}")
     names = list(recordings)

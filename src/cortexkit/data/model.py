@@ -27,7 +27,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from cortexkit.errors import DataError
+from cortexkit.errors import DataError, listed
 
 SPLITS = ("train", "val", "test")
 REQUIRED_VARIABLES = ("stimuli", "responses", "stimulus_id", "split")
@@ -48,7 +48,7 @@ def _stimulus_dims(shape: Sequence[int], dims: Sequence[str] | None) -> tuple[st
         dims = tuple(dims)
         if dims not in STIMULUS_LAYOUTS:
             raise DataError(
-                f"dims {dims} are not one of {sorted(STIMULUS_LAYOUTS)}", variable="stimuli"
+                f"dims {dims} are not one of {listed(sorted(STIMULUS_LAYOUTS))}", variable="stimuli"
             )
         if len(dims) != len(shape):
             raise DataError(f"dims {dims} do not match shape {tuple(shape)}", variable="stimuli")

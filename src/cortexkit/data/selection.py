@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from cortexkit.data.model import SPLITS
-from cortexkit.errors import DataError
+from cortexkit.errors import DataError, listed
 
 
 def select(ds: xr.Dataset, split: str | list[str]) -> xr.Dataset:
@@ -15,7 +15,7 @@ def select(ds: xr.Dataset, split: str | list[str]) -> xr.Dataset:
     names = [split] if isinstance(split, str) else list(split)
     for name in names:
         if name not in SPLITS:
-            raise DataError(f"unknown split {name!r}; expected one of {list(SPLITS)}", variable="split")
+            raise DataError(f"unknown split {name!r}; expected one of {listed(SPLITS)}", variable="split")
     keep_stim = np.isin(ds["split"].values.astype(str), names)
     if not keep_stim.any():
         raise DataError(f"no stimuli in split {names}", variable="split")

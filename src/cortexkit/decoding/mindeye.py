@@ -44,7 +44,7 @@ from cortexkit.decoding.autoencoder import from_tensor, to_tensor, with_natural_
 from cortexkit.decoding.cnn import DeconvNet
 from cortexkit.decoding.diffusion import Denoiser, ddim, linear_schedule
 from cortexkit.decoding.search import EncodingCritic, critic_features, row_correlations
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.training_loop import TrainSettings, train
 
 
@@ -202,7 +202,7 @@ class MindEyeDecoder(Decoder):
             checked[str(name)] = (r, check_stimuli(stimuli, len(r)))
         shapes = {s.shape[1:] for _, s in checked.values()}
         if len(shapes) > 1:
-            raise DataError(f"the subjects' stimuli differ in shape: {sorted(shapes)}", variable="stimuli")
+            raise DataError(f"the subjects' stimuli differ in shape: {listed(sorted(shapes))}", variable="stimuli")
         self.stimulus_shape_ = shapes.pop()
         self.n_units_ = len(next(iter(checked.values()))[0][0])
         self._fit_shared(checked)
@@ -421,7 +421,7 @@ class MindEyeDecoder(Decoder):
         check_is_fitted(self, "net_")
         name = subject if subject is not None else next(iter(self.subjects_))
         if name not in self.subjects_:
-            raise ConfigError(f"no subject {name!r} in the model; it has {sorted(self.subjects_)}")
+            raise ConfigError(f"no subject {name!r} in the model; it has {listed(sorted(self.subjects_))}")
         info = self.subjects_[name]
         r = check_responses(responses)
         if r.shape[1] != info["n_units"]:

@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from cortexkit.decoding.base import check_responses
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 
 METHODS = ("logistic", "poisson")
 
@@ -86,7 +86,7 @@ def decode_parameter(responses, values, *, kind: str = "auto", cv: int = 5, n_pe
     """
     x = check_responses(responses)
     if method not in METHODS:
-        raise ConfigError(f"method must be one of {list(METHODS)}, got {method!r}")
+        raise ConfigError(f"method must be one of {listed(METHODS)}, got {method!r}")
     y = np.asarray(values)
     if len(y) != len(x):
         raise DataError(f"has {len(y)} values for {len(x)} response rows", variable="values")

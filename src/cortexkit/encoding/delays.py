@@ -9,13 +9,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 
 
 def _check_delays(delays) -> np.ndarray:
     d = np.asarray(delays)
     if d.ndim != 1 or not len(d) or not np.issubdtype(d.dtype, np.integer) or (d < 0).any() or len(set(d)) != len(d):
-        raise ConfigError(f"delays must be distinct non-negative integers (samples), got {list(np.ravel(delays))}")
+        raise ConfigError(f"delays must be distinct non-negative integers (samples), got {listed(np.ravel(delays))}")
     return d.astype(int)
 
 

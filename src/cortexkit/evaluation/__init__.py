@@ -37,7 +37,7 @@ from cortexkit.evaluation.scoring import (
     unit_table,
 )
 from cortexkit.evaluation.selection import SELECTED_BY, choose_model, chosen_per_group, cv_medians, headline_models, selection_record
-from cortexkit.evaluation.tables import to_markdown, write_csv_and_markdown
+from cortexkit.evaluation.tables import p_text, to_markdown, write_csv_and_markdown
 
 __all__ = [
     "has_volume",
@@ -73,6 +73,7 @@ __all__ = [
     "split_run_model",
     "score_predictions",
     "summarize",
+    "p_text",
     "to_markdown",
     "unit_table",
     "write_csv_and_markdown",

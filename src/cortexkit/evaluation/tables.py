@@ -10,6 +10,13 @@ import pandas as pd
 from cortexkit._atomic import write_text
 
 
+def p_text(p: float) -> str:
+    """A p-value as a table shows it: ``< 0.001`` below that, else three significant digits, ``n/a`` for NaN."""
+    if p is None or p != p:
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3g}"
+
+
 def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
     """A GitHub-flavoured Markdown table; floats with ``digits`` decimals, NaN as an empty cell."""
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from cortexkit._atomic import atomic_path, check_output, claim_output
 from cortexkit._progress import track
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.features.base import FeatureExtractor, check_gray_videos
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.image import resize
@@ -273,7 +273,7 @@ class DorsalNetFeatures(FeatureExtractor):
         self._validate_params()
         unknown = [name for name in self.layers if name not in STAGES]
         if unknown or not self.layers:
-            raise ConfigError(f"dorsalnet has no stage(s) {unknown}; stages: {list(STAGES)}")
+            raise ConfigError(f"dorsalnet has no stage(s) {listed(unknown)}; stages: {listed(STAGES)}")
         videos = check_gray_videos(stimuli)
         self.input_shape_ = videos.shape[1:]
         if str(self.weights) == "random":

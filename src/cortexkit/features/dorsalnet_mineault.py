@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.features.base import FeatureExtractor, check_gray_videos
 from cortexkit.features.dorsalnet import pooled_video_features
 from cortexkit.features.networks.dorsalnet_mineault import BLOCKS, load_mineault_dorsalnet, normalize
@@ -72,7 +72,7 @@ class MineaultDorsalNetFeatures(FeatureExtractor):
         self._validate_params()
         unknown = [name for name in self.layers if name not in BLOCKS]
         if unknown or not self.layers:
-            raise ConfigError(f"dorsalnet_mineault has no block(s) {unknown}; blocks: {', '.join(BLOCKS)}")
+            raise ConfigError(f"dorsalnet_mineault has no block(s) {listed(unknown)}; blocks: {', '.join(BLOCKS)}")
         if self.weights is None:
             raise ConfigError("dorsalnet_mineault needs the published weights: -p weights=PATH/dorsalnet.pt "
                               "(STSBench's encoding/baselines/dorsalnet/checkpoints/dorsalnet.pt)")

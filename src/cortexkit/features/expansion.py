@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import StrOptions
 
 from cortexkit._progress import track
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.features.base import FeatureExtractor
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.filters import curvature, gabor
@@ -164,7 +164,7 @@ class ExpansionModel(FeatureExtractor):
             raise ConfigError(f"widths must be 4 positive channel counts (layers 2-5), got {self.widths}")
         removed = sorted({int(r) for r in self.remove})
         if any(r not in (2, 3, 4) for r in removed):
-            raise ConfigError(f"remove names layers among 2, 3 and 4 (layer 1 is the fixed filters, 5 the output), got {list(self.remove)}")
+            raise ConfigError(f"remove names layers among 2, 3 and 4 (layer 1 is the fixed filters, 5 the output), got {listed(self.remove)}")
         self.bank_ = first_layer_bank(self.first_layer, seed=self.seed).to(self.device)
         g = torch.Generator().manual_seed(self.seed)
         self.weights_ = []  # one per layer 2-5; None where the layer is removed

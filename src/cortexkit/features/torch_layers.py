@@ -21,7 +21,7 @@ from torch import nn
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from cortexkit._progress import track
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.features.base import FeatureExtractor, check_images
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.image import resize_planes, resize_tensor
@@ -102,7 +102,7 @@ class TorchExtractor(FeatureExtractor):
         missing = [p for p in paths if p not in modules]
         if missing:
             some = [n for n in modules if n][:12]
-            raise ConfigError(f"no layer(s) {missing} in {type(net).__name__}; it has e.g. {some}")
+            raise ConfigError(f"no layer(s) {listed(missing)} in {type(net).__name__}; it has e.g. {listed(some)}")
         self.net_ = net
         self.layer_paths_ = paths
         self.layer_names_ = names
@@ -281,7 +281,7 @@ class PretrainedCNN(TorchExtractor):  # each registration's own line in `cortexk
         names = list(known) if self.layers in ("all", None) else list(self.layers)
         bad = [n for n in names if n not in known]
         if bad:
-            raise ConfigError(f"{self.arch} has no layer(s) {bad}; its layers: {list(known)}")
+            raise ConfigError(f"{self.arch} has no layer(s) {listed(bad)}; its layers: {listed(known)}")
         return names
 
     def _setup(self):

@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.features.base import FeatureExtractor
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.features.torch_layers import TorchExtractor
@@ -169,7 +169,7 @@ class UserModel(TorchExtractor):
         layers = out if isinstance(out, dict) else {OUTPUT: out}
         declared = self.layer_list()
         if sorted(map(str, layers)) != sorted(declared):
-            raise DataError(f"{self.source} returned layers {sorted(map(str, layers))}; it declares {declared} "
+            raise DataError(f"{self.source} returned layers {listed(sorted(map(str, layers)))}; it declares {declared} "
                             "(a callable returning a dict lists its layer names in a LAYERS attribute)", variable="layers")
         result = {}
         for name, values in layers.items():

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cortexkit._progress import track
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.insilico.response_model import RidgeResponseModel
 
 OBJECTIVES = ("disagreement", "drive")
@@ -55,7 +55,7 @@ def design_scores(predictions: np.ndarray, objective: str = "disagreement", unit
     """Per image, the ``objective`` (see the module) from ensemble predictions (model, image, unit);
     ``units`` (indices) restricts it to some units."""
     if objective not in OBJECTIVES:
-        raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
+        raise ConfigError(f"objective must be one of {listed(OBJECTIVES)}, got {objective!r}")
     if objective == "disagreement" and len(predictions) < 2:
         raise ConfigError("ensemble disagreement needs at least two models")
     if units is not None:

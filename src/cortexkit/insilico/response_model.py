@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 
 
 class ResponseModel(torch.nn.Module):
@@ -70,7 +70,7 @@ class ResponseModel(torch.nn.Module):
         if all(isinstance(u, (int, np.integer)) for u in units):
             bad = [u for u in units if not 0 <= u < len(self.units)]
             if bad:
-                raise ConfigError(f"unit indices {bad} out of range 0..{len(self.units) - 1}")
+                raise ConfigError(f"unit indices {listed(bad)} out of range 0..{len(self.units) - 1}")
             return np.asarray(units, dtype=int)
         lookup = {u: i for i, u in enumerate(self.units)}
         missing = [u for u in units if str(u) not in lookup]

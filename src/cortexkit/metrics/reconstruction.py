@@ -136,14 +136,10 @@ def to_uint8(x) -> np.ndarray:
     return np.clip(np.round(np.asarray(x, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
-PSNR_CAP = 100.0
-
-
 def psnr(gt, rec, cap: float | None = None) -> np.ndarray:
     """Peak signal-to-noise ratio per image in dB, on uint8-quantised images (STSBench).
 
-    Identical images have an infinite PSNR; ``cap`` (e.g. :data:`PSNR_CAP`) limits it so that
-    means stay finite.
+    Identical images have an infinite PSNR (summarise with a median, or give ``cap``).
 
     Parameters
     ----------

@@ -13,7 +13,7 @@ import pandas as pd
 
 from cortexkit import data
 from cortexkit._atomic import check_output, claim_output, write_text
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.evaluation import MODELS_DIR, split_run_model, load_arrays, noise_ceiling, paired_comparison, read_run_record, write_table
 
 UNITS_FILE = "paired_units.csv"
@@ -32,7 +32,7 @@ def _model(spec: str) -> tuple[Path, str, dict, dict]:
     path = run_dir / MODELS_DIR / f"{name}.npz"
     if not path.is_file():
         have = sorted(p.stem for p in (run_dir / MODELS_DIR).glob("*.npz"))
-        raise ConfigError(f"{run_dir} has no model {name!r}; it has {have}")
+        raise ConfigError(f"{run_dir} has no model {name!r}; it has {listed(have) or 'none'}")
     arrays = load_arrays(path)
     if "prediction" not in arrays or "stimulus" not in arrays:
         raise DataError("holds no test predictions", source=str(path))

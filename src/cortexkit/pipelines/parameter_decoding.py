@@ -21,7 +21,7 @@ from cortexkit.decoding.stimulus_parameters import METHODS
 
 DECODING_METHODS = METHODS  # how a parameter can be decoded (model files name one)
 from cortexkit.evaluation import write_table
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 
 
 def trial_values(ds: xr.Dataset, name: str) -> np.ndarray:
@@ -66,7 +66,7 @@ def run_parameter_decoding(store: str | os.PathLike, parameter: str, out: str | 
     """
     check_output(out)
     if method not in METHODS:  # before any work
-        raise ConfigError(f"method must be one of {list(METHODS)}, got {method!r}")
+        raise ConfigError(f"method must be one of {listed(METHODS)}, got {method!r}")
     ds = data.load(store)
     x = np.asarray(ds["responses"].values, dtype=np.float64).reshape(ds.sizes["trial"], -1)
     keep = np.isfinite(x).all(1)

@@ -31,7 +31,7 @@ import yaml
 
 from cortexkit._atomic import check_output, claimed_output, write_text
 from cortexkit.config import load_yaml, parse
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.evaluation import write_table
 
 SAMPLERS = ("tpe", "grid")
@@ -47,7 +47,7 @@ def parse_space(raw: dict, config) -> dict[str, dict]:
     for key, dim in raw.items():
         head = str(key).split(".", 1)[0]
         if head not in fields or ("." in str(key) and head not in ("core", "readout")):
-            raise ConfigError(f"search space: {key!r} is not a config field (fields: {sorted(fields)}; nested: core.*, readout.*)")
+            raise ConfigError(f"search space: {key!r} is not a config field (fields: {listed(sorted(fields))}; nested: core.*, readout.*)")
         if key in ("data", "device", "seed"):
             raise ConfigError(f"search space: {key!r} is not a hyperparameter")
         if not isinstance(dim, dict):
@@ -59,7 +59,7 @@ def parse_space(raw: dict, config) -> dict[str, dict]:
             continue
         extra = set(dim) - {"low", "high", "log", "int"}
         if extra or "low" not in dim or "high" not in dim:
-            raise ConfigError(f"search space: {key!r} needs low and high (optional log, int), got {sorted(dim)}")
+            raise ConfigError(f"search space: {key!r} needs low and high (optional log, int), got {listed(sorted(dim))}")
         low, high = float(dim["low"]), float(dim["high"])
         log = bool(dim.get("log", False))
         if not low < high or (log and low <= 0):
@@ -107,7 +107,7 @@ def run_search(config, space_path: str | os.PathLike, out: str | os.PathLike, *,
     if trials < 1:
         raise ConfigError(f"--trials must be >= 1, got {trials}")
     if sampler not in SAMPLERS:
-        raise ConfigError(f"--sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
+        raise ConfigError(f"--sampler must be one of {listed(SAMPLERS)}, got {sampler!r}")
     space = parse_space(space_path if isinstance(space_path, dict) else load_yaml(space_path), config)
     if sampler == "grid" and any("choices" not in d for d in space.values()):
         raise ConfigError("--sampler grid needs choices for every dimension (ranges are sampled by tpe)")

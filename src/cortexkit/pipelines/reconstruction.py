@@ -38,7 +38,7 @@ from cortexkit import data
 from cortexkit.config import provenance, resolve_config
 from cortexkit.code_stamps import code_stamp
 from cortexkit.decoding import DECODERS, LatentDiffusionDecoder
-from cortexkit.errors import ConfigError, CortexkitError
+from cortexkit.errors import ConfigError, CortexkitError, listed
 from cortexkit.memory import require_memory
 from cortexkit.evaluation import (data_fingerprint, load_if_settings_match, save_arrays, write_csv_and_markdown,
                                   write_run_record)
@@ -113,7 +113,7 @@ def _decoder(spec: DecoderSpec, out: Path, seed: int, log, generator_spec: Decod
             gen_accepted = gen_cls().get_params(deep=False)
             bad = sorted(set(gen) - set(gen_accepted))
             if bad or not hasattr(gen_cls, "sample_latents"):
-                raise ConfigError(f"search generator {gen_name!r}: " + (f"no parameter(s) {bad}; it takes {sorted(gen_accepted)}"
+                raise ConfigError(f"search generator {gen_name!r}: " + (f"no parameter(s) {listed(bad)}; it takes {listed(sorted(gen_accepted))}"
                                   if bad else "cannot sample (use diffusion, second_sight or brain_diffuser)"))
             params["generator"] = gen_cls(**{**({"seed": seed} if "seed" in gen_accepted else {}), **gen})
             gen = None
@@ -130,7 +130,7 @@ def _decoder(spec: DecoderSpec, out: Path, seed: int, log, generator_spec: Decod
             params["generator"] = LatentDiffusionDecoder(**gen)
     bad = sorted(set(params) - set(accepted))
     if bad:
-        raise ConfigError(f"decoder {spec.name!r} has no parameter(s) {bad}; it takes {sorted(accepted)}")
+        raise ConfigError(f"decoder {spec.name!r} has no parameter(s) {listed(bad)}; it takes {listed(sorted(accepted))}")
     return cls(**params)
 
 
@@ -196,14 +196,14 @@ def lpips_models(video: bool):
 
 def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video: bool, n_permutations: int,
           seed: int, rec_feats: dict | None = None) -> dict[str, float]:
-    """Every metric (mean over test stimuli) of one set of reconstructions; ``rec_feats`` are their
-    identification features when already computed."""
+    """Every metric (mean over test stimuli; PSNR the median, as an exact copy's is infinite) of one set
+    of reconstructions; ``rec_feats`` are their identification features when already computed."""
     g, r = _frames(gt, video), _frames(rec, video)
     def mean(values):
         values = np.asarray(values, dtype=float)
         return float(values[np.isfinite(values)].mean()) if np.isfinite(values).any() else float("nan")
 
-    row = {"pixcorr": mean(rm.pixcorr(g, r)), "ssim": mean(rm.ssim(g, r)), "psnr": mean(rm.psnr(g, r, cap=rm.PSNR_CAP))}
+    row = {"pixcorr": mean(rm.pixcorr(g, r)), "ssim": mean(rm.ssim(g, r)), "psnr": float(np.median(rm.psnr(g, r)))}
     if video and gt.shape[1] > 1:
         row["temporal_r"] = mean(rm.temporal_correlation(gt, rec))
     for name, metric in lpips.items():
@@ -353,30 +353,38 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
 def reconstruction_config(path: str | os.PathLike | None = None, *, decoders: str | None = None,
                           image_size: int | None = None, n_permutations: int | None = None,
                           model_dir: str | os.PathLike | None = None, device: str | None = None,
-                          quick: bool = False) -> ReconstructionConfig:
+                          quick: bool = False, params: dict | None = None) -> ReconstructionConfig:
     """The config of ``cortexkit decode reconstruct``: the YAML at ``path`` (or the defaults), then
     the options given on the command line (None: not given).
 
-    ``decoders`` is a comma list of decoder names; ``model_dir`` and ``device`` go to every one of
-    them that takes them (with a YAML file, set them in each decoder's ``params`` instead);
+    ``decoders`` is a comma list of decoder names; ``model_dir``, ``device`` and ``params`` (``-p
+    key=value``) go to every one of them that takes them, a parameter none takes is an error (with a
+    YAML file, set them in each decoder's ``params`` instead);
     ``quick`` shortens training (:data:`QUICK_SETTINGS`, a smoke run).
     """
-    if path is not None and (model_dir is not None or device is not None):
-        raise ConfigError("--model-dir and --device set the decoders of --decoder; with --config, set model_dir and "
-                          "device in each decoder's params in the YAML")
+    params = dict(params or {})
+    if path is not None and (model_dir is not None or device is not None or params):
+        raise ConfigError("--model-dir, --device and -p set the decoders of --decoder; with --config, set them in each "
+                          "decoder's params in the YAML")
     names = None
     if decoders is not None:
         names = [n.strip() for n in decoders.split(",") if n.strip()]
         if not names:
             raise ConfigError("--decoder is empty; `cortexkit list decoders` lists them")
-    elif path is None and (model_dir is not None or device is not None):
+    elif path is None and (model_dir is not None or device is not None or params):
         names = list(DEFAULT_DECODERS)
     for name in names or []:  # an unknown decoder is refused here, before any work
         DECODERS.lookup(name)
     shared = {"model_dir": str(model_dir) if model_dir is not None else None, "device": device}
+    takes = {n: set(DECODERS.lookup(n)().get_params(deep=False)) for n in names or []}
+    unused = [k for k in params if not any(k in t for t in takes.values())]
+    if unused:
+        who = f"decoder {next(iter(takes))} does not take it" if len(takes) == 1 else \
+            f"none of the decoders {', '.join(takes)} takes it"
+        raise ConfigError(f"-p {unused[0]}: {who} (`cortexkit list decoders` lists each one's parameters)")
     specs = None if names is None else [
-        {"name": n, "params": {k: v for k, v in shared.items()
-                               if v is not None and k in DECODERS.lookup(n)().get_params(deep=False)}} for n in names]
+        {"name": n, "params": {**{k: v for k, v in shared.items() if v is not None and k in takes[n]},
+                               **{k: v for k, v in params.items() if k in takes[n]}}} for n in names]
     config = resolve_config(ReconstructionConfig, path, {"decoders": specs, "image_size": image_size,
                                                           "n_permutations": n_permutations})
     return config.quick() if quick else config

@@ -26,7 +26,7 @@ from cortexkit._atomic import atomic_path
 from cortexkit.data.readers._common import load_npy
 from cortexkit.data.readers.sensorium2023 import video_duration
 from cortexkit.encoding.predictor.training import core_input, raw_behaviour, standardiser, trial_variable
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.image import resize
 
 TIERS = ("live_test_main", "final_test_main", "live_test_bonus", "final_test_bonus")
@@ -37,7 +37,7 @@ def session_predictions(run, key: str, folder: str | os.PathLike, tier: str, ski
     Sensorium 2023 mouse ``folder``."""
     folder = Path(folder)
     if key not in run.sessions:
-        raise ConfigError(f"the run has no session {key!r}; its sessions: {list(run.sessions)}")
+        raise ConfigError(f"the run has no session {key!r}; its sessions: {listed(run.sessions)}")
     sess = run.sessions[key]
     if not sess.time_resolved:
         raise ConfigError(f"session {key!r} is not time-resolved: the Sensorium 2023 submission needs per-frame predictions")
@@ -47,7 +47,7 @@ def session_predictions(run, key: str, folder: str | os.PathLike, tier: str, ski
     tiers = load_npy(tiers_file, "trial tiers").astype(str)
     trials = np.flatnonzero(tiers == tier)
     if trials.size == 0:
-        raise DataError(f"no trials of tier {tier!r} (tiers here: {sorted(set(tiers))})", source=str(tiers_file))
+        raise DataError(f"no trials of tier {tier!r} (tiers here: {listed(sorted(set(tiers)))})", source=str(tiers_file))
     ids_file = folder / "meta" / "neurons" / "unit_ids.npy"
     neuron_ids = np.asarray(load_npy(ids_file, "unit ids") if ids_file.exists() else np.asarray(ds["unit"].values))
     if len(neuron_ids) != sess.n_units or not np.array_equal(neuron_ids.astype(str), np.asarray(ds["unit"].values).astype(str)):
@@ -100,7 +100,7 @@ def write_submission(run_dir: str | os.PathLike, folders: dict[str, str], out: s
     from cortexkit.pipelines.predictor import load_trained
 
     if tier not in TIERS and tier != "oracle":
-        raise ConfigError(f"tier must be one of {list(TIERS)} (or oracle, to compare with the scored test trials), got {tier!r}")
+        raise ConfigError(f"tier must be one of {listed(TIERS)} (or oracle, to compare with the scored test trials), got {tier!r}")
     if not folders:
         raise ConfigError("name the mouse folder of each session: KEY=FOLDER")
     run = load_trained(run_dir)

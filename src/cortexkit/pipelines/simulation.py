@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from cortexkit import data, simulate
 from cortexkit._atomic import check_output, claim_output
 from cortexkit.config import resolve_config
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.memory import require_memory
 
 
@@ -25,7 +25,7 @@ def simulation_config(population: str, path: str | os.PathLike | None = None, ov
     """The typed config of ``population``: its defaults, then the YAML at ``path``, then
     ``overrides`` (None values mean "not given"); options foreign to the population are an error."""
     if population not in simulate.POPULATIONS:
-        raise ConfigError(f"--population must be one of {list(simulate.POPULATIONS)}, got {population!r}")
+        raise ConfigError(f"--population must be one of {listed(simulate.POPULATIONS)}, got {population!r}")
     model, _ = simulate.POPULATIONS[population]
     return resolve_config(model, path, overrides, context=f"--population {population}")
 

@@ -38,7 +38,7 @@ from cortexkit._atomic import check_output, claim_output
 from cortexkit import data, metrics
 from cortexkit.data.model import REQUIRED_VARIABLES
 from cortexkit.decoding import decode_parameter
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.evaluation import load_arrays, paired_per_stimulus, write_csv_and_markdown, write_table
 from cortexkit.features.base import is_video
 from cortexkit.metrics import reconstruction as rm
@@ -121,7 +121,7 @@ def run_streams(store: str | os.PathLike, out: str | os.PathLike, *, parameters:
     names = _parameters(ds, parameters)
     unknown = [p for p in names if p not in ds.coords and p not in ds.variables]
     if unknown:
-        raise ConfigError(f"{store}: no stimulus parameter(s) {unknown}; decodable ones: {_parameters(ds, None)}")
+        raise ConfigError(f"{store}: no stimulus parameter(s) {listed(unknown)}; decodable ones: {listed(_parameters(ds, None))}")
     if not names:
         log("decoding: no stimulus parameter to decode (none has 2-16 values; name one with parameters=)")
     out = claim_output(out)

@@ -8,7 +8,7 @@ from cortexkit.report.benchmark_site import write_benchmark_site
 from cortexkit.report.comparison import write_comparison_report
 from cortexkit.report.encoding_run import write_report
 from cortexkit.report.in_silico import write_design_report, write_synthesis_report, write_tuning_report
-from cortexkit.report.paired import write_paired_report
+from cortexkit.report.paired import summary_rows as paired_summary_rows, write_paired_report
 from cortexkit.report.parameter_decoding import write_decoding_report
 from cortexkit.report.predictor import write_predictor_report
 from cortexkit.report.reconstruction import (write_pooled_reconstruction_report, write_reconstruction_report,
@@ -23,6 +23,7 @@ __all__ = [
     "write_alignment_report",
     "write_delays_report",
     "write_design_report",
+    "paired_summary_rows",
     "write_paired_report",
     "write_partition_report",
     "write_pooled_reconstruction_report",

@@ -47,7 +47,7 @@ def write_reconstruction_report(run_dir: str | os.PathLike) -> Path:
                       "Brain-optimised search: the encoding model's score (Pearson r between predicted and measured "
                       "responses) of the best candidate after each round."))
     body = ["<h2>Metrics (means over test stimuli)</h2>", table_html(table.rename(columns=reconstruction_headers(table.columns))),
-            "<p>pixcorr: Pearson r of pixels; ssim: brain-diffuser convention; psnr: dB on uint8; lpips alex: "
+            "<p>pixcorr: Pearson r of pixels; ssim: brain-diffuser convention; psnr: dB on uint8, the median over test images (an exact copy's is infinite); lpips alex: "
             "LPIPS v0.1 (lower is better); 2way X: two-way identification in feature space X (chance 0.5); "
             "top1: retrieval among all test stimuli; p 2way: permutation p-value of the two-way score; 2way clip / "
             "inception / effnet b1: two-way identification on CLIP ViT-L/14, InceptionV3 and EfficientNet-B1 "

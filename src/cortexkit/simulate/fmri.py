@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cortexkit.config import with_overrides
 from cortexkit.data.model import make_dataset
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.simulate.stimuli import natural_image_crops, replace_copies
 
 # Region -> (feature space, its parameters, the layer pooled, pRF sigma range as a fraction of the image).
@@ -79,7 +79,7 @@ class FMRISimulationConfig(BaseModel):
     def _check(self):
         bad = [r for r in self.rois if r not in ROI_UNITS]
         if bad or not self.rois:
-            raise ValueError(f"rois must be a non-empty subset of {list(ROI_UNITS)}, got {self.rois}")
+            raise ValueError(f"rois must be a non-empty subset of {listed(ROI_UNITS)}, got {self.rois}")
         lo, hi = self.voxels
         if not 1 <= lo <= hi:
             raise ValueError(f"voxels must be (low, high) with 1 <= low <= high, got {self.voxels}")

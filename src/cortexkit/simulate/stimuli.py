@@ -16,7 +16,7 @@ from skimage import color as skcolor
 from skimage.transform import resize
 
 from cortexkit.data.overlap import copies_of
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.render import drifting_gratings
 
 # Photographs of natural scenes and objects (synthetic images such as text or logos left out).
@@ -52,7 +52,7 @@ def source_image(name: str) -> np.ndarray:
 
         img = getattr(skimage.data, name)()
     else:
-        raise ConfigError(f"unknown natural image source {name!r}; choose from {list(NATURAL_IMAGE_SOURCES)}")
+        raise ConfigError(f"unknown natural image source {name!r}; choose from {listed(NATURAL_IMAGE_SOURCES)}")
     img = np.asarray(img, dtype=np.float32) / 255.0
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)

@@ -112,7 +112,7 @@ def test_fit_banded_joins_the_spaces_and_splits_the_prediction(halves):
     # A unit driven mostly by the left half gets most of its share from the left space.
     truth = banded["true_partition.left"] - banded["true_partition.right"]
     assert np.corrcoef(truth, banded["r2_share.left"] - banded["r2_share.right"])[0, 1] > 0.8
-    with pytest.raises(ConfigError, match="banded.models names \\['nope'\\]"):
+    with pytest.raises(ConfigError, match="banded.models names nope"):
         from cortexkit.pipelines import fit_run
 
         fit_run(halves / "halves.zarr", halves / "fit_bad", EncodingConfig(**HALVES, banded={"models": ["nope"]}),

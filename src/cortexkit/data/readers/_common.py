@@ -11,7 +11,7 @@ import numpy as np
 import scipy.io
 
 from cortexkit.data.overlap import grouped_split
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 
 
 def require_file(path: Path, what: str) -> Path:
@@ -59,7 +59,7 @@ def read_zip_images(path: Path, names: list[str] | None = None) -> tuple[list[st
         raise DataError(f"not a valid zip archive ({exc})", source=str(path)) from None
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
-        raise DataError(f"images have different shapes {sorted(shapes)}", source=str(path))
+        raise DataError(f"images have different shapes {listed(sorted(shapes))}", source=str(path))
     return members, to_unit_range(np.stack(images))
 
 
@@ -108,5 +108,5 @@ def load_mat_variable(path: Path, key: str):
     except Exception as exc:
         raise DataError(f"cannot read the MATLAB file ({type(exc).__name__}: {exc})", source=str(path)) from None
     if key not in m:
-        raise DataError(f"no variable {key!r} (has {sorted(k for k in m if not k.startswith('__'))})", source=str(path))
+        raise DataError(f"no variable {key!r} (has {listed(sorted(k for k in m if not k.startswith('__')))})", source=str(path))
     return m[key]

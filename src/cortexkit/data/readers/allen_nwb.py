@@ -31,7 +31,7 @@ from cortexkit.data.model import make_dataset
 from cortexkit.data.readers import _nwb
 from cortexkit.data.readers._common import load_npy, random_split, to_unit_range
 from cortexkit.data.readers.registry import register
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.image import resize, to_grayscale
 
 TABLE = "natural_scenes_presentations"
@@ -97,7 +97,7 @@ def read_allen_nwb(
     """Read natural-scene presentations of an Allen Visual Coding Neuropixels session (NWB) as spike-count trials."""
     path = Path(path)
     if qc not in QC_FILTERS:
-        raise ConfigError(f"qc must be one of {sorted(QC_FILTERS)}, got {qc!r}")
+        raise ConfigError(f"qc must be one of {listed(sorted(QC_FILTERS))}, got {qc!r}")
     # Read lazily: the units' scalar columns and one unit's spike times at a time, never the ragged
     # spike_amplitudes / waveform_mean columns (GBs in a real session).
     with _nwb.open_nwb(path) as nwb:

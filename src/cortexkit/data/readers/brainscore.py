@@ -34,7 +34,7 @@ from cortexkit.data.model import make_dataset
 from cortexkit.data.overlap import duplicate_groups
 from cortexkit.data.readers._common import random_split, read_zip_images, require_file, to_unit_range
 from cortexkit.data.readers.registry import register
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.image import resize
 
 ID_COLUMNS = ("stimulus_id", "image_id")
@@ -45,7 +45,7 @@ def _first(names, options, what, source):
     for n in options:
         if n in names:
             return n
-    raise DataError(f"has none of the {what} columns {list(options)} (has {sorted(names)[:12]})", source=str(source))
+    raise DataError(f"has none of the {what} columns {listed(options)} (has {sorted(names)[:12]})", source=str(source))
 
 
 def _load_images(files: list[str], images: Path) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 from cortexkit.data.model import make_dataset
 from cortexkit.data.readers._common import check_positive, load_mat_variable, random_split
 from cortexkit.data.readers.registry import register
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.render import random_dots
 
 EXPERIMENTS = {"tuning": 0, "coherence": 1}
@@ -92,7 +92,7 @@ def read_gold_mt(
     path = _file(Path(path))
     check_positive(size=size, frame_rate=frame_rate)
     if experiment not in EXPERIMENTS:
-        raise ConfigError(f"experiment must be one of {list(EXPERIMENTS)}, got {experiment!r}")
+        raise ConfigError(f"experiment must be one of {listed(EXPERIMENTS)}, got {experiment!r}")
     if stimulus_per not in ("trial", "condition") or measure not in ("rate", "count"):
         raise ConfigError("stimulus_per must be 'trial' or 'condition' and measure 'rate' or 'count'")
     rec = _cell(path, int(cell), experiment)
@@ -102,7 +102,7 @@ def read_gold_mt(
     names = [str(n) for n in np.atleast_1d(rec.ecodes.name)]
     missing = [n for n in ECODES if n not in names]
     if missing:
-        raise DataError(f"cell {cell} {experiment}: ecodes lack {missing}", source=str(path), variable="ecodes.name")
+        raise DataError(f"cell {cell} {experiment}: ecodes lack {listed(missing)}", source=str(path), variable="ecodes.name")
     table = np.atleast_2d(np.asarray(rec.ecodes.data, dtype=np.float64))
     codes = {n: table[:, names.index(n)] for n in ECODES}
     spikes = list(np.atleast_1d(rec.spikes))

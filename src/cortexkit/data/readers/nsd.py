@@ -37,7 +37,7 @@ import numpy as np
 from cortexkit.data.model import make_dataset
 from cortexkit.data.readers._common import load_mat_variable, load_npy, require_file
 from cortexkit.data.readers.registry import register
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.image import resize
 
 IMAGE_CHUNK = 64
@@ -199,7 +199,7 @@ def read_stim_info(path: Path):
         raise DataError(f"cannot read the CSV ({type(exc).__name__}: {exc})", source=str(path)) from None
     missing = [c for c in ("nsdId", "cocoId", "cocoSplit") if c not in info.columns]
     if missing:
-        raise DataError(f"has no column(s) {missing}", source=str(path))
+        raise DataError(f"has no column(s) {listed(missing)}", source=str(path))
     if "cropBox" in info:
         boxes = []
         for row, text in zip(info.index, info["cropBox"].astype(str)):

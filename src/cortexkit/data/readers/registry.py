@@ -18,7 +18,7 @@ from typing import Any
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.registry import Registry
 
 
@@ -49,7 +49,7 @@ class Reader:
         options = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}  # paths as text
         unknown = sorted(set(options) - set(accepted))
         if unknown:
-            raise ConfigError(f"reader {self.name!r} has no option(s) {unknown}; it takes {accepted or 'none'}")
+            raise ConfigError(f"reader {self.name!r} has no option(s) {listed(unknown)}; it takes {listed(accepted) or 'none'}")
         try:
             checked = self.schema.model_validate(options)
         except ValidationError as exc:

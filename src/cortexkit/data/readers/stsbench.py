@@ -29,7 +29,7 @@ from cortexkit.data.model import make_dataset
 from cortexkit.data.readers._common import load_pickle
 from cortexkit.data.readers._video import read_video
 from cortexkit.data.readers.registry import register
-from cortexkit.errors import DataError
+from cortexkit.errors import DataError, listed
 
 VIDEO_CHUNK = 16
 DORSAL_CROP = (115, 260, 150, 150)
@@ -52,7 +52,7 @@ def _read(path, *, name, frames, frame_rate, size, crop, grayscale, source, lice
         raise DataError(f"expected a dict, got {type(blob).__name__}", source=str(pickle_file))
     for key in ("train_stimuli", "test_stimuli", "train_activity", "test_activity"):
         if key not in blob:
-            raise DataError(f"missing key {key!r} (has {sorted(blob)})", source=str(pickle_file))
+            raise DataError(f"missing key {key!r} (has {listed(sorted(blob))})", source=str(pickle_file))
     parts = {}
     for split in ("train", "test"):
         names = [str(s) for s in np.asarray(blob[f"{split}_stimuli"]).ravel()]

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from cortexkit.encoding.cores.base import CORES, Core
+from cortexkit.errors import listed
 
 
 @CORES.register("transfer")
@@ -27,7 +28,7 @@ class TransferCore(Core):
         if layer not in spec.layers:
             from cortexkit.errors import ConfigError
 
-            raise ConfigError(f"{arch} has no layer {layer!r}; its layers: {list(spec.layers)}")
+            raise ConfigError(f"{arch} has no layer {layer!r}; its layers: {listed(spec.layers)}")
         index = int(spec.layers[layer].split(".")[1])
         self.trunk = build(arch, weights).features[: index + 1]
         for p in self.trunk.parameters():

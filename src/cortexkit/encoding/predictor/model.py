@@ -15,7 +15,7 @@ from torch import nn
 from cortexkit.encoding.cores import CORES
 from cortexkit.encoding.modulation import Modulator, RecurrentModulator, Shifter
 from cortexkit.encoding.readouts import READOUTS
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 
 # Output nonlinearities and their inverses (the inverse sets the readout biases to the mean rates).
 NONLINEARITIES = {
@@ -32,7 +32,7 @@ class NeuralPredictor(nn.Module):
                  shifters: dict[str, nn.Module] | None = None, modulators: dict[str, nn.Module] | None = None):
         super().__init__()
         if nonlinearity not in NONLINEARITIES:
-            raise ConfigError(f"nonlinearity must be one of {list(NONLINEARITIES)}, got {nonlinearity!r}")
+            raise ConfigError(f"nonlinearity must be one of {listed(NONLINEARITIES)}, got {nonlinearity!r}")
         self.core = core
         self.readouts = nn.ModuleDict(readouts)
         self.shifters = nn.ModuleDict(shifters or {})

@@ -19,7 +19,7 @@ from cortexkit import data, metrics
 from cortexkit.config import require_device
 from cortexkit.encoding.predictor.config import PredictorConfig, SessionSpec
 from cortexkit.encoding.predictor.model import NeuralPredictor, build_predictor, make_core
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.image import grayscale_tensor, resize_tensor
 
 
@@ -179,7 +179,7 @@ class PredictorRun:
         first = next(iter(self.sessions.values()))
         shapes = {tuple(s.stimuli.shape[1:]) for s in self.sessions.values()}
         if len(shapes) > 1:
-            raise DataError(f"sessions have different stimulus shapes {sorted(shapes)}; set image_size", variable="stimuli")
+            raise DataError(f"sessions have different stimulus shapes {listed(sorted(shapes))}; set image_size", variable="stimuli")
         self.device = torch.device(config.device)
         if config.core.get("kind") == "viv1t":  # a released ViV1T: its own network, statistics and readouts
             from cortexkit.encoding.predictor import viv1t

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from cortexkit.encoding.ridge import _solvers
 from cortexkit.encoding.ridge.blocks import block_size, run_blocks
 from cortexkit.memory import parse_memory
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 
 DEFAULT_ALPHAS = tuple(np.logspace(-2, 8, 21))
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -139,7 +139,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if self.solver not in ("auto", "primal", "dual"):
             raise ConfigError(f"solver must be 'auto', 'primal' or 'dual', got {self.solver!r}")
         if self.dtype not in _DTYPES:
-            raise ConfigError(f"dtype must be one of {list(_DTYPES)}, got {self.dtype!r}")
+            raise ConfigError(f"dtype must be one of {listed(_DTYPES)}, got {self.dtype!r}")
         return alphas, _DTYPES[self.dtype]
 
     def _folds(self, n: int):

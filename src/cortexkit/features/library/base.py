@@ -30,7 +30,7 @@ import torch
 from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.features.torch_layers import NETWORK_CONSTRAINTS, TorchExtractor
 from cortexkit.optional import require
 
@@ -164,8 +164,8 @@ class LibraryModel(TorchExtractor):
         bad = [n for n in names if n not in paths and n != self._root_name]
         if bad:
             some = [p for p in paths if p.count(".") <= 1][:15]
-            raise ConfigError(f"{self.arch} has no layer(s) {bad}; module paths include {some} "
-                              f"(`layers: all` gives {list(default_layers(type(self), self.model))})")
+            raise ConfigError(f"{self.arch} has no layer(s) {listed(bad)}; module paths include {listed(some)} "
+                              f"(`layers: all` gives {listed(default_layers(type(self), self.model))})")
         return names
 
     _root_name = "output"  # the network's own output as a layer

@@ -12,7 +12,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.features.library.base import LibraryModel, load_into, seeded
 from cortexkit.features.registry import EXTRACTORS
 from cortexkit.optional import require
@@ -66,7 +66,7 @@ class TorchvisionModel(LibraryModel):
         tv = require("torchvision", self.arch)
         if self.model not in tv.models.list_models():
             raise ConfigError(f"torchvision has no model {self.model!r}; video models: "
-                              f"{sorted(_torchvision_video_models())}; image models include resnet50, "
+                              f"{listed(sorted(_torchvision_video_models()))}; image models include resnet50, "
                               "convnext_tiny, vit_b_16, efficientnet_b1")
         # as torchvision builds these models for its own pretrained weights (inception's input transform)
         extra = _PRETRAINED_BUILD.get(self.model, {}) if weights != "random" else {}

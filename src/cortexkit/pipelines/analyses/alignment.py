@@ -28,7 +28,7 @@ import pandas as pd
 
 from cortexkit._atomic import check_output, claimed_output
 from cortexkit.config import provenance
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.data.overlap import copies_of
 from cortexkit.evaluation import write_csv_and_markdown, write_run_record
 from cortexkit.metrics import reconstruction as rm
@@ -62,7 +62,7 @@ def run_alignment(shared: list[str | os.PathLike], new: str | os.PathLike, out: 
     accepted = MindEyeDecoder().get_params()
     bad = sorted(set(params) - set(accepted))
     if bad:
-        raise ConfigError(f"the mindeye decoder has no parameter(s) {bad}; it takes {sorted(accepted)}")
+        raise ConfigError(f"the mindeye decoder has no parameter(s) {listed(bad)}; it takes {listed(sorted(accepted))}")
     out = check_output(out)
     names = [f"shared{k + 1}" for k in range(len(shared))]
     # each subject's (responses, stimuli) of its training split; the new subject's test split scores

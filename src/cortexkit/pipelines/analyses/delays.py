@@ -23,7 +23,7 @@ from sklearn.model_selection import GroupKFold
 from cortexkit import data, metrics
 from cortexkit._atomic import check_output, claimed_output
 from cortexkit.encoding import RidgeCV, delay_features, per_delay
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.evaluation import noise_ceiling, to_markdown
 from cortexkit.evaluation.intervals import median_r_interval
 from cortexkit.evaluation.paired import N_BOOTSTRAP
@@ -48,7 +48,7 @@ def _runs(ds, store) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarra
     for r in pd.unique(runs):
         kinds = set(trial_split[runs == r])
         if len(kinds) != 1:
-            raise DataError(f"run {r} mixes {sorted(kinds)} samples; a run is wholly train or wholly test",
+            raise DataError(f"run {r} mixes {listed(sorted(kinds))} samples; a run is wholly train or wholly test",
                             source=str(store), variable="split")
         (train_runs if kinds == {"train"} else test_runs).append(r)
     if len(train_runs) < 2:

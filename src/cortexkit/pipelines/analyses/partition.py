@@ -28,7 +28,7 @@ import pandas as pd
 from cortexkit import metrics
 from cortexkit._atomic import check_output, claimed_output
 from cortexkit.encoding import BandedRidgeCV
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.evaluation.paired import CONFIDENCE, N_BOOTSTRAP
 from cortexkit.features import get_extractor
 from cortexkit.features.cache import FeatureCache
@@ -52,7 +52,7 @@ def partition(r2_of: dict[frozenset, np.ndarray], labels: list[str]) -> dict[str
     missing = [region_name(s, labels) for n in range(1, len(labels) + 1)
                for s in map(frozenset, itertools.combinations(labels, n)) if s not in r2_of]
     if missing:
-        raise ConfigError(f"variance partitioning needs the R² of every subset of the spaces; missing: {missing}")
+        raise ConfigError(f"variance partitioning needs the R² of every subset of the spaces; missing: {listed(missing)}")
     n_units = len(r2_of[every])
 
     def r2(s):

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from cortexkit._atomic import check_output, claimed_output
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.config import provenance
 from cortexkit.evaluation import to_markdown, write_run_record, write_table
 from cortexkit.evaluation.paired import CONFIDENCE, N_BOOTSTRAP
@@ -63,7 +63,7 @@ def labelled_images(name: str, *, size: int = 32, n_per_class: int = 120, test_f
         y_test = np.repeat(np.arange(len(test)), [len(b) for b in test])
         return {"train": (np.concatenate(train), y_train), "test": (np.concatenate(test), y_test),
                 "classes": list(NATURAL_IMAGE_SOURCES)}
-    raise ConfigError(f"--dataset must be one of {list(DATASETS)}, got {name!r}")
+    raise ConfigError(f"--dataset must be one of {listed(DATASETS)}, got {name!r}")
 
 
 def run_probe(out: str | os.PathLike, config: EncodingConfig, *, dataset: str = "digits", size: int = 32,

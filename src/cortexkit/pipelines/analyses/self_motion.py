@@ -34,7 +34,7 @@ import pandas as pd
 
 from cortexkit import metrics
 from cortexkit._atomic import atomic_path, check_output, claimed_output
-from cortexkit.errors import DataError
+from cortexkit.errors import DataError, listed
 from cortexkit.evaluation import to_markdown
 from cortexkit.evaluation.intervals import median_r_interval
 from cortexkit.evaluation.paired import N_BOOTSTRAP, paired_comparison
@@ -52,7 +52,7 @@ def _trial_parameters(ds) -> tuple[dict, np.ndarray, np.ndarray]:
     """Each trial's self-motion parameters, split index of train and test trials."""
     missing = [k for k in REQUIRED if k not in ds.coords]
     if missing:
-        raise DataError(f"has no stimulus coordinate(s) {missing}; self-motion analyses need {list(REQUIRED)} "
+        raise DataError(f"has no stimulus coordinate(s) {listed(missing)}; self-motion analyses need {listed(REQUIRED)} "
                         "(simulate one: cortexkit data simulate sm.zarr --population self-motion)", variable="stimulus")
     index = pd.Index(ds["stimulus"].values).get_indexer(ds["stimulus_id"].values)
     split = np.asarray(ds["split"].values)[index]

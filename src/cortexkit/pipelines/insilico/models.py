@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from cortexkit import data
-from cortexkit.errors import ConfigError, DataError
+from cortexkit.errors import ConfigError, DataError, listed
 from cortexkit.evaluation import MODELS_DIR, data_fingerprint, load_arrays, read_run_record, run_kind, split_run_model
 from cortexkit.features.registry import get_extractor
 from cortexkit.insilico import (
@@ -48,7 +48,7 @@ def load_model(run_dir, model: str | None, device: str = "cpu") -> tuple[Respons
     entries = _entries(read_encoding_run(run_dir)[1])
     if model is None:
         if len(entries) != 1:
-            raise ConfigError(f"{run_dir} holds models {sorted(entries)}; name one with --model")
+            raise ConfigError(f"{run_dir} holds models {listed(sorted(entries))}; name one with --model")
         model = next(iter(entries))
     models, ds = _ridge_models(run_dir, [model], device)
     return models[0], ds
@@ -61,7 +61,7 @@ def _ridge_models(run_dir: Path, names: list[str], device: str = "cpu") -> tuple
     entries = _entries(config)
     unknown = [n for n in names if n not in entries]
     if unknown:
-        raise ConfigError(f"{run_dir} has no model {unknown[0]!r}; it has {sorted(entries)}")
+        raise ConfigError(f"{run_dir} has no model {unknown[0]!r}; it has {listed(sorted(entries))}")
     ds = data.open(raw["data"])
     stimuli = np.asarray(data.select(ds, "train")["stimuli"].values, dtype=np.float32)
     video = data.stimulus_kind(ds) == "video"
@@ -139,10 +139,10 @@ def _trained_model(run_dir: Path, key: str | None, device: str = "cpu") -> tuple
     run = load_trained(run_dir)
     if key is None:
         if len(run.sessions) != 1:
-            raise ConfigError(f"{run_dir} is trained on sessions {sorted(run.sessions)}; name one with --model")
+            raise ConfigError(f"{run_dir} is trained on sessions {listed(sorted(run.sessions))}; name one with --model")
         key = next(iter(run.sessions))
     if key not in run.sessions:
-        raise ConfigError(f"{run_dir} has no session {key!r}; it has {sorted(run.sessions)}")
+        raise ConfigError(f"{run_dir} has no session {key!r}; it has {listed(sorted(run.sessions))}")
     sess = run.sessions[key]
     ds = sess.dataset
     n_behaviors = sess.behavior.shape[-1] if sess.behavior is not None else 0

@@ -16,7 +16,7 @@ import xarray as xr
 from cortexkit import data, metrics
 from cortexkit._atomic import copy_file
 from cortexkit.encoding import BandedRidgeCV
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.evaluation import MODELS_DIR, load_arrays, load_if_settings_match, save_arrays
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.ridge.config import BANDED, EncodingConfig, FeatureSpec, model_names, spec_extractor
@@ -32,7 +32,7 @@ def banded_components(config: EncodingConfig) -> list[tuple[FeatureSpec, str, st
     known = {name for _, _, name in every}
     unknown = [m for m in wanted if m not in known]
     if unknown:
-        raise ConfigError(f"banded.models names {unknown}, which the run does not fit; models: {sorted(known)}")
+        raise ConfigError(f"banded.models names {listed(unknown)}, which the run does not fit; models: {listed(sorted(known))}")
     if len(set(wanted)) != len(wanted):
         raise ConfigError(f"banded.models lists a model twice: {wanted}")
     return [c for c in every if c[2] in wanted]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cortexkit.config import check_device, parse, resolve_config
 from cortexkit.encoding.ridge import DEFAULT_ALPHAS
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.features import get_extractor
 
 
@@ -181,7 +181,7 @@ def feature_specs(names: str | None, *, layers: str | None = None, params: dict 
         out.append(spec.model_copy(update={"params": new}))
         get_extractor(spec.name, new).layer_list()  # unknown layers and bad values fail here, naming the choices
     if set(params) - taken:
-        raise ConfigError(f"no feature space in {[s.name for s in specs]} takes parameter(s) {sorted(set(params) - taken)}; "
+        raise ConfigError(f"no feature space of {listed(s.name for s in specs)} takes parameter(s) {listed(sorted(set(params) - taken))}; "
                           "`cortexkit list features` lists each one's parameters")
     if layers is not None and not layered:
         raise ConfigError(f"--layers applies to multi-layer feature spaces (alexnet, vgg16, efficientnet_lite0, "

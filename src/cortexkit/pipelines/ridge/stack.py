@@ -14,7 +14,7 @@ import xarray as xr
 from cortexkit import data, metrics
 from cortexkit._atomic import copy_file
 from cortexkit.encoding.stacking import kfold_indices, ridge_oof_predictions, stack_weights, stacked_prediction
-from cortexkit.errors import ConfigError
+from cortexkit.errors import ConfigError, listed
 from cortexkit.evaluation import MODELS_DIR, load_arrays, load_if_settings_match, save_arrays
 from cortexkit.features.cache import FeatureCache
 from cortexkit.pipelines.ridge.config import STACKED, EncodingConfig, FeatureSpec, model_names, spec_extractor
@@ -30,7 +30,7 @@ def stack_components(config: EncodingConfig) -> list[tuple[FeatureSpec, str, str
     known = {name for _, _, name in every}
     unknown = [m for m in wanted if m not in known]
     if unknown:
-        raise ConfigError(f"stack.models names {unknown}, which the run does not fit; models: {sorted(known)}")
+        raise ConfigError(f"stack.models names {listed(unknown)}, which the run does not fit; models: {listed(sorted(known))}")
     return [c for c in every if c[2] in wanted]
 
 
