@@ -60,8 +60,9 @@ docs: $(STAMP)
 # The tables of docs/results/, each written by the command that measures it (about an hour on 2
 # cores with empty caches): every benchmark with its models (data in ../shared/data), simulated MT
 # with three feature spaces, reconstruction from simulated V1, two regions compared, the expansion
-# width sweep and variance partitioning on the V4 sessions (the benchmark's stores), the self-motion
-# suite on simulated MSTd. bench/gpu.py writes docs/results/gpu-h200.md on a machine with a GPU.
+# width sweep and variance partitioning on the V4 sessions (the benchmark's stores), reconstruction
+# pooled over two simulated fMRI subjects and from V4 session 190925, the self-motion suite on
+# simulated MSTd. bench/gpu.py writes docs/results/gpu-h200.md on a machine with a GPU.
 RESULTS := runs/results
 results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit bench run --data-root ../shared/data --out runs/bench
@@ -73,6 +74,11 @@ results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit compare regions $(RESULTS)/streams.zarr --out $(RESULTS)/streams --permutations 100 --reconstruct pca,retrieval
 	$(BIN)/cortexkit analyze width runs/bench/stores/cowley2023-v4/*.zarr --out $(RESULTS)/v4-width
 	$(BIN)/cortexkit analyze partition runs/bench/stores/cowley2023-v4/*.zarr --out $(RESULTS)/v4-partition --config configs/v4_partition.yaml
+	$(BIN)/cortexkit data simulate $(RESULTS)/fmri --population fmri
+	$(BIN)/cortexkit decode reconstruct $(RESULTS)/fmri/subj01.zarr $(RESULTS)/fmri/subj02.zarr --out $(RESULTS)/fmri-pooled \
+	  --decoder pca,retrieval --image-size 32
+	$(BIN)/cortexkit data convert ../shared/data/cowley2023_v4 $(RESULTS)/v4-190925.zarr --format cowley2023 --option session=190925
+	$(BIN)/cortexkit decode reconstruct $(RESULTS)/v4-190925.zarr --out $(RESULTS)/recon-v4-190925 --image-size 64
 	$(BIN)/cortexkit data simulate $(RESULTS)/self-motion.zarr --population self-motion
 	$(BIN)/cortexkit analyze self-motion $(RESULTS)/self-motion.zarr --out $(RESULTS)/self-motion \
 	  --published ../shared/data/dorsalnet_mineault2021/dorsalnet.pt
@@ -85,6 +91,11 @@ results: $(STAMP) $(WEIGHTS)
 	cp $(RESULTS)/streams/comparisons.md docs/results/streams-decoding.md
 	cp $(RESULTS)/streams/encoding.md docs/results/streams-encoding.md
 	cp $(RESULTS)/streams/reconstruction.md docs/results/streams-reconstruction.md
+	cp $(RESULTS)/streams/figures/streams.png docs/figures/streams.png
+	cp $(RESULTS)/fmri-pooled/pooled/metrics.md docs/results/fmri-pooled.md
+	cp $(RESULTS)/fmri-pooled/pooled/reconstructions.png docs/figures/fmri_pooled.png
+	cp $(RESULTS)/recon-v4-190925/metrics.md docs/results/reconstruction-v4-190925.md
+	cp $(RESULTS)/recon-v4-190925/figures/reconstructions.png docs/figures/reconstruction_v4_190925.png
 	cp $(RESULTS)/v4-width/widths.md docs/results/v4-width.md
 	cp $(RESULTS)/v4-width/figures/widths.png docs/figures/v4_width.png
 	cp $(RESULTS)/v4-partition/summary.md docs/results/v4-partition.md

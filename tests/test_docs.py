@@ -76,3 +76,86 @@ def test_readme_is_a_front_door():
         assert heading in readme
     for link in [line.split("](", 1)[1].split(")", 1)[0] for line in readme.splitlines() if "](docs/" in line]:
         assert (ROOT / link.split("#")[0]).is_file(), link
+
+
+def _doc_pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def _command_lines(text: str) -> list[str]:
+    """Each `cortexkit ...` command of a page: code-block lines starting with it (continuation lines
+    joined) and inline code spans holding one."""
+    import re
+
+    found = []
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S):
+        block = re.sub(r"\\\n\s*", " ", block)
+        found += [m.group(1) for m in re.finditer(r"^\s*(?:\$ )?(?:torchrun [^\n]*?-m )?cortexkit ([^#\n]*)", block, re.M)]
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    found += re.findall(r"`cortexkit ([^`]+)`", prose)
+    return [f.strip() for f in found]
+
+
+def test_every_command_and_option_named_in_the_docs_exists():
+    """`cortexkit CMD [SUB] --option` in the README or any docs page names a real command and its real options."""
+    import typer.main
+
+    from cortexkit.cli import app
+
+    root = typer.main.get_command(app)
+    problems = []
+    for page in _doc_pages():
+        for line in _command_lines(page.read_text()):
+            words = line.split()
+            command, used = root, []
+            while words and hasattr(command, "commands") and words[0] in command.commands:
+                used.append(words[0])
+                command = command.commands[words.pop(0)]
+            if not used:
+                if words and not words[0].startswith("-") and words[0] not in ("is", "and", "or", "to"):
+                    if words[0] not in root.commands:
+                        problems.append(f"{page.relative_to(ROOT)}: no command `cortexkit {words[0]}`")
+                continue
+            if hasattr(command, "commands"):
+                continue  # a group named alone (`cortexkit bench`)
+            options = {o for p in command.params for o in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])}
+            for word in words:
+                name = word.split("=", 1)[0].rstrip(".,;:)")
+                if name.startswith("--") and len(name) > 2 and name not in options:
+                    problems.append(f"{page.relative_to(ROOT)}: `cortexkit {' '.join(used)}` has no option {name}")
+    assert problems == []
+
+
+def test_every_figure_in_the_docs_exists_and_is_made_by_make_results():
+    """Figures under docs/figures are each referenced, present, and copied there by the `results` target."""
+    import re
+
+    makefile = (ROOT / "Makefile").read_text()
+    referenced = set()
+    for page in _doc_pages():
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text()):
+            path = (page.parent / target).resolve()
+            assert path.is_file(), f"{page.relative_to(ROOT)} shows {target}, which does not exist"
+            referenced.add(path)
+    for path in sorted((DOCS / "figures").iterdir()):
+        assert path.resolve() in referenced, f"{path.relative_to(ROOT)} is shown by no page"
+        assert f"docs/figures/{path.name}" in makefile, f"no make results step writes {path.relative_to(ROOT)}"
+
+
+def test_the_limits_page_names_every_registered_component():
+    """The status table of docs/limits.md names every feature space, decoder, core, readout, analysis and benchmark."""
+    import typer.main
+
+    from cortexkit.benchmarks.definition import BENCHMARKS
+    from cortexkit.cli import app
+    from cortexkit.decoding import DECODERS
+    from cortexkit.encoding.cores import CORES
+    from cortexkit.encoding.readouts import READOUTS
+    from cortexkit.features.registry import EXTRACTORS
+
+    status = (DOCS / "limits.md").read_text().split("## Status", 1)[1]
+    analyze = typer.main.get_command(app).commands["analyze"]
+    wanted = {"feature space": sorted(set(EXTRACTORS) - {"user"}), "decoder": sorted(DECODERS), "core": sorted(CORES),
+              "readout": sorted(READOUTS), "analysis": sorted(analyze.commands), "benchmark": sorted(BENCHMARKS)}
+    missing = [f"{kind} {name}" for kind, names in wanted.items() for name in names if f"`{name}`" not in status]
+    assert missing == []

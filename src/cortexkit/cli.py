@@ -415,7 +415,7 @@ def train(config: OPath = Arg(None, help="YAML with PredictorConfig fields"), ou
           trials: int = Typed(20, Positive, help="--search: trials to complete (resumed searches count the finished ones)"),
           sampler: str = Typed("tpe", Literal["tpe", "grid"], help="--search: tpe (seeded) or grid (every dimension a list of choices)"),
           from_checkpoint: OPath = Opt(None, help="a published checkpoint to make into a run instead of training (with --format and --data)"),
-          format: OStr = Typed(None, Literal["stsbench", "viv1t"], help="--from-checkpoint: the checkpoint's layout (stsbench file or viv1t run folder)"),
+          format: OStr = Typed(None, Literal["stsbench", "viv1t", "cowley_compact"], help="--from-checkpoint: the checkpoint's layout (stsbench file, viv1t run folder, cowley_compact folder of Cowley et al.'s compact V4 models)"),
           skip_frames: OInt = Typed(None, Count, help="--from-checkpoint viv1t: leading frames of each trial left out of the scores (default 50)")):
     """Train a core + per-session readouts end to end (resumable), score the test split, write the report; or with
     --search, search its hyperparameters on the validation stimuli (resumable) and write the best config.
@@ -429,6 +429,8 @@ def train(config: OPath = Arg(None, help="YAML with PredictorConfig fields"), ou
     Example: cortexkit train --from-checkpoint dorsal_stream_dorsalnet_64_res1.pth --format stsbench --data sts.zarr --out runs/sts
 
     Example: cortexkit train --from-checkpoint ViV1T/runs/viv1t_001 --format viv1t --data A=sensorium_A.zarr --out runs/viv1t_A
+
+    Example: cortexkit train --from-checkpoint ../shared/data/cowley2023_compact_models --format cowley_compact --data v4_190923.zarr --out runs/compact
     """
     from cortexkit import pipelines, report
 

@@ -34,6 +34,7 @@ from cortexkit import data, metrics
 from cortexkit._atomic import atomic_path, check_output, claim_output
 from cortexkit.config import provenance, resolve_config
 from cortexkit.encoding.predictor import PredictorConfig, PredictorRun
+from cortexkit.encoding.predictor.training import PUBLISHED
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import (data_fingerprint, noise_ceiling, read_run_record, score_predictions, write_run_record,
                                   write_table)
@@ -53,9 +54,10 @@ def _distributed() -> tuple[int, int]:
 
 def train_predictor(config: PredictorConfig, out: str | os.PathLike, *, log=print, stop_after: int | None = None) -> PredictorRun:
     """Train (or resume) a predictor run into ``out``; returns the run with the trained model."""
-    if config.core.get("kind") == "viv1t":
-        raise ConfigError("a viv1t core is a released ViV1T made into a run (cortexkit train --from-checkpoint DIR "
-                          "--format viv1t); training or fine-tuning it here is not implemented")
+    if config.core.get("kind") in PUBLISHED:
+        raise ConfigError(f"a {config.core['kind']} core is a published network made into a run (cortexkit train "
+                          f"--from-checkpoint PATH --format {config.core['kind']}); training or fine-tuning it here is "
+                          "not implemented")
     out = check_output(out)
     rank, world = _distributed()
     if config.ensemble > 1:

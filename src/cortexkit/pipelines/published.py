@@ -12,6 +12,9 @@ cortexkit.
   released (:mod:`cortexkit.encoding.predictor.viv1t`) with the statistics of the store's training
   tier; the store is one mouse of the checkpoint (a Sensorium 2023 folder converted without resizing),
   named by the session key (``A=STORE``) or found from the folder it was converted from.
+- ``cowley_compact``: a folder of Cowley et al.'s published compact V4 models (``models_torch/``,
+  ``nums_filters/``), one per neuron (:mod:`cortexkit.encoding.predictor.compact`); the store is a
+  ``cowley2023`` session at its native 112 px, each unit answered by its neuron's model.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from cortexkit.encoding.predictor.checkpoints import stsbench_predictor
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import data_fingerprint, write_run_record
 
-CHECKPOINT_FORMATS = ("stsbench", "viv1t")
+CHECKPOINT_FORMATS = ("stsbench", "viv1t", "cowley_compact")
 
 
 def checkpoint_run(checkpoint: str | os.PathLike, format: str, store: str | os.PathLike, out: str | os.PathLike, *,
@@ -41,7 +44,7 @@ def checkpoint_run(checkpoint: str | os.PathLike, format: str, store: str | os.P
     ----------
     checkpoint : path
         The checkpoint file (STSBench: ``<config>_dorsalnet_<size>_<layer>.pth``) or folder (ViV1T).
-    format : {"stsbench", "viv1t"}
+    format : {"stsbench", "viv1t", "cowley_compact"}
     store : path
         A recording whose units are the checkpoint's neurons, in order (STSBench: its clips are cut to
         the checkpoint's frames and resized to its size; ViV1T: one mouse, frames as recorded).
@@ -58,7 +61,10 @@ def checkpoint_run(checkpoint: str | os.PathLike, format: str, store: str | os.P
     if format == "viv1t":
         return _viv1t_run(checkpoint, store, out, key=key, device=device, skip_frames=skip_frames, log=log)
     if skip_frames is not None:
-        raise ConfigError("skip_frames is for time-resolved checkpoints (viv1t); STSBench models predict one response per clip")
+        raise ConfigError("skip_frames is for time-resolved checkpoints (viv1t); these models predict one response "
+                          "per stimulus")
+    if format == "cowley_compact":
+        return _compact_run(checkpoint, store, out, key=key, device=device, log=log)
     pieces = stsbench_predictor(checkpoint)
     out = check_output(out)
     key = key or pieces["config"]
@@ -120,4 +126,32 @@ def _viv1t_run(folder, store, out, *, key: str | None, device: str, skip_frames:
             torch.save({"state": run.model.state_dict(), "config": config.model_dump(), "map_size": run.map_size}, tmp)
         log(f"ViV1T {Path(folder).name}: mouse {mouse} ({neurons[mouse]} neurons), statistics of the store's "
             f"training tier, first {skip} frames of each trial unscored -> {out}")
+        return evaluate_predictor(run, out)
+
+
+def _compact_run(folder, store, out, *, key: str | None, device: str, log) -> pd.DataFrame:
+    """Cowley et al.'s compact models of a session's neurons as a run on the session's store."""
+    from cortexkit import data
+    from cortexkit.encoding.compact_models import load_compact_models
+    from cortexkit.encoding.predictor.compact import KIND, models_config
+    from cortexkit.pipelines.predictor import evaluate_predictor
+
+    ds = data.open(store)
+    entry = models_config(folder, ds, source=str(store))
+    key = key or entry["session"]
+    out = check_output(out)
+    config = PredictorConfig(data=[{"path": str(store), "key": key}], core={"kind": KIND, "models": {key: entry}},
+                             readout={"kind": "linear"}, nonlinearity="identity", epochs=1, device=device, seed=0)
+    run = PredictorRun(config)
+    loaded = load_compact_models(folder, entry["session"], entry["neurons"])
+    run.model.populations[key].load_state_dict(loaded.state_dict())
+    run.model.eval()
+    with claimed_output(out):
+        write_run_record(out, {"training": config.model_dump(), "provenance": provenance(config.seed),
+                               "data_fingerprints": {key: data_fingerprint(run.sessions[key].dataset)},
+                               "source_checkpoint": {"path": str(Path(folder).resolve()), "format": KIND,
+                                                     "session": entry["session"]}})
+        with atomic_path(out / "model.pt") as tmp:
+            torch.save({"state": run.model.state_dict(), "config": config.model_dump(), "map_size": run.map_size}, tmp)
+        log(f"compact models of session {entry['session']}: {len(entry['neurons'])} neurons ({Path(folder).name}) -> {out}")
         return evaluate_predictor(run, out)

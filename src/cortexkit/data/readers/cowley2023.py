@@ -8,7 +8,9 @@ Layout (``cowleygroup/V4_compact_models``, folder ``data_V4_responses``)::
 
 With raw repeats each repeat becomes a trial (so noise ceilings can be computed); otherwise each
 image has one trial holding the repeat average (``attrs["repeat_averaged"] = 1``). The source has no
-train/test split: a seeded one is drawn (``test_fraction``, ``seed``).
+train/test split: a seeded one is drawn (``test_fraction``, ``seed``; copies of an image stay on one
+side), or ``split=halves`` takes the paper's: the first half of the images (file order) to fit, the
+second half to test, as the published compact models were fitted and scored (Cowley et al. 2023).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def sessions(path: str | Path) -> list[str]:
         "test_fraction": "fraction of images held out for testing (default 0.2)",
         "seed": "seed of the train/test split (default 0)",
         "repeats": "'raw' (single repeats when available, default) or 'average'",
+        "split": "'seeded' (default: test_fraction of the images at random, copies kept together) or 'halves' "
+                 "(the paper's: first half of the images fits, second half tests)",
     },
 )
 def read_cowley2023(
@@ -62,12 +66,16 @@ def read_cowley2023(
     test_fraction: float = 0.2,
     seed: int = 0,
     repeats: str = "raw",
+    split: str = "seeded",
 ):
-    """Read one Cowley et al. (2023) V4 session: image zips as stimuli, raw repeats as trials, a seeded split."""
+    """Read one Cowley et al. (2023) V4 session: image zips as stimuli, raw repeats as trials, a seeded
+    split (or the paper's halves)."""
     path = Path(path)
     session = choose(sessions(path), session, "session", path, "no responses_repeat_averaged/responses_<session>.npy files")
     if repeats not in ("raw", "average"):
         raise ConfigError(f"repeats must be 'raw' or 'average', got {repeats!r}")
+    if split not in ("seeded", "halves"):
+        raise ConfigError(f"split must be 'seeded' or 'halves', got {split!r}")
 
     avg_file = path / "responses_repeat_averaged" / f"responses_{session}.npy"
     avg = load_npy(avg_file, "repeat-averaged responses")
@@ -105,12 +113,15 @@ def read_cowley2023(
         stimulus_id = np.asarray(labels)
 
     animal = ANIMALS.get(session, "unknown")
+    if split == "halves":  # the paper's: file order, first half fits, second half tests (as published)
+        sides = np.where(np.arange(n_images) < n_images // 2, "train", "test")
+    else:  # copies of one image (sessions show some images twice, or nearly so) stay on one side of the split
+        sides = random_split(n_images, test_fraction, seed, groups=duplicate_groups(images))
     return make_dataset(
         images,
         responses,
         stimulus_id,
-        # copies of one image (sessions show some images twice, or nearly so) stay on one side of the split
-        random_split(n_images, test_fraction, seed, groups=duplicate_groups(images)),
+        sides,
         stimulus=labels,
         unit=[f"{session}_{k:03d}" for k in range(n_units)],
         unit_coords={"area": ["V4"] * n_units, "session": [session] * n_units, "animal": [animal] * n_units},
@@ -121,7 +132,7 @@ def read_cowley2023(
             "citation": CITATION,
             "response_window": "spike counts in 100 ms",
             "repeat_averaged": int(not use_raw),
-            "split_seed": seed,
+            **({"split_seed": seed} if split == "seeded" else {"split": "first half of the images fits, second half tests (Cowley et al. 2023)"}),
         },
         validate_result=False,
     )

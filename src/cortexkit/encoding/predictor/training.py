@@ -95,6 +95,11 @@ def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
     return Session(spec.data_key, _stimulus_tensor(ds, config), stim_index, responses, behavior, pupil, trials, ds)
 
 
+# Core kinds that are published networks loaded whole (their own modules, readouts included), built by
+# the named module's ``build(config, sessions)``; made by `cortexkit train --from-checkpoint`, not trained.
+PUBLISHED = {"viv1t": "cortexkit.encoding.predictor.viv1t", "cowley_compact": "cortexkit.encoding.predictor.compact"}
+
+
 def raw_behaviour(config: PredictorConfig) -> bool:
     """Whether the model scales behaviour and pupil position itself (a loaded ViV1T, with its own
     statistics), so that they reach it as the store holds them."""
@@ -181,10 +186,11 @@ class PredictorRun:
         if len(shapes) > 1:
             raise DataError(f"sessions have different stimulus shapes {listed(sorted(shapes))}; set image_size", variable="stimuli")
         self.device = torch.device(config.device)
-        if config.core.get("kind") == "viv1t":  # a released ViV1T: its own network, statistics and readouts
-            from cortexkit.encoding.predictor import viv1t
+        if config.core.get("kind") in PUBLISHED:  # a published network made into a run: its own modules
+            import importlib
 
-            model, self.map_size = viv1t.build(config, self.sessions)
+            build = importlib.import_module(PUBLISHED[config.core["kind"]]).build
+            model, self.map_size = build(config, self.sessions)
             self.model = model.to(self.device)
             return
         core_cfg = dict(config.core)

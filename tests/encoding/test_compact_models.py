@@ -1,0 +1,133 @@
+"""Cowley et al.'s published compact V4 models load from their folder and reproduce the authors' class
+(``reference_<session>.npz``: 1e-6 relative in float64, 1e-4 in float32), and become a run that
+`evaluate` scores and `insilico` probes.
+
+The folder is ``$CORTEXKIT_REFERENCE_COWLEY`` when set (any folder of the layout: ``models_torch/``,
+``nums_filters/``, ``reference_<session>.npz`` for one or more sessions), else
+``../shared/data/cowley2023_compact_models``."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cortexkit import data
+from cortexkit.encoding.compact_models import available_neurons, load_compact_models, preprocess
+from cortexkit.errors import DataError
+from cortexkit.pipelines import checkpoint_run, load_trained
+
+from ..conftest import SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def folder():
+    path = Path(os.environ.get("CORTEXKIT_REFERENCE_COWLEY", SHARED_DATA / "cowley2023_compact_models"))
+    if not sorted(path.glob("reference_*.npz")):
+        pytest.skip(f"no compact-model reference in {path}")
+    return path
+
+
+def references(folder: Path) -> dict[str, dict]:
+    return {p.stem.removeprefix("reference_"): dict(np.load(p)) for p in sorted(folder.glob("reference_*.npz"))}
+
+
+def outputs(folder: Path, session: str, pixels: np.ndarray, dtype) -> np.ndarray:
+    models = load_compact_models(folder, session, dtype=dtype)
+    x = preprocess(torch.from_numpy(pixels).permute(0, 3, 1, 2).to(dtype))
+    with torch.no_grad():
+        return models(x).double().numpy()
+
+
+def check(got: np.ndarray, want: np.ndarray, rtol: float) -> None:
+    # relative to each neuron's output scale (a response near 0 has no meaningful relative error)
+    scale = np.abs(want).max(0, keepdims=True)
+    np.testing.assert_array_less(np.abs(got - want), rtol * np.maximum(np.abs(want), scale * 1e-2))
+
+
+@pytest.fixture(scope="module")
+def computed(folder):
+    """Every session's outputs in float64 and float32 (float64 convolutions are slow on CPUs: once)."""
+    return {(session, dtype): outputs(folder, session, ref["pixels"], dtype)
+            for session, ref in references(folder).items() for dtype in (torch.float64, torch.float32)}
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-6), (torch.float32, 1e-4)])
+def test_every_session_reproduces_the_authors_class(folder, computed, dtype, rtol):
+    for session, ref in references(folder).items():
+        assert ref["responses"].shape[1] == len(available_neurons(folder, session))
+        check(computed[session, dtype], ref["responses"], rtol)
+
+
+@pytest.mark.reference
+def test_a_reference_perturbed_by_1e_3_fails(folder, computed):
+    session, ref = next(iter(references(folder).items()))
+    got = computed[session, torch.float64]
+    perturbed = ref["responses"].copy()
+    perturbed[3, 0] *= 1 + 1e-3
+    with pytest.raises(AssertionError):
+        check(got, perturbed, 1e-6)
+
+
+def reference_store(folder: Path, tmp_path: Path, session: str, ref: dict, **change) -> Path:
+    """A cowley2023-like store of the reference images (the reader's unit names and session)."""
+    n, units = ref["responses"].shape
+    pixels = ref["pixels"].astype(np.float32) / 255.0
+    ds = data.make_dataset(pixels, ref["responses"] + 0.01 * np.random.default_rng(0).standard_normal((n, units)),
+                           np.asarray(ref["image_names"]).astype(str), ["train"] * (n // 2) + ["test"] * (n - n // 2),
+                           stimulus=np.asarray(ref["image_names"]).astype(str),
+                           unit=change.get("unit", [f"{session}_{k:03d}" for k in range(units)]),
+                           unit_coords={"session": [session] * units, "area": ["V4"] * units},
+                           stimulus_dims=("stimulus", "y", "x", "channel"), attrs={"source": f"cowley2023 session {session}"})
+    return data.save(ds, tmp_path / f"{session}.zarr")
+
+
+@pytest.mark.reference
+def test_the_models_become_a_run_that_answers_as_the_authors_class(folder, tmp_path):
+    session, ref = next(iter(references(folder).items()))
+    store = reference_store(folder, tmp_path, session, ref)
+    summary = checkpoint_run(folder, "cowley_compact", store, tmp_path / "run", log=lambda *_: None)
+    assert summary["units"].item() == ref["responses"].shape[1]
+    run = load_trained(tmp_path / "run")
+    pred, _ = run.predictions(run.model, session, "test")
+    half = len(ref["responses"]) // 2
+    np.testing.assert_allclose(pred, ref["responses"][half:], rtol=1e-4, atol=1e-4 * np.abs(ref["responses"]).max())
+    results = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert (results["pearson"] > 0.95).all()  # the responses are the models' own outputs plus a little noise
+
+
+@pytest.mark.reference
+def test_stores_the_models_do_not_cover_are_one_line(folder, tmp_path):
+    session, ref = next(iter(references(folder).items()))
+    units = ref["responses"].shape[1]
+    named = [f"{session}_{k:03d}" for k in range(units - 1)] + [f"{session}_{900:03d}"]
+    (tmp_path / "a").mkdir()
+    store = reference_store(folder, tmp_path / "a", session, ref, unit=named)
+    with pytest.raises(DataError, match=rf"no compact model of neuron\(s\) 900 of session {session}"):
+        checkpoint_run(folder, "cowley_compact", store, tmp_path / "run", log=lambda *_: None)
+    assert not (tmp_path / "run").exists()
+    ds = data.load(reference_store(folder, tmp_path, session, ref))
+    other = data.save(ds.assign_coords(unit=[f"999999_{k:03d}" for k in range(units)],
+                                       session=("unit", ["999999"] * units)), tmp_path / "other.zarr")
+    with pytest.raises(DataError, match="has no compact model of session 999999"):
+        checkpoint_run(folder, "cowley_compact", other, tmp_path / "run", log=lambda *_: None)
+    small = data.save(ds.isel(y=slice(0, 64), x=slice(0, 64)), tmp_path / "small.zarr")
+    with pytest.raises(DataError, match=r"stimuli \(3, 64, 64\): the compact models take RGB images of 112 px"):
+        checkpoint_run(folder, "cowley_compact", small, tmp_path / "run", log=lambda *_: None)
+
+
+@pytest.mark.reference
+@pytest.mark.slow  # 2 minutes on 2 cores: 33 models on 1200 images; CI runs it
+def test_the_papers_second_half_of_session_190923(shared_data, tmp_path):
+    """On the paper's split (first half fits, second half tests) the compact models reach about the
+    median r the folder's SOURCE.txt states (0.63 on 200 second-half images, 9 neurons)."""
+    store = data.convert(shared_data / "cowley2023_v4", tmp_path / "190923.zarr", "cowley2023",
+                         {"session": "190923", "split": "halves"})
+    ds = data.load(store)
+    assert (np.asarray(ds["split"].values)[:600] == "train").all() and (np.asarray(ds["split"].values)[600:] == "test").all()
+    summary = checkpoint_run(shared_data / "cowley2023_compact_models", "cowley_compact", store, tmp_path / "run",
+                             log=lambda *_: None)
+    assert 0.55 < summary["median_pearson"].item() < 0.72
