@@ -83,6 +83,7 @@ class Cell:
     model: ModelSpec
     stores: dict[str, str]
     out: str
+    data_root: str | None = None  # where published checkpoints named `{data_root}/...` lie
 
     @property
     def folder(self) -> Path:
@@ -102,7 +103,7 @@ class Cell:
     def fingerprint(self) -> str:
         """Hash of what the cell's numbers depend on: model, benchmark, stores' sources, code."""
         sources = {label: _made_from(Path(path)) for label, path in sorted(self.stores.items())}
-        blob = json.dumps({"model": self.model.definition(), "benchmark": self.benchmark.definition(),
+        blob = json.dumps({"model": self.model.definition(self.data_root), "benchmark": self.benchmark.definition(),
                            "sources": sources, "code": cell_code(self.model), "cell": CELL_REVISION}, sort_keys=True,
                           default=str)
         return hashlib.sha1(blob.encode()).hexdigest()

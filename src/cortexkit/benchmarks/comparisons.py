@@ -35,16 +35,20 @@ def headline_predictions(out, benchmark: str, cell: dict, label: str) -> dict[st
     return {"prediction": arrays[f"prediction/{label}/{name}"], "stimulus": arrays[f"stimulus/{label}/{name}"]}
 
 
-def best_vs_baseline(out, benchmark: str, best: dict, baseline: dict, label: str) -> dict:
+def best_vs_baseline(out, benchmark: str, best: dict, baseline: dict, label: str,
+                     units: list | None = None) -> dict:
     """``best`` against ``baseline`` (encoding cells) on one recording: paired statistics of their
-    headline predictions, with the baseline's noise ceiling (:func:`cortexkit.pipelines.compare_predictions`)."""
+    headline predictions, with the baseline's noise ceiling (:func:`cortexkit.pipelines.compare_predictions`);
+    the per-unit table is appended to ``units`` when given."""
     test = data.select(data.open(_store(out, benchmark, label)), "test")
     items = read_items(out, benchmark, baseline["model"])
     head = baseline["per_recording"][label]["headline"]
     ceiling = items.loc[(items["recording"].astype(str) == label) & (items["model"] == head), "ceiling"].to_numpy()
     models = [headline_predictions(out, benchmark, cell, label) for cell in (best, baseline)]
-    _, summary = compare_predictions(test, *models, ceiling=ceiling if np.isfinite(ceiling).any() else None,
-                                     labels=(best["model"], baseline["model"]), log=lambda m: None)
+    table, summary = compare_predictions(test, *models, ceiling=ceiling if np.isfinite(ceiling).any() else None,
+                                         labels=(best["model"], baseline["model"]), log=lambda m: None)
+    if units is not None:
+        units.append(table.assign(recording=label))
     return summary
 
 

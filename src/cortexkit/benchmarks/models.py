@@ -125,21 +125,28 @@ class ModelSpec(BaseModel):
         """The trained predictor's config with ``data`` (one store per recording)."""
         return PredictorConfig.model_validate({**self.config, "data": data})
 
-    def checkpoint(self) -> Path:
-        """A published model's checkpoint (file or folder), a relative path read from the model file's folder."""
-        path = Path(str(self.config["checkpoint"])).expanduser()
+    def checkpoint(self, data_root: str | os.PathLike | None = None) -> Path:
+        """A published model's checkpoint (file or folder): ``{data_root}/...`` under the benchmarks' data
+        root (published models shipped beside a dataset), a relative path from the model file's folder."""
+        text = str(self.config["checkpoint"])
+        if text.startswith("{data_root}"):
+            if data_root is None:
+                raise ConfigError(f"model {self.name!r}: its checkpoint lies under the data root (--data-root)")
+            return Path(data_root) / text.removeprefix("{data_root}").lstrip("/")
+        path = Path(text).expanduser()
         return path if path.is_absolute() or not self.source else Path(self.source).parent / path
 
     def runs_on(self, bench) -> bool:
         """Whether the model applies to benchmark ``bench`` (task and stimulus kind)."""
         return self.task == bench.task and bench.stimulus in self.stimulus
 
-    def definition(self) -> dict:
+    def definition(self, data_root: str | os.PathLike | None = None) -> dict:
         """What the model's numbers depend on (part of every cell's fingerprint): for ridge models the
-        resolved config, so that a change in a member changes the model."""
+        resolved config, so that a change in a member changes the model; for published ones the
+        checkpoint's content."""
         config = self.encoding().model_dump() if self.kind == "ridge" else dict(self.config)
         if self.kind == "published":  # the weights, not where they lie: a replaced checkpoint reruns the cells
-            config["checkpoint"] = _content_hash(self.checkpoint())
+            config["checkpoint"] = _content_hash(self.checkpoint(data_root))
         return {"name": self.name, "task": self.task, "kind": self.kind, "config": config, "output": self.output}
 
 

@@ -152,7 +152,8 @@ def _run(pairs, data_root, out: Path, benchmarks, recordings, scheduler, log) ->
             if benchmarks:
                 raise
             log(f"{bench.name}: skipped ({exc})")
-    cells = [Cell(b, m, stores[b.name], str(out)) for b, m in pairs if b.name in stores]
+    cells = [Cell(b, m, stores[b.name], str(out), None if data_root is None else str(data_root))
+             for b, m in pairs if b.name in stores]
     todo = [c for c in cells if not c.is_current()]
     log(f"{len(cells)} cells, {len(cells) - len(todo)} up to date, {len(todo)} to compute")
     failures = _compute(todo, scheduler, log)

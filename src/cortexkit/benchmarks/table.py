@@ -119,9 +119,9 @@ def _median(items: pd.DataFrame, column: str) -> float:
     return float(items[column].median())
 
 
-def recording_table(out, benchmark: str, *, paired: dict | None = None) -> pd.DataFrame:
+def recording_table(out, benchmark: str, *, paired: dict | None = None, units: list | None = None) -> pd.DataFrame:
     """One row per recording of ``benchmark`` (see the module docstring); ``paired`` receives the
-    best model's per-recording comparison summaries."""
+    best model's per-recording comparison summaries, ``units`` its per-unit comparison tables."""
     bench = get_benchmark(benchmark)
     cells = benchmark_cells(out, benchmark)
     if not cells:
@@ -171,7 +171,7 @@ def recording_table(out, benchmark: str, *, paired: dict | None = None) -> pd.Da
             for model, rows_ in own.items():
                 row[f"{labels[model]} r²/ceiling"] = _median(rows_, "normalized")
         if compare and label in best["per_recording"] and label in baseline["per_recording"]:
-            summary = best_vs_baseline(out, benchmark, best, baseline, label)
+            summary = best_vs_baseline(out, benchmark, best, baseline, label, units)
             if paired is not None:
                 paired[label] = summary
             row.update({"best model r": best["per_recording"][label]["pearson"], "ratio": summary["ratio"],
@@ -250,11 +250,22 @@ def write_tables(out, benchmark: str, log=print) -> dict[str, Path]:
     written = {}
     if not (Path(out) / CELLS / benchmark).is_dir():  # every cell of it failed: nothing to show
         return written
-    recordings = recording_table(out, benchmark, paired=paired)
+    units: list = []
+    recordings = recording_table(out, benchmark, paired=paired, units=units)
     if recordings.empty:
         return written
     write_csv_and_markdown(recordings, folder, "recordings")
     written["recordings"] = folder / "recordings.md"
+    if units:  # the best model against the baseline, unit by unit
+        bench = get_benchmark(benchmark)
+        a, b = model_name(bench.best), model_name(bench.baseline)
+        table = pd.concat(units, ignore_index=True)
+        table = pd.DataFrame({"recording": table["recording"].astype(str), "unit": table["unit"].astype(str),
+                              f"{a} r": table["r_a"], f"{b} r": table["r_b"], "difference": table["diff"],
+                              "95% interval": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(table["ci_low"], table["ci_high"])],
+                              "better (own interval)": np.where(table["a_better"], a, np.where(table["b_better"], b, "neither"))})
+        write_csv_and_markdown(table, folder, "units")
+        written["units"] = folder / "units.md"
     layers = layer_table(out, benchmark)
     if not layers.empty:
         write_table(layers, folder / "layers.csv")
@@ -279,7 +290,7 @@ def write_tables(out, benchmark: str, log=print) -> dict[str, Path]:
 
 
 def read_table_view(out, benchmark: str, name: str = "recordings") -> pd.DataFrame:
-    """A written view (``recordings``, ``layers``, ``areas``) of a benchmark, as a table."""
+    """A written view (``recordings``, ``layers``, ``areas``, ``units``) of a benchmark, as a table."""
     path = Path(out) / TABLES / benchmark / f"{name}.csv"
     if not path.is_file():
         write_tables(out, benchmark, log=lambda m: None)

@@ -7,6 +7,8 @@ from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark
 from cortexkit.data.readers.cowley2023 import sessions
 
 V4_SESSIONS = ("190925", "190927", "190928", "190929", "210224", "210305", "210322", "210325", "210621")
+# The paper's test sessions: their published compact models were fitted on the first half of the images
+PAPER_SESSIONS = ("190923", "201025", "210225", "211022")
 CITATION = "Cowley, Stan, Pillow & Smith (2023) bioRxiv"
 
 
@@ -51,4 +53,37 @@ def cowley2023_v4_reconstruction() -> Benchmark:
         recordings={s: session_options(s) for s in V4_SESSIONS}, discover=discover_sessions,
         models=("pca-decoder", "retrieval"),
         citation=CITATION,
+    )
+
+
+def paper_options(session: str) -> dict:
+    """Reader options of one of the paper's test sessions: its split (first half fits, second half tests)."""
+    return {"session": session, "split": "halves"}
+
+
+def discover_paper_sessions(source: Path) -> dict[str, dict]:
+    """The paper's test sessions present in a folder of the cowley2023 layout."""
+    return {s: paper_options(s) for s in sessions(source) if s in PAPER_SESSIONS}
+
+
+@BENCHMARKS.register("cowley2023-v4-paper")
+def cowley2023_v4_paper() -> Benchmark:
+    """The paper's own test: in each of its test sessions present, every cortexkit V4 model fitted on the
+    first half of the images (choices by CV inside it) and the published compact models (where the
+    folder ``cowley2023_compact_models`` beside the data holds them), all scored on the second half;
+    cortexkit's stacked model against the compact models unit by unit."""
+    return Benchmark(
+        name="cowley2023-v4-paper",
+        description="macaque V4, the paper's test sessions (Cowley et al. 2023) on the paper's split (first half of "
+                    "the images fits, second half tests), beside the published compact models",
+        folder="cowley2023_v4",
+        format="cowley2023",
+        recordings={s: paper_options(s) for s in PAPER_SESSIONS[:1]},
+        discover=discover_paper_sessions,
+        models=("pixel-pca-200", "gabor-energy", "expansion", "alexnet-untrained", "alexnet", "vgg16", "stacked-v4",
+                "cowley-compact"),
+        best="stacked-v4",
+        baseline="cowley-compact",
+        citation=CITATION,
+        reference={"190923": "compact models 0.63 (9 neurons, 200 second-half images; the data's SOURCE.txt)"},
     )

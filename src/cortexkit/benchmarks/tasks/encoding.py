@@ -139,19 +139,36 @@ def trained_cell(cell: Cell, log):
 
 def published_cell(cell: Cell, log):
     """A published checkpoint made into a run on each recording (its units must be the checkpoint's),
-    scored like a trained run."""
+    scored like a trained run. Recordings a checkpoint has no models of (a session without published
+    compact models) are left out of its cell, and said so."""
     import shutil
 
     config = cell.model.config
+    checkpoint = cell.model.checkpoint(cell.data_root)
     results, arrays = {}, {}
     for label, store in cell.stores.items():
+        say = (lambda m, label=label: log(f"{label}: {m}"))
+        if config["format"] == "cowley_compact" and not _covers(checkpoint, store):
+            say("no published compact models of this session: not scored")
+            continue
         run_dir = cell.run_dir(label)
         if (run_dir / "model.pt").is_file():  # made before: the cell changed (its fingerprint), so make it again
             shutil.rmtree(run_dir)
-        checkpoint_run(cell.model.checkpoint(), config["format"], store, run_dir, key=label,
-                       skip_frames=config.get("skip_frames"), log=lambda m, label=label: log(f"{label}: {m}"))
+        checkpoint_run(checkpoint, config["format"], store, run_dir, key=label, skip_frames=config.get("skip_frames"),
+                       log=say)
         rows = read_table(run_dir / "results.csv")
         results[label] = rows[rows["session"].astype(str) == label].drop(columns="session").assign(layer="")
         name = str(results[label]["model"].iloc[0])
         arrays[f"prediction/{label}/{name}"], arrays[f"stimulus/{label}/{name}"] = stimulus_predictions(load_trained(run_dir), label)
+    if not results:
+        raise DataError(f"{checkpoint} has models of none of the recordings ({', '.join(cell.stores)})")
     return encoding_result(cell, results, arrays)
+
+
+def _covers(folder: Path, store) -> bool:
+    """Whether a folder of compact models has a model of the store's session."""
+    from cortexkit.encoding.compact_models import available_neurons
+    from cortexkit.encoding.predictor.compact import unit_neurons
+
+    session, _ = unit_neurons(data.open(store), str(store))
+    return bool(available_neurons(folder, session))
