@@ -84,7 +84,7 @@ results: $(STAMP) $(WEIGHTS)
 	  --published ../shared/data/dorsalnet_mineault2021/dorsalnet.pt
 	mkdir -p docs/results
 	cp runs/bench/tables/matrix_*.md docs/results/
-	for b in runs/bench/tables/*/; do for t in recordings layers areas; do \
+	for b in runs/bench/tables/*/; do for t in recordings layers areas units; do \
 	  if [ -f $$b$$t.md ]; then cp $$b$$t.md docs/results/$$(basename $$b)-$$t.md; fi; done; done
 	cp $(RESULTS)/mt/summary.md docs/results/sim-mt-features.md
 	cp $(RESULTS)/recon-v1/metrics.md docs/results/reconstruction-sim-v1.md

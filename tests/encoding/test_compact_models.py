@@ -131,3 +131,32 @@ def test_the_papers_second_half_of_session_190923(shared_data, tmp_path):
     summary = checkpoint_run(shared_data / "cowley2023_compact_models", "cowley_compact", store, tmp_path / "run",
                              log=lambda *_: None)
     assert 0.55 < summary["median_pearson"].item() < 0.72
+
+
+@pytest.mark.reference
+@pytest.mark.slow  # MEIs of two models and tuning curves through two of the CNNs; CI runs it
+def test_insilico_experiments_run_on_the_published_models(folder, tmp_path):
+    """`insilico synthesize` (beside a ridge model of the same store: the side-by-side figure) and
+    `insilico tuning` take the compact-model run like any trained run."""
+    from typer.testing import CliRunner
+
+    from cortexkit.cli import app
+
+    session, ref = next(iter(references(folder).items()))
+    full = data.load(reference_store(folder, tmp_path, session, ref))
+    store = data.save(full.isel(unit=[0, 1]), tmp_path / "two.zarr")  # two neurons: their two models
+    checkpoint_run(folder, "cowley_compact", store, tmp_path / "compact", log=lambda *_: None)
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", str(store), "--out", str(tmp_path / "ridge"), "--features", "pixels"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["insilico", "synthesize", str(tmp_path / "compact"), "--units", "0,1", "--steps", "8",
+                              "--compare", f"{tmp_path / 'ridge'}:pixels", "--out", str(tmp_path / "meis")])
+    assert res.exit_code == 0, res.output
+    meis = pd.read_csv(tmp_path / "meis" / "meis.csv")
+    assert len(meis) == 2 and (meis["mei_response"] > meis["best_image_response"]).all()
+    assert (tmp_path / "meis" / "figures" / "compare.png").is_file() and (tmp_path / "meis" / "compare.npz").is_file()
+    res = runner.invoke(app, ["insilico", "tuning", str(tmp_path / "compact"), "--out", str(tmp_path / "tuning"),
+                              "--rf-size", "28"])  # 32 sparse-noise squares: 33 CNNs at 112 px each
+    assert res.exit_code == 0, res.output
+    preferred = pd.read_csv(tmp_path / "tuning" / "preferred.csv")
+    assert len(preferred) == 2 and preferred["orientation"].between(0, 180).all()

@@ -208,7 +208,10 @@ class PredictorResponseModel(ResponseModel):
 
     def describe(self) -> str:
         """The model in words, for messages."""
-        return f"the trained {self.config.core.get('kind', 'conv2d')} core (session {self.key!r})"
+        kind = self.config.core.get("kind", "conv2d")
+        published = {"cowley_compact": "the published compact models", "viv1t": "the released ViV1T"}
+        return f"{published[kind]} (session {self.key!r})" if kind in published else \
+            f"the trained {kind} core (session {self.key!r})"
 
     def forward(self, stimuli: torch.Tensor) -> torch.Tensor:
         """Responses (n, unit) of stimuli as the dataset stores them."""

@@ -436,6 +436,28 @@ def mei_grid(meis: np.ndarray, units, top: np.ndarray, ratios, n: int = 12, vide
     return fig
 
 
+def mei_pairs(ours: np.ndarray, theirs: np.ndarray, units, labels: tuple[str, str], cross_ab, cross_ba, n: int = 12,
+              video: bool = False):
+    """Two models' most exciting inputs of the same units side by side, a column per unit: the first
+    model's MEI above the second's; each label gives how much the other model responds to that MEI
+    (a fraction of its response to its own MEI)."""
+    n = min(n, len(ours))
+    fig, axes = plt.subplots(2, n, figsize=(1.45 * n + 1.2, 3.3), squeeze=False)
+    for col in range(n):
+        for row, (images, cross) in enumerate(((ours, cross_ab), (theirs, cross_ba))):
+            ax = axes[row, col]
+            image = _frame(images[col], video)
+            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel(f"other: {cross[col]:.2f}", fontsize=7)
+        axes[0, col].set_title(str(units[col]), fontsize=8)
+    for row, label in enumerate(labels):
+        axes[row, 0].set_ylabel(label, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def _frame(stimulus: np.ndarray, video: bool) -> np.ndarray:
     """What to draw of a stimulus: itself, or a movie's middle frame."""
     return stimulus[len(stimulus) // 2] if video else stimulus

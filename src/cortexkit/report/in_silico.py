@@ -46,6 +46,16 @@ def write_synthesis_report(out: str | os.PathLike) -> Path:
         agreement = read_table(out / "agreement.csv")
         body.append("<h2>Agreement with a second model</h2>" + facts_html(
             [(f"median {c}", f"{agreement[c].median():.2f}") for c in ("cross_drive_ab", "cross_drive_ba", "pixel_r")]))
+        if (out / "compare.npz").exists():
+            other = load_arrays(out / "compare.npz")
+            labels = (str(other["this"]), str(other["model"]))
+            fig = figures.mei_pairs(saved["images"], other["images"], list(saved["units"]), labels,
+                                    agreement["cross_drive_ab"].to_numpy(), agreement["cross_drive_ba"].to_numpy(),
+                                    video=video)
+            body.append(figure_html(save_figure(fig, out / FIGURES_DIR / "compare.png"),
+                                    f"Each unit's most exciting input from {labels[0]} (top) and from {labels[1]} "
+                                    "(bottom); 'other' is the other model's response to that image as a fraction of "
+                                    "its response to its own most exciting input."))
     body.append("<h2>Per unit</h2>" + table_html(table))
     return write_page(out / "report.html", f"{kind.capitalize()} exciting inputs", body)
 

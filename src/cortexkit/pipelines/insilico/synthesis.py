@@ -36,7 +36,7 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
     ``diverse``: ``diverse.npz``, ``diverse.csv`` (per image: response, fraction of the MEI's, the
     unit's mean pairwise similarity) and ``png/UNIT_diverse_K.png``. With ``compare`` (``RUN`` or
     ``RUN:MODEL``, a second model of the same units, ideally of another family): its MEIs with the
-    same settings, ``compare/png/``, and ``agreement.csv`` (:func:`cortexkit.insilico.mei_agreement`:
+    same settings, ``compare/png/`` and ``compare.npz``, and ``agreement.csv`` (:func:`cortexkit.insilico.mei_agreement`:
     how strongly each model's MEI drives the other). ``settings`` go to
     :func:`cortexkit.insilico.most_exciting_inputs` (steps, step_size, contrast, blur, jitter, seed).
     """
@@ -90,6 +90,8 @@ def synthesize(run_dir: str | os.PathLike, out: str | os.PathLike, *, model: str
         write_table(agreement, out / "agreement.csv")
         for unit, image in zip(theirs.units, theirs.images):
             write_stimulus_image(image, out / "compare" / "png" / str(unit), net.video)
+        save_arrays({"images": theirs.images.astype(np.float32), "units": theirs.units, "responses": theirs.responses,
+                     "model": np.array(other.describe()), "this": np.array(net.describe())}, out / "compare.npz")
         table["cross_drive_ab"] = agreement["cross_drive_ab"].to_numpy()
         table["cross_drive_ba"] = agreement["cross_drive_ba"].to_numpy()
         table["pixel_r"] = agreement["pixel_r"].to_numpy()
