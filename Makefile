@@ -78,7 +78,8 @@ results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit decode reconstruct $(RESULTS)/fmri/subj01.zarr $(RESULTS)/fmri/subj02.zarr --out $(RESULTS)/fmri-pooled \
 	  --decoder pca,retrieval --image-size 32
 	$(BIN)/cortexkit data convert ../shared/data/cowley2023_v4 $(RESULTS)/v4-190925.zarr --format cowley2023 --option session=190925
-	$(BIN)/cortexkit decode reconstruct $(RESULTS)/v4-190925.zarr --out $(RESULTS)/recon-v4-190925 --image-size 64
+	$(BIN)/cortexkit decode reconstruct $(RESULTS)/v4-190925.zarr --out $(RESULTS)/recon-v4-190925 --image-size 64 \
+	  --decoder pca,retrieval,autoencoder
 	$(BIN)/cortexkit data simulate $(RESULTS)/self-motion.zarr --population self-motion
 	$(BIN)/cortexkit analyze self-motion $(RESULTS)/self-motion.zarr --out $(RESULTS)/self-motion \
 	  --published ../shared/data/dorsalnet_mineault2021/dorsalnet.pt
@@ -93,6 +94,7 @@ results: $(STAMP) $(WEIGHTS)
 	cp $(RESULTS)/streams/reconstruction.md docs/results/streams-reconstruction.md
 	cp $(RESULTS)/streams/figures/streams.png docs/figures/streams.png
 	cp $(RESULTS)/fmri-pooled/pooled/metrics.md docs/results/fmri-pooled.md
+	cp $(RESULTS)/fmri-pooled/pooled/comparisons.md docs/results/fmri-pooled-comparisons.md
 	cp $(RESULTS)/fmri-pooled/pooled/reconstructions.png docs/figures/fmri_pooled.png
 	cp $(RESULTS)/recon-v4-190925/metrics.md docs/results/reconstruction-v4-190925.md
 	cp $(RESULTS)/recon-v4-190925/figures/reconstructions.png docs/figures/reconstruction_v4_190925.png
