@@ -36,7 +36,7 @@ def test_every_family_uses_the_registry():
                 (DECODERS, {"pca", "diffusion", "search"}), (BENCHMARKS, {"cowley2023-v4", "allen-ns118"})]
     for registry, names in expected:
         assert isinstance(registry, Registry) and names <= set(registry), registry.kind
-    assert list(BENCHMARKS) == ["cowley2023-v4", "cowley2023-v4-reconstruction", "allen-ns118", "goris2015-v1v2",
+    assert list(BENCHMARKS) == ["cowley2023-v4", "cowley2023-v4-reconstruction", "cowley2023-v4-paper", "allen-ns118", "goris2015-v1v2",
                                 "gold-mt-direction", "sim-v1", "sim-mt", "sim-fmri"]  # listing order = import order
 
 

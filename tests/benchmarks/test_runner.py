@@ -95,6 +95,7 @@ def test_a_changed_source_file_reconverts_and_recomputes(shared_data, tmp_path):
     assert any("converting" in m for m in third) and "1 cells, 0 up to date, 1 to compute" in third
 
 
+@pytest.mark.slow  # 15 s on 2 cores (a conversion and two runs); CI runs it
 def test_a_restored_copy_of_the_source_is_not_converted_again(shared_data, tmp_path):
     """Sources are known by content: a copy with new modification times is the same source."""
     import os

@@ -25,9 +25,9 @@ from tests.data.readers.test_sensorium2023 import make_mouse
 
 from ..conftest import SHARED_DATA
 
-FRAMES, SKIP = 40, 30
+FRAMES, SKIP = 32, 26
 TIERS = ["train"] * 6 + ["oracle"] * 4 + ["live_test_main"]
-DURATIONS = [40, 40, 36, 40, 40, 40, 40, 40, 40, 40, 38]  # a short training trial and a short test-tier trial
+DURATIONS = [32, 32, 29, 32, 32, 32, 32, 32, 32, 32, 30]  # a short training trial and a short test-tier trial
 
 
 def quiet(*_):
@@ -119,7 +119,7 @@ def test_one_command_makes_the_run_that_evaluate_and_insilico_use(mouse, tmp_pat
     assert res.exit_code == 0, res.output
     table = pd.read_parquet(tmp_path / "run" / "submission" / "predictions_file_live_test_main_main_track.parquet.brotli")
     got = np.array([np.asarray(v) for v in table["prediction"][0]])
-    np.testing.assert_allclose(got, expected[10, :, SKIP:DURATIONS[10]], rtol=1e-4, atol=1e-5)  # the 38-frame trial
+    np.testing.assert_allclose(got, expected[10, :, SKIP:DURATIONS[10]], rtol=1e-4, atol=1e-5)  # the 30-frame trial
     res = CliRunner().invoke(app, ["insilico", "synthesize", str(tmp_path / "run"), "--units", "0,1", "--steps", "5",
                                    "--out", str(tmp_path / "meis")])
     assert res.exit_code == 0, res.output
@@ -142,7 +142,7 @@ def test_mismatches_are_one_line(mouse, tmp_path):
             checkpoint_run(folder, "viv1t", store, tmp_path / "b", skip_frames=SKIP, log=quiet)
     with pytest.raises(ConfigError, match="at least 24 frames are skipped"):
         checkpoint_run(folder, "viv1t", store, tmp_path / "c", key=m, skip_frames=10, log=quiet)
-    with pytest.raises(ConfigError, match="leaves nothing of the store's 40 frames"):
+    with pytest.raises(ConfigError, match="leaves nothing of the store's 32 frames"):
         checkpoint_run(folder, "viv1t", store, tmp_path / "c", key=m, log=quiet)  # the default 50
     small = data.convert(root, tmp_path / "small.zarr", "sensorium2023", {"size": 18})
     with pytest.raises(DataError, match=r"frames of \(18, 32\) px; the network was built for \(36, 64\)"):

@@ -107,3 +107,12 @@ def test_real_average_sessions(shared_data, session):
     avg = np.load(shared_data / "cowley2023_v4" / "responses_repeat_averaged" / f"responses_{session}.npy")
     assert ds.sizes["trial"] == avg.shape[1] and ds.sizes["unit"] == avg.shape[0]
     data.validate(ds, check_values=True)
+
+
+def test_the_papers_split_is_the_two_halves_in_file_order(tmp_path):
+    _write_session(tmp_path, "190923", n_images=10, raw=False)
+    ds = read(tmp_path, session="190923", split="halves")
+    assert list(ds["split"].values) == ["train"] * 5 + ["test"] * 5
+    assert list(ds["stimulus"].values[:2]) == ["image0001", "image0002"] and "split_seed" not in ds.attrs
+    with pytest.raises(ConfigError, match="split must be 'seeded' or 'halves', got 'odd'"):
+        read(tmp_path, session="190923", split="odd")

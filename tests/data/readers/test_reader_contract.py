@@ -57,7 +57,7 @@ def _cowley2023(tmp, shared):
 
     _write_session(tmp, "210322", n_images=10)
     return tmp, [{"session": "210322", "image_size": 16, "test_fraction": 0.3, "seed": 1},
-                 {"image_size": 16, "repeats": "average"}]
+                 {"image_size": 16, "repeats": "average", "split": "halves"}]
 
 
 def _gold_mt(tmp, shared):
