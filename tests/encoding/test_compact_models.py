@@ -101,6 +101,7 @@ def reference_store(folder: Path, tmp_path: Path, session: str, ref: dict, **cha
 
 
 @pytest.mark.reference
+@pytest.mark.slow  # 8 s on 2 cores; CI runs it
 def test_the_models_become_a_run_that_answers_as_the_authors_class(folder, tmp_path):
     session, ref = next(iter(references(folder).items()))
     full = data.load(reference_store(folder, tmp_path, session, ref))

@@ -86,6 +86,7 @@ def mouse(tmp_path_factory):
 
 
 @pytest.mark.reference
+@pytest.mark.slow  # 12 s on 2 cores; the module's reproduction of the reference runs in the default suite
 def test_the_run_predicts_as_the_network_on_viv1t_inputs(mouse, tmp_path):
     folder, m, _, store, expected = mouse
     summary = checkpoint_run(folder, "viv1t", store, tmp_path / "run", key=m, skip_frames=SKIP, log=quiet)
@@ -129,6 +130,7 @@ def test_one_command_makes_the_run_that_evaluate_and_insilico_use(mouse, tmp_pat
 
 
 @pytest.mark.reference
+@pytest.mark.slow  # shares the slow fixture
 def test_mismatches_are_one_line(mouse, tmp_path):
     folder, m, root, store, _ = mouse
     _, _, neurons = read_viv1t(folder)
