@@ -120,6 +120,7 @@ def load_compact_models(folder: str | os.PathLike, session: str, neurons: list[i
                         dtype: torch.dtype = torch.float32) -> CompactPopulation:
     """The compact models of ``session``'s ``neurons`` (default: every one in the folder), in eval
     mode. Errors name the file and the key or shape that does not match."""
+    from cortexkit.encoding.predictor.checkpoints import read_state
     from cortexkit.features.networks.weights import load_state_strictly
 
     folder = Path(folder)
@@ -131,13 +132,6 @@ def load_compact_models(folder: str | os.PathLike, session: str, neurons: list[i
     population = CompactPopulation(read_filters(folder, session, neurons))
     for model, i in zip(population.neurons, neurons):
         path = folder / MODELS_DIR / f"compact_model_{session}_neuron{i}.pt"
-        if not path.is_file():
-            raise DataError("missing (a compact model's weights)", source=str(path))
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is the same error
-            raise DataError(f"cannot read the weights ({type(exc).__name__}: {str(exc)[:200]})", source=str(path)) from None
-        if not isinstance(state, dict):
-            raise DataError("is not a state dict", source=str(path))
+        state = read_state(path)
         load_state_strictly(model, state, path, "does not match its filter counts", "the filter counts give")
     return population.to(dtype).eval()
