@@ -162,7 +162,7 @@ def test_cli_reconstruct_with_pretrained_priors(tmp_path, small_store, tiny_sd_v
     assert quick.exit_code == 2 and "needs model_dir" in quick.output
     both = CliRunner().invoke(app, ["decode", "reconstruct", str(small_store), "--out", str(tmp_path / "r3"), "--config", str(path),
                                     "--device", "cuda"], terminal_width=250)
-    assert both.exit_code == 2 and "with --config, set model_dir and device" in both.output
+    assert both.exit_code == 2 and "with --config, set them in each decoder's params" in both.output
 
 
 @pytest.mark.slow

@@ -121,7 +121,7 @@ def test_one_command_makes_the_run_that_evaluate_and_insilico_use(mouse, tmp_pat
     table = pd.read_parquet(tmp_path / "run" / "submission" / "predictions_file_live_test_main_main_track.parquet.brotli")
     got = np.array([np.asarray(v) for v in table["prediction"][0]])
     np.testing.assert_allclose(got, expected[10, :, SKIP:DURATIONS[10]], rtol=1e-4, atol=1e-5)  # the 30-frame trial
-    res = CliRunner().invoke(app, ["insilico", "synthesize", str(tmp_path / "run"), "--units", "0,1", "--steps", "5",
+    res = CliRunner().invoke(app, ["insilico", "synthesize", str(tmp_path / "run"), "--units", "0,1", "--steps", "30",
                                    "--out", str(tmp_path / "meis")])
     assert res.exit_code == 0, res.output
     meis = pd.read_csv(tmp_path / "meis" / "meis.csv")
