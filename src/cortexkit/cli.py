@@ -24,7 +24,8 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from cortexkit import __version__
 from cortexkit.config import (Address, Count, Device, Fraction, Names, NonNegative, OpenProbability, Pixels, Positive,
-                              PositiveFloat, Repeats, Seed, Draws, Shuffles, checked, parse_key_values as options)
+                              PositiveFloat, Repeats, Seed, Draws, Shuffles, checked, parse_key_values as options,
+                              use_available_cores)
 from cortexkit.errors import ConfigError, CortexkitError
 from cortexkit.terminal import (SUMMARY_HEADERS, console, err_console, error, example_block, log, print_table as show,
                                 show_reconstruction_table, step)
@@ -937,6 +938,8 @@ def _root(version: bool = Opt(False, "--version", help="print the version and ex
     if version:
         console.print(f"cortexkit {__version__}")
         raise typer.Exit()
+    if not any(a in ("--help", "-h") for a in sys.argv[1:]):  # help needs no torch
+        use_available_cores()
 
 
 main = app  # the console-script entry point

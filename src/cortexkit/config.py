@@ -139,6 +139,28 @@ def parse_key_values(pairs: list[str] | None) -> dict:
     return out
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, which containers and job schedulers set;
+    ``os.cpu_count`` counts the whole machine)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity on this platform (macOS)
+        return max(1, os.cpu_count() or 1)
+
+
+def use_available_cores() -> int:
+    """Set torch's intra-op threads to :func:`available_cores` unless ``OMP_NUM_THREADS`` or
+    ``CORTEXKIT_THREADS`` says otherwise; returns the number set. Torch's own default counts the
+    machine's physical cores, which oversubscribes a process given fewer."""
+    import torch
+
+    wanted = (os.environ.get("CORTEXKIT_THREADS") or os.environ.get("OMP_NUM_THREADS") or "").strip()
+    threads = max(1, int(wanted)) if wanted.isdigit() else available_cores()  # torch itself reads a bad value as unset
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
+
+
 def check_device(device: str) -> str:
     """``device`` if it names a torch device cortexkit runs on ("cpu", "cuda", "cuda:N"); else a
     ValueError (for pydantic field validators, which turn it into a ConfigError)."""

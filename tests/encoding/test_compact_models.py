@@ -178,3 +178,36 @@ def test_insilico_experiments_run_on_the_published_models(folder, tmp_path):
     assert res.exit_code == 0, res.output
     preferred = pd.read_csv(tmp_path / "tuning" / "preferred.csv")
     assert len(preferred) == 2 and preferred["orientation"].between(0, 180).all()
+
+
+def test_the_grouped_pass_equals_each_model_alone():
+    """The population's one pass per layer (grouped convolutions over padded channel blocks, batch norms
+    folded in, taken in chunks of neurons and images) answers as each neuron's own model run alone, for
+    neurons of different filter counts and batch-norm statistics; training mode runs them one by one."""
+    from cortexkit.encoding.compact_models import CompactPopulation
+
+    torch.manual_seed(0)
+    filters = [[5, 7, 3, 2, 3], [8, 4, 6, 5, 1], [3, 9, 2, 7, 4]]
+    population = CompactPopulation(filters).double()
+    for model in population.neurons:  # statistics away from the defaults, so that folding them matters
+        for name, layer in model.layers.items():
+            if name.endswith("_bn"):
+                layer.running_mean.uniform_(-1, 1)
+                layer.running_var.uniform_(0.5, 2)
+                layer.weight.data.uniform_(0.5, 1.5)
+                layer.bias.data.uniform_(-0.5, 0.5)
+    population.eval()
+    x = torch.randn(5, 3, 112, 112, dtype=torch.float64) * 50
+    alone = torch.stack([m(x) for m in population.neurons], dim=1)
+    with torch.no_grad():
+        np.testing.assert_allclose(population(x).numpy(), alone.detach().numpy(), rtol=1e-10, atol=1e-10)
+        population.memory = 2**30  # every neuron and image in one chunk (the GPU's default)
+        np.testing.assert_allclose(population(x).numpy(), alone.detach().numpy(), rtol=1e-10, atol=1e-10)
+        population.memory = 200_000  # a chunk of one neuron and one image at a time
+        np.testing.assert_allclose(population(x).numpy(), alone.detach().numpy(), rtol=1e-10, atol=1e-10)
+    x.requires_grad_(True)  # differentiable for in-silico experiments: the input gradient matches too
+    population(x)[:, 1].sum().backward()
+    grouped = x.grad.clone()
+    x.grad = None
+    population.neurons[1](x).sum().backward()
+    np.testing.assert_allclose(grouped.numpy(), x.grad.numpy(), rtol=1e-8, atol=1e-10)

@@ -34,6 +34,10 @@ from cortexkit.errors import DataError, listed
 
 CHANNEL_MEANS = (116.222, 109.270, 100.381)  # R, G, B means (0-255) of the paper's 12-million-image set
 IMAGE_SIZE = 112
+# Bytes of layer-0 activations per chunk of the population's pass: cache-sized on a CPU (measured on 2
+# cores: 28 s for 33 models on 600 images at 9 MiB, 81 s at 512 MiB, 111 s one model at a time in
+# batches of 64), large on a GPU
+CPU_CHUNK, GPU_CHUNK = 9 * 2**20, 2**30
 MODELS_DIR, FILTERS_DIR = "models_torch", "nums_filters"
 
 
@@ -74,15 +78,96 @@ def preprocess(pixels: torch.Tensor) -> torch.Tensor:
 
 class CompactPopulation(nn.Module):
     """The compact models of a session's neurons as one predictor: images (n, 3, 112, 112) as
-    :func:`preprocess` gives them -> responses (n, neurons)."""
+    :func:`preprocess` gives them -> responses (n, neurons).
 
-    def __init__(self, filters: list[list[int]]):
+    In eval mode every neuron is answered in one pass per layer: the neurons' layers become grouped
+    convolutions over channel blocks padded to the largest filter count (the padding channels carry zero
+    weights, so they stay zero through ReLU), each batch norm folded into the convolution before it, and
+    the readouts one contraction. The result equals running the models one by one up to float rounding
+    (tested against the authors' class in float64 and float32); neurons and images are taken in chunks so
+    that the widest layer's activations stay within ``memory`` bytes: by default a few MiB on a CPU, where
+    activations that stay in the cache run the whole pass 3-4x faster than batches of 64 images (one neuron
+    and a few images at a time), and 1 GiB on a GPU, where many neurons and images share each kernel. In
+    training mode (batch statistics) the models run one by one, as published.
+    """
+
+    def __init__(self, filters: list[list[int]], memory: int | None = None):
         super().__init__()
         self.neurons = nn.ModuleList([CompactModel(f) for f in filters])
+        self.memory = memory
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(n, 3, 112, 112) -> (n, neurons)."""
-        return torch.stack([m(x) for m in self.neurons], dim=1)
+        if self.training:
+            return torch.stack([m(x) for m in self.neurons], dim=1)
+        columns = []
+        n_neurons = len(self.neurons)
+        memory = self.memory or (CPU_CHUNK if x.device.type == "cpu" else GPU_CHUNK)
+        widest = max(int(m.layers["layer0_conv"].out_channels) for m in self.neurons)
+        per_neuron = widest * x.shape[-2] * x.shape[-1] * x.element_size()  # one image's layer-0 map
+        group = max(1, min(n_neurons, memory // max(1, per_neuron * 8)))
+        for start in range(0, n_neurons, group):
+            models = list(self.neurons[start:start + group])
+            weights = _grouped_weights(models)
+            rows = max(1, memory // max(1, per_neuron * len(models)))
+            columns.append(torch.cat([_grouped_forward(weights, x[i:i + rows]) for i in range(0, len(x), rows)]))
+        return torch.cat(columns, dim=1)
+
+
+def _folded(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """A convolution followed by an eval-mode batch norm as one convolution's (weight, bias)."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    return conv.weight * scale[:, None, None, None], (bias - bn.running_mean) * scale + bn.bias
+
+
+def _padded(blocks: list[torch.Tensor], width: int, dim: int = 0) -> torch.Tensor:
+    """Each neuron's block zero-padded to ``width`` along ``dim``, the blocks concatenated."""
+    out = []
+    for b in blocks:
+        pad = [0, 0] * (b.ndim - 1 - dim) + [0, width - b.shape[dim]]
+        out.append(F.pad(b, pad))
+    return torch.cat(out, dim=dim)
+
+
+def _grouped_weights(models: list[CompactModel]) -> dict:
+    """The grouped-convolution weights of several neurons' models (see :class:`CompactPopulation`)."""
+    n = len(models)
+    counts = [[int(m.layers["layer0_conv"].out_channels)] + [int(m.layers[f"layer{i}_conv_point"].out_channels)
+                                                              for i in range(1, 5)] for m in models]
+    width = [max(c[k] for c in counts) for k in range(5)]
+    w, b = zip(*(_folded(m.layers["layer0_conv"], m.layers["layer0_bn"]) for m in models))
+    weights = {"n": n, "width": width, "conv0": (_padded(list(w), width[0]), _padded(list(b), width[0]))}
+    for i in range(1, 5):
+        depth = _padded([m.layers[f"layer{i}_conv_depth"].weight for m in models], width[i - 1])
+        w, b = zip(*(_folded(m.layers[f"layer{i}_conv_point"], m.layers[f"layer{i}_bn"]) for m in models))
+        # pointwise: each neuron's (out, in) block, padded on both axes, as a convolution of n groups
+        point = torch.cat([F.pad(wi, (0, 0, 0, 0, 0, width[i - 1] - wi.shape[1], 0, width[i] - wi.shape[0]))
+                           for wi in w])
+        weights[f"layer{i}"] = (depth, point, _padded(list(b), width[i]))
+    beta = []
+    for m, c in zip(models, counts):  # the readout reads the map in (28, 28, channel) order
+        lin = m.layers["Beta"]
+        beta.append(F.pad(lin.weight.reshape(28, 28, c[4]).permute(2, 0, 1), (0, 0, 0, 0, 0, width[4] - c[4])))
+    weights["beta"] = (torch.stack(beta), torch.cat([m.layers["Beta"].bias for m in models]))
+    return weights
+
+
+def _grouped_forward(weights: dict, x: torch.Tensor) -> torch.Tensor:
+    """(n, 3, 112, 112) -> (n, neurons) through :func:`_grouped_weights`' layers."""
+    n, width = weights["n"], weights["width"]
+    # channels-last memory: oneDNN's depthwise and 3-channel convolutions run 2-3x faster on CPUs in it
+    x = F.relu(F.conv2d(x.contiguous(memory_format=torch.channels_last), *weights["conv0"], padding=2))
+    for i in range(1, 5):
+        depth, point, bias = weights[f"layer{i}"]
+        if i < 3:  # Keras 'same' at stride 2 pads 1 left/top and 3 right/bottom: pad 3 all round, drop the first row
+            x = F.conv2d(x, depth, stride=2, padding=3, groups=depth.shape[0])[:, :, 1:, 1:]
+        else:
+            x = F.conv2d(x, depth, padding=2, groups=depth.shape[0])
+        x = F.relu(F.conv2d(x, point, bias, groups=n))
+    beta, bias = weights["beta"]
+    x = x.reshape(len(x), n, width[4], *x.shape[-2:])
+    return torch.einsum("bnchw,nchw->bn", x, beta) + bias
 
 
 def available_neurons(folder: str | os.PathLike, session: str) -> list[int]:

@@ -37,7 +37,8 @@ from cortexkit.pipelines.pooled_reconstruction import reconstruct, run_pooled_re
 from cortexkit.pipelines.predictor_search import run_search
 from cortexkit.pipelines.published import CHECKPOINT_FORMATS, checkpoint_run
 from cortexkit.pipelines.predictor import (PredictorConfig, evaluate_predictor, load_trained, predictor_config,
-                                           run_trained_predictor, stimulus_predictions, train_predictor)
+                                           run_trained_predictor, saved_predictions, stimulus_predictions,
+                                           train_predictor)
 from cortexkit.pipelines.reconstruction import (DecoderSpec, ReconstructionConfig, prepare_stimuli, reconstruction_config,
                                                 run_reconstruction)
 from cortexkit.pipelines.recordings import convert_recording, merge_recordings
@@ -56,6 +57,6 @@ __all__ = [
     "feature_specs", "fit_feature_space", "fit_run", "load_trained", "merge_recordings", "model_names",
     "predictor_config", "prepare_stimuli", "reconstruct", "reconstruction_config", "response_model", "run_demo",
     "run_ablations", "run_delays", "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_probe", "run_reconstruction", "run_ridge_encoding", "run_search", "run_self_motion", "write_submission", "run_streams",
-    "run_trained_predictor", "checkpoint_run", "CHECKPOINT_FORMATS", "run_width_sweep", "simulate_recording", "simulation_config", "stimulus_predictions", "synthesize",
+    "run_trained_predictor", "checkpoint_run", "CHECKPOINT_FORMATS", "run_width_sweep", "simulate_recording", "simulation_config", "stimulus_predictions", "saved_predictions", "synthesize",
     "train_predictor", "tuning", "write_simulation",
 ]

@@ -36,8 +36,8 @@ from cortexkit.config import provenance, resolve_config
 from cortexkit.encoding.predictor import PredictorConfig, PredictorRun
 from cortexkit.encoding.predictor.training import PUBLISHED
 from cortexkit.errors import ConfigError, DataError
-from cortexkit.evaluation import (data_fingerprint, noise_ceiling, read_run_record, score_predictions, write_run_record,
-                                  write_table)
+from cortexkit.evaluation import (data_fingerprint, load_arrays, noise_ceiling, read_run_record, save_arrays,
+                                  score_predictions, write_run_record, write_table)
 from cortexkit.training_loop import TrainSettings, train
 
 
@@ -144,9 +144,23 @@ def stimulus_predictions(run: PredictorRun, key: str, split: str = "test") -> tu
     return pred[first], labels[first]
 
 
+PREDICTIONS_DIR = "predictions"  # a trained run's test predictions per session: predictions/<key>.npz
+
+
+def saved_predictions(run_dir: str | os.PathLike, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(prediction (stimulus, unit), stimulus labels)`` of a session's test split as
+    :func:`evaluate_predictor` last saved them, or None when it has not."""
+    path = Path(run_dir) / PREDICTIONS_DIR / f"{key}.npz"
+    if not path.is_file():
+        return None
+    arrays = load_arrays(path)
+    return arrays["prediction"], arrays["stimulus"]
+
+
 def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFrame:
-    """Score the test split of every session; write ``results.csv`` and ``summary.csv``. A session
-    whose store changed since training (its content fingerprint in ``config.yaml`` differs) is an error."""
+    """Score the test split of every session; write ``results.csv``, ``summary.csv`` and each session's
+    test predictions (``predictions/<key>.npz``). A session whose store changed since training (its
+    content fingerprint in ``config.yaml`` differs) is an error."""
     out = Path(out)
     trained = read_run_record(out).get("data_fingerprints", {}) if (out / "config.yaml").is_file() else {}
     for key, sess in run.sessions.items():
@@ -162,7 +176,11 @@ def evaluate_predictor(run: PredictorRun, out: str | os.PathLike) -> pd.DataFram
             table = pd.DataFrame(metrics.sensorium_scores(pred, y, sess.stim_of_trial[sess.trials["test"]],
                                                           run.config.skip_frames))
         else:
-            table = score_predictions(test, *stimulus_predictions(run, key), noise_ceiling(test), seed=run.config.seed)
+            pred, labels = stimulus_predictions(run, key)
+            # kept beside the scores, so that benchmarks and comparisons read them instead of predicting again
+            save_arrays({"prediction": pred.astype(np.float32), "stimulus": labels,
+                         "unit": np.asarray(sess.dataset["unit"].values)}, out / PREDICTIONS_DIR / f"{key}.npz")
+            table = score_predictions(test, pred, labels, noise_ceiling(test), seed=run.config.seed)
         readout = run.model.readouts[key]
         if hasattr(readout, "positions_pixels"):
             learned = readout.positions_pixels(sess.dataset.sizes["y"], sess.dataset.sizes["x"]).cpu().numpy()

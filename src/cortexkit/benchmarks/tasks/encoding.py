@@ -23,8 +23,8 @@ from cortexkit.benchmarks.cells import Cell
 from cortexkit.errors import DataError
 from cortexkit.evaluation import (MODELS_DIR, load_arrays, median_r_interval, read_run_record, read_table, run_kind,
                                   selection_record)
-from cortexkit.pipelines import (checkpoint_run, evaluate_predictor, evaluate_run, fit_run, load_trained, stimulus_predictions,
-                                 train_predictor)
+from cortexkit.pipelines import (checkpoint_run, evaluate_predictor, evaluate_run, fit_run, load_trained, saved_predictions,
+                                 stimulus_predictions, train_predictor)
 
 FITS = "fits"  # ridge models shared by every cell of a results store (same data and settings: fitted once)
 
@@ -133,7 +133,7 @@ def trained_cell(cell: Cell, log):
         rows = table[table["session"].astype(str) == label].drop(columns="session").assign(layer="")
         name = str(rows["model"].iloc[0])
         results[label] = rows
-        arrays[f"prediction/{label}/{name}"], arrays[f"stimulus/{label}/{name}"] = stimulus_predictions(run, label)
+        arrays[f"prediction/{label}/{name}"], arrays[f"stimulus/{label}/{name}"] = _test_predictions(run_dir, label, run)
     return encoding_result(cell, results, arrays, config.seed)
 
 
@@ -159,10 +159,17 @@ def published_cell(cell: Cell, log):
         rows = read_table(run_dir / "results.csv")
         results[label] = rows[rows["session"].astype(str) == label].drop(columns="session").assign(layer="")
         name = str(results[label]["model"].iloc[0])
-        arrays[f"prediction/{label}/{name}"], arrays[f"stimulus/{label}/{name}"] = stimulus_predictions(load_trained(run_dir), label)
+        arrays[f"prediction/{label}/{name}"], arrays[f"stimulus/{label}/{name}"] = _test_predictions(run_dir, label)
     if not results:
         raise DataError(f"{checkpoint} has models of none of the recordings ({', '.join(cell.stores)})")
     return encoding_result(cell, results, arrays)
+
+
+def _test_predictions(run_dir: Path, key: str, run=None) -> tuple[np.ndarray, np.ndarray]:
+    """A trained or published run's test predictions of session ``key`` as its scoring saved them (predicting
+    again only for a run scored before they were kept)."""
+    saved = saved_predictions(run_dir, key)
+    return saved if saved is not None else stimulus_predictions(run if run is not None else load_trained(run_dir), key)
 
 
 def _covers(folder: Path, store) -> bool:
