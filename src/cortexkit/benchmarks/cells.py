@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +84,8 @@ class Cell:
     stores: dict[str, str]
     out: str
     data_root: str | None = None  # where published checkpoints named `{data_root}/...` lie
+    # label -> the transfer sources of that recording ([{path, split}]: the benchmark's `{sources}`)
+    sources: dict = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:

@@ -50,6 +50,12 @@ class Benchmark:
     discover : callable, optional
         ``discover(folder) -> {label: options}``: the recordings found in a source folder (other
         sessions of a study), used instead of ``recordings`` when given.
+    sources : callable, optional
+        ``sources(folder) -> {label: {"options": reader options, "split": "all" | "train"}}``: the
+        recordings that may train transferred models (the population embedding, ``{sources}`` in a
+        model's config) of every recording scored, except the recording itself; ``split`` says which of
+        a source's stimuli its models may see. A scored recording's test stimuli that have pixel copies
+        among its sources' stimuli are left out of every model's scores (and counted in the table).
     best, baseline : str, optional
         Two of ``models``: the recordings table compares ``best`` with ``baseline`` unit by unit
         (ratio of median r, paired interval, p-values, fraction of units better).
@@ -74,6 +80,7 @@ class Benchmark:
     citation: str = ""
     reference: dict[str, str] = field(default_factory=dict)
     discover: Callable[[Path], dict[str, dict]] | None = None
+    sources: Callable[[Path], dict[str, dict]] | None = None
     best: str | None = None
     baseline: str | None = None
     default: bool = True

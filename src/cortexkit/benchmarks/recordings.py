@@ -11,6 +11,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.benchmarks.definition import Benchmark
@@ -119,7 +121,9 @@ def recording_store(bench: Benchmark, label: str, options: dict, data_root, stor
 
 def prepare_stores(bench: Benchmark, data_root, out, labels: list[str] | None = None, log=print) -> dict[str, str]:
     """Convert (or simulate) the recordings of ``bench`` (``labels``, default all) once, under
-    ``OUT/stores/BENCHMARK/``; returns label -> store path."""
+    ``OUT/stores/BENCHMARK/``; returns label -> store path. A benchmark with transfer sources scores
+    each recording on a store without the test stimuli copied among its sources
+    (:func:`transfer_stores`)."""
     recordings = available_recordings(bench, data_root)
     labels = list(recordings) if labels is None else labels
     unknown = [label for label in labels if label not in recordings]
@@ -128,5 +132,70 @@ def prepare_stores(bench: Benchmark, data_root, out, labels: list[str] | None = 
         raise ConfigError(f"benchmark {bench.name!r} has no recording(s) {listed(unknown)} in {where}; it has {listed(recordings)}")
     folder = Path(out) / STORES / bench.name
     stamp = None if bench.simulate else source_stamp(Path(data_root) / bench.folder, Path(out) / STORES / HASHES)
-    return {label: str(recording_store(bench, label, recordings[label], data_root, folder / f"{label}.zarr", log,
-                                       stamp=stamp)) for label in labels}
+    if bench.sources is None or bench.simulate is not None:
+        return {label: str(recording_store(bench, label, recordings[label], data_root, folder / f"{label}.zarr", log,
+                                           stamp=stamp)) for label in labels}
+    full = {label: recording_store(bench, label, recordings[label], data_root, folder / FULL / f"{label}.zarr", log,
+                                   stamp=stamp) for label in labels}
+    sources = source_stores(bench, data_root, out, log, stamp=stamp)
+    return {label: str(scored_store(full[label], folder / f"{label}.zarr",
+                                    [s for other, s in sources.items() if other != label], log))
+            for label in labels}
+
+
+FULL, SOURCES = "full", "sources"  # under OUT/stores/BENCHMARK: recordings as converted, and the transfer sources
+LEFT_OUT = "test_copies_in_sources"  # attrs of a scored store: test stimuli left out (copies among its sources)
+
+
+def source_stores(bench: Benchmark, data_root, out, log=print, *, stamp: str | None = None) -> dict[str, dict]:
+    """The transfer sources of ``bench``, converted once under ``OUT/stores/BENCHMARK/sources/``:
+    label -> ``{"path", "split"}`` (see :class:`~cortexkit.benchmarks.definition.Benchmark`)."""
+    found = bench.sources(Path(data_root) / bench.folder)
+    folder = Path(out) / STORES / bench.name / SOURCES
+    out_ = {}
+    for label, entry in found.items():
+        if set(entry) - {"options", "split"} or entry.get("split", "all") not in ("all", "train"):
+            raise ConfigError(f"benchmark {bench.name!r}: source {label!r} is {entry}; expected {{options, split: all|train}}")
+        path = recording_store(bench, label, entry["options"], data_root, folder / f"{label}.zarr", log, stamp=stamp)
+        out_[label] = {"path": str(path), "split": entry.get("split", "all")}
+    return out_
+
+
+def scored_store(full: Path, store: Path, sources: list[dict], log=print) -> Path:
+    """The store a recording is scored on: ``full`` without the test stimuli (and their trials) that
+    have pixel copies (:func:`cortexkit.data.overlap.copies_of`) among the stimuli its ``sources`` may
+    use; their labels are kept in ``attrs["test_copies_in_sources"]``. Made again only when the
+    recording or a source changed."""
+    from cortexkit.data.overlap import copies_of
+
+    wanted = json.dumps({"recording": stamp_path(full).read_text(),
+                         "sources": sorted([stamp_path(Path(s["path"])).read_text(), s["split"]] for s in sources),
+                         "code": modules_hash("cortexkit.data.overlap", "cortexkit.benchmarks.recordings")}, sort_keys=True)
+    made_from = stamp_path(store)
+    if store.exists() and made_from.is_file() and made_from.read_text() == wanted:
+        try:
+            data.open(store)
+            return store
+        except CortexkitError:
+            pass
+    ds = data.load(full)
+    test = np.flatnonzero(np.asarray(ds["split"].values) == "test")
+    copied = np.zeros(len(test), dtype=bool)
+    held = np.asarray(ds["stimuli"].isel(stimulus=test).values)
+    for s in sources:
+        src = data.open(s["path"])
+        if s["split"] == "train":
+            src = data.select(src, "train")
+        copied |= copies_of(np.asarray(src["stimuli"].values), held)
+    labels = np.asarray(ds["stimulus"].values)
+    dropped = labels[test[copied]]
+    if copied.any():
+        keep = np.setdiff1d(np.arange(ds.sizes["stimulus"]), test[copied])
+        trials = np.flatnonzero(~np.isin(np.asarray(ds["stimulus_id"].values), dropped))
+        ds = ds.isel(stimulus=keep, trial=trials)
+        log(f"{full.stem}: {len(dropped)} of {len(test)} test stimuli have copies among the transfer sources' stimuli: "
+            "left out of every model's scores")
+    ds.attrs[LEFT_OUT] = json.dumps([str(x) for x in dropped])
+    data.save(ds, store)  # replaces the store made before (cortexkit's own)
+    write_text(made_from, wanted)
+    return store

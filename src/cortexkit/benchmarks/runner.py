@@ -20,7 +20,7 @@ from cortexkit._progress import track
 from cortexkit.benchmarks.cells import CELLS, Cell
 from cortexkit.benchmarks.definition import BENCHMARKS, Benchmark, get_benchmark
 from cortexkit.benchmarks.models import ModelSpec, builtin_models, get_model
-from cortexkit.benchmarks.recordings import prepare_stores
+from cortexkit.benchmarks.recordings import prepare_stores, source_stores
 from cortexkit.benchmarks.table import COLUMNS, read_results, write_matrices, write_tables
 from cortexkit.benchmarks.tasks import RUNNERS
 from cortexkit.errors import ConfigError, CortexkitError
@@ -144,16 +144,21 @@ def run_benchmarks(data_root, out, *, models: list[str] | None = None, benchmark
 def _run(pairs, data_root, out: Path, benchmarks, recordings, scheduler, log) -> tuple[pd.DataFrame, list[str], int]:
     """The body of :func:`run_benchmarks`, in its claimed results store: the results table, the failed
     cells and how many cells were computed."""
-    stores = {}
+    stores, sources = {}, {}
     for bench in {b.name: b for b, _ in pairs}.values():
         try:
             stores[bench.name] = prepare_stores(bench, data_root, out, _names(recordings, "recording"), log)
+            if bench.sources is not None and bench.simulate is None:
+                found = source_stores(bench, data_root, out, log=lambda m: None)
+                # each recording's sources: every other one (never the recording scored)
+                sources[bench.name] = {label: [s for other, s in found.items() if other != label]
+                                       for label in stores[bench.name]}
         except ConfigError as exc:
             if benchmarks:
                 raise
             log(f"{bench.name}: skipped ({exc})")
-    cells = [Cell(b, m, stores[b.name], str(out), None if data_root is None else str(data_root))
-             for b, m in pairs if b.name in stores]
+    cells = [Cell(b, m, stores[b.name], str(out), None if data_root is None else str(data_root),
+                  sources=sources.get(b.name, {})) for b, m in pairs if b.name in stores]
     todo = [c for c in cells if not c.is_current()]
     log(f"{len(cells)} cells, {len(cells) - len(todo)} up to date, {len(todo)} to compute")
     failures = _compute(todo, scheduler, log)

@@ -27,7 +27,7 @@ from cortexkit._atomic import write_text
 from cortexkit.benchmarks.cells import CELLS, read_cells, read_items
 from cortexkit.benchmarks.comparisons import best_vs_baseline
 from cortexkit.benchmarks.definition import BENCHMARKS, TASKS, get_benchmark, metric_label
-from cortexkit.benchmarks.recordings import STORES
+from cortexkit.benchmarks.recordings import LEFT_OUT, STORES
 from cortexkit.errors import DataError
 from cortexkit.evaluation import (choose_model, combine_sessions, cv_medians, p_text, to_markdown, write_csv_and_markdown,
                                   write_table)
@@ -142,6 +142,8 @@ def recording_table(out, benchmark: str, *, paired: dict | None = None, units: l
         else:
             row = {"recording": label, "units": ds.sizes["unit"],
                    ("test clips" if bench.stimulus == "movie" else "test images"): int(test.sum())}
+        if LEFT_OUT in ds.attrs:  # test stimuli copied among the transfer sources: not scored
+            row["test left out (copies in sources)"] = len(json.loads(ds.attrs[LEFT_OUT]))
         if bench.task != "encoding":
             for c in shown:
                 if label in c["per_recording"]:

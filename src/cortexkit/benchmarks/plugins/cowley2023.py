@@ -22,6 +22,14 @@ def discover_sessions(source: Path) -> dict[str, dict]:
     return {s: session_options(s) for s in sessions(source)}
 
 
+def transfer_sources(source: Path) -> dict[str, dict]:
+    """The sessions transferred models may learn from: every session of the folder, all its images (a
+    recording is never its own source, and its test images copied in another session are not scored);
+    the paper's test sessions only with their first half, the half their published models were fitted on."""
+    return {s: {"options": paper_options(s), "split": "train"} if s in PAPER_SESSIONS else
+            {"options": session_options(s), "split": "all"} for s in sessions(source)}
+
+
 @BENCHMARKS.register("cowley2023-v4")
 def cowley2023_v4() -> Benchmark:
     """Every session found in the folder, a seeded 80/20 split of its images, six feature spaces and the
@@ -33,8 +41,10 @@ def cowley2023_v4() -> Benchmark:
         format="cowley2023",
         recordings={s: session_options(s) for s in V4_SESSIONS},
         discover=discover_sessions,
-        models=("pixel-pca-200", "gabor-energy", "expansion", "alexnet-untrained", "alexnet", "vgg16", "stacked-v4"),
-        best="stacked-v4",
+        models=("pixel-pca-200", "gabor-energy", "expansion", "alexnet-untrained", "alexnet", "vgg16", "stacked-v4",
+                "population-alexnet", "population", "stacked-transfer"),
+        sources=transfer_sources,
+        best="stacked-transfer",
         baseline="alexnet",
         citation=CITATION,
         reference={"210325": "PCA 0.16 / best AlexNet conv 0.54", "210322": "0.14 / 0.47", "210621": "0.08 / 0.56"},
@@ -81,8 +91,9 @@ def cowley2023_v4_paper() -> Benchmark:
         recordings={s: paper_options(s) for s in PAPER_SESSIONS[:1]},
         discover=discover_paper_sessions,
         models=("pixel-pca-200", "gabor-energy", "expansion", "alexnet-untrained", "alexnet", "vgg16", "stacked-v4",
-                "cowley-compact"),
-        best="stacked-v4",
+                "population-alexnet", "population", "stacked-transfer", "cowley-compact"),
+        sources=transfer_sources,
+        best="stacked-transfer",
         baseline="cowley-compact",
         citation=CITATION,
         reference={"190923": "compact models 0.63 (9 neurons, 200 second-half images; the data's SOURCE.txt)"},

@@ -102,12 +102,29 @@ def _moved(run_dir: Path, store) -> bool:
     return read_run_record(run_dir).get("data") != str(Path(store).resolve())
 
 
+def with_sources(config, sources: list[dict] | None):
+    """``config`` with every feature space's ``{sources}`` (the population embedding's source recordings)
+    replaced by one recording's transfer sources; a DataError when a model needs sources and the
+    benchmark has none for it."""
+    from cortexkit.encoding.transfer import SOURCES_TEMPLATE
+
+    specs = []
+    for spec in config.features:
+        if spec.params.get("recordings") == SOURCES_TEMPLATE:
+            if not sources:
+                raise DataError(f"feature space {spec.model_name!r} is fitted on the benchmark's other recordings "
+                                "({sources}); this benchmark has no transfer sources for the recording", variable="recordings")
+            spec = spec.model_copy(update={"params": {**spec.params, "recordings": list(sources)}})
+        specs.append(spec)
+    return config.model_copy(update={"features": specs})
+
+
 def ridge_cell(cell: Cell, log):
     """Fit the model on each recording (``fit_run``), score it with ``evaluate_run``."""
-    config = cell.model.encoding()
     names = cell.model.outputs()
     results, arrays = {}, {}
     for label, store in cell.stores.items():
+        config = with_sources(cell.model.encoding(), cell.sources.get(label))
         run_dir = cell.run_dir(label)
         say = (lambda m, label=label: log(f"{label}: {m}"))
         fit_run(store, run_dir, config, overwrite=_moved(run_dir, store), model_cache=Path(cell.out) / FITS, log=say)
@@ -117,7 +134,7 @@ def ridge_cell(cell: Cell, log):
             model = load_arrays(run_dir / MODELS_DIR / f"{name}.npz")
             arrays[f"prediction/{label}/{name}"] = model["prediction"]
             arrays[f"stimulus/{label}/{name}"] = model["stimulus"]
-    return encoding_result(cell, results, arrays, config.seed)
+    return encoding_result(cell, results, arrays, cell.model.encoding().seed)
 
 
 def trained_cell(cell: Cell, log):

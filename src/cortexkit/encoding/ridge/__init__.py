@@ -2,5 +2,6 @@
 
 from cortexkit.encoding.ridge.banded import BandedRidgeCV
 from cortexkit.encoding.ridge.estimator import DEFAULT_ALPHAS, RidgeCV
+from cortexkit.encoding.ridge.forward import ForwardBlocksRidgeCV
 
-__all__ = ["RidgeCV", "BandedRidgeCV", "DEFAULT_ALPHAS"]
+__all__ = ["RidgeCV", "BandedRidgeCV", "ForwardBlocksRidgeCV", "DEFAULT_ALPHAS"]

@@ -26,6 +26,7 @@ from cortexkit._atomic import check_output, claimed_output, copy_file
 from cortexkit.config import parse, provenance, require_device
 from cortexkit.encoding.ridge.missing import fit_per_pattern
 from cortexkit.encoding import RidgeCV
+from cortexkit.encoding.ridge import ForwardBlocksRidgeCV
 from cortexkit.errors import ConfigError, DataError
 from cortexkit.evaluation import (MODELS_DIR, data_fingerprint, load_if_settings_match, read_run_record, run_kind,
                                   run_lock, save_arrays, write_run_record)
@@ -61,23 +62,38 @@ def train_targets(train: xr.Dataset, allow_missing: bool = False) -> np.ndarray:
     return y
 
 
-def _ridge_arrays(a: np.ndarray, b: np.ndarray, y: np.ndarray, ridge: RidgeSpec, seed: int, device: str) -> dict:
+def _ridge_arrays(a: np.ndarray, b: np.ndarray, y: np.ndarray, ridge: RidgeSpec, seed: int, device: str,
+                  blocks: list[int] | None = None) -> dict:
     """Ridge from train features ``a`` to ``y`` (stimulus, unit), predicting test features ``b``; units
     not recorded on every training stimulus are fitted per pattern of recorded stimuli
     (:mod:`cortexkit.encoding.ridge.missing`), each group with the feature scale of its own rows, so
-    that a unit's fit is the fit of its session alone. Left-out units get NaN and their reason."""
+    that a unit's fit is the fit of its session alone. Left-out units get NaN and their reason. With
+    ``blocks`` (column block sizes: the population embedding's sources), the blocks are chosen by
+    cross-validation (:class:`~cortexkit.encoding.ridge.ForwardBlocksRidgeCV`) and ``columns`` says which."""
 
     def fit(rows: np.ndarray, units: np.ndarray) -> dict:
         scale = float(np.sqrt(np.mean(a[rows].var(axis=0)))) or 1.0
-        model = RidgeCV(random_state=seed, device=device, **ridge.model_dump()).fit(a[rows] / scale, y[rows][:, units])
-        return {"coef": model.coef_ / scale, "intercept": model.intercept_, "alpha": model.alpha_,
-                "cv_score": model.best_score_, "cv_scores": model.cv_scores_, "alphas": model.alphas_,
-                "prediction": model.predict(b / scale), "feature_scale": scale}
+        if blocks:
+            settings = ridge.model_dump(include={"alphas", "cv", "scoring", "fit_intercept", "dtype"})
+            model = ForwardBlocksRidgeCV(blocks=blocks, random_state=seed, device=device, **settings)
+        else:
+            model = RidgeCV(random_state=seed, device=device, **ridge.model_dump())
+        model.fit(a[rows] / scale, y[rows][:, units])
+        out = {"coef": model.coef_ / scale, "intercept": model.intercept_, "alpha": model.alpha_,
+               "cv_score": model.best_score_, "cv_scores": model.cv_scores_, "alphas": model.alphas_,
+               "prediction": model.predict(b / scale), "feature_scale": scale}
+        if blocks:
+            out |= {"columns": model.columns_, "block_scores": model.block_scores_,
+                    "prefix_scores": model.prefix_scores_, "blocks_kept": model.blocks_}
+        return out
 
     if np.isfinite(y).all():
         out = fit(np.ones(len(y), bool), np.arange(y.shape[1]))
         out["feature_scale"] = np.float64(out["feature_scale"])
         return out
+    if blocks:
+        raise DataError("units not recorded on every training stimulus: the population embedding's choice of sources "
+                        "needs one pattern of recorded stimuli (fit each session's store on its own)", variable="responses")
     folds = ridge.cv if isinstance(ridge.cv, int) else 2
     fitted, left_out = fit_per_pattern(fit, y, max(int(folds), 2))
     n_units = y.shape[1]
@@ -130,10 +146,12 @@ def fit_feature_space(
     if linear and not hasattr(extractor, "input_shape_"):
         extractor.fit(x_train)
     out = {}
+    # blocks of columns chosen by CV (the population embedding's source recordings)
+    blocks = [size for _, size in extractor.blocks()] if hasattr(extractor, "blocks") else None
     for layer, name in model_names(spec):
         if name in skip:
             continue
-        fitted = _ridge_arrays(f_train[layer], f_test[layer], y_train, ridge, seed, device)
+        fitted = _ridge_arrays(f_train[layer], f_test[layer], y_train, ridge, seed, device, blocks)
         arrays = {
             "coef": fitted["coef"].astype(np.float32),
             "intercept": fitted["intercept"],
@@ -149,6 +167,12 @@ def fit_feature_space(
         }
         if "left_out" in fitted:
             arrays["left_out"] = fitted["left_out"]
+        if blocks:
+            arrays |= {k: fitted[k] for k in ("columns", "block_scores", "prefix_scores", "blocks_kept")}
+            arrays["block_names"] = np.array([label for label, _ in extractor.blocks()])
+            kept = ", ".join(arrays["block_names"][fitted["blocks_kept"]])
+            if log is not None:
+                log(f"{name}: {len(fitted['blocks_kept'])} of {len(blocks)} sources kept by CV ({kept})")
         if linear:
             arrays["receptive_field"] = extractor.receptive_fields(np.nan_to_num(arrays["coef"])).astype(np.float32)
         out[name] = arrays

@@ -71,7 +71,10 @@ def fit_stack(ds: xr.Dataset, run_dir: Path, config: EncodingConfig, cache: Feat
         oof = []
         for _, _, name in components:
             scale = np.atleast_1d(np.asarray(saved[name]["feature_scale"], dtype=float))
-            oof.append(ridge_oof_predictions(features[name][rows] / float(scale[units[0]] if scale.size > 1 else scale[0]),
+            x = features[name][rows]
+            if "columns" in saved[name]:  # a model on the blocks CV kept (the population embedding's sources)
+                x = x[:, saved[name]["columns"]]
+            oof.append(ridge_oof_predictions(x / float(scale[units[0]] if scale.size > 1 else scale[0]),
                                              y[rows][:, units], saved[name]["alpha"][units], folds))
         oof = np.stack(oof, axis=-1)
         weights[units] = stack_weights(oof, y[rows][:, units])
