@@ -877,14 +877,17 @@ def bench_run(names: Optional[list[str]] = Arg(None, metavar="BENCHMARK", help="
         units = benchmarks.read_table_view(out, name, "units")
         if not units.empty:
             show(units, f"{name}: the best model against the baseline, unit by unit (`--view units`)", nan="")
+        levers = benchmarks.read_table_view(out, name, "levers")
+        if not levers.empty:
+            show(levers, f"{name}: every model against the references, paired (`--view levers`)", nan="")
     show(benchmarks.matrix(table), "every cell: score [95% interval]", nan="")
     console.print(f"site: {report.write_benchmark_site(out, out / 'site')}", highlight=False)
 
 
 @command(group=bench_app, name="show")
 def bench_show(benchmark: OStr = Arg(None, help="a benchmark: its tables (default: the matrix of every cell)"),
-               results: Path = BENCH_RESULTS, view: str = Typed("recordings", Literal["recordings", "layers", "areas", "units"],
-                                                                help="recordings, layers, areas, or units (the best model against the baseline, unit by unit)"),
+               results: Path = BENCH_RESULTS, view: str = Typed("recordings", Literal["recordings", "layers", "areas", "units", "levers"],
+                                                                help="recordings, layers, areas, units (the best model against the baseline, unit by unit) or levers (every model against the references, paired)"),
                normalized: bool = Opt(False, help="ceiling- or chance-normalised scores (the matrix)")):
     """Print the model x benchmark matrix of a results store, or one benchmark's table.
 

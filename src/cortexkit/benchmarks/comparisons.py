@@ -87,6 +87,16 @@ def _paired_items(out, benchmark: str, a: dict, b: dict) -> dict:
             "test": "Wilcoxon over items", "fraction_a_better": float(np.mean(diffs > 0))}
 
 
+def paired_cells(out, benchmark: str, a: dict, b: dict) -> dict:
+    """``a`` against ``b`` on the recordings both scored: difference in median r (or the item score)
+    with its paired interval, p-value, the test behind it and the share of units (items) ``a`` predicts
+    better."""
+    if a["task"] != "encoding":
+        return _paired_items(out, benchmark, a, b)
+    shared = [label for label in a["per_recording"] if label in b["per_recording"]]
+    return _paired_encoding(out, benchmark, {**a, "per_recording": {k: a["per_recording"][k] for k in shared}}, b)
+
+
 def paired_top(out, benchmark: str, k: int = 3) -> list[dict]:
     """Paired comparisons between the ``k`` best models of a benchmark (every pair of them)."""
     cells = sorted(read_cells(out, benchmark), key=lambda r: -r["score"])[:k]

@@ -59,6 +59,10 @@ class Benchmark:
     best, baseline : str, optional
         Two of ``models``: the recordings table compares ``best`` with ``baseline`` unit by unit
         (ratio of median r, paired interval, p-values, fraction of units better).
+    compare_to : tuple of str
+        Models every other model is compared with in the benchmark's ``levers`` table (paired
+        difference in median r and the share of units better, per reference), e.g. the best model
+        without transfer and a published model.
     default : bool
         Whether ``cortexkit bench run`` without names runs it; a benchmark that cannot rank models
         is left out (``not_default`` says why) and runs only when named.
@@ -83,6 +87,7 @@ class Benchmark:
     sources: Callable[[Path], dict[str, dict]] | None = None
     best: str | None = None
     baseline: str | None = None
+    compare_to: tuple[str, ...] = ()
     default: bool = True
     not_default: str = ""
 
@@ -97,6 +102,9 @@ class Benchmark:
         for role in ("best", "baseline"):
             if getattr(self, role) is not None and getattr(self, role) not in self.models:
                 raise ConfigError(f"benchmark {self.name!r}: {role} {getattr(self, role)!r} is not one of its models")
+        unknown = [m for m in self.compare_to if m not in self.models]
+        if unknown:
+            raise ConfigError(f"benchmark {self.name!r}: compare_to names {listed(unknown)}, not among its models")
 
     def definition(self) -> dict:
         """What the benchmark's numbers depend on (part of every cell's fingerprint)."""

@@ -25,7 +25,7 @@ import pandas as pd
 from cortexkit import data
 from cortexkit._atomic import write_text
 from cortexkit.benchmarks.cells import CELLS, read_cells, read_items
-from cortexkit.benchmarks.comparisons import best_vs_baseline
+from cortexkit.benchmarks.comparisons import best_vs_baseline, paired_cells
 from cortexkit.benchmarks.definition import BENCHMARKS, TASKS, get_benchmark, metric_label
 from cortexkit.benchmarks.recordings import LEFT_OUT, STORES
 from cortexkit.errors import DataError
@@ -245,6 +245,34 @@ def area_table(out, benchmark: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def lever_table(out, benchmark: str) -> pd.DataFrame:
+    """Every model of the benchmark against each of its ``compare_to`` models (the ablation of what a
+    model adds): its headline score with the interval, then per reference the paired difference in
+    median r with its interval and p, and the share of units it predicts better, over the recordings
+    both scored."""
+    bench = get_benchmark(benchmark)
+    cells = benchmark_cells(out, benchmark)
+    by_model = {c["model"]: c for c in cells}
+    references = [by_model[m] for m in map(model_name, bench.compare_to) if m in by_model]
+    if not references or bench.task != "encoding":
+        return pd.DataFrame()
+    rows = []
+    for c in cells:
+        row = {"model": c["model"], "recordings": len(c["per_recording"]),
+               "median r": f"{c['score']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"}
+        for ref in references:
+            shared = [label for label in c["per_recording"] if label in ref["per_recording"]]
+            if ref is c or not shared:
+                row[f"vs {ref['model']}"] = row[f"units better than {ref['model']}"] = ""
+                continue
+            summary = paired_cells(out, benchmark, c, ref)
+            row[f"vs {ref['model']}"] = (f"{summary['diff']:+.3f} [{summary['ci_low']:+.3f}, {summary['ci_high']:+.3f}], "
+                                         f"p {p_text(summary['p'])}")
+            row[f"units better than {ref['model']}"] = f"{summary['fraction_a_better']:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def write_tables(out, benchmark: str, log=print) -> dict[str, Path]:
     """Write every view of ``benchmark`` under ``OUT/tables/BENCHMARK/``; returns name -> path."""
     folder = Path(out) / TABLES / benchmark
@@ -276,6 +304,10 @@ def write_tables(out, benchmark: str, log=print) -> dict[str, Path]:
         pivot = marked.pivot_table(index=["feature_space", "depth", "layer"], columns="recording", values="text",
                                    aggfunc="first", sort=False).reset_index().drop(columns="depth").fillna("")
         written["layers"] = write_text(folder / "layers.md", to_markdown(pivot))
+    levers = lever_table(out, benchmark)
+    if not levers.empty:
+        write_csv_and_markdown(levers, folder, "levers")
+        written["levers"] = folder / "levers.md"
     areas = area_table(out, benchmark)
     if not areas.empty:
         write_csv_and_markdown(areas, folder, "areas")
@@ -292,7 +324,7 @@ def write_tables(out, benchmark: str, log=print) -> dict[str, Path]:
 
 
 def read_table_view(out, benchmark: str, name: str = "recordings") -> pd.DataFrame:
-    """A written view (``recordings``, ``layers``, ``areas``, ``units``) of a benchmark, as a table."""
+    """A written view (``recordings``, ``layers``, ``areas``, ``units``, ``levers``) of a benchmark, as a table."""
     path = Path(out) / TABLES / benchmark / f"{name}.csv"
     if not path.is_file():
         write_tables(out, benchmark, log=lambda m: None)

@@ -46,6 +46,7 @@ def cowley2023_v4() -> Benchmark:
         sources=transfer_sources,
         best="stacked-transfer",
         baseline="alexnet",
+        compare_to=("stacked-v4", "alexnet"),
         citation=CITATION,
         reference={"210325": "PCA 0.16 / best AlexNet conv 0.54", "210322": "0.14 / 0.47", "210621": "0.08 / 0.56"},
     )
@@ -95,6 +96,7 @@ def cowley2023_v4_paper() -> Benchmark:
         sources=transfer_sources,
         best="stacked-transfer",
         baseline="cowley-compact",
+        compare_to=("stacked-v4", "cowley-compact"),
         citation=CITATION,
         reference={"190923": "compact models 0.63 (9 neurons, 200 second-half images; the data's SOURCE.txt)"},
     )
