@@ -201,7 +201,7 @@ CASES = [
     ("bench run allen-ns118 --data-root {tmp}/nowhere --out {tmp}/lb", "needs its source data here (--data-root)"),
     ("bench run sim-v1 --models {cfg}/lr.yaml --out {tmp}/lb", "Field required"),
     ("bench show --results {tmp}/lb", "no benchmark results here"),
-    ("bench show sim-v1 --results {tmp}/lb --view cells", "'--view': Input should be 'recordings', 'layers', 'areas' or 'units'"),
+    ("bench show sim-v1 --results {tmp}/lb --view cells", "'--view': Input should be 'recordings', 'layers', 'areas', 'units' or 'levers'"),
     ("bench show nope --results {tmp}/lb", "unknown benchmark 'nope'"),
     ("bench html {tmp}/lb --out {tmp}/site", "no benchmark results here"),
     # list, and the command line itself

@@ -149,13 +149,13 @@ def available_cores() -> int:
 
 
 def use_available_cores() -> int:
-    """Set torch's intra-op threads to :func:`available_cores` unless ``OMP_NUM_THREADS`` or
-    ``CORTEXKIT_THREADS`` says otherwise; returns the number set. Torch's own default counts the
-    machine's physical cores, which oversubscribes a process given fewer."""
+    """Torch's intra-op threads: ``CORTEXKIT_THREADS`` when set, else at most :func:`available_cores`
+    (torch's own default can count cores the process may not run on, and oversubscribed threads slow
+    every convolution); a smaller number set before (a test worker's share) is kept. Returns it."""
     import torch
 
-    wanted = (os.environ.get("CORTEXKIT_THREADS") or os.environ.get("OMP_NUM_THREADS") or "").strip()
-    threads = max(1, int(wanted)) if wanted.isdigit() else available_cores()  # torch itself reads a bad value as unset
+    wanted = os.environ.get("CORTEXKIT_THREADS", "").strip()
+    threads = max(1, int(wanted)) if wanted.isdigit() else min(torch.get_num_threads(), available_cores())
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads

@@ -26,7 +26,8 @@ from ..conftest import SHARED_DATA
 
 def test_the_benchmark_reads_the_papers_sessions_and_split(tmp_path):
     bench = get_benchmark("cowley2023-v4-paper")
-    assert bench.best == "stacked-v4" and bench.baseline == "cowley-compact"
+    assert bench.best == "stacked-transfer" and bench.baseline == "cowley-compact"
+    assert bench.compare_to == ("stacked-v4", "cowley-compact") and bench.sources is not None
     for session in ("190923", "210325", "211022"):
         (tmp_path / "responses_repeat_averaged").mkdir(exist_ok=True)
         np.save(tmp_path / "responses_repeat_averaged" / f"responses_{session}.npy", np.zeros((2, 4)))

@@ -60,8 +60,15 @@ def _shuffle_test_trials(ds, seed):
 def test_permuting_test_responses_changes_no_choice(tmp_path, small_v1):
     """Alphas, stacking weights and the layer chosen are the same when the test trials are shuffled
     (the test responses no longer match their stimuli); only the test scores move."""
+    from cortexkit.simulate import simulate_v1
+
+    # transfer sources: two other simulated recordings (the population embedding's choice of sources is a choice)
+    sources = [str(data.save(simulate_v1(n_train=200, n_test=20, n_repeats=2, n_simple=4, n_complex=4, size=16, seed=s),
+                             tmp_path / f"source{s}.zarr")) for s in (11, 12)]
     config = EncodingConfig(features=[FeatureSpec(name="pixel_pca"),
-                                      FeatureSpec(name="expansion", params={"widths": [4, 4, 4, 8], "layers": "all", "image_size": 140})],
+                                      FeatureSpec(name="expansion", params={"widths": [4, 4, 4, 8], "layers": "all", "image_size": 140}),
+                                      FeatureSpec(name="population", params={"recordings": sources, "features": ["pixels"],
+                                                                             "cv": 3})],
                             stack=StackSpec(cv=3))
     runs = {}
     for name, ds in {"original": small_v1, "shuffled": _shuffle_test_trials(small_v1, seed=1)}.items():
@@ -69,11 +76,11 @@ def test_permuting_test_responses_changes_no_choice(tmp_path, small_v1):
         fit_run(store, tmp_path / name, config, **QUIET)
         runs[name] = evaluate_run(tmp_path / name, **QUIET)
     original, shuffled = runs["original"], runs["shuffled"]
-    assert original["model"].nunique() >= 5  # pixel_pca, several expansion layers, the stacked model
+    assert original["model"].nunique() >= 6  # pixel_pca, several expansion layers, the population, the stacked model
     for model in original["model"].unique():
         a = load_arrays(tmp_path / "original" / "models" / f"{model}.npz")
         b = load_arrays(tmp_path / "shuffled" / "models" / f"{model}.npz")
-        for key in ("alpha", "weights", "cv_score"):
+        for key in ("alpha", "weights", "cv_score", "blocks_kept", "prefix_scores"):
             if key in a:
                 np.testing.assert_array_equal(a[key], b[key], err_msg=f"{model}: {key}")
     assert headline_models(original) == headline_models(shuffled)

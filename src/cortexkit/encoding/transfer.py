@@ -201,6 +201,7 @@ class PopulationEmbedding(FeatureExtractor):
         return h.hexdigest()
 
     def layer_list(self) -> list[str]:
+        """One layer, named ``population`` (its blocks are the sources, see :meth:`blocks`)."""
         return [self.name]
 
     def blocks(self) -> list[tuple[str, int]]:

@@ -27,10 +27,11 @@ def _check_targets(y):
         if np.dtype(y.dtype).kind not in "fiub":
             raise DataError(f"expected numbers, got dtype {y.dtype}", variable="y")
         return y
-    return _check_array(y, "y", (1, 2))
+    return check_array(y, "y", (1, 2))
 
 
-def _check_array(a, name: str, ndim: tuple[int, ...]) -> np.ndarray:
+def check_array(a, name: str, ndim: tuple[int, ...]) -> np.ndarray:
+    """``a`` as a finite numeric ndarray of one of the dimensions ``ndim``; else a DataError naming ``name``."""
     try:
         arr = np.asarray(a)
     except Exception as exc:  # ragged lists and the like
@@ -153,7 +154,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _prepare(self, X, y):
         """Validated inputs, the tensor of X, the fold and full decompositions."""
         alphas, dtype = self._check_params()
-        X = _check_array(X, "X", (2,))
+        X = check_array(X, "X", (2,))
         y = _check_targets(y)
         if X.shape[0] != y.shape[0]:
             raise DataError(f"X has {X.shape[0]} samples but y has {y.shape[0]}", variable="y")
@@ -214,14 +215,14 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Predicted responses, (n_samples, n_targets) or (n_samples,) for a 1-D target."""
         check_is_fitted(self, "coef_")
-        X = _check_array(X, "X", (2,))
+        X = check_array(X, "X", (2,))
         if X.shape[1] != self.n_features_in_:
             raise DataError(f"X has {X.shape[1]} features; the model was fitted on {self.n_features_in_}", variable="X")
         return X.astype(self.coef_.dtype, copy=False) @ self.coef_.T + self.intercept_
 
     def score(self, X, y) -> np.ndarray:
         """R² = 1 - SSE/SST of each target on (X, y): an array of n_targets values."""
-        y = _check_array(y, "y", (1, 2))
+        y = check_array(y, "y", (1, 2))
         pred = self.predict(X)
         ss_res = ((y - pred) ** 2).sum(0)
         ss_tot = ((y - y.mean(0)) ** 2).sum(0)

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from cortexkit.encoding.ridge.estimator import DEFAULT_ALPHAS, RidgeCV, _check_array
+from cortexkit.encoding.ridge.estimator import DEFAULT_ALPHAS, RidgeCV, check_array
 from cortexkit.errors import ConfigError, DataError
 
 
@@ -70,8 +70,8 @@ class ForwardBlocksRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def fit(self, X, y):
         """Rank the blocks, choose the prefix, fit the joint ridge on it."""
-        X = _check_array(X, "X", (2,))
-        y = _check_array(y, "y", (1, 2))
+        X = check_array(X, "X", (2,))
+        y = check_array(y, "y", (1, 2))
         slices = self._block_slices(X.shape[1])
         alone = [self._ridge().fit(X[:, s], y) for s in slices]
         self.block_scores_ = np.array([float(np.median(np.atleast_1d(m.best_score_))) for m in alone])
@@ -108,7 +108,7 @@ class ForwardBlocksRidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Predicted responses (n_samples, n_targets)."""
         check_is_fitted(self, "coef_")
-        X = _check_array(X, "X", (2,))
+        X = check_array(X, "X", (2,))
         if X.shape[1] != self.n_features_in_:
             raise DataError(f"X has {X.shape[1]} features; the model was fitted on {self.n_features_in_}", variable="X")
         coef = np.atleast_2d(self.coef_)
