@@ -80,12 +80,16 @@ results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit data convert ../shared/data/cowley2023_v4 $(RESULTS)/v4-190925.zarr --format cowley2023 --option session=190925
 	$(BIN)/cortexkit decode reconstruct $(RESULTS)/v4-190925.zarr --out $(RESULTS)/recon-v4-190925 --image-size 64 \
 	  --decoder pca,retrieval,autoencoder
+	$(BIN)/cortexkit fit runs/bench/stores/cowley2023-v4-paper/190923.zarr --out $(RESULTS)/v4-population --config configs/v4_population.yaml
+	$(BIN)/cortexkit analyze distill runs/bench/stores/cowley2023-v4-paper/190923.zarr --teacher $(RESULTS)/v4-population:population \
+	  --features alexnet --layers conv3 --out $(RESULTS)/v4-distill \
+	  $(foreach s,190925 190927 190928 190929 210224 210322,--images runs/bench/stores/cowley2023-v4-paper/sources/$(s).zarr)
 	$(BIN)/cortexkit data simulate $(RESULTS)/self-motion.zarr --population self-motion
 	$(BIN)/cortexkit analyze self-motion $(RESULTS)/self-motion.zarr --out $(RESULTS)/self-motion \
 	  --published ../shared/data/dorsalnet_mineault2021/dorsalnet.pt
 	mkdir -p docs/results
 	cp runs/bench/tables/matrix_*.md docs/results/
-	for b in runs/bench/tables/*/; do for t in recordings layers areas units; do \
+	for b in runs/bench/tables/*/; do for t in recordings layers areas units levers; do \
 	  if [ -f $$b$$t.md ]; then cp $$b$$t.md docs/results/$$(basename $$b)-$$t.md; fi; done; done
 	cp $(RESULTS)/mt/summary.md docs/results/sim-mt-features.md
 	cp $(RESULTS)/recon-v1/metrics.md docs/results/reconstruction-sim-v1.md
@@ -102,6 +106,7 @@ results: $(STAMP) $(WEIGHTS)
 	cp $(RESULTS)/v4-width/figures/widths.png docs/figures/v4_width.png
 	cp $(RESULTS)/v4-partition/summary.md docs/results/v4-partition.md
 	cp $(RESULTS)/v4-partition/figures/partition.png docs/figures/v4_partition.png
+	cp $(RESULTS)/v4-distill/distillation.md docs/results/v4-distillation.md
 	cp $(RESULTS)/self-motion/self_motion.md docs/results/sim-self-motion.md
 	cp $(RESULTS)/self-motion/self_motion.png docs/figures/sim_self_motion.png
 

@@ -850,6 +850,30 @@ def analyze_ablations(stores: list[Path] = Arg(..., help="one or more Zarr store
     console.print(f"tables in {out}", highlight=False)
 
 
+@command(group=analyze_app, name="distill")
+def analyze_distill(store: Path = STORE, teacher: str = Opt(..., help="the teacher: RUN or RUN:MODEL (a fit or train run of this recording)"),
+                    out: Path = Opt(..., help="folder to write (new or empty)"),
+                    features: str = Typed("alexnet", Names, help="the students: comma-separated feature spaces (one layer each)"),
+                    layers: OStr = Opt(None, help="the students' layer (e.g. conv3)"),
+                    param: Optional[list[str]] = Opt(None, "--param", "-p", help="student feature parameter key=value (repeatable)"),
+                    images: Optional[list[Path]] = Opt(None, "--images", help="a store whose images the teacher labels (repeatable)"),
+                    crops: int = Typed(0, Count, help="natural-image crops of the bundled photographs to label too"),
+                    seed: OInt = Typed(None, Seed), device: OStr = Typed(None, Device, help=DEVICE)):
+    """Distillation: the teacher labels extra images (other recordings' images, natural-image crops); each student is
+    fitted on the recorded responses alone and with the teacher's labels, and all are scored against the teacher on the
+    test split, paired over test stimuli.
+
+    Example: cortexkit analyze distill v4-190923.zarr --teacher runs/pop:population --images runs/bench/stores/cowley2023-v4/190925.zarr --features alexnet --layers conv3 --out runs/distill
+    """
+    from cortexkit import pipelines
+
+    specs = pipelines.feature_specs(features, layers=layers, params=options(param))
+    table = pipelines.run_distillation(store, teacher, out, features=specs, images=[str(p) for p in images or []],
+                                       crops=crops, seed=seed or 0, device=device or "cpu", log=log)
+    show(table, "students against their teacher (median r; paired difference over test stimuli)")
+    console.print(f"tables in {out}", highlight=False)
+
+
 # --------------------------------------------------------------------------------------------- bench
 
 BENCH_STORE = Opt(Path("runs/bench"), "--out", help="the results store (a folder): cells, stores, runs, tables, site")

@@ -9,6 +9,8 @@ test images) with a paired bootstrap over items within recordings and a Wilcoxon
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from cortexkit import data
-from cortexkit.benchmarks.cells import read_cells, read_items, read_predictions
+from cortexkit._atomic import write_text
+from cortexkit.benchmarks.cells import CELLS, read_cells, read_items, read_predictions
 from cortexkit.benchmarks.recordings import STORES
 from cortexkit.benchmarks.tasks.encoding import scoring_targets
 from cortexkit.errors import DataError
@@ -52,9 +55,20 @@ def best_vs_baseline(out, benchmark: str, best: dict, baseline: dict, label: str
     return summary
 
 
+PAIRED = ".paired"  # under OUT/cells/BENCHMARK: paired summaries by the two cells' fingerprints (tables redrawn cheaply)
+
+
 def _paired_encoding(out, benchmark: str, a: dict, b: dict) -> dict:
     summaries = {}
     for label in a["per_recording"]:
+        key = hashlib.sha1(json.dumps([a.get("fingerprint"), b.get("fingerprint"), label, a["metric"]]).encode()).hexdigest()
+        memo = Path(out) / CELLS / benchmark / PAIRED / f"{key}.json"
+        if a.get("fingerprint") and b.get("fingerprint") and memo.is_file():
+            try:
+                summaries[label] = json.loads(memo.read_text())
+                continue
+            except ValueError:  # damaged: computed again
+                pass
         test = data.select(data.open(_store(out, benchmark, label)), "test")
         pa, pb = (headline_predictions(out, benchmark, c, label) for c in (a, b))
         order_b = pd.Index(pb["stimulus"].astype(str)).get_indexer(pa["stimulus"].astype(str))
@@ -63,6 +77,9 @@ def _paired_encoding(out, benchmark: str, a: dict, b: dict) -> dict:
                             source=str(Path(out) / benchmark))
         y = scoring_targets(test, pa["stimulus"], a["metric"])
         _, summaries[label] = paired_comparison(y, pa["prediction"], pb["prediction"][order_b], seed=0)
+        if a.get("fingerprint") and b.get("fingerprint"):
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            write_text(memo, json.dumps(summaries[label], default=float))
     if len(summaries) == 1:
         first = next(iter(summaries.values()))
         return {"diff": first["median_diff"], "ci_low": first["ci_low"], "ci_high": first["ci_high"],

@@ -124,11 +124,15 @@ class FeatureCache:
                     return None
                 dst = np.array([p[0] for p in pairs])
                 src = np.array([p[1] for p in pairs])
+                rows, where = np.unique(src, return_inverse=True)
                 for i, name in enumerate(names):
-                    arr = np.asarray(group[f"layer{i}"][...])
+                    stored = group[f"layer{i}"]
+                    # a few rows of a large entry (a batch of a long run): read only the chunks holding them
+                    arr = (np.asarray(stored.get_orthogonal_selection((rows, slice(None))))
+                           if len(rows) < stored.shape[0] // 2 else np.asarray(stored[...])[rows])
                     if name not in out:
                         out[name] = np.empty((n, arr.shape[1]), np.float32)
-                    out[name][dst] = arr[src]
+                    out[name][dst] = arr[where]
             except Exception:
                 return None
         return out

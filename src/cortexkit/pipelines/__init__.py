@@ -28,6 +28,7 @@ from cortexkit.pipelines.catalog import NOUNS, catalog
 from cortexkit.pipelines.comparison import compare_representations
 from cortexkit.pipelines.dataset_summary import describe_dataset
 from cortexkit.pipelines.demo import run_demo
+from cortexkit.pipelines.distillation import distilled_store, run_distillation
 from cortexkit.pipelines.evaluate import evaluate_any_run
 from cortexkit.pipelines.feature_export import export_features, extract_features
 from cortexkit.pipelines.insilico import design, response_model, synthesize, tuning
@@ -57,6 +58,6 @@ __all__ = [
     "feature_specs", "fit_feature_space", "fit_run", "load_trained", "merge_recordings", "model_names",
     "predictor_config", "prepare_stimuli", "reconstruct", "reconstruction_config", "response_model", "run_demo",
     "run_ablations", "run_delays", "run_parameter_decoding", "run_partition", "run_pooled_reconstruction", "run_probe", "run_reconstruction", "run_ridge_encoding", "run_search", "run_self_motion", "write_submission", "run_streams",
-    "run_trained_predictor", "checkpoint_run", "CHECKPOINT_FORMATS", "run_width_sweep", "simulate_recording", "simulation_config", "stimulus_predictions", "saved_predictions", "synthesize",
+    "run_trained_predictor", "checkpoint_run", "CHECKPOINT_FORMATS", "run_width_sweep", "simulate_recording", "simulation_config", "stimulus_predictions", "saved_predictions", "distilled_store", "run_distillation", "synthesize",
     "train_predictor", "tuning", "write_simulation",
 ]
