@@ -129,7 +129,7 @@ def run_distillation(store: str | os.PathLike, teacher: str, out: str | os.PathL
     teacher_model = response_model(run, name, device)
     for spec in features:
         if len(model_names(spec)) != 1:
-            raise ConfigError(f"student feature space {spec.model_name!r} has several layers; name one (-p layers=[...])")
+            raise ConfigError(f"student feature space {spec.model_name!r} has several layers; name one (--layers conv3, or -p layers=[conv3])")
     with claimed_output(out):
         aug = distilled_store(teacher_model, store, out / "distilled.zarr", images=images, crops=crops, seed=seed, log=log)
         config = EncodingConfig(features=features, permutations=0, seed=seed, device=device)
