@@ -524,3 +524,15 @@ def test_a_benchmark_that_cannot_rank_models_runs_only_when_named():
     assert "allen-ns118" not in default and "cowley2023-v4" in default
     assert not BENCHMARKS.lookup("allen-ns118").default and "cannot rank models" in BENCHMARKS.lookup("allen-ns118").not_default
     assert {b.name for b, _ in plan_cells(None, ["allen-ns118"])} == {"allen-ns118"}
+
+
+def test_paired_summaries_are_kept_by_the_cells_fingerprints(board, tmp_path):
+    original, _, _ = board
+    out = tmp_path / "copy"
+    shutil.copytree(original, out)
+    first = paired_top(out, "sim-v1")
+    memos = sorted((out / "cells" / "sim-v1" / ".paired").glob("*.json"))
+    assert memos  # a redrawn table reads them instead of bootstrapping again
+    memos[0].write_text("{damaged")
+    assert paired_top(out, "sim-v1") == first  # a damaged memo is computed again, to the same numbers
+    assert json.loads(memos[0].read_text())["median_diff"] == pytest.approx(first[0]["diff"])

@@ -79,7 +79,7 @@ def _paired_encoding(out, benchmark: str, a: dict, b: dict) -> dict:
         _, summaries[label] = paired_comparison(y, pa["prediction"], pb["prediction"][order_b], seed=0)
         if a.get("fingerprint") and b.get("fingerprint"):
             memo.parent.mkdir(parents=True, exist_ok=True)
-            write_text(memo, json.dumps(summaries[label], default=float))
+            write_text(memo, json.dumps(summaries[label], default=lambda v: v.tolist() if hasattr(v, "tolist") else float(v)))
     if len(summaries) == 1:
         first = next(iter(summaries.values()))
         return {"diff": first["median_diff"], "ci_low": first["ci_low"], "ci_high": first["ci_high"],
