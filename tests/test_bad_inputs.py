@@ -195,6 +195,29 @@ CASES = [
     ("insilico design {tmp} --pool {store} --out {tmp}/d --n 0", "'--n': " + GE + " 1"),
     ("insilico design {tmp} --pool {store} --out {tmp}/d --max-similarity 0", "'--max-similarity': Input should be greater than 0"),
     ("insilico design {tmp} --pool {store} --out {tmp}/d --objective both", "'--objective': Input should be 'disagreement' or 'drive'"),
+    # stores with nothing to score, and brain maps that cannot be written
+    ("fit {cfg}/all_nan.zarr --out {tmp}/r --features pixels", "all_nan.zarr: 'responses': every response of the train split is NaN (not recorded)"),
+    ("train {cfg}/all_nan.yaml --out {tmp}/t", "all_nan.zarr: 'responses': every response of the train split is NaN"),
+    ("fit {cfg}/voxels_outside.zarr --out {tmp}/r --features pixels", "voxels_outside.zarr: 'voxel_axis1': holds 1 index(es) outside the volume's 3 voxels on axis 1"),
+    ("fit {cfg}/voxels_twice.zarr --out {tmp}/r --features pixels", "voxels_twice.zarr: 'voxel_axis0': 1 voxel(s) hold two or more units"),
+    ("fit {cfg}/affine_nan.zarr --out {tmp}/r --features pixels", "affine_nan.zarr: 'affine': holds NaN or inf"),
+    ("data info {cfg}/affine_singular.zarr", "affine_singular.zarr: 'affine': is singular"),
+    # NWB windows and bins
+    ("data convert {cfg}/s.nwb {tmp}/n.zarr --format nwb --option intervals=stimulus_presentations --option window=1000,1001",
+     "option window=1000,1001 starts 1000 s after each start_time, after the end of every interval"),
+    ("data convert {cfg}/s.nwb {tmp}/n.zarr --format nwb --option intervals=epochs --option window=26,29 --option tile=1",
+     "no spike falls in any trial's window"),
+    ("data convert {cfg}/s.nwb {tmp}/n.zarr --format nwb --option intervals=stimulus_presentations --option window=0,0.25 "
+     "--option time_bin=0.1", "option time_bin=0.1 s does not tile the 0.25 s window (2.5 bins)"),
+    ("data convert {cfg}/s.nwb {tmp}/n.zarr --format nwb --option intervals=stimulus_presentations --option window=0,0.1 "
+     "--option time_bin=0.2", "option time_bin=0.2 s does not tile the 0.1 s window"),
+    ("data convert {cfg}/o.nwb {tmp}/n.zarr --format nwb --option window=60,61", "so the store would hold only NaN"),
+    ("data convert {cfg}/v.nwb {tmp}/n.zarr --format nwb --option time_bin=0.5", "option time_bin needs trials of one length"),
+    # your own model
+    ("fit {store} --out {tmp}/r --features {cfg}/own.py:Raises", "own.py: Raises.forward raised ValueError: my model fails"),
+    ("fit {store} --out {tmp}/r --features {cfg}/own.py:nan_out", "own.py: nan_out returned"),
+    ("fit {store} --out {tmp}/r --features {cfg}/own.py:short", "own.py: short returned shape (3, 4) for"),
+    ("fit {store} --out {tmp}/r --features {cfg}/own.py:Broken", "own.py: building Broken raised RuntimeError: no weights here"),
     # bench
     ("bench run nope --out {tmp}/lb", "unknown benchmark 'nope'"),
     ("bench run --models nope --out {tmp}/lb", "unknown model 'nope'"),
@@ -217,6 +240,31 @@ CASES = [
     ("nope", "No such command 'nope'"),
     ("fit --bogus", "No such option: --bogus"),
 ]
+
+# a user's model file with each kind of failure: a forward that raises, NaN output, too few rows, a constructor that raises
+OWN_MODEL = """
+import numpy as np
+import torch
+
+
+class Raises(torch.nn.Module):
+    def forward(self, x):
+        raise ValueError("my model fails")
+
+
+class Broken(torch.nn.Module):
+    def __init__(self):
+        raise RuntimeError("no weights here")
+
+
+def nan_out(images):
+    return np.full((len(images), 4), np.nan)
+
+
+def short(images):
+    return np.zeros((3, 4))
+"""
+
 
 def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
@@ -265,6 +313,31 @@ def setup(tmp_path_factory, small_v1):
     assert runner.invoke(app, ["fit", str(store), "--out", str(run), "--features", "pixels"]).exit_code == 0
     (run / "models" / "pixels.npz").write_bytes(b"not an npz")
     (tmp / "channels.yaml").write_text(f"data:\n  - {{path: {store}}}\ncore: {{kind: conv2d, channels: -8}}\n")
+    # nothing recorded anywhere, declared so
+    empty = small_v1.copy(deep=True)
+    empty["responses"].values[:] = np.nan
+    empty.attrs["missing_responses"] = "not recorded"
+    data.save(empty, tmp / "all_nan.zarr")
+    (tmp / "all_nan.yaml").write_text(f"data:\n  - {{path: {tmp / 'all_nan.zarr'}}}\n")
+    # brain maps: voxel indices and affines that no map can be written with (saved without the check)
+    n = small_v1.sizes["unit"]
+    grid = {"voxel_axis0": np.arange(n) % 4, "voxel_axis1": (np.arange(n) // 4) % 3, "voxel_axis2": np.zeros(n, int)}
+    for name, change in (("voxels_outside", lambda g, a: g["voxel_axis1"].__setitem__(0, 7)),
+                         ("voxels_twice", lambda g, a: g["voxel_axis0"].__setitem__(1, 0)),
+                         ("affine_nan", lambda g, a: a.__setitem__((0, 0), np.nan)),
+                         ("affine_singular", lambda g, a: a.__setitem__((slice(0, 3), slice(0, 3)), 0.0))):
+        g, a = {k: v.copy() for k, v in grid.items()}, np.eye(4)
+        change(g, a)
+        bad = small_v1.assign_coords({k: ("unit", v) for k, v in g.items()})
+        bad.attrs.update(volume_shape=[4, 3, 1], affine=a.tolist())
+        data.save(bad, tmp / f"{name}.zarr", validate_first=False)
+    from tests.data.readers.test_nwb import write_ophys, write_session
+    from tests.data.readers.test_nwb_windows import write_varied_trials
+
+    write_session(tmp / "s.nwb", n_spikes=400)
+    write_ophys(tmp / "o.nwb", trial_length=100.0)
+    write_varied_trials(tmp / "v.nwb")
+    (tmp / "own.py").write_text(OWN_MODEL)
     return tmp, store
 
 

@@ -57,3 +57,13 @@ def test_repeats_needs_repeats(ds):
 
 def test_repeat_counts(ds):
     assert data.repeat_counts(ds).values.tolist() == [1, 1, 3, 2]
+
+
+def test_require_recorded_refuses_a_split_with_only_nan(ds):
+    data.require_recorded(ds)  # responses everywhere: fine
+    part = ds.copy(deep=True)
+    part["responses"].values[np.isin(part["stimulus_id"].values, ["c", "d"])] = np.nan  # the test stimuli
+    data.require_recorded(part, splits=("train",))  # the train split still has responses
+    with pytest.raises(DataError, match=r"s.zarr: 'responses': every response of the test split is NaN \(not recorded\): "
+                                        r"there is nothing to score"):
+        data.require_recorded(part, "s.zarr")

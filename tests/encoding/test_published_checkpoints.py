@@ -118,3 +118,31 @@ def test_wrong_checkpoints_are_one_line(stsbench, tmp_path):
     torch.save(bad, tmp_path / "dorsal_stream_dorsalnet_64_res1.pth")
     with pytest.raises(DataError, match="lacks the backbone key 'ann.res2.branch2.b.weight'"):
         stsbench_predictor(tmp_path / "dorsal_stream_dorsalnet_64_res1.pth")
+
+
+@pytest.mark.reference
+def test_every_key_is_checked_before_loading(stsbench, tmp_path):
+    """A running_var (or any other key) of the wrong shape, kind or with NaN is one line naming the checkpoint's key,
+    not a load_state_dict error, and leaves no run behind."""
+    from cortexkit.pipelines import checkpoint_run
+
+    path, _ = stsbench
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    pieces = stsbench_predictor(path)
+    rng = np.random.default_rng(0)
+    clips = rng.random((8, pieces["frames"], pieces["image_size"], pieces["image_size"])).astype(np.float32)
+    ds = data.make_dataset(clips, rng.random((8, pieces["n_units"])), np.arange(8), ["train"] * 5 + ["test"] * 3,
+                           stimulus_dims=("stimulus", "frame", "y", "x"))
+    store = data.save(ds, tmp_path / "sts.zarr")
+    cases = {"ann_bn.running_var": (state["ann_bn.running_var"][:-1], r"key 'ann_bn.running_var' has shape"),
+             "ann_bn.num_batches_tracked": (torch.tensor(1.5), r"key 'ann_bn.num_batches_tracked' has dtype float32"),
+             "ann.res1.branch2.a.weight": (state["ann.res1.branch2.a.weight"] * float("nan"),
+                                           r"key 'ann.res1.branch2.a.weight' holds \d+ NaN/inf value")}
+    for key, (value, message) in cases.items():
+        bad = {**state, key: value}
+        file = tmp_path / "bad" / path.name
+        file.parent.mkdir(exist_ok=True)
+        torch.save(bad, file)
+        with pytest.raises(DataError, match=message):
+            checkpoint_run(file, "stsbench", store, tmp_path / "run", log=lambda m: None)
+        assert not (tmp_path / "run").exists()

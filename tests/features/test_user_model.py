@@ -126,3 +126,72 @@ def test_your_own_core_in_a_predictor_config(model_file, small_store, tmp_path):
     assert len(pd.read_csv(tmp_path / "run" / "results.csv")) == 12
     with pytest.raises(ConfigError, match=r"core '.*model.py:NoChannels' has no integer attribute 'out_channels'"):
         make_core({"kind": f"{model_file}:NoChannels"})
+
+
+KINDS = '''
+import numpy as np
+from torch import nn
+
+
+class Callable:
+    """A callable class: cortexkit builds it, then calls the instance with the stimuli."""
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def __call__(self, stimuli):
+        return self.scale * stimuli.reshape(len(stimuli), -1)[:, :5]
+
+
+def factory():
+    """A function returning a module."""
+    return nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU())
+
+
+def plain(stimuli):
+    return stimuli.reshape(len(stimuli), -1)[:, :3]
+
+
+class Failing(nn.Module):
+    def forward(self, x):
+        raise ValueError("shape mismatch in my layer")
+
+
+def broken(stimuli):
+    raise RuntimeError("my bug")
+
+
+def nans(stimuli):
+    out = stimuli.reshape(len(stimuli), -1)[:, :4].copy()
+    out[:2] = np.nan
+    return out
+
+
+def rows(stimuli):
+    return np.zeros((len(stimuli) + 1, 3))
+
+
+class Exploding:
+    def __init__(self):
+        raise KeyError("no config")
+'''
+
+
+def test_every_documented_kind_and_what_user_code_raises(tmp_path, small_v1):
+    """A module class, a factory returning a module, a plain function and a callable class each become a
+    feature space; an exception in the user's code, NaN/inf or rows that do not match the stimuli are one
+    error naming the file and the object."""
+    path = tmp_path / "kinds.py"
+    path.write_text(KINDS)
+    x = np.asarray(small_v1["stimuli"].values[:6])
+    out = get_extractor(f"{path}:Callable", {"args": {"scale": 2.0}}).fit(x).extract(x)
+    np.testing.assert_allclose(out["output"], 2.0 * x.reshape(6, -1)[:, :5])
+    assert get_extractor(f"{path}:factory").fit(x).extract(x)["output"].shape[0] == 6
+    np.testing.assert_allclose(get_extractor(f"{path}:plain").fit(x).extract(x)["output"], x.reshape(6, -1)[:, :3])
+    cases = {"Failing": r"kinds.py: Failing.forward raised ValueError: shape mismatch in my layer",
+             "broken": r"kinds.py: broken raised RuntimeError: my bug",
+             "nans": r"kinds.py: nans returned 8 NaN/inf value\(s\) in layer 'output' \(2 of 6 stimuli\)",
+             "rows": r"kinds.py: rows returned shape \(7, 3\) for 6 stimuli",
+             "Exploding": r"kinds.py: building Exploding raised KeyError: 'no config'"}
+    for name, message in cases.items():
+        with pytest.raises(DataError, match=message):
+            get_extractor(f"{path}:{name}").fit(x).extract(x)

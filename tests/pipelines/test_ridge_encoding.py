@@ -17,7 +17,8 @@ def demo_run(tmp_path_factory, demo_v1):
     """The demo's fit and evaluation: 2000 training images, 100 test images x 10 repeats."""
     run = tmp_path_factory.mktemp("demo")
     data.save(demo_v1, run / "data.zarr")
-    fit_run(run / "data.zarr", run, EncodingConfig(), log=lambda m: None)
+    # no permutation p-values (tested in test_significance): the demo's 100 units x 3 models x 1000 shuffles
+    fit_run(run / "data.zarr", run, EncodingConfig(permutations=0), log=lambda m: None)
     return run, evaluate_run(run, log=lambda m: None)
 
 

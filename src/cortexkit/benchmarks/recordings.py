@@ -84,11 +84,13 @@ def stamp_path(store: Path) -> Path:
 
 
 def recording_store(bench: Benchmark, label: str, options: dict, data_root, store: Path, log=print, *,
-                    stamp: str | None = None) -> Path:
+                    stamp: str | None = None, shared: Path | None = None) -> Path:
     """The store of one recording at ``store``: converted from the source (or simulated) unless a
     store made from the same source files and settings, by the same revision of the reader (or
     simulator), is already there. ``stamp`` is the source
-    folder's :func:`source_stamp` when the caller has it (one per folder, not per recording)."""
+    folder's :func:`source_stamp` when the caller has it (one per folder, not per recording). With
+    ``shared`` (a folder of stores, ``OUT/stores``), an identical store made anywhere under it (another
+    benchmark's, or the same recording in another role) is returned instead of converting again."""
     store = Path(store)
     if bench.simulate is not None:
         wanted = json.dumps({"simulate": bench.simulate, "config": options, "code": store_code(bench)},
@@ -98,12 +100,16 @@ def recording_store(bench: Benchmark, label: str, options: dict, data_root, stor
         wanted = json.dumps({"format": bench.format, "options": options, "source": stamp or source_stamp(source),
                              "code": store_code(bench)}, sort_keys=True, default=str)
     made_from = stamp_path(store)
-    if store.exists() and made_from.is_file() and made_from.read_text() == wanted:
-        try:
-            data.open(store)
-            return store
-        except CortexkitError:
-            pass
+    candidates = [store] + (sorted(p.parent / p.name.removesuffix(".source.json")
+                                   for p in Path(shared).rglob("*.zarr.source.json")) if shared else [])
+    for candidate in candidates:
+        stamp_file = stamp_path(candidate)
+        if candidate.exists() and stamp_file.is_file() and stamp_file.read_text() == wanted:
+            try:
+                data.open(candidate)
+                return candidate
+            except CortexkitError:
+                continue
     if bench.simulate is not None:
         log(f"{label}: simulating {bench.simulate.upper()} ({options})")
         result = simulate_recording(bench.simulate, options)
@@ -136,7 +142,7 @@ def prepare_stores(bench: Benchmark, data_root, out, labels: list[str] | None = 
         return {label: str(recording_store(bench, label, recordings[label], data_root, folder / f"{label}.zarr", log,
                                            stamp=stamp)) for label in labels}
     full = {label: recording_store(bench, label, recordings[label], data_root, folder / FULL / f"{label}.zarr", log,
-                                   stamp=stamp) for label in labels}
+                                   stamp=stamp, shared=Path(out) / STORES) for label in labels}
     sources = source_stores(bench, data_root, out, log, stamp=stamp)
     return {label: str(scored_store(full[label], folder / f"{label}.zarr",
                                     [s for other, s in sources.items() if other != label], log))
@@ -156,7 +162,8 @@ def source_stores(bench: Benchmark, data_root, out, log=print, *, stamp: str | N
     for label, entry in found.items():
         if set(entry) - {"options", "split"} or entry.get("split", "all") not in ("all", "train"):
             raise ConfigError(f"benchmark {bench.name!r}: source {label!r} is {entry}; expected {{options, split: all|train}}")
-        path = recording_store(bench, label, entry["options"], data_root, folder / f"{label}.zarr", log, stamp=stamp)
+        path = recording_store(bench, label, entry["options"], data_root, folder / f"{label}.zarr", log, stamp=stamp,
+                               shared=Path(out) / STORES)
         out_[label] = {"path": str(path), "split": entry.get("split", "all")}
     return out_
 
@@ -166,7 +173,7 @@ def scored_store(full: Path, store: Path, sources: list[dict], log=print) -> Pat
     have pixel copies (:func:`cortexkit.data.overlap.copies_of`) among the stimuli its ``sources`` may
     use; their labels are kept in ``attrs["test_copies_in_sources"]``. Made again only when the
     recording or a source changed."""
-    from cortexkit.data.overlap import copies_of
+    from cortexkit.data.overlap import copied_in
 
     wanted = json.dumps({"recording": stamp_path(full).read_text(),
                          "sources": sorted([stamp_path(Path(s["path"])).read_text(), s["split"]] for s in sources),
@@ -180,13 +187,15 @@ def scored_store(full: Path, store: Path, sources: list[dict], log=print) -> Pat
             pass
     ds = data.load(full)
     test = np.flatnonzero(np.asarray(ds["split"].values) == "test")
-    copied = np.zeros(len(test), dtype=bool)
-    held = np.asarray(ds["stimuli"].isel(stimulus=test).values)
+    held = ds["stimuli"].isel(stimulus=test)
+    stimuli, keys = [], []
     for s in sources:
         src = data.open(s["path"])
         if s["split"] == "train":
             src = data.select(src, "train")
-        copied |= copies_of(np.asarray(src["stimuli"].values), held)
+        stimuli.append(src["stimuli"])
+        keys.append((stamp_path(Path(s["path"])).read_text(), s["split"]))  # each source's thumbnails once
+    copied = copied_in(held, stimuli, keys=keys)
     labels = np.asarray(ds["stimulus"].values)
     dropped = labels[test[copied]]
     if copied.any():

@@ -10,7 +10,7 @@ from cortexkit.data.conversion import convert
 from cortexkit.data.merge import merge_regions
 from cortexkit.data.model import MODALITIES, SPLITS, make_dataset, stimulus_kind, validate
 from cortexkit.data.overlap import describe_overlap, duplicate_groups, split_overlap
-from cortexkit.data.selection import repeat_average, repeat_counts, repeats, select, time_bins_as_units
+from cortexkit.data.selection import repeat_average, repeat_counts, repeats, require_recorded, select, time_bins_as_units
 from cortexkit.data.store import load, open, save
 
 __all__ = [
@@ -32,4 +32,5 @@ __all__ = [
     "repeat_average",
     "repeat_counts",
     "repeats",
+    "require_recorded",
 ]

@@ -248,6 +248,10 @@ def validate(
     if modality is not None and modality not in MODALITIES:
         fail(f"is {modality!r}; expected one of {list(MODALITIES)}", "modality")
 
+    grid = voxel_grid_problem(ds)
+    if grid:
+        fail(*grid)
+
     if check_values:
         stim = ds["stimuli"]
         if not _finite(stim):
@@ -260,6 +264,54 @@ def validate(
         if problem:
             fail(problem, "responses")
     return ds
+
+
+def voxel_grid_problem(ds: xr.Dataset) -> tuple[str, str] | None:
+    """What is wrong with a store's voxel grid, as ``(message, variable)`` (None if it has none or it is
+    sound): ``attrs["volume_shape"]`` positive whole sizes, each unit's ``voxel_axis0..`` a whole index
+    inside it, no two units on one voxel, ``attrs["affine"]`` a finite, invertible 4 x 4 matrix. Brain-space
+    maps of the scores (:mod:`cortexkit.evaluation.brain_maps`) rely on all of it."""
+    shape = ds.attrs.get("volume_shape")
+    if shape is None:
+        return None
+    try:
+        shape = [int(n) for n in np.atleast_1d(np.asarray(shape, dtype=float)) if float(n) == int(n)]
+    except (TypeError, ValueError):
+        return f"is {ds.attrs['volume_shape']!r}; expected the voxel grid's sizes", "volume_shape"
+    if len(shape) != len(np.atleast_1d(ds.attrs["volume_shape"])) or not shape or min(shape) < 1:
+        return f"is {ds.attrs['volume_shape']!r}; expected positive whole sizes of the voxel grid", "volume_shape"
+    index = []
+    for i, size in enumerate(shape):
+        name = f"voxel_axis{i}"
+        if name not in ds.coords:
+            return f"is missing: a store with a volume_shape gives each unit its voxel index on every axis", name
+        v = np.asarray(ds[name].values, dtype=float)
+        if not np.isfinite(v).all() or (v != np.round(v)).any():
+            return "holds indices that are not whole numbers", name
+        outside = (v < 0) | (v >= size)
+        if outside.any():
+            return (f"holds {int(outside.sum())} index(es) outside the volume's {size} voxels on axis {i} "
+                    f"(e.g. {int(v[outside][0])}; volume_shape {shape})", name)
+        index.append(v.astype(np.int64))
+    flat = np.ravel_multi_index(tuple(index), shape)
+    values, counts = np.unique(flat, return_counts=True)
+    if (counts > 1).any():
+        twice = np.flatnonzero(flat == values[counts > 1][0])
+        units = np.asarray(ds["unit"].values)[twice[:2]].tolist()
+        return (f"{int((counts > 1).sum())} voxel(s) hold two or more units (e.g. units {units} at index "
+                f"{tuple(int(a[twice[0]]) for a in index)}); each unit needs its own voxel"), "voxel_axis0"
+    if "affine" in ds.attrs:
+        try:
+            affine = np.asarray(ds.attrs["affine"], dtype=float)
+        except (TypeError, ValueError):
+            return f"is {ds.attrs['affine']!r}; expected a 4 x 4 matrix", "affine"
+        if affine.shape != (4, 4):
+            return f"has shape {affine.shape}; expected 4 x 4", "affine"
+        if not np.isfinite(affine).all():
+            return "holds NaN or inf", "affine"
+        if abs(np.linalg.det(affine)) < 1e-12:
+            return "is singular (its voxel-to-scanner map has no inverse)", "affine"
+    return None
 
 
 # Why responses may hold NaN, as a reader declares it in attrs["missing_responses"]; without it, NaN

@@ -100,6 +100,48 @@ def copies_of(reference, candidates, tolerance: float = TOLERANCE, *, video: boo
     return mask
 
 
+_THUMBS: dict = {}  # key -> thumbnails of a store's stimuli (copied_in: each source once per process)
+
+
+def copied_in(held, sources: list, tolerance: float = TOLERANCE, *, keys: list | None = None) -> np.ndarray:
+    """Which ``held`` stimuli copy a stimulus of any of ``sources``: a boolean mask over ``held``.
+
+    ``held`` and each source are stimulus arrays or (lazy) DataArrays ``(stimulus, [frame], y, x,
+    [channel])`` of one shape; thumbnails are compared first and only candidate pairs at full
+    resolution, so a source is read once. ``keys`` (one per source, e.g. its store's content stamp)
+    keep each source's thumbnails for the rest of the process.
+    """
+    if tolerance < 0 or not np.isfinite(tolerance):
+        raise ConfigError(f"the overlap tolerance must be a finite number >= 0, got {tolerance}")
+    dims = getattr(held, "dims", None)
+    video = "frame" in dims if dims else np.ndim(held) == 5 or (np.ndim(held) == 4 and np.shape(held)[-1] not in (1, 3))
+    color = "channel" in dims if dims else np.ndim(held) == (5 if video else 4)
+    held_thumbs = _thumbnails(held, video, color)
+    mask = np.zeros(len(held), dtype=bool)
+    for k, source in enumerate(sources):
+        if tuple(source.shape[1:]) != tuple(held.shape[1:]):
+            continue  # stimuli of another shape cannot be pixel copies
+        key = None if keys is None else keys[k]
+        thumbs = _THUMBS.get(key) if key is not None else None
+        if thumbs is None:
+            thumbs = _thumbnails(source, video, color)
+            if key is not None:
+                _THUMBS[key] = thumbs
+        for start in range(0, len(held), _CHUNK):
+            rows = np.arange(start, min(len(held), start + _CHUNK))
+            d = cdist(held_thumbs[rows], thumbs, "cityblock") / held_thumbs.shape[1]
+            for i, j in zip(*np.nonzero(d <= tolerance)):
+                hi = int(rows[i])
+                if mask[hi]:
+                    continue
+                x = _rows(held, np.array([hi]), video, color).ravel()
+                y = _rows(source, np.array([int(j)]), video, color).ravel()
+                full = float(np.abs(x - y).mean())
+                if full == 0 or (full <= tolerance and _correlation(x, y) >= MIN_CORRELATION):
+                    mask[hi] = True
+    return mask
+
+
 def duplicate_groups(stimuli, tolerance: float = TOLERANCE, *, video: bool = False) -> np.ndarray:
     """A group id per stimulus: stimuli that are copies (directly or through other copies) share one.
 

@@ -141,3 +141,14 @@ def time_bins_as_units(ds: xr.Dataset) -> xr.Dataset:
         elif name not in ("unit", "time") and "unit" not in coord.dims and "time" not in coord.dims:
             coords[name] = coord
     return out.assign_coords(coords)
+
+
+def require_recorded(ds: xr.Dataset, source: str | None = None, splits: tuple[str, ...] = ("train", "test")) -> None:
+    """A DataError when a split of ``ds`` has no recorded response at all (every value NaN: units declared
+    not recorded there, or a window outside the recording): nothing to fit or to score."""
+    for name in splits:
+        part = select(ds, name)
+        values = np.asarray(part["responses"].values, dtype=np.float64)
+        if values.size and not np.isfinite(values).any():
+            raise DataError(f"every response of the {name} split is NaN (not recorded): there is nothing to "
+                            f"{'fit' if name == 'train' else 'score'}", source=source, variable="responses")

@@ -35,14 +35,32 @@ from cortexkit.registry import load_user_object
 OUTPUT = "output"
 
 
+def _file(reference: str) -> str:
+    """The file (or module) of a ``path/to/file.py:Name`` reference."""
+    return str(reference or "").rpartition(":")[0] or str(reference)
+
+
+def _raised(source: str, what: str, exc: BaseException) -> DataError:
+    """One line for an exception the user's own code raised: the file, the object, then the exception."""
+    text = " ".join(str(exc).split())[:300]
+    return DataError(f"{what} raised {type(exc).__name__}{': ' + text if text else ''}", source=_file(source))
+
+
 def _build(source: str, args: dict):
-    """The module (or callable) a reference names: a class or factory called with ``args``."""
+    """The module (or callable) a reference names: a class or factory called with ``args``; a callable
+    class (one with ``__call__``) is instantiated and its instance is the feature function."""
     obj = load_user_object(source)
-    if isinstance(obj, type) and issubclass(obj, nn.Module):
+    if isinstance(obj, type):
         try:
-            return obj(**args)
+            made = obj(**args)
         except TypeError as exc:
             raise ConfigError(f"{source}: cannot build it with args {args} ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - the user's constructor failed: say where
+            raise _raised(source, f"building {obj.__name__}", exc) from None
+        if not isinstance(made, nn.Module) and not callable(made):
+            raise ConfigError(f"{source} is a class whose instances are neither torch modules nor callable (define "
+                              "forward or __call__)")
+        return made
     if isinstance(obj, nn.Module) or not callable(obj):
         if isinstance(obj, nn.Module):
             return obj
@@ -53,15 +71,21 @@ def _build(source: str, args: dict):
             return obj(**args)
         except TypeError as exc:
             raise ConfigError(f"{source}: cannot call it with args {args} ({exc})") from None
-    try:  # a factory without arguments returns a module; anything else is the feature function itself
-        import inspect
+        except Exception as exc:  # noqa: BLE001
+            raise _raised(source, f"calling {getattr(obj, '__name__', 'it')} with args {args}", exc) from None
+    import inspect
 
-        if not [p for p in inspect.signature(obj).parameters.values() if p.default is p.empty]:
-            made = obj()
-            if isinstance(made, nn.Module):
-                return made
+    try:  # a factory without arguments returns a module; anything else is the feature function itself
+        required = [p for p in inspect.signature(obj).parameters.values() if p.default is p.empty]
     except (TypeError, ValueError):
-        pass
+        required = [None]
+    if not required:
+        try:
+            made = obj()
+        except Exception as exc:  # noqa: BLE001
+            raise _raised(source, f"calling {getattr(obj, '__name__', 'it')}()", exc) from None
+        if isinstance(made, nn.Module):
+            return made
     return obj
 
 
@@ -160,25 +184,52 @@ class UserModel(TorchExtractor):
         return self
 
     def extract(self, stimuli) -> dict[str, np.ndarray]:
-        """``{layer: (n_stimuli, n_features)}``."""
+        """``{layer: (n_stimuli, n_features)}``; anything the model raises, and output of the wrong rows or
+        with NaN/inf, is one error naming its file."""
+        from cortexkit.errors import CortexkitError
+
         built = self._module()
+        name = type(built).__name__ if isinstance(built, nn.Module) or not hasattr(built, "__name__") else built.__name__
         if isinstance(built, nn.Module):
-            return super().extract(stimuli)
+            try:
+                out = super().extract(stimuli)
+            except CortexkitError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the user's forward failed: say where, in one line
+                raise _raised(self.source, f"{name}.forward", exc) from None
+            return self._checked(out, len(stimuli), name)
         arr = np.asarray(stimuli, dtype=np.float32)
-        out = built(arr)
+        try:
+            out = built(arr)
+        except Exception as exc:  # noqa: BLE001
+            raise _raised(self.source, name, exc) from None
         layers = out if isinstance(out, dict) else {OUTPUT: out}
         declared = self.layer_list()
         if sorted(map(str, layers)) != sorted(declared):
             raise DataError(f"{self.source} returned layers {listed(sorted(map(str, layers)))}; it declares {declared} "
                             "(a callable returning a dict lists its layer names in a LAYERS attribute)", variable="layers")
         result = {}
-        for name, values in layers.items():
-            values = np.asarray(values, dtype=np.float32)
+        for layer, values in layers.items():
+            try:
+                values = np.asarray(values, dtype=np.float32)
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"{name} returned something that is not an array of numbers for layer {layer!r} ({exc})",
+                                source=_file(self.source)) from None
             if values.ndim < 1 or values.shape[0] != len(arr):
-                raise DataError(f"{self.source} returned shape {values.shape} for {len(arr)} stimuli; expected "
-                                "(n_stimuli, n_features)", variable=str(name))
-            result[str(name)] = values.reshape(len(arr), -1)
-        return {name: result[name] for name in declared}
+                raise DataError(f"{name} returned shape {values.shape} for {len(arr)} stimuli (layer {layer!r}); expected "
+                                "(n_stimuli, n_features)", source=_file(self.source))
+            result[str(layer)] = values.reshape(len(arr), -1)
+        return self._checked({layer: result[layer] for layer in declared}, len(arr), name)
+
+    def _checked(self, out: dict, n: int, name: str) -> dict:
+        """The model's features, refused naming its file when a layer holds NaN or inf."""
+        for layer, values in out.items():
+            bad = ~np.isfinite(values)
+            if bad.any():
+                rows = int(bad.any(axis=1).sum())
+                raise DataError(f"{name} returned {int(bad.sum())} NaN/inf value(s) in layer {layer!r} ({rows} of {n} "
+                                "stimuli)", source=_file(self.source))
+        return out
 
     def _transform(self, stimuli):
         return np.concatenate(list(self.extract(stimuli).values()), axis=1)

@@ -76,9 +76,12 @@ def checkpoint_run(checkpoint: str | os.PathLike, format: str, store: str | os.P
     if n_units != pieces["n_units"]:
         raise DataError(f"has {n_units} units; the checkpoint {Path(checkpoint).name} predicts {pieces['n_units']} neurons "
                         "(key 'w_s')", source=str(store), variable="unit")
+    from cortexkit.features.networks.weights import load_state_strictly
+
     state = {k.format(session=key): v for k, v in pieces["state"].items()}
-    run.model.load_state_dict(state, strict=True)
-    run.model.eval()
+    names = {k.format(session=key): v for k, v in pieces["names"].items()}
+    load_state_strictly(run.model, state, checkpoint, "does not match an STSBench DorsalNet encoding model",
+                        "the checkpoint's other keys give", names)
     with claimed_output(out):
         write_run_record(out, {"training": config.model_dump(), "provenance": provenance(config.seed),
                                "data_fingerprints": {key: data_fingerprint(run.sessions[key].dataset)},
@@ -144,7 +147,7 @@ def _compact_run(folder, store, out, *, key: str | None, device: str, log) -> pd
                              readout={"kind": "linear"}, nonlinearity="identity", epochs=1, device=device, seed=0)
     run = PredictorRun(config)
     loaded = load_compact_models(folder, entry["session"], entry["neurons"])
-    run.model.populations[key].load_state_dict(loaded.state_dict())
+    run.model.populations[key].load_state_dict(loaded.state_dict())  # the same modules, checked as they were read
     run.model.eval()
     with claimed_output(out):
         write_run_record(out, {"training": config.model_dump(), "provenance": provenance(config.seed),

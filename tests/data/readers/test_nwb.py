@@ -170,7 +170,7 @@ def test_stimulus_parameter_decoding_without_pixels(tmp_path):
         get_extractor("pixels").fit(data.load(store)["stimuli"].values)
 
 
-def write_ophys(path, n_rois=4, rate=20.0, duration=40.0):
+def write_ophys(path, n_rois=4, rate=20.0, duration=40.0, trial_length=1.0):
     nwb = NWBFile(session_description="t", identifier="o", session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
     device = nwb.create_device("scope")
     plane = nwb.create_imaging_plane(name="plane", optical_channel=OpticalChannel("green", "GCaMP", 510.0), description="",
@@ -189,7 +189,7 @@ def write_ophys(path, n_rois=4, rate=20.0, duration=40.0):
     values = np.stack([np.sin(t * (k + 1)) + k for k in range(n_rois)], axis=1)
     module.add(DfOverF(RoiResponseSeries(name="RoiResponseSeries", data=values, rois=region, unit="dF/F", rate=rate, starting_time=0.0)))
     for s in np.arange(1.0, duration - 2, 2.0):
-        nwb.add_trial(start_time=s, stop_time=s + 1.0)
+        nwb.add_trial(start_time=s, stop_time=s + trial_length)
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     return t, values

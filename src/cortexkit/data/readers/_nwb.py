@@ -187,6 +187,21 @@ def count_spikes(units, rows: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return out
 
 
+def spike_time_range(units, rows: np.ndarray) -> tuple[float, float] | None:
+    """(earliest, latest) spike time of the units at table ``rows`` (each unit's first and last spike
+    only are read); None when they have no spikes."""
+    index = units["spike_times"]
+    ends = np.asarray(index.data[:], dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1]])
+    times = index.target.data
+    lo, hi = np.inf, -np.inf
+    for row in rows:
+        if ends[row] > starts[row]:
+            spikes = np.asarray(times[starts[row] : ends[row]], dtype=np.float64)
+            lo, hi = min(lo, float(spikes.min())), max(hi, float(spikes.max()))
+    return (lo, hi) if np.isfinite(lo) else None
+
+
 def roi_series(nwb) -> dict[str, object]:
     """Every RoiResponseSeries in the file's processing modules and acquisition, by path
     (``ophys/DfOverF/RoiResponseSeries``) and, where unambiguous, by its own name."""

@@ -60,6 +60,44 @@ def _window(text: str | None) -> tuple[float, float] | None:
     return lo, hi
 
 
+def _check_window(table: pd.DataFrame, name: str, span, text, path: Path) -> None:
+    """A window that starts after every interval has ended (it counts what follows the intervals, not
+    them) is refused, naming the option and how long the intervals last."""
+    if span is None or "stop_time" not in table:
+        return
+    length = (table["stop_time"] - table["start_time"]).to_numpy(dtype=np.float64)
+    length = length[np.isfinite(length)]
+    if len(length) and span[0] >= length.max():
+        raise ConfigError(f"{path}: option window={text} starts {span[0]:g} s after each start_time, after the end of every "
+                          f"interval of intervals/{name} (they last {length.min():g}-{length.max():g} s); the window is in "
+                          "seconds from each interval's start_time")
+
+
+def _bins(length: np.ndarray, time_bin: float, name: str, fixed: bool, path: Path) -> int:
+    """The number of ``time_bin`` bins that tile every trial's window exactly; trials of different
+    lengths (interval-relative bins without a window) and bins that do not divide the window are refused."""
+    where = "window" if fixed else f"intervals of intervals/{name}"
+    if np.ptp(length) > 1e-6 * max(float(length.max()), 1e-9):
+        raise ConfigError(f"{path}: option time_bin needs trials of one length, and the {where} last "
+                          f"{length.min():g}-{length.max():g} s; give --option window=START,END (the same span from each "
+                          "start_time) or tile=SECONDS")
+    k = float(length[0]) / time_bin
+    if abs(k - round(k)) > 1e-6 or round(k) < 1:
+        raise ConfigError(f"{path}: option time_bin={time_bin:g} s does not tile the {float(length[0]):g} s {'window' if fixed else 'intervals'} "
+                          f"({k:.3g} bins); choose a bin that divides it (e.g. {float(length[0]) / max(1, round(k)):g} s)")
+    return int(round(k))
+
+
+def _empty(path: Path, what: tuple[str, str], held, edges: np.ndarray, window, time_bin, tile) -> str:
+    """Why a conversion would write only zeros or NaN: no ``what`` (singular, plural) in any trial's window,
+    and the time range the file holds."""
+    options = ", ".join(f"{k}={v}" for k, v in (("window", window), ("time_bin", time_bin), ("tile", tile)) if v is not None)
+    asked = f"{edges.min():g}-{edges.max():g} s"
+    has = f"span {held[0]:g}-{held[1]:g} s" if held else "are none at all"
+    return (f"{path}: no {what[0]} falls in any trial's window ({asked}{'; ' + options if options else ''}); the file's "
+            f"{what[1]} {has}, so the store would hold only {'zeros' if what[0] == 'spike' else 'NaN'}")
+
+
 def _trial_windows(table: pd.DataFrame, name: str, window, tile, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row of the table, start, length) of every trial."""
     start = table["start_time"].to_numpy(dtype=np.float64)
@@ -169,8 +207,9 @@ def read_nwb(
             raise DataError(f"has no column {stimulus!r}; columns: {', '.join(table.columns)}", source=str(path),
                             variable=f"intervals/{name}")
         rows, begin, length = _trial_windows(table, name, span, tile, path)
+        _check_window(table, name, span, window, path)
         if time_bin:
-            n_bins = max(1, int(round(float(np.median(length)) / float(time_bin))))
+            n_bins = _bins(length, float(time_bin), name, span is not None or tile is not None, path)
             edges = begin[:, None] + np.arange(n_bins + 1)[None, :] * float(time_bin)
         else:
             edges = np.stack([begin, begin + length], axis=1)
@@ -190,6 +229,9 @@ def read_nwb(
                 raise DataError("has no units table with spike_times", source=str(path), variable="units")
             units = _nwb.unit_table(nwb, path)
             values = _nwb.count_spikes(nwb.units, np.arange(len(units)), edges)
+            if not values.any():  # no spike in any window: the options point outside the recording
+                held = _nwb.spike_time_range(nwb.units, np.arange(len(units)))
+                raise ConfigError(_empty(path, ("spike", "spikes"), held, edges, window, time_bin, tile))
             unit_ids = units.index.to_numpy()
             unit_coords = {str(c): units[c].to_numpy() for c in units.columns}
             modality, what = "spikes", "spike counts"
@@ -200,6 +242,10 @@ def read_nwb(
             series = series_by_name[choice]
             times = _nwb.series_times(series, path)
             values = _nwb.average_samples(series, times, edges)
+            if not np.isfinite(values).any():  # no imaging sample in any window
+                held = (float(times.min()), float(times.max())) if len(times) else None
+                raise ConfigError(_empty(path, (f"sample of {choice}", f"samples of {choice}"), held, edges, window, time_bin,
+                                         tile))
             unit_ids, unit_coords = _roi_units(series, path)
             unit_coords.setdefault("area", np.array(["unknown"] * len(unit_ids), dtype=object))
             modality, what = "calcium", f"mean of {choice} ({series.unit or 'a.u.'})"

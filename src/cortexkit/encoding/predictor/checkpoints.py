@@ -98,4 +98,8 @@ def stsbench_predictor(path: str | os.PathLike) -> dict:
     return {"core": {"kind": "dorsalnet_mineault", "layer": layer, "frames": frames},
             "readout": {"kind": "factorized", "positive": "abs", "bias": False},
             "n_units": n_units, "frames": frames, "image_size": int(name["size"]), "layer": layer,
-            "config": name["config"], "state": predictor}
+            "config": name["config"], "state": predictor,
+            # the checkpoint's own key of each predictor key, for messages
+            "names": {**{f"core.net.{k}": f"ann.{k}" for k in backbone}, "core.bn.running_mean": "ann_bn.running_mean",
+                      "core.bn.running_var": "ann_bn.running_var", "core.bn.num_batches_tracked": "ann_bn.num_batches_tracked",
+                      "readouts.{session}.mask": "w_s", "readouts.{session}.weights": "w_f"}}

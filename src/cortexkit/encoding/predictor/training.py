@@ -69,6 +69,7 @@ def _stimulus_tensor(ds, config: PredictorConfig) -> torch.Tensor:
 def load_session(spec: SessionSpec, config: PredictorConfig) -> Session:
     """Load a session's store; hold out validation stimuli (the 'val' split, or ``val_fraction`` of train)."""
     ds = data.load(spec.path)
+    data.require_recorded(ds, str(spec.path))
     stim_index = pd.Index(ds["stimulus"].values).get_indexer(ds["stimulus_id"].values)
     responses = np.asarray(ds["responses"].values, dtype=np.float32)
     split = np.asarray(ds["split"].values).astype(str)

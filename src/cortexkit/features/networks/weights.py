@@ -136,20 +136,36 @@ def load_checkpoint(module: torch.nn.Module, path: Path, convert=None) -> None:
     module.load_state_dict(state, strict=False)
 
 
-def load_state_strictly(model: torch.nn.Module, state: dict, source, mismatch: str, expected: str) -> torch.nn.Module:
-    """``model`` with ``state`` loaded, every key present and of the right shape; in eval mode.
-
-    A DataError naming ``source`` and the first missing or unexpected key (``"{mismatch}: it lacks key
-    ..."``) or the first key of another shape (``"... ; {expected} (shape)"``)."""
+def check_state(model: torch.nn.Module, state: dict, source, mismatch: str, expected: str,
+                names: dict | None = None) -> None:
+    """Every key of ``model`` in ``state``, no other, each a tensor of the module's shape and kind
+    (floating point where the module's is, integer counters integers), all values finite: a DataError
+    naming ``source`` and the first offending key otherwise (``names`` maps the module's keys to the
+    checkpoint's own, for messages about a checkpoint stored under other names)."""
+    say = (lambda k: (names or {}).get(k, k))
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
-        what = f"lacks key {missing[0]!r}" if missing else f"has an unexpected key {unexpected[0]!r}"
+        what = f"lacks key {say(missing[0])!r}" if missing else f"has an unexpected key {say(unexpected[0])!r}"
         raise DataError(f"{mismatch}: it {what} ({len(missing)} missing, {len(unexpected)} unexpected)", source=str(source))
     for key, value in state.items():
+        if not torch.is_tensor(value):
+            raise DataError(f"key {say(key)!r} holds a {type(value).__name__}, not a tensor", source=str(source))
         if tuple(value.shape) != tuple(own[key].shape):
-            raise DataError(f"key {key!r} has shape {tuple(value.shape)}; {expected} {tuple(own[key].shape)}",
+            raise DataError(f"key {say(key)!r} has shape {tuple(value.shape)}; {expected} {tuple(own[key].shape)}",
                             source=str(source))
+        if own[key].is_floating_point() != value.is_floating_point() or value.is_complex():
+            raise DataError(f"key {say(key)!r} has dtype {str(value.dtype).removeprefix('torch.')}; the module's is "
+                            f"{str(own[key].dtype).removeprefix('torch.')}", source=str(source))
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise DataError(f"key {say(key)!r} holds {int((~torch.isfinite(value)).sum())} NaN/inf value(s)", source=str(source))
+
+
+def load_state_strictly(model: torch.nn.Module, state: dict, source, mismatch: str, expected: str,
+                        names: dict | None = None) -> torch.nn.Module:
+    """``model`` with ``state`` loaded after :func:`check_state` (so that no ``load_state_dict`` error
+    reaches the user); in eval mode."""
+    check_state(model, state, source, mismatch, expected, names)
     model.load_state_dict(state)
     return model.eval()

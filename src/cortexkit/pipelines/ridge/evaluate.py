@@ -52,6 +52,7 @@ def evaluate_run(run_dir: str | os.PathLike, log=print) -> pd.DataFrame:
     run_dir = Path(run_dir)
     raw, config = read_encoding_run(run_dir)
     ds = data.time_bins_as_units(data.load(raw["data"]))  # time-resolved: scored per unit and bin, as fitted
+    data.require_recorded(ds, str(raw["data"]), ("test",))
     check_unchanged(ds, raw, run_dir)
     test = data.select(ds, "test")
     ceiling = noise_ceiling(test, n_splits=config.ceiling_splits, seed=config.seed, log=log)

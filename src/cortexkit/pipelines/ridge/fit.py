@@ -223,6 +223,7 @@ def fit_run(
     check_output(run_dir)
     # NaN only where the store declares why; time-resolved responses: one target per unit and time bin
     ds = data.time_bins_as_units(data.load(data_path, check_values=True, allow_nan_responses=False))
+    data.require_recorded(ds, str(data_path))
     check_split(ds, data_path, allow_overlap, log)
     with claimed_output(run_dir), run_lock(run_dir):
         config = _accumulated(run_dir, data_path, config, overwrite, log)
