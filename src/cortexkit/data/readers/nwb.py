@@ -174,7 +174,7 @@ def _roi_units(series, path: Path) -> tuple[np.ndarray, dict]:
         "intervals": "the TimeIntervals table whose rows are trials: trials, epochs or any table under intervals/ (default: the only one)",
         "stimulus": "the interval column saying which stimulus a trial showed; equal values are repeats (default: each trial its own stimulus)",
         "window": "START,END in seconds from each interval's start_time (default: the interval, start_time to stop_time)",
-        "time_bin": "responses in bins of this many seconds within the window (default: one value per trial)",
+        "time_bin": "responses in bins of this many seconds that tile the window exactly (default: one value per trial)",
         "tile": "cut each window into consecutive trials of this many seconds (e.g. a long epoch into 1 s trials)",
         "responses": "units (spike counts; the default when the file has units) or an ROI response series by name or path, e.g. ophys/DfOverF/RoiResponseSeries",
         "images": "the images the stimulus column indexes: an ImageSeries/OpticalSeries in the file, or a .npy (n, height, width[, 3]); default: no pixels",
