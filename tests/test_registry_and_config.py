@@ -37,7 +37,8 @@ def test_every_family_uses_the_registry():
     for registry, names in expected:
         assert isinstance(registry, Registry) and names <= set(registry), registry.kind
     assert list(BENCHMARKS) == ["cowley2023-v4", "cowley2023-v4-reconstruction", "cowley2023-v4-paper", "allen-ns118", "goris2015-v1v2",
-                                "gold-mt-direction", "sim-v1", "sim-mt", "sim-fmri"]  # listing order = import order
+                                "gold-mt-direction", "sim-v1", "sim-mt", "sim-fmri", "sim-v1-reconstruction",
+                                    "sim-v1-video-reconstruction"]  # listing order = import order
 
 
 class _Inner(BaseModel):

@@ -277,8 +277,9 @@ def analyze_alignment(shared: list[Path] = Arg(..., help="Zarr stores of the sub
 @command(group=data_app)
 def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of one store per subject)"),
              population: str = Opt("v1", help="v1 (images), mt (movies), fmri (NSD-like voxels, several subjects), streams (dorsal + "
-                                   "ventral units, the same movies), partition (two image halves), movie-fmri (continuous runs) or "
-                                   "self-motion (MSTd-like units, optic-flow movies)"),
+                                   "ventral units, the same movies), partition (two image halves), movie-fmri (continuous runs), "
+                                   "self-motion (MSTd-like units, optic-flow movies) or v1-video (space-time simple and energy "
+                                   "cells, natural movies)"),
              config: OPath = Opt(None, help="YAML with the population's config fields"), n_train: OInt = Typed(None, Positive),
              n_test: OInt = Typed(None, Positive), n_repeats: OInt = Typed(None, Positive, help="per test stimulus (fmri: per image)"),
              n_simple: OInt = Typed(None, Count), n_complex: OInt = Typed(None, Count), n_units: OInt = Typed(None, Positive, help="mt units"),
@@ -287,9 +288,12 @@ def simulate(out: Path = Arg(..., help="Zarr store to write (fmri: a folder of o
              size: OInt = Typed(None, Pixels, help="pixels"), color: Optional[bool] = Opt(None, "--color/--gray", help="RGB or grayscale (v1, fmri)"),
              seed: OInt = Typed(None, Seed)):
     """Simulate a recording with known ground truth (V1SimulationConfig, MTSimulationConfig, FMRISimulationConfig,
-    StreamsSimulationConfig, PartitionSimulationConfig, MovieFMRISimulationConfig, SelfMotionSimulationConfig) as Zarr.
+    StreamsSimulationConfig, PartitionSimulationConfig, MovieFMRISimulationConfig, SelfMotionSimulationConfig,
+    V1VideoSimulationConfig) as Zarr.
 
     Example: cortexkit data simulate v1.zarr --n-train 1000 --n-simple 20 --n-complex 20 --seed 1
+
+    Example: cortexkit data simulate v1_video.zarr --population v1-video --n-train 800 --size 16
 
     Example: cortexkit data simulate runs/fmri --population fmri --n-subjects 2 --n-train 600 --n-shared 100
     """
@@ -912,22 +916,32 @@ def bench_run(names: Optional[list[str]] = Arg(None, metavar="BENCHMARK", help="
 def bench_show(benchmark: OStr = Arg(None, help="a benchmark: its tables (default: the matrix of every cell)"),
                results: Path = BENCH_RESULTS, view: str = Typed("recordings", Literal["recordings", "layers", "areas", "units", "levers"],
                                                                 help="recordings, layers, areas, units (the best model against the baseline, unit by unit) or levers (every model against the references, paired)"),
-               normalized: bool = Opt(False, help="ceiling- or chance-normalised scores (the matrix)")):
+               normalized: bool = Opt(False, help="ceiling- or chance-normalised scores (the matrix)"),
+               format: str = Typed("text", Literal["text", "latex"], "--format",
+                                   help="text (a table in the terminal) or latex (a booktabs table to paste into a paper)")):
     """Print the model x benchmark matrix of a results store, or one benchmark's table.
 
     Example: cortexkit bench show cowley2023-v4 --results runs/bench --view layers
+
+    Example: cortexkit bench show sim-v1-reconstruction --results runs/bench --format latex > table.tex
     """
     from cortexkit import benchmarks
 
     if benchmark is None:
         value = "normalized" if normalized else "score"
-        show(benchmarks.matrix(benchmarks.read_results(results), value), f"every cell: {value}", nan="")
+        table, title = benchmarks.matrix(benchmarks.read_results(results), value), f"every cell: {value}"
+    else:
+        benchmarks.get_benchmark(benchmark)
+        table, title = benchmarks.read_table_view(results, benchmark, view), f"{benchmark}: {view}"
+        if table.empty:
+            raise ConfigError(f"{results}: benchmark {benchmark!r} has no {view} table (run it first, or it has none)")
+    if format == "latex":
+        from cortexkit.report.latex import latex_table
+
+        named = table.index.name is not None or table.index.nlevels > 1  # the matrix: models as its index
+        print(latex_table(table.reset_index() if named else table, title), end="")
         return
-    benchmarks.get_benchmark(benchmark)
-    table = benchmarks.read_table_view(results, benchmark, view)
-    if table.empty:
-        raise ConfigError(f"{results}: benchmark {benchmark!r} has no {view} table (run it first, or it has none)")
-    show(table, f"{benchmark}: {view}", nan="")
+    show(table, title, nan="")
 
 
 @command(group=bench_app, name="html")

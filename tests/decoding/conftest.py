@@ -181,3 +181,15 @@ def tiny_unclip(tmp_path_factory):
     folder = tmp_path_factory.mktemp("unclip")
     write_tiny_stable_unclip(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def v1_video():
+    """Simulated V1 watching natural clips (16 px, 6 frames): (r_train, s_train, r_test, s_test)."""
+    from cortexkit import data
+    from cortexkit.simulate import simulate_v1_video
+
+    ds = simulate_v1_video(n_train=300, n_test=20, n_repeats=3, n_simple=60, n_complex=20, size=16, n_frames=6, seed=4)
+    train, test = data.select(ds, "train"), data.select(ds, "test")
+    return (data.repeat_average(train).values, train["stimuli"].values,
+            data.repeat_average(test).values, test["stimuli"].values)

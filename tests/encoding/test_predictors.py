@@ -136,8 +136,12 @@ def test_gaussian_readout_finds_receptive_fields(tiny_v1, tmp_path):
     from cortexkit.report.predictor import write_predictor_report
 
     page = write_predictor_report(tmp_path / "run").read_text()
-    for name in ("training_curve.png", "readout_positions_v1.png"):
+    for name in ("training_curve.png", "readout_positions_v1.png", "first_layer_filters.png"):
         assert (tmp_path / "run" / "figures" / name).is_file() and name in page
+    from cortexkit.report.predictor import _first_convolution
+
+    first = next(m for m in run.model.core.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)))
+    np.testing.assert_array_equal(_first_convolution(tmp_path / "run" / "model.pt"), first.weight.detach().numpy())
     assert (tmp_path / "run" / "results.csv").exists()
 
 

@@ -63,6 +63,9 @@ class Benchmark:
         Models every other model is compared with in the benchmark's ``levers`` table (paired
         difference in median r and the share of units better, per reference), e.g. the best model
         without transfer and a published model.
+    image_size : int, optional
+        Reconstruction: the side (px) every decoder works and is scored at (default: each model's own
+        ``image_size``), so small simulated stimuli are not upsampled.
     default : bool
         Whether ``cortexkit bench run`` without names runs it; a benchmark that cannot rank models
         is left out (``not_default`` says why) and runs only when named.
@@ -88,6 +91,7 @@ class Benchmark:
     best: str | None = None
     baseline: str | None = None
     compare_to: tuple[str, ...] = ()
+    image_size: int | None = None
     default: bool = True
     not_default: str = ""
 
@@ -110,7 +114,8 @@ class Benchmark:
         """What the benchmark's numbers depend on (part of every cell's fingerprint)."""
         return {"name": self.name, "folder": self.folder, "format": self.format, "task": self.task,
                 "stimulus": self.stimulus, "metric": self.metric, "simulate": self.simulate,
-                "parameter": self.parameter, "recordings": self.recordings}
+                "parameter": self.parameter, "recordings": self.recordings,
+                **({"image_size": self.image_size} if self.image_size else {})}
 
     @property
     def source(self) -> str:

@@ -254,21 +254,31 @@ def lever_table(out, benchmark: str) -> pd.DataFrame:
     cells = benchmark_cells(out, benchmark)
     by_model = {c["model"]: c for c in cells}
     references = [by_model[m] for m in map(model_name, bench.compare_to) if m in by_model]
-    if not references or bench.task != "encoding":
+    if not references or bench.task == "decoding":
         return pd.DataFrame()
+    encoding = bench.task == "encoding"
+    headline = "median r" if encoding else metric_label(bench.metric)
+    items = "units" if encoding else ("clips" if bench.stimulus == "movie" else "images")
     rows = []
     for c in cells:
         row = {"model": c["model"], "recordings": len(c["per_recording"]),
-               "median r": f"{c['score']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"}
+               headline: f"{c['score']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]"}
+        if not encoding:  # the reconstruction metrics beside identification, means over recordings
+            from cortexkit.benchmarks.tasks.reconstruction import RECONSTRUCTION_METRICS
+
+            for metric in RECONSTRUCTION_METRICS:
+                values = [r[metric] for r in c["per_recording"].values() if metric in r]
+                if values:
+                    row[metric] = round(float(np.mean(values)), 3)
         for ref in references:
             shared = [label for label in c["per_recording"] if label in ref["per_recording"]]
             if ref is c or not shared:
-                row[f"vs {ref['model']}"] = row[f"units better than {ref['model']}"] = ""
+                row[f"vs {ref['model']}"] = row[f"{items} better than {ref['model']}"] = ""
                 continue
             summary = paired_cells(out, benchmark, c, ref)
             row[f"vs {ref['model']}"] = (f"{summary['diff']:+.3f} [{summary['ci_low']:+.3f}, {summary['ci_high']:+.3f}], "
                                          f"p {p_text(summary['p'])}")
-            row[f"units better than {ref['model']}"] = f"{summary['fraction_a_better']:.2f}"
+            row[f"{items} better than {ref['model']}"] = f"{summary['fraction_a_better']:.2f}"
         rows.append(row)
     return pd.DataFrame(rows)
 

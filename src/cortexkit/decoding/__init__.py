@@ -11,6 +11,8 @@ from cortexkit.decoding.mindeye import MindEyeDecoder
 from cortexkit.decoding.stimulus_parameters import ParameterDecoding, PoissonDecoder, decode_parameter, neurometric
 from cortexkit.decoding.pretrained_diffusion import BrainDiffuserDecoder, ImageVariationPrior, SecondSightDecoder
 from cortexkit.decoding.retrieval import RetrievalDecoder
+from cortexkit.decoding.vqldm import VQLDMDecoder
+from cortexkit.decoding.vqvae import VQVAE, train_vqvae
 from cortexkit.decoding.search import BrainOptimizedSearch, EncodingCritic
 
 __all__ = [
@@ -21,6 +23,9 @@ __all__ = [
     "DeconvNet",
     "AutoencoderDecoder",
     "LatentDiffusionDecoder",
+    "VQLDMDecoder",
+    "VQVAE",
+    "train_vqvae",
     "DualGuidedDecoder",
     "DualGuidedPrior",
     "HierarchicalVAE",

@@ -47,6 +47,7 @@ class Decoder(BaseEstimator):
         """Learn the map from responses (n_stimuli, n_units) to the stimuli (n_stimuli, y, x[, channel])."""
         r = check_responses(responses)
         s = check_stimuli(stimuli, len(r))
+        self.check_settings(s.shape[1:])
         self.stimulus_shape_ = s.shape[1:]
         self.n_units_ = r.shape[1]
         self._fit(r, s)
@@ -62,6 +63,10 @@ class Decoder(BaseEstimator):
             raise DataError(f"has {r.shape[1]} units; the decoder was fitted on {self.n_units_}", variable="responses")
         out = self._reconstruct(r)
         return np.clip(out.reshape((len(r),) + tuple(self.stimulus_shape_)), 0.0, 1.0).astype(np.float32)
+
+    def check_settings(self, stimulus_shape: tuple) -> None:
+        """Refuse (ConfigError) settings that cannot work on stimuli of this shape (per stimulus), before
+        any work: reconstruction runs call it before they write anything."""
 
     def _fit(self, responses: np.ndarray, stimuli: np.ndarray) -> None:
         raise NotImplementedError

@@ -65,6 +65,24 @@ class LPIPS:
         scale = torch.tensor(SCALE, device=self.device)[:, None, None]
         return (t - shift) / scale
 
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Differentiable LPIPS (B,) of image batches (B, C, H, W) in [0, 1] (C = 1 or 3), for training
+        losses; small images are upsampled bilinearly (the scores of :meth:`__call__` resize as the
+        metric does). The networks' weights stay fixed."""
+        def prepare(x):
+            x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+            if min(x.shape[-2:]) < MIN_SIZE:
+                x = torch.nn.functional.interpolate(x, size=(max(MIN_SIZE, x.shape[-2]), max(MIN_SIZE, x.shape[-1])),
+                                                    mode="bilinear", align_corners=False)
+            shift = torch.tensor(SHIFT, device=x.device)[:, None, None]
+            scale = torch.tensor(SCALE, device=x.device)[:, None, None]
+            return (x * 2 - 1 - shift) / scale
+
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        fa, fb = self._features(prepare(a)), self._features(prepare(b))
+        return sum(((x - y) ** 2 * w[None, :, None, None]).sum(1).mean((1, 2)) for x, y, w in zip(fa, fb, self.heads))
+
     @torch.no_grad()
     def __call__(self, a, b) -> np.ndarray:
         if np.shape(a) != np.shape(b):

@@ -57,6 +57,7 @@ QUICK_SETTINGS = {
     "dual_guided": dict(first_stage_params={"epochs": 3, "extra_images": 200}),
     "mindeye": dict(epochs=5, prior_epochs=3, generator_epochs=3, extra_images=200),
     "diffusion": dict(epochs=3, extra_images=200, diffusion_epochs=10),
+    "vqldm": dict(vq_epochs=3, unet_epochs=5, extra_images=200),
     "search": dict(n_candidates=4, rounds=2, generator_epochs=3, generator_extra_images=200, generator_diffusion_epochs=10),
 }
 
@@ -185,13 +186,19 @@ def _model_features(extractor, images: np.ndarray) -> np.ndarray:
 
 
 def lpips_models(video: bool):
-    """The LPIPS networks of the reconstruction metrics by name (for videos, scored frame by frame)."""
-    try:
-        from cortexkit.features.perceptual import LPIPS
+    """The LPIPS (v0.1) networks of the reconstruction metrics by name, each whose ImageNet weights are
+    installed: ``lpips_alex`` (AlexNet, brain-diffuser's and MindEye's) and ``lpips_vgg`` (VGG16,
+    STSBench's). Videos are scored frame by frame (a clip's LPIPS is the mean of its frames', so the
+    mean over clips equals the mean over frames)."""
+    from cortexkit.features.perceptual import LPIPS
 
-        return {"lpips_alex": LPIPS("alex")}
-    except CortexkitError:
-        return {}
+    out = {}
+    for name, net in (("lpips_alex", "alex"), ("lpips_vgg", "vgg")):
+        try:
+            out[name] = LPIPS(net)
+        except CortexkitError:
+            pass
+    return out
 
 
 def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video: bool, n_permutations: int,
@@ -204,6 +211,9 @@ def score(gt: np.ndarray, rec: np.ndarray, gt_feats: dict, lpips: dict, *, video
         return float(values[np.isfinite(values)].mean()) if np.isfinite(values).any() else float("nan")
 
     row = {"pixcorr": mean(rm.pixcorr(g, r)), "ssim": mean(rm.ssim(g, r)), "psnr": float(np.median(rm.psnr(g, r)))}
+    if video:  # PSNR of each clip as a whole (squared error over all its frames), beside the per-frame one
+        tall = (len(gt), gt.shape[1] * gt.shape[2]) + gt.shape[3:]  # a clip's frames stacked: one image per clip
+        row["psnr_clip"] = float(np.median(rm.psnr(gt.reshape(tall), rec.reshape(tall))))
     if video and gt.shape[1] > 1:
         row["temporal_r"] = mean(rm.temporal_correlation(gt, rec))
     for name, metric in lpips.items():
@@ -258,7 +268,8 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     -------
     pandas.DataFrame
         One row per decoder and null model (``method``, ``kind``): means over test stimuli of
-        pixcorr, ssim, psnr, lpips_alex, 2way_* and top1_*, and the permutation p-value.
+        pixcorr, ssim, psnr (per frame; psnr_clip per clip for videos), lpips_alex, lpips_vgg, 2way_*
+        and top1_*, and the permutation p-value.
     """
     fitted = dict(fitted or {})
     config = config or ReconstructionConfig()
@@ -272,6 +283,9 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
                    f"reconstructing {ds.sizes['stimulus']} stimuli at {config.image_size} px")
     ds, train, test, r_train, s_train, r_test, s_test = decoding_pairs(store, config.image_size)
     video = is_video(s_test)
+    for spec in config.decoders:  # settings that cannot work on these stimuli fail before anything is written
+        if spec.model_name not in fitted:
+            _decoder(spec, out, config.seed, log, generator_spec=diffusion).check_settings(s_train.shape[1:])
     record = {"data": str(Path(store).resolve()), "reconstruction": config.model_dump(), "provenance": provenance(config.seed)}
     claim_output(out)
     write_run_record(out, record)

@@ -38,6 +38,10 @@ def simulation_bytes(population: str, config: BaseModel) -> float:
         stimuli = (c["n_train"] + c["n_test"]) * c["size"] ** 2 * (3 if c["color"] else 1)
         units, trials = c["n_simple"] + c["n_complex"], c["n_train"] + c["n_test"] * c["n_repeats"]
         return 4 * (4 * stimuli + 3 * trials * units + 4 * units * c["size"] ** 2)
+    if population == "v1-video":
+        stimuli = (c["n_train"] + c["n_test"] + 400) * c["n_frames"] * c["size"] ** 2
+        units, trials = c["n_simple"] + c["n_complex"], c["n_train"] + c["n_test"] * c["n_repeats"]
+        return 4 * (4 * stimuli + 3 * trials * units + 4 * units * c["n_frames"] * c["size"] ** 2)
     if population == "mt":
         stimuli = (c["n_train"] + c["n_test"]) * c["n_frames"] * c["size"] ** 2
         return 4 * (6 * stimuli + 3 * (c["n_train"] + c["n_test"] * c["n_repeats"]) * c["n_units"])

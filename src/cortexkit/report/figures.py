@@ -367,6 +367,30 @@ def readout_positions(results: pd.DataFrame, height: int, width: int):
     return fig
 
 
+def first_layer_filters(weight: np.ndarray, max_channels: int = 16):
+    """A trained core's first convolution (out, in, [time,] y, x) as images: one row per output channel
+    (the first ``max_channels``), one column per time step of the kernel (a 2D kernel: one column),
+    input channels averaged, each row on its own symmetric colour scale."""
+    w = np.asarray(weight, dtype=np.float32)
+    if w.ndim == 4:
+        w = w[:, :, None]
+    w = w[:max_channels].mean(1)  # (channels, time, y, x)
+    n, t = w.shape[:2]
+    fig, axes = plt.subplots(n, t, figsize=(0.9 * t + 0.6, 0.9 * n + 0.4), squeeze=False)
+    for i in range(n):
+        lim = float(np.abs(w[i]).max()) or 1.0
+        for j in range(t):
+            axes[i, j].imshow(w[i, j], cmap="RdBu_r", vmin=-lim, vmax=lim)
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+        axes[i, 0].set_ylabel(str(i), rotation=0, fontsize=7, labelpad=8)
+    for j in range(t):
+        axes[0, j].set_title(f"t{j}" if t > 1 else "kernel", fontsize=7)
+    fig.suptitle("first-layer filters (rows: channels; columns: time)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def paired_scatter(table: pd.DataFrame, label_a: str, label_b: str):
     """Each unit's r under model B (x) against model A (y); units whose bootstrap interval excludes 0
     are filled (above the diagonal: A better)."""

@@ -41,6 +41,12 @@ def write_predictor_report(run_dir: str | os.PathLike) -> Path:
             items.append((save_figure(fig, fig_dir / f"readout_positions_{spec['key']}.png"),
                           f"Session {spec['key']}: each unit's learned Gaussian readout position (red) joined to its "
                           "true receptive-field centre (black), known in a simulation."))
+    weight = _first_convolution(run_dir / "model.pt")
+    if weight is not None:
+        kind = "spatio-temporal (one column per frame of the kernel)" if weight.ndim == 5 else "spatial"
+        items.append((save_figure(figures.first_layer_filters(weight), fig_dir / "first_layer_filters.png"),
+                      f"The core's first-layer {kind} filters after training, one row per channel (the first 16; "
+                      "input channels averaged; red positive, blue negative, each row on its own scale)."))
     body = ["<h2>Summary (medians over units, test set)</h2>", table_html(summary.rename(columns=SUMMARY_HEADERS)),
             "<p>r: Pearson r against the repeat-averaged test responses (per frame for time-resolved data); "
             "ceiling: split-half reliability (the ceiling of r²); r²/ceiling: sign(r)·r²/ceiling; FEVE: fraction of "
@@ -51,3 +57,18 @@ def write_predictor_report(run_dir: str | os.PathLike) -> Path:
     body.append('<p>Per-unit results: <a href="results.csv">results.csv</a>.</p>')
     body.append(config_html(raw))
     return write_page(run_dir / REPORT_FILE, f"cortexkit trained predictor: {run_dir.name}", body)
+
+
+def _first_convolution(path: Path):
+    """The weight (out, in, [time,] y, x) of the core's first convolution in a saved model, or None (no
+    convolutional core, an ensemble, or no model file)."""
+    import torch
+
+    if not path.is_file():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    for name, value in (saved.get("state") or {}).items():
+        if name.startswith("core.") and name.endswith("weight") and getattr(value, "ndim", 0) in (4, 5) \
+                and min(value.shape[-2:]) > 1:
+            return value.numpy()
+    return None

@@ -3,6 +3,7 @@
 from cortexkit.simulate.stimuli import NATURAL_IMAGE_SOURCES, gratings, natural_image_crops
 from cortexkit.simulate.mt import MTPopulation, MTSimulationConfig, motion_movies, simulate_mt
 from cortexkit.simulate.v1 import V1Population, V1SimulationConfig, simulate_v1
+from cortexkit.simulate.v1_video import V1VideoSimulationConfig, simulate_v1_video
 from cortexkit.simulate.fmri import FMRISimulationConfig, simulate_fmri
 from cortexkit.simulate.streams import StreamsSimulationConfig, simulate_streams
 from cortexkit.simulate.partition import PartitionSimulationConfig, simulate_partition
@@ -16,7 +17,8 @@ POPULATIONS = {"v1": (V1SimulationConfig, simulate_v1), "mt": (MTSimulationConfi
                "fmri": (FMRISimulationConfig, simulate_fmri), "streams": (StreamsSimulationConfig, simulate_streams),
                "partition": (PartitionSimulationConfig, simulate_partition),
                "movie-fmri": (MovieFMRISimulationConfig, simulate_movie_fmri),
-               "self-motion": (SelfMotionSimulationConfig, simulate_self_motion)}
+               "self-motion": (SelfMotionSimulationConfig, simulate_self_motion),
+               "v1-video": (V1VideoSimulationConfig, simulate_v1_video)}
 
 __all__ = [
     "POPULATIONS",
@@ -26,6 +28,8 @@ __all__ = [
     "V1Population",
     "V1SimulationConfig",
     "simulate_v1",
+    "V1VideoSimulationConfig",
+    "simulate_v1_video",
     "MTPopulation",
     "MTSimulationConfig",
     "motion_movies",

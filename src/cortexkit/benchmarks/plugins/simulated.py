@@ -55,3 +55,37 @@ def sim_fmri() -> Benchmark:
         models=("gabor-energy-native", "alexnet-untrained"),
         citation="cortexkit simulation (pRF voxels pooling Gabor-energy and untrained-AlexNet units, NSD design)",
     )
+
+
+@BENCHMARKS.register("sim-v1-reconstruction")
+def sim_v1_reconstruction() -> Benchmark:
+    """Simulated V1 (100 simple + 100 complex cells, 16 px): test images decoded from the repeat-averaged
+    responses at their own 16 px; 2-way identification by pixel correlation, LPIPS, PSNR beside nulls."""
+    return Benchmark(
+        name="sim-v1-reconstruction",
+        description="simulated V1, 100 simple + 100 complex cells, 800 train / 50 test natural-image crops at 16 px "
+                    "(10 repeats): test images reconstructed at 16 px, 2-way identification by pixel correlation",
+        folder="", format="", simulate="v1", task="reconstruction", metric="identification", image_size=16,
+        recordings={"seed1": {"n_train": 800, "n_test": 50, "n_repeats": 10, "n_simple": 100, "n_complex": 100,
+                              "size": 16, "seed": 1}},
+        models=("pca-decoder", "retrieval", "cnn-decoder", "diffusion-decoder", "vqldm"),
+        compare_to=("pca-decoder", "diffusion-decoder"),
+        citation="cortexkit simulation (Gabor simple/complex cells, Poisson spikes)",
+    )
+
+
+@BENCHMARKS.register("sim-v1-video-reconstruction")
+def sim_v1_video_reconstruction() -> Benchmark:
+    """Simulated V1 watching natural movies (space-time simple and energy cells, 16 px, 8 frames): test clips
+    decoded from the repeat-averaged responses; 2-way identification by pixel correlation, temporal r."""
+    return Benchmark(
+        name="sim-v1-video-reconstruction",
+        description="simulated V1 (200 space-time simple + 50 energy cells), 800 train / 50 test natural clips at "
+                    "16 px, 8 frames (10 repeats): test clips reconstructed, 2-way identification by pixel correlation",
+        folder="", format="", simulate="v1-video", stimulus="movie", task="reconstruction", metric="identification",
+        image_size=16, recordings={"seed1": {"n_train": 800, "n_test": 50, "n_repeats": 10, "size": 16, "n_frames": 8,
+                                             "seed": 1}},
+        models=("pca-decoder", "cnn-decoder", "vqldm"),
+        compare_to=("pca-decoder",),
+        citation="cortexkit simulation (space-time Gabor simple and energy cells, Poisson spikes)",
+    )
