@@ -113,6 +113,22 @@ def test_bad_settings_are_refused_before_training(v1, params, message):
 @pytest.mark.slow
 def test_vqldm_identifies_held_out_images(v1):
     r_tr, s_tr, r_te, s_te = v1
-    rec = VQLDMDecoder(perceptual=0, unet_epochs=60, init_strength=1.0, seed=0).fit(r_tr, s_tr).reconstruct(r_te)
+    rec = VQLDMDecoder(unet_epochs=60, seed=0).fit(r_tr, s_tr).reconstruct(r_te)
     ident = rm.identification(s_te.reshape(len(s_te), -1), rec.reshape(len(rec), -1))
-    assert ident.mean() > 0.7
+    assert ident.mean() > 0.8  # 0.89 with 150 epochs; PCA 0.97
+
+
+def test_the_training_lpips_equals_the_metric_and_has_gradients():
+    from cortexkit.features.perceptual import LPIPS
+    from cortexkit.decoding.vqvae import perceptual_loss
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((3, 64, 64, 3), dtype=np.float32), rng.random((3, 64, 64, 3), dtype=np.float32)
+    ta = torch.from_numpy(a).permute(0, 3, 1, 2).requires_grad_(True)
+    tb = torch.from_numpy(b).permute(0, 3, 1, 2)
+    metric = LPIPS("alex")
+    np.testing.assert_allclose(metric.distance(ta, tb).detach().numpy(), metric(a, b), rtol=1e-5)
+    loss = perceptual_loss(1.0)
+    loss(ta, tb).backward()
+    assert torch.isfinite(ta.grad).all() and ta.grad.abs().sum() > 0
+    assert perceptual_loss(0.0) is None

@@ -141,7 +141,7 @@ def check_grid(size: int, latent_size: int) -> int:
     return int(levels)
 
 
-def perceptual_loss(weight: float, log=None):
+def perceptual_loss(weight: float, device: str = "cpu", log=None):
     """``f(rec, x)`` -> mean LPIPS (AlexNet) of batches, or None when ``weight`` is 0 or the weights are
     not installed (logged)."""
     if not weight:
@@ -149,7 +149,7 @@ def perceptual_loss(weight: float, log=None):
     try:
         from cortexkit.features.perceptual import LPIPS
 
-        lpips = LPIPS("alex")
+        lpips = LPIPS("alex", device=device)
     except CortexkitError as exc:
         if log:
             log(f"VQ-VAE: no perceptual loss ({exc}); squared error and commitment only")
@@ -164,7 +164,7 @@ def train_vqvae(images: np.ndarray, *, latent_size: int, latent_channels: int = 
     """Train a :class:`VQVAE` on images (n, y, x[, c]); resumable through ``checkpoint``."""
     if codebook_size < 1:
         raise ConfigError(f"codebook_size must be at least 1, got {codebook_size}")
-    lpips = perceptual_loss(perceptual, log)
+    lpips = perceptual_loss(perceptual, device, log)
 
     def loss(m, batch, n_pixels):
         rec, commit = m(batch)
