@@ -80,6 +80,8 @@ results: $(STAMP) $(WEIGHTS)
 	$(BIN)/cortexkit data convert ../shared/data/cowley2023_v4 $(RESULTS)/v4-190925.zarr --format cowley2023 --option session=190925
 	$(BIN)/cortexkit decode reconstruct $(RESULTS)/v4-190925.zarr --out $(RESULTS)/recon-v4-190925 --image-size 64 \
 	  --decoder pca,retrieval,autoencoder
+	$(BIN)/cortexkit decode reconstruct $(RESULTS)/v4-190925.zarr --out $(RESULTS)/recon-v4-190925-vqldm --image-size 64 \
+	  --decoder pca,retrieval,autoencoder,vqldm -p latent_size=8
 	$(BIN)/cortexkit fit runs/bench/stores/cowley2023-v4-paper/190923.zarr --out $(RESULTS)/v4-population --config configs/v4_population.yaml
 	$(BIN)/cortexkit analyze distill runs/bench/stores/cowley2023-v4-paper/190923.zarr --teacher $(RESULTS)/v4-population:population \
 	  --features alexnet --layers conv3 --out $(RESULTS)/v4-distill \
@@ -102,6 +104,7 @@ results: $(STAMP) $(WEIGHTS)
 	cp $(RESULTS)/fmri-pooled/pooled/reconstructions.png docs/figures/fmri_pooled.png
 	cp $(RESULTS)/recon-v4-190925/metrics.md docs/results/reconstruction-v4-190925.md
 	cp $(RESULTS)/recon-v4-190925/figures/reconstructions.png docs/figures/reconstruction_v4_190925.png
+	cp $(RESULTS)/recon-v4-190925-vqldm/metrics.md docs/results/reconstruction-v4-190925-vqldm.md
 	cp $(RESULTS)/v4-width/widths.md docs/results/v4-width.md
 	cp $(RESULTS)/v4-width/figures/widths.png docs/figures/v4_width.png
 	cp $(RESULTS)/v4-partition/summary.md docs/results/v4-partition.md

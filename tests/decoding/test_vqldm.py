@@ -66,7 +66,7 @@ def test_only_the_temporal_layers_mix_the_frames_of_a_clip(temporal):
 
 def test_the_vqvae_learns_images_it_did_not_see(v1):
     _, s_tr, _, s_te = v1
-    vae = train_vqvae(s_tr[:400], latent_size=4, width=8, codebook_size=32, epochs=6, perceptual=0, seed=0)
+    vae = train_vqvae(s_tr[:256], latent_size=4, width=8, codebook_size=32, epochs=3, batch_size=32, perceptual=0, seed=0)
     rec = decode_grids(vae, encode_images(vae, s_te, "cpu"), "cpu", gray=True)
     assert rec.shape == s_te.shape
     assert rm.pixcorr(s_te, rec).mean() > 0.2  # a collapsed or untrained codebook gives ~0

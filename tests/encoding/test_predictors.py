@@ -211,6 +211,13 @@ def test_shipped_configs_parse():
         if "features" in yaml.safe_load(path.read_text()):  # a `cortexkit fit` config
             assert load_config(EncodingConfig, path).features
             continue
+        if "decoders" in yaml.safe_load(path.read_text()):  # a `cortexkit decode reconstruct` config
+            from cortexkit.decoding import DECODERS
+            from cortexkit.pipelines import ReconstructionConfig
+
+            for spec in load_config(ReconstructionConfig, path).decoders:
+                DECODERS.lookup(spec.name)(**spec.params).check_settings((64, 64))
+            continue
         cfg = load_config(PredictorConfig, path)
         assert cfg.data and cfg.core["kind"] in ("conv2d", "conv3d", "transformer", "transfer")
     from cortexkit.pipelines.predictor_search import parse_space

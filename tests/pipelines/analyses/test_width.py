@@ -79,12 +79,12 @@ def test_cli_finds_the_saturation_width(readout_store):
     assert len(units) == 5 * 20
 
 
-def test_bad_sweeps(readout_store):
-    store = readout_store / "readout.zarr"
+def test_bad_sweeps(small_store, tmp_path):
+    store = small_store  # refused before any feature is computed: any store will do
     with pytest.raises(ConfigError, match="positive channel counts"):
-        run_width_sweep([store], readout_store / "bad", widths=[0, 10], log=lambda m: None)
+        run_width_sweep([store], tmp_path / "bad", widths=[0, 10], log=lambda m: None)
     with pytest.raises(ConfigError, match="leave `layers` and `global_pool` unset"):
-        run_width_sweep([store], readout_store / "bad", params={"layers": "all"}, log=lambda m: None)
+        run_width_sweep([store], tmp_path / "bad", params={"layers": "all"}, log=lambda m: None)
     with pytest.raises(ConfigError, match="distinct file names"):
-        run_width_sweep([store, store], readout_store / "bad", widths=[3], params=SMALL, log=lambda m: None)
-    assert not (readout_store / "bad").exists()
+        run_width_sweep([store, store], tmp_path / "bad", widths=[3], params=SMALL, log=lambda m: None)
+    assert not (tmp_path / "bad").exists()
