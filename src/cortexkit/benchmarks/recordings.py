@@ -83,6 +83,18 @@ def stamp_path(store: Path) -> Path:
     return store.parent / f"{store.name}.source.json"
 
 
+def _made_from(store: Path, wanted: str) -> bool:
+    """Whether ``store`` is a readable store whose source stamp is ``wanted`` (then it is kept)."""
+    stamp_file = stamp_path(store)
+    if not (store.exists() and stamp_file.is_file() and stamp_file.read_text() == wanted):
+        return False
+    try:
+        data.open(store)
+        return True
+    except CortexkitError:
+        return False
+
+
 def recording_store(bench: Benchmark, label: str, options: dict, data_root, store: Path, log=print, *,
                     stamp: str | None = None, shared: Path | None = None) -> Path:
     """The store of one recording at ``store``: converted from the source (or simulated) unless a
@@ -103,13 +115,8 @@ def recording_store(bench: Benchmark, label: str, options: dict, data_root, stor
     candidates = [store] + (sorted(p.parent / p.name.removesuffix(".source.json")
                                    for p in Path(shared).rglob("*.zarr.source.json")) if shared else [])
     for candidate in candidates:
-        stamp_file = stamp_path(candidate)
-        if candidate.exists() and stamp_file.is_file() and stamp_file.read_text() == wanted:
-            try:
-                data.open(candidate)
-                return candidate
-            except CortexkitError:
-                continue
+        if _made_from(candidate, wanted):
+            return candidate
     if bench.simulate is not None:
         log(f"{label}: simulating {bench.simulate.upper()} ({options})")
         result = simulate_recording(bench.simulate, options)
@@ -179,12 +186,8 @@ def scored_store(full: Path, store: Path, sources: list[dict], log=print) -> Pat
                          "sources": sorted([stamp_path(Path(s["path"])).read_text(), s["split"]] for s in sources),
                          "code": modules_hash("cortexkit.data.overlap", "cortexkit.benchmarks.recordings")}, sort_keys=True)
     made_from = stamp_path(store)
-    if store.exists() and made_from.is_file() and made_from.read_text() == wanted:
-        try:
-            data.open(store)
-            return store
-        except CortexkitError:
-            pass
+    if _made_from(store, wanted):
+        return store
     ds = data.load(full)
     test = np.flatnonzero(np.asarray(ds["split"].values) == "test")
     held = ds["stimuli"].isel(stimulus=test)
