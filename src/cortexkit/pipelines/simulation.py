@@ -99,5 +99,6 @@ def write_simulation(out: str | os.PathLike, population: str, config_path: str |
         return lines
     data.save(result, out)
     split = pd.Series(result["split"].values).value_counts()
-    return [f"wrote {out}: {result.sizes['unit']} {population.upper()} units, {split.get('train', 0)} train + "
+    areas = pd.unique(result["area"].values) if "area" in result.coords else [population.upper()]
+    return [f"wrote {out}: {result.sizes['unit']} {'/'.join(map(str, areas))} units, {split.get('train', 0)} train + "
             f"{split.get('test', 0)} test stimuli"]
