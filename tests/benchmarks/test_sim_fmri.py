@@ -11,6 +11,10 @@ from cortexkit.pipelines.ridge import EncodingConfig, FeatureSpec, evaluate_run,
 from cortexkit.report import write_report
 from cortexkit.simulate import simulate_fmri
 
+# About 15 s on 2 cores (a simulation, two feature spaces, every voxel); CI runs it. The default suite keeps the
+# fMRI path through the NSD reader and the brain-map tests.
+pytestmark = pytest.mark.slow
+
 SPECS = [FeatureSpec(name="gabor", params={"outputs": ["energy"]}),
          FeatureSpec(name="alexnet", params={"weights": "random", "layers": ["conv1", "conv2", "conv5"]}, label="alexnet_untrained")]
 

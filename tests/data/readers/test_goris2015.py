@@ -12,6 +12,7 @@ from cortexkit.render import drifting_gratings
 read = get_reader("goris2015").read
 
 
+@pytest.mark.slow  # about 8 s on 2 cores (the whole real file); CI runs it
 def test_real_unit(shared_data):
     root = shared_data / "goris2015_v1v2"
     ds = read(root, unit="m625r62", size=16, frame_rate=20)
