@@ -275,17 +275,17 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
     config = config or ReconstructionConfig()
     out = check_output(out)
     diffusion = next((d for d in config.decoders if d.name == "diffusion"), None)
-    for spec in config.decoders:  # unknown decoders and parameters fail before anything is written
-        _decoder(spec, out, config.seed, log, generator_spec=diffusion)
+    # unknown decoders and parameters fail before anything is written
+    built = {spec.model_name: _decoder(spec, out, config.seed, log, generator_spec=diffusion) for spec in config.decoders}
     ds = data.open(store)
     frames = ds.sizes.get("frame", 1) * ds.sizes.get("channel", 1)
     require_memory(12 * 4 * ds.sizes["stimulus"] * frames * config.image_size ** 2,
                    f"reconstructing {ds.sizes['stimulus']} stimuli at {config.image_size} px")
     ds, train, test, r_train, s_train, r_test, s_test = decoding_pairs(store, config.image_size)
     video = is_video(s_test)
-    for spec in config.decoders:  # settings that cannot work on these stimuli fail before anything is written
-        if spec.model_name not in fitted:
-            _decoder(spec, out, config.seed, log, generator_spec=diffusion).check_settings(s_train.shape[1:])
+    for name, decoder in built.items():  # so do settings that cannot work on these stimuli
+        if name not in fitted:
+            decoder.check_settings(s_train.shape[1:])
     record = {"data": str(Path(store).resolve()), "reconstruction": config.model_dump(), "provenance": provenance(config.seed)}
     claim_output(out)
     write_run_record(out, record)
@@ -311,7 +311,7 @@ def run_reconstruction(store: str | os.PathLike, out: str | os.PathLike, config:
             decoder = fitted[spec.model_name]
             log(f"{spec.model_name}: the model shared by the subjects, fitted on all of them")
         else:
-            decoder = _decoder(spec, out, config.seed, log, generator_spec=diffusion)
+            decoder = built[spec.model_name]
             log(f"{spec.model_name}: fitting on {len(s_train)} training stimuli")
             if "captions" in inspect.signature(decoder.fit).parameters and "caption" in train.coords:
                 decoder.fit(r_train, s_train, captions=train["caption"].values)  # text-guided decoders read the captions

@@ -188,8 +188,8 @@ def count_spikes(units, rows: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def spike_time_range(units, rows: np.ndarray) -> tuple[float, float] | None:
-    """(earliest, latest) spike time of the units at table ``rows`` (each unit's first and last spike
-    only are read); None when they have no spikes."""
+    """(earliest, latest) spike time of the units at table ``rows`` (each unit's spikes are read in turn,
+    one unit in memory at a time); None when they have no spikes."""
     index = units["spike_times"]
     ends = np.asarray(index.data[:], dtype=np.int64)
     starts = np.concatenate([[0], ends[:-1]])
